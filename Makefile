@@ -1,0 +1,72 @@
+# The two commands: `make run` serves the app, `make test` runs the linter and the whole suite.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+WORKERS ?= 2
+THREADS ?= 4
+LOCK := requirements.lock
+CATALOGUES := $(wildcard crm/translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGUES:.po=.mo)
+
+.PHONY: run dev test lint install install-dev migrate translations extract-messages lock clean
+
+run: install translations migrate
+	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --threads $(THREADS) \
+		--access-logfile - wsgi:app
+
+dev: install translations migrate
+	$(BIN)/flask --app crm run --debug --host $(HOST) --port $(PORT)
+
+test: install-dev translations
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Exact versions come from the lock file, so installs a month apart get the same code.
+$(VENV)/.installed: $(BIN)/python pyproject.toml $(LOCK)
+	$(BIN)/pip install --quiet --constraint $(LOCK) --editable '.[postgres]'
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(BIN)/pip install --quiet --constraint $(LOCK) --editable '.[postgres,dev]'
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+migrate: install
+	$(BIN)/flask --app crm db upgrade
+
+translations: install $(COMPILED)
+
+%.mo: %.po
+	$(BIN)/pybabel compile --use-fuzzy --input-file $< --output-file $@ --statistics
+
+# Refresh the catalogues after adding or changing user-visible strings.
+extract-messages: install
+	$(BIN)/pybabel extract --mapping babel.cfg --no-location --sort-output \
+		--keywords _l --output crm/translations/messages.pot .
+	$(BIN)/pybabel update --input-file crm/translations/messages.pot \
+		--output-dir crm/translations --no-fuzzy-matching --ignore-obsolete
+
+# Re-resolve the newest versions allowed by pyproject.toml and pin them.
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --upgrade pip
+	.lock-venv/bin/pip install --quiet '.[postgres,dev]'
+	.lock-venv/bin/pip freeze --exclude-editable | grep -v '^crm' > $(LOCK)
+	rm -rf .lock-venv
+
+clean:
+	rm -rf $(VENV) build *.egg-info $(COMPILED)

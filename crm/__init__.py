@@ -1,0 +1,51 @@
+"""A self-hosted sales CRM."""
+
+import os
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from crm import config, database, errors, i18n, security
+from crm.extensions import babel, csrf, db, login_manager, migrate
+
+MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
+
+
+def create_app(test_config=None):
+    """Build the app; `test_config` overrides every other source of configuration."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        instance_path=os.environ.get("CRM_INSTANCE_PATH") or None,
+    )
+    os.makedirs(app.instance_path, exist_ok=True)
+    config.load(app, test_config)
+
+    db.init_app(app)
+    database.init_app(app)
+    # Batch mode lets later migrations alter SQLite tables (it rebuilds them).
+    migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+
+    security.init_app(app)
+    errors.init_app(app)
+    i18n.init_app(app)
+    register_blueprints(app)
+
+    from crm import cli
+
+    cli.init_app(app)
+
+    if app.config["PROXY_COUNT"]:
+        n = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+    return app
+
+
+def register_blueprints(app):
+    from crm import agenda, analytics, auth, board, leads, main, settings
+
+    for area in (main, auth, agenda, leads, board, analytics, settings):
+        app.register_blueprint(area.bp)

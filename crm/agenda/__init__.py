@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("agenda", __name__, url_prefix="/agenda")
+
+from crm.agenda import views  # noqa: E402,F401

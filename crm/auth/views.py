@@ -1,0 +1,129 @@
+from urllib.parse import urlsplit
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy.exc import IntegrityError
+
+from crm import funnel_defaults, sample_data
+from crm.accounts import AccountError, create_user, normalise_email
+from crm.auth import bp
+from crm.auth.forms import ChangePasswordForm, LoginForm, SetupForm
+from crm.auth.throttle import forget_failures, is_throttled, record_failure
+from crm.extensions import db
+from crm.models import AppSetting, Role, User, utcnow
+from crm.security import rotate_session, setup_done
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+def setup():
+    """Create the first administrator and the default funnel; gone once done."""
+    if setup_done():
+        abort(404)
+    form = SetupForm()
+    if form.validate_on_submit():
+        try:
+            user = install(form)
+        except (AccountError, IntegrityError):
+            # Another browser finished setup a moment earlier.
+            db.session.rollback()
+            abort(404)
+        rotate_session()
+        login_user(user)
+        flash(_("Welcome! Your CRM is ready."), "success")
+        return redirect(url_for("agenda.index"), 303)
+    status = 422 if form.errors else 200
+    return render_template("auth/setup.html", form=form), status
+
+
+def install(form):
+    language = form.language.data
+    # The primary key makes a second, concurrent setup fail instead of adding another admin.
+    db.session.add(AppSetting(key="installed_at", value=utcnow().isoformat()))
+    user = create_user(
+        form.email.data, form.name.data, form.password.data, role=Role.ADMIN, locale=language
+    )
+    funnel_defaults.install(language)
+    if form.sample_data.data:
+        sample_data.fill(language, owner=user)
+    db.session.commit()
+    return user
+
+
+def client_address():
+    return request.remote_addr or "unknown"
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Log in with email and password; throttled after repeated failures."""
+    if current_user.is_authenticated:
+        return redirect(url_for("agenda.index"))
+    form = LoginForm()
+    if not form.validate_on_submit():
+        return render_template("auth/login.html", form=form), 422 if form.errors else 200
+
+    email = normalise_email(form.email.data)
+    if is_throttled(email, client_address()):
+        form.form_errors.append(
+            _("Too many failed attempts. Wait 15 minutes and try again.")
+        )
+        return render_template("auth/login.html", form=form), 429
+
+    user = db.session.scalar(User.by_email(email))
+    if user is None or not user.check_password(form.password.data):
+        record_failure(email, client_address())
+        form.form_errors.append(_("Wrong email or password."))
+        return render_template("auth/login.html", form=form), 422
+    if not user.active:
+        form.form_errors.append(_("This account is deactivated. Ask an administrator."))
+        return render_template("auth/login.html", form=form), 403
+
+    forget_failures(email)
+    db.session.commit()
+    rotate_session()
+    login_user(user)
+    return redirect(safe_next(request.args.get("next")) or url_for("agenda.index"), 303)
+
+
+def safe_next(target):
+    """Follow `next` only to a path on this site."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    """Log out everywhere: every session of this account ends, not just this browser's."""
+    current_user.end_sessions()
+    db.session.commit()
+    logout_user()
+    rotate_session()
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("auth.login"), 303)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Change one's own password; other browsers are logged out, this one stays in."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        if not current_user.check_password(form.current_password.data):
+            form.current_password.errors.append(_("This is not your current password."))
+        else:
+            user = current_user._get_current_object()
+            user.set_password(form.password.data)
+            user.end_sessions()
+            db.session.commit()
+            rotate_session()
+            login_user(user)
+            flash(_("Your password has been changed. Other sessions were logged out."), "success")
+            return redirect(url_for("settings.index"), 303)
+    status = 422 if form.errors else 200
+    return render_template("auth/change_password.html", form=form), status

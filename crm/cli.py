@@ -1,0 +1,40 @@
+"""Commands for operators: `flask --app crm <command>`."""
+
+import sys
+
+import click
+
+from crm import funnel_defaults
+from crm.accounts import AccountError, create_user
+from crm.extensions import db
+from crm.models import AppSetting, Role, utcnow
+
+
+def init_app(app):
+    app.cli.add_command(create_user_command)
+
+
+@click.command("create-user")
+@click.argument("email")
+@click.option("--name", required=True, help="The person's full name.")
+@click.option("--admin", is_flag=True, help="Make the account an administrator.")
+@click.option("--language", type=click.Choice(["en", "ru"]), default="en", show_default=True,
+              help="Interface language (and of the default funnel, if none exists yet).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_user_command(email, name, admin, language, password_stdin):
+    """Create an account. The password is asked for, or read with --password-stdin."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    role = Role.ADMIN if admin else Role.SALESPERSON
+    try:
+        user = create_user(email, name, password, role=role, locale=language)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from error
+    # An install made from the command line needs a funnel just as one made on the setup page.
+    funnel_defaults.install(language)
+    if not db.session.get(AppSetting, "installed_at"):
+        db.session.add(AppSetting(key="installed_at", value=utcnow().isoformat()))
+    db.session.commit()
+    click.echo(f"Created {user.role} {user.email}.")

@@ -1,0 +1,75 @@
+"""Configuration: defaults here, then `instance/config.py`, then `CRM_*` environment variables."""
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+
+class Defaults:
+    # The database defaults to a SQLite file in the instance folder (set in `load`).
+    DATABASE_URL = None
+    SQLITE_BUSY_TIMEOUT_MS = 10_000
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+
+    LANGUAGES = ("en", "ru")
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "UTC"
+
+    # Serve over HTTPS: HSTS and Secure cookies.
+    HTTPS = False
+    # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
+    PROXY_COUNT = 0
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = timedelta(days=14)
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+
+    # The CSRF token lives as long as the session, so a page left open still posts.
+    WTF_CSRF_TIME_LIMIT = None
+    WTF_CSRF_SSL_STRICT = True
+
+    PASSWORD_MIN_LENGTH = 10
+    LOGIN_MAX_FAILURES = 10
+    LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
+
+
+def load(app, config=None):
+    """Fill `app.config` from defaults, the instance file, the environment and `config`."""
+    app.config.from_object(Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env(prefix="CRM")
+    if config:
+        app.config.update(config)
+
+    url = app.config["DATABASE_URL"] or default_database_url(app.instance_path)
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    if app.config["HTTPS"]:
+        app.config["SESSION_COOKIE_SECURE"] = True
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
+
+
+def default_database_url(instance_path):
+    return "sqlite:///" + str(Path(instance_path) / "crm.sqlite3")
+
+
+def instance_secret_key(instance_path):
+    """Read the key from `instance/secret_key`, creating it (mode 0600) on first start."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Write aside, then link into place: concurrent workers never read a half-written key.
+        tmp = path.with_name(f".secret_key.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()

@@ -1,0 +1,45 @@
+"""Engine set-up: SQLite tuned for a web app with several writers."""
+
+from flask import has_request_context, request
+from sqlalchemy import event
+
+from crm.extensions import db
+
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def init_app(app):
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name == "sqlite":
+            configure_sqlite(engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+
+
+def configure_sqlite(engine, busy_timeout_ms):
+    # pysqlite's own transaction handling is switched off so we can say BEGIN ourselves.
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        # FULL: a committed call note survives a power cut, not only a crash of the app.
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if may_write() else "BEGIN")
+
+
+def may_write():
+    """A transaction that may write takes the write lock up front.
+
+    A deferred transaction that reads and then writes can fail at once with "database is
+    locked" when another writer got in between; BEGIN IMMEDIATE waits for the lock instead.
+    Page views (GET) stay deferred so readers never queue behind writers.
+    """
+    if has_request_context():
+        return request.method not in READ_ONLY_METHODS
+    return True

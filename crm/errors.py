@@ -1,0 +1,72 @@
+"""Friendly error pages; htmx requests get a short message in the page's message area."""
+
+from flask import current_app, make_response, render_template
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from crm import htmx
+from crm.extensions import db
+
+
+def init_app(app):
+    app.register_error_handler(CSRFError, csrf_failed)
+    app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(Exception, unexpected_error)
+
+
+def title_for(status):
+    return {
+        400: _("Bad request"),
+        403: _("Not allowed"),
+        404: _("Page not found"),
+        405: _("Not allowed"),
+        413: _("Too large"),
+        429: _("Too many attempts"),
+        500: _("Something went wrong"),
+    }.get(status, _("Error"))
+
+
+def explanation_for(status):
+    return {
+        403: _("You do not have access to this page."),
+        404: _("There is nothing at this address. It may have been moved or never existed."),
+        405: _("This address does not accept that kind of request."),
+        413: _("The upload is too large."),
+        500: _("The error has been logged and nothing was saved. Please try again."),
+    }.get(status, title_for(status))
+
+
+def render_error(status, message=None):
+    """The error page, or for htmx a message fragment aimed at the message area."""
+    message = message or explanation_for(status)
+    if htmx.is_htmx():
+        body = render_template("errors/_message.html", message=message)
+        response = htmx.to_messages(make_response(body, status))
+    else:
+        body = render_template(
+            "errors/error.html", title=title_for(status), message=message, status=status
+        )
+        response = make_response(body, status)
+    response.vary.add(htmx.VARY_ON)
+    return response
+
+
+def http_error(error):
+    return render_error(error.code or 500)
+
+
+def csrf_failed(_error):
+    return render_error(
+        400,
+        _("This form has expired or was sent from elsewhere. Reload the page and try again."),
+    )
+
+
+def unexpected_error(error):
+    """Roll back whatever the request half-did, log it, and show a calm page."""
+    db.session.rollback()
+    if isinstance(error, HTTPException):
+        return http_error(error)
+    current_app.logger.exception("Unhandled error", exc_info=error)
+    return render_error(500)

@@ -1,0 +1,17 @@
+"""Form pieces shared by several areas."""
+
+from flask_babel import lazy_gettext as _l
+from wtforms import ValidationError
+
+from crm.accounts import password_problem
+
+
+def strong_password(_form, field):
+    """Refuse short and common passwords with the reason."""
+    problem = password_problem(field.data or "")
+    if problem:
+        raise ValidationError(problem)
+
+
+LANGUAGE_CHOICES = [("en", "English"), ("ru", "Русский")]
+PASSWORDS_DIFFER = _l("The two passwords differ.")

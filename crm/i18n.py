@@ -1,0 +1,34 @@
+"""Which language and time zone a request is served in."""
+
+from flask import current_app, request, session
+from flask_babel import get_locale
+from flask_login import current_user
+
+LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
+
+
+def select_locale():
+    """The account's language; before login, the one picked on the page or the browser's."""
+    languages = current_app.config["LANGUAGES"]
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    if session.get("locale") in languages:
+        return session["locale"]
+    return request.accept_languages.best_match(languages) or languages[0]
+
+
+def select_timezone():
+    if current_user and current_user.is_authenticated and current_user.timezone:
+        return current_user.timezone
+    return None
+
+
+def init_app(app):
+    @app.context_processor
+    def languages():
+        return {
+            "current_locale": str(get_locale()),
+            "language_names": {
+                code: LANGUAGE_NAMES.get(code, code) for code in app.config["LANGUAGES"]
+            },
+        }

@@ -1,0 +1,252 @@
+"""The domain: users, the funnel's stages, leads and their contact log."""
+
+import enum
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from crm.extensions import db
+
+
+def utcnow():
+    """Naive UTC now: every timestamp is stored in UTC without a zone, the same on both databases."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    MANAGER = "manager"
+    SALESPERSON = "salesperson"
+
+
+class StageKind(enum.StrEnum):
+    OPEN = "open"
+    WON = "won"
+    LOST = "lost"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(20), default=Role.SALESPERSON)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    locale: Mapped[str] = mapped_column(String(10), default="en")
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    # Bumped on logout, password change and deactivation: every session made before is void.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    def set_password(self, password):
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password):
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_admin(self):
+        return self.role == Role.ADMIN
+
+    @property
+    def is_active(self):
+        return self.active
+
+    @property
+    def initials(self):
+        return "".join(part[0] for part in self.name.split()[:2]).upper()
+
+    def get_id(self):
+        # The version rides in the login session, so bumping it logs out every browser.
+        return f"{self.id}:{self.session_version}"
+
+    def end_sessions(self):
+        """Invalidate every session of this user, in every browser."""
+        self.session_version = User.session_version + 1
+
+    @staticmethod
+    def by_email(email):
+        return select(User).where(User.email == email.strip().lower())
+
+
+class Stage(db.Model):
+    __tablename__ = "stages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    colour: Mapped[str] = mapped_column(String(7))
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(10), default=StageKind.OPEN)
+    stuck_after_days: Mapped[int | None] = mapped_column(Integer)
+
+    @staticmethod
+    def in_funnel_order():
+        return select(Stage).order_by(Stage.position, Stage.id)
+
+
+class ActivityKind(db.Model):
+    __tablename__ = "activity_kinds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # `code` names the built-in kinds (call, email ...) whatever their display name.
+    code: Mapped[str | None] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class LostReason(db.Model):
+    __tablename__ = "lost_reasons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Counter(db.Model):
+    """Named counters that only go up, such as the lead number."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+    @staticmethod
+    def take(name, count=1):
+        """Reserve `count` numbers and return the first; concurrent writers never share one."""
+        row = db.session.execute(
+            update(Counter)
+            .where(Counter.name == name)
+            .values(value=Counter.value + count)
+            .returning(Counter.value)
+        ).scalar()
+        if row is None:
+            db.session.add(Counter(name=name, value=count))
+            db.session.flush()
+            row = count
+        return row - count + 1
+
+
+class Lead(db.Model):
+    __tablename__ = "leads"
+    __table_args__ = (
+        Index("ix_leads_stage_next_step", "stage_id", "next_step_at"),
+        Index("ix_leads_owner_next_step", "owner_id", "next_step_at"),
+        Index("ix_leads_next_step_at", "next_step_at"),
+        Index("ix_leads_phone_digits", "phone_digits"),
+        Index("ix_leads_email", "email"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Shown as #123; taken from the "lead" counter so a number is never given twice.
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(50))
+    # The phone's digits alone, for matching "+7 (999) 123-45-67" against "89991234567".
+    phone_digits: Mapped[str | None] = mapped_column(String(50))
+    email: Mapped[str | None] = mapped_column(String(254))
+    source: Mapped[str | None] = mapped_column(String(80))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    stage_id: Mapped[int] = mapped_column(ForeignKey("stages.id"))
+    value: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    next_step_at: Mapped[datetime | None] = mapped_column(DateTime)
+    next_step_note: Mapped[str | None] = mapped_column(String(500))
+    lost_reason_id: Mapped[int | None] = mapped_column(ForeignKey("lost_reasons.id"))
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    owner: Mapped[User | None] = relationship()
+    stage: Mapped[Stage] = relationship()
+    lost_reason: Mapped[LostReason | None] = relationship()
+
+
+class Activity(db.Model):
+    __tablename__ = "activities"
+    __table_args__ = (
+        Index("ix_activities_lead_occurred", "lead_id", "occurred_at"),
+        Index("ix_activities_author_occurred", "author_id", "occurred_at"),
+        Index("ix_activities_occurred_at", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    kind_id: Mapped[int] = mapped_column(ForeignKey("activity_kinds.id"))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime)
+    body: Mapped[str] = mapped_column(Text, default="")
+    stage_after_id: Mapped[int | None] = mapped_column(ForeignKey("stages.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    lead: Mapped[Lead] = relationship()
+    author: Mapped[User | None] = relationship()
+    kind: Mapped[ActivityKind] = relationship()
+    stage_after: Mapped[Stage | None] = relationship()
+
+
+class StageChange(db.Model):
+    __tablename__ = "stage_changes"
+    __table_args__ = (
+        Index("ix_stage_changes_lead_changed", "lead_id", "changed_at"),
+        Index("ix_stage_changes_to_stage_changed", "to_stage_id", "changed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"))
+    from_stage_id: Mapped[int | None] = mapped_column(ForeignKey("stages.id"))
+    to_stage_id: Mapped[int] = mapped_column(ForeignKey("stages.id"))
+    changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    activity_id: Mapped[int | None] = mapped_column(ForeignKey("activities.id"))
+
+
+class LoginAttempt(db.Model):
+    """Failed logins, counted in the database so throttling holds across workers and servers."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_email_at", "email", "attempted_at"),
+        Index("ix_login_attempts_address_at", "address", "attempted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    address: Mapped[str] = mapped_column(String(64))
+    attempted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    @staticmethod
+    def recent_failures(column, value, since):
+        return (
+            select(func.count())
+            .select_from(LoginAttempt)
+            .where(column == value, LoginAttempt.attempted_at >= since)
+        )
+
+
+class AppSetting(db.Model):
+    """Instance-wide settings as key and value, such as the currency or when setup ran."""
+
+    __tablename__ = "app_settings"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,103 @@
+"""Logins, sessions that really end, and the headers every response carries."""
+
+from functools import wraps
+
+from flask import abort, current_app, redirect, request, session, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import exists, select
+
+from crm.extensions import db, login_manager
+from crm.models import User
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "base-uri 'none'",
+        "object-src 'none'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+# Endpoints reachable before the first account exists.
+SETUP_ALLOWED = {"auth.setup", "static", "main.healthz", "main.set_language"}
+
+
+def init_app(app):
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+    app.before_request(require_setup)
+    app.after_request(set_security_headers)
+
+
+@login_manager.user_loader
+def load_user(session_id):
+    """Accept the session only while its version matches the user's current one."""
+    user_id, _, version = session_id.partition(":")
+    if not (user_id.isdigit() and version.isdigit()):
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return user
+
+
+def setup_done():
+    """Whether the first account exists; once true it stays true, so it is asked only until then."""
+    if current_app.extensions.get("crm.setup_done"):
+        return True
+    done = db.session.scalar(select(exists().where(User.id.isnot(None))))
+    if done:
+        current_app.extensions["crm.setup_done"] = True
+    return done
+
+
+def require_setup():
+    """Until the first administrator exists, every page leads to the setup page."""
+    if request.endpoint in SETUP_ALLOWED or request.endpoint is None:
+        return None
+    if not setup_done():
+        return redirect(url_for("auth.setup"))
+    return None
+
+
+def admin_required(view):
+    """Log in first, then only administrators pass."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if not current_user.is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def rotate_session():
+    """A fresh session at login: nothing from before the login carries over."""
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
+
+
+def set_security_headers(response):
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    if current_app.config["HTTPS"]:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    if request.endpoint != "static" and current_user.is_authenticated:
+        # Pages of a logged-in user are never kept by the browser after logout.
+        headers.setdefault("Cache-Control", "no-store")
+    return response

@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("settings", __name__, url_prefix="/settings")
+
+from crm.settings import views  # noqa: E402,F401
