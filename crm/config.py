@@ -31,6 +31,7 @@ class Defaults:
     WTF_CSRF_SSL_STRICT = True
 
     PASSWORD_MIN_LENGTH = 10
+    PASSWORD_HASH_METHOD = "scrypt"
     LOGIN_MAX_FAILURES = 10
     LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
 

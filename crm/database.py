@@ -34,12 +34,11 @@ def configure_sqlite(engine, busy_timeout_ms):
 
 
 def may_write():
-    """A transaction that may write takes the write lock up front.
+    """Whether this transaction should take the write lock up front.
 
-    A deferred transaction that reads and then writes can fail at once with "database is
-    locked" when another writer got in between; BEGIN IMMEDIATE waits for the lock instead.
-    Page views (GET) stay deferred so readers never queue behind writers.
+    A deferred transaction that reads and then writes fails at once with "database is locked"
+    when another writer committed in between; BEGIN IMMEDIATE waits for the lock instead.
+    Requests that change things (POST ...) take it; page views stay deferred, so readers never
+    queue behind writers. Commands outside a request stay deferred too.
     """
-    if has_request_context():
-        return request.method not in READ_ONLY_METHODS
-    return True
+    return has_request_context() and request.method not in READ_ONLY_METHODS

@@ -13,5 +13,5 @@ def strong_password(_form, field):
         raise ValidationError(problem)
 
 
-LANGUAGE_CHOICES = [("en", "English"), ("ru", "Русский")]
+LANGUAGE_CHOICES = {"en": "English", "ru": "Русский"}
 PASSWORDS_DIFFER = _l("The two passwords differ.")

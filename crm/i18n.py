@@ -1,6 +1,6 @@
 """Which language and time zone a request is served in."""
 
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -10,6 +10,8 @@ LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
 def select_locale():
     """The account's language; before login, the one picked on the page or the browser's."""
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
     if session.get("locale") in languages:
@@ -18,7 +20,7 @@ def select_locale():
 
 
 def select_timezone():
-    if current_user and current_user.is_authenticated and current_user.timezone:
+    if has_request_context() and current_user and current_user.is_authenticated and current_user.timezone:
         return current_user.timezone
     return None
 

@@ -4,6 +4,7 @@ import enum
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import (
     Boolean,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -57,7 +59,8 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     def set_password(self, password):
-        self.password_hash = generate_password_hash(password)
+        method = current_app.config["PASSWORD_HASH_METHOD"]
+        self.password_hash = generate_password_hash(password, method=method)
 
     def check_password(self, password):
         return check_password_hash(self.password_hash, password)
@@ -133,17 +136,25 @@ class Counter(db.Model):
     @staticmethod
     def take(name, count=1):
         """Reserve `count` numbers and return the first; concurrent writers never share one."""
-        row = db.session.execute(
+        last = Counter._advance(name, count)
+        if last is None:
+            # First use: create the row; if a concurrent writer just did, use theirs.
+            try:
+                with db.session.begin_nested():
+                    db.session.add(Counter(name=name, value=0))
+            except IntegrityError:
+                pass
+            last = Counter._advance(name, count)
+        return last - count + 1
+
+    @staticmethod
+    def _advance(name, count):
+        return db.session.execute(
             update(Counter)
             .where(Counter.name == name)
             .values(value=Counter.value + count)
             .returning(Counter.value)
         ).scalar()
-        if row is None:
-            db.session.add(Counter(name=name, value=count))
-            db.session.flush()
-            row = count
-        return row - count + 1
 
 
 class Lead(db.Model):

@@ -6,6 +6,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from flask import has_app_context
+from flask.testing import FlaskClient
+
 from crm import create_app
 from crm.extensions import db
 from tests import factories
@@ -53,6 +56,21 @@ def database_url(backend, request, tmp_path):
     return f"sqlite:///{tmp_path / 'test.sqlite3'}"
 
 
+class RequestIsolatedClient(FlaskClient):
+    """Each request runs in its own app context, as in production.
+
+    The test itself holds an app context for its database work; without this, requests would
+    share its `g` and database session. Pending test data is committed first, which also ends
+    the test's read transaction so it sees what the request wrote.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            db.session.commit()
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture(params=BACKENDS)
 def app(request, tmp_path, monkeypatch):
     backend = request.param
@@ -63,8 +81,11 @@ def app(request, tmp_path, monkeypatch):
             "SECRET_KEY": "test secret key",
             "DATABASE_URL": database_url(backend, request, tmp_path),
             "WTF_CSRF_ENABLED": False,
+            # Hashing as slowly as in production would only slow the suite down.
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         }
     )
+    app.test_client_class = RequestIsolatedClient
     with app.app_context():
         if backend == "sqlite":
             db.create_all()

@@ -1,9 +1,13 @@
+import secrets
+from functools import cache
 from urllib.parse import urlsplit
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from crm import funnel_defaults, sample_data
 from crm.accounts import AccountError, create_user, normalise_email
@@ -21,6 +25,8 @@ def setup():
     if setup_done():
         abort(404)
     form = SetupForm()
+    if request.method == "GET":
+        form.language.data = str(get_locale())
     if form.validate_on_submit():
         try:
             user = install(form)
@@ -50,6 +56,19 @@ def install(form):
     return user
 
 
+@cache
+def unknown_user_hash(method):
+    return generate_password_hash(secrets.token_hex(16), method=method)
+
+
+def password_matches(user, password):
+    """Check the password; an unknown email costs a hash check too, so timing tells nothing."""
+    if user is None:
+        check_password_hash(unknown_user_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
+        return False
+    return user.check_password(password)
+
+
 def client_address():
     return request.remote_addr or "unknown"
 
@@ -71,7 +90,7 @@ def login():
         return render_template("auth/login.html", form=form), 429
 
     user = db.session.scalar(User.by_email(email))
-    if user is None or not user.check_password(form.password.data):
+    if not password_matches(user, form.password.data):
         record_failure(email, client_address())
         form.form_errors.append(_("Wrong email or password."))
         return render_template("auth/login.html", form=form), 422

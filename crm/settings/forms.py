@@ -1,3 +1,4 @@
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField
@@ -8,11 +9,12 @@ from crm.models import Role
 
 
 def role_choices():
-    return [
-        (Role.SALESPERSON.value, _l("Salesperson")),
-        (Role.MANAGER.value, _l("Manager")),
-        (Role.ADMIN.value, _l("Administrator")),
-    ]
+    # Plain strings: WTForms takes a dict of value to label only when labels are `str`.
+    return {
+        Role.SALESPERSON.value: _("Salesperson"),
+        Role.MANAGER.value: _("Manager"),
+        Role.ADMIN.value: _("Administrator"),
+    }
 
 
 class NewUserForm(FlaskForm):

@@ -49,7 +49,7 @@ def users():
         form=form,
         team=team,
         action=ActionForm(),
-        role_names=dict(role_choices()),
+        role_names=role_choices(),
         active="settings",
     ), status
 

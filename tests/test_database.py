@@ -1,0 +1,120 @@
+"""The database: migrations without drift, SQLite tuned for several writers, lead numbers."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import flask_migrate
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+
+from crm import create_app
+from crm.extensions import db
+from crm.models import Counter, LoginAttempt, User
+from tests import factories
+from tests.conftest import BACKENDS, POSTGRES_URL
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_database(request, tmp_path):
+    """The URL of a database with nothing in it."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
+        return
+    url = make_url(POSTGRES_URL)
+    name = f"{url.database}_migrations"
+    server = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield url.set(database=name).render_as_string(hide_password=False)
+    with server.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    server.dispose()
+
+
+def test_migrations_build_exactly_the_models_schema(empty_database, tmp_path, monkeypatch):
+    monkeypatch.setenv("CRM_INSTANCE_PATH", str(tmp_path))
+    app = create_app({"SECRET_KEY": "x", "DATABASE_URL": empty_database})
+    with app.app_context():
+        flask_migrate.upgrade()
+        with db.engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            drift = compare_metadata(context, db.metadata)
+        db.engine.dispose()
+    assert drift == []
+
+
+def test_migrations_downgrade_to_nothing(empty_database, tmp_path, monkeypatch):
+    monkeypatch.setenv("CRM_INSTANCE_PATH", str(tmp_path))
+    app = create_app({"SECRET_KEY": "x", "DATABASE_URL": empty_database})
+    with app.app_context():
+        flask_migrate.upgrade()
+        flask_migrate.downgrade(revision="base")
+        with db.engine.connect() as conn:
+            tables = set(db.inspect(conn).get_table_names()) - {"alembic_version"}
+        db.engine.dispose()
+    assert tables == set()
+
+
+def test_sqlite_connections_are_tuned(app):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite settings")
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+
+
+def test_concurrent_writers_are_not_refused(app, stages):
+    """A handful of browsers saving at once all succeed: nobody sees "database is locked"."""
+    app.config["LOGIN_MAX_FAILURES"] = 1000
+    sellers = [factories.user() for _ in range(6)]
+
+    def keep_switching_language(email):
+        client, stranger = app.test_client(), app.test_client()
+        client.post("/login", data={"email": email, "password": factories.PASSWORD})
+        codes = []
+        for n in range(15):
+            response = client.post("/language", data={"language": ("ru", "en")[n % 2]})
+            codes.append(response.status_code)
+            # A failed login is a write too, and reads the count first.
+            stranger.post("/login", data={"email": f"nobody{n}@example.com", "password": "x"})
+        return codes
+
+    with ThreadPoolExecutor(max_workers=len(sellers)) as pool:
+        results = list(pool.map(keep_switching_language, [s.email for s in sellers]))
+    db.session.commit()  # end the test's own read transaction to see what the threads wrote
+
+    assert all(code == 303 for codes in results for code in codes)
+    assert db.session.scalar(select(func.count()).select_from(LoginAttempt)) == 6 * 15
+    locales = db.session.scalars(select(User.locale).where(User.id.in_([s.id for s in sellers])))
+    assert set(locales) == {"ru"}  # the last of 15 switches
+
+
+def test_lead_numbers_are_unique_under_concurrency(app):
+    def take_numbers(_):
+        with app.app_context():
+            numbers = []
+            for _ in range(20):
+                numbers.append(Counter.take("lead"))
+                db.session.commit()
+            return numbers
+
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        taken = [n for numbers in pool.map(take_numbers, range(5)) for n in numbers]
+    assert sorted(taken) == list(range(1, 101))
+
+
+def test_lead_numbers_are_never_reused(app, stages):
+    first = factories.lead()
+    second = factories.lead()
+    assert (first.number, second.number) == (1, 2)
+    db.session.execute(text("DELETE FROM stage_changes"))
+    db.session.delete(second)
+    db.session.commit()
+    assert factories.lead().number == 3
+    assert Counter.take("lead", count=10) == 4
+    assert factories.lead().number == 14

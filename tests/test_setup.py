@@ -1,0 +1,93 @@
+"""The one-time setup page that creates the first administrator."""
+
+from sqlalchemy import func, select
+
+from crm.extensions import db
+from crm.models import ActivityKind, Lead, LostReason, Role, Stage, StageKind, User
+
+GOOD = {
+    "name": "Olga Owner",
+    "email": "Olga@Example.com",
+    "password": "a long and unusual password",
+    "password_again": "a long and unusual password",
+    "language": "en",
+}
+
+
+def test_every_page_leads_to_setup_before_the_first_account(client):
+    for path in ("/", "/leads/", "/board/", "/settings/", "/login"):
+        response = client.get(path)
+        assert response.status_code == 302
+        assert response.location.endswith("/setup")
+
+
+def test_setup_creates_admin_funnel_and_logs_in(client):
+    response = client.post("/setup", data=GOOD, follow_redirects=True)
+    assert response.status_code == 200
+    assert b"Welcome!" in response.data
+    assert response.request.path == "/agenda/"
+
+    user = db.session.scalar(select(User))
+    assert user.email == "olga@example.com"
+    assert user.role == Role.ADMIN
+    assert user.locale == "en"
+    stages = db.session.scalars(Stage.in_funnel_order()).all()
+    assert [s.name for s in stages] == [
+        "Cold", "Interested", "Estimate requested", "Estimate made", "Discussing the task",
+        "Discussing terms", "Signing the contract", "Work!", "Lost",
+    ]
+    assert [s.kind for s in stages][-2:] == [StageKind.WON, StageKind.LOST]
+    assert len({s.colour for s in stages}) == len(stages)
+    codes = db.session.scalars(select(ActivityKind.code).order_by(ActivityKind.position)).all()
+    assert codes == ["call", "email", "meeting", "message", "note"]
+    assert db.session.scalar(select(func.count()).select_from(LostReason)) >= 3
+    assert db.session.scalar(select(func.count()).select_from(Lead)) == 0
+
+
+def test_setup_in_russian_names_the_funnel_in_russian(client):
+    client.post("/setup", data=GOOD | {"language": "ru"})
+    names = db.session.scalars(select(Stage.name).order_by(Stage.position)).all()
+    assert names[0] == "Холодный"
+    assert names[-1] == "Упущен"
+    page = client.get("/agenda/")
+    assert '<html lang="ru">' in page.text
+
+
+def test_setup_is_gone_for_good_afterwards(client):
+    client.post("/setup", data=GOOD)
+    assert client.get("/setup").status_code == 404
+    client.post("/logout")
+    assert client.get("/setup").status_code == 404
+    second = GOOD | {"email": "mallory@example.com"}
+    assert client.post("/setup", data=second).status_code == 404
+    assert db.session.scalar(select(func.count()).select_from(User)) == 1
+
+
+def test_setup_refuses_bad_input_and_saves_nothing(client):
+    bad = GOOD | {"password": "short", "password_again": "other", "email": "not-an-email"}
+    response = client.post("/setup", data=bad)
+    assert response.status_code == 422
+    assert "Use at least 10 characters." in response.text
+    assert "The two passwords differ." in response.text
+    assert "Invalid email address." in response.text
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Stage)) == 0
+
+
+def test_setup_refuses_common_password(client):
+    common = GOOD | {"password": "qwertyuiop", "password_again": "qwertyuiop"}
+    response = client.post("/setup", data=common)
+    assert response.status_code == 422
+    assert "too easy to guess" in response.text
+
+
+def test_setup_with_sample_data_fills_a_demo(client):
+    client.post("/setup", data=GOOD | {"sample_data": "y"})
+    assert 50 <= db.session.scalar(select(func.count()).select_from(Lead)) <= 80
+
+
+def test_no_default_account_exists(client):
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
+    response = client.post("/login", data={"email": "admin@example.com", "password": "admin"})
+    assert response.status_code == 302
+    assert response.location.endswith("/setup")
