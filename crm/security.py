@@ -2,11 +2,12 @@
 
 from functools import wraps
 
-from flask import abort, current_app, redirect, request, session, url_for
+from flask import abort, current_app, flash, request, session, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required
+from flask_login import current_user, login_required, login_url
 from sqlalchemy import exists, select
 
+from crm import htmx
 from crm.extensions import db, login_manager
 from crm.models import User
 
@@ -37,6 +38,14 @@ def init_app(app):
     app.after_request(set_security_headers)
 
 
+@login_manager.unauthorized_handler
+def send_to_login():
+    """To the login page, and back here afterwards; htmx reloads the whole page to get there."""
+    if not htmx.is_htmx():
+        flash(login_manager.login_message, login_manager.login_message_category)
+    return htmx.redirect_to(login_url("auth.login", next_url=request.full_path.rstrip("?")))
+
+
 @login_manager.user_loader
 def load_user(session_id):
     """Accept the session only while its version matches the user's current one."""
@@ -64,7 +73,7 @@ def require_setup():
     if request.endpoint in SETUP_ALLOWED or request.endpoint is None:
         return None
     if not setup_done():
-        return redirect(url_for("auth.setup"))
+        return htmx.redirect_to(url_for("auth.setup"))
     return None
 
 

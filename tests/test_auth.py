@@ -26,7 +26,7 @@ def test_login_and_logout(client, auth, admin):
 
     response = auth.logout()
     assert response.location == "/login"
-    assert client.get("/agenda/").status_code == 302
+    assert client.get("/agenda/").status_code == 303
 
 
 def test_login_follows_only_local_next(client, admin):
@@ -45,7 +45,7 @@ def test_wrong_password_is_refused_with_a_message(client, auth, admin):
     response = auth.login(admin.email, "not the password")
     assert response.status_code == 422
     assert "Wrong email or password." in response.text
-    assert client.get("/agenda/").status_code == 302
+    assert client.get("/agenda/").status_code == 303
 
 
 def test_unknown_email_gets_the_same_message(auth, admin):
@@ -112,7 +112,7 @@ def test_logout_ends_every_session_of_the_user(app, admin):
         browser.post("/login", data={"email": admin.email, "password": factories.PASSWORD})
         assert browser.get("/agenda/").status_code == 200
     laptop.post("/logout")
-    assert phone.get("/agenda/").status_code == 302
+    assert phone.get("/agenda/").status_code == 303
 
 
 def test_a_copied_session_cookie_is_useless_after_logout(client, auth, admin):
@@ -120,7 +120,7 @@ def test_a_copied_session_cookie_is_useless_after_logout(client, auth, admin):
     stolen = client.get_cookie("session").value
     auth.logout()
     client.set_cookie("session", stolen)
-    assert client.get("/agenda/").status_code == 302
+    assert client.get("/agenda/").status_code == 303
 
 
 def test_change_password(app, client, auth, admin):
@@ -139,7 +139,7 @@ def test_change_password(app, client, auth, admin):
     )
     assert "Your password has been changed." in response.text
     assert client.get("/agenda/").status_code == 200
-    assert other_browser.get("/agenda/").status_code == 302
+    assert other_browser.get("/agenda/").status_code == 303
 
     auth.logout()
     assert auth.login(admin.email).status_code == 422

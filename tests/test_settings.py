@@ -57,7 +57,7 @@ def test_deactivating_a_user_ends_their_sessions(app, logged_in):
 
     response = logged_in.post(f"/settings/users/{seller.id}/active", follow_redirects=True)
     assert "is deactivated and logged out everywhere" in response.text
-    assert their_browser.get("/agenda/").status_code == 302
+    assert their_browser.get("/agenda/").status_code == 303
     login = their_browser.post("/login", data={"email": seller.email,
                                                "password": factories.PASSWORD})
     assert login.status_code == 403
@@ -87,7 +87,7 @@ def test_admin_resets_a_password(app, logged_in):
         follow_redirects=True,
     )
     assert "New password set for" in response.text
-    assert their_browser.get("/agenda/").status_code == 302
+    assert their_browser.get("/agenda/").status_code == 303
     login = their_browser.post("/login", data={"email": seller.email,
                                                "password": "reset by the admin"})
     assert login.status_code == 303
@@ -111,7 +111,7 @@ def test_salesperson_cannot_manage_users(app, stages):
 
 def test_anonymous_is_sent_to_login(client, admin):
     response = client.get("/settings/users")
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert "/login" in response.location
 
 

@@ -17,7 +17,7 @@ GOOD = {
 def test_every_page_leads_to_setup_before_the_first_account(client):
     for path in ("/", "/leads/", "/board/", "/settings/", "/login"):
         response = client.get(path)
-        assert response.status_code == 302
+        assert response.status_code == 303
         assert response.location.endswith("/setup")
 
 
@@ -89,5 +89,5 @@ def test_setup_with_sample_data_fills_a_demo(client):
 def test_no_default_account_exists(client):
     assert db.session.scalar(select(func.count()).select_from(User)) == 0
     response = client.post("/login", data={"email": "admin@example.com", "password": "admin"})
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert response.location.endswith("/setup")

@@ -1,0 +1,90 @@
+"""Friendly error pages, and small fragments for htmx requests."""
+
+from sqlalchemy import func, select
+
+from crm import htmx
+from crm.extensions import db
+from crm.models import Lead
+from tests import factories
+
+
+def test_404_is_a_friendly_page(logged_in):
+    response = logged_in.get("/no/such/page")
+    assert response.status_code == 404
+    assert "<html" in response.text
+    assert "Page not found" in response.text
+    assert 'href="/agenda/"' in response.text
+
+
+def test_404_for_htmx_is_a_message_for_the_message_area(hx, admin):
+    hx.post("/login", data={"email": admin.email, "password": factories.PASSWORD})
+    response = hx.get("/no/such/page")
+    assert response.status_code == 404
+    assert "<html" not in response.text
+    assert "There is nothing at this address." in response.text
+    assert response.headers["HX-Retarget"] == "#messages"
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_405_is_friendly(client, admin):
+    response = client.get("/logout")
+    assert response.status_code == 405
+    assert "<html" in response.text
+
+
+def test_500_rolls_back_and_shows_a_calm_page(app, stages):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    owner = factories.admin()
+
+    def half_done():
+        db.session.add(Lead(number=999, title="Half-saved", stage_id=stages[0].id))
+        db.session.flush()
+        raise RuntimeError("boom")
+
+    app.add_url_rule("/boom", "boom", half_done)
+    client = app.test_client()
+    client.post("/login", data={"email": owner.email, "password": factories.PASSWORD})
+
+    response = client.get("/boom")
+    assert response.status_code == 500
+    assert "Something went wrong" in response.text
+    assert "nothing was saved" in response.text
+    assert db.session.scalar(select(func.count()).select_from(Lead)) == 0
+
+    response = client.get("/boom", headers={"HX-Request": "true"})
+    assert response.status_code == 500
+    assert "<html" not in response.text
+
+
+def test_render_gives_the_partial_to_htmx_and_the_page_otherwise(app, admin):
+    app.add_url_rule(
+        "/both",
+        "both",
+        lambda: htmx.render("errors/error.html", "errors/_message.html",
+                            title="T", message="Hello", status=200),
+    )
+    page = app.test_client().get("/both")
+    fragment = app.test_client().get("/both", headers={"HX-Request": "true"})
+    boosted = app.test_client().get(
+        "/both", headers={"HX-Request": "true", "HX-Request-Type": "full"}
+    )
+    assert "<html" in page.text
+    assert "<html" not in fragment.text and "Hello" in fragment.text
+    assert "<html" in boosted.text
+    for response in (page, fragment, boosted):
+        assert "HX-Request" in response.headers["Vary"]
+
+
+def test_redirect_to_uses_hx_redirect_for_htmx(app, admin):
+    app.add_url_rule("/away", "away", lambda: htmx.redirect_to("/login"))
+    plain = app.test_client().get("/away")
+    assert (plain.status_code, plain.location) == (303, "/login")
+    swapped = app.test_client().get("/away", headers={"HX-Request": "true"})
+    assert swapped.status_code == 204
+    assert swapped.headers["HX-Redirect"] == "/login"
+
+
+def test_htmx_request_after_logout_reloads_to_the_login_page(hx, admin):
+    response = hx.get("/settings/")
+    assert response.status_code == 204
+    assert response.headers["HX-Redirect"].startswith("/login?next=")
