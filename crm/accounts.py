@@ -1,5 +1,7 @@
 """Creating accounts and checking passwords: shared by the setup page, Settings and the CLI."""
 
+from pathlib import Path
+
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -7,20 +9,14 @@ from sqlalchemy import select
 from crm.extensions import db
 from crm.models import Role, User
 
-# Passwords long enough to pass the length rule that attackers still try first.
-COMMON_PASSWORDS = frozenset(
-    """
-    1234567890 0123456789 0987654321 1111111111 0000000000 1234512345 1122334455
-    123456789a 123456789q a123456789 q123456789 1q2w3e4r5t 1q2w3e4r5t6y 1qaz2wsx3edc
-    qwertyuiop qwertyuiop123 qwerty1234 qwerty12345 qwerty123456 asdfghjkl1 zxcvbnm123
-    password12 password123 password1234 password1! passw0rd123 p@ssw0rd12 password!!
-    iloveyou12 iloveyou123 abcdefghij abc1234567 abcd123456 letmein123 welcome123
-    welcome1234 admin12345 administrator adminadmin rootroot12 changeme123 changeme12
-    football12 baseball12 superman12 sunshine12 princess12 dragon1234 monkey1234
-    trustno1234 starwars12 whatever12 1234qwerty 12345qwert 123qweasdzxc
-    йцукенгшщз йцукен1234 пароль1234 пароль12345 qazwsxedcrfv qazwsxedc1
-    """.split()
-)
+
+def _load_common_passwords():
+    path = Path(__file__).with_name("common_passwords.txt")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip().lower() for line in lines if line and not line.startswith("#"))
+
+
+COMMON_PASSWORDS = _load_common_passwords()
 
 
 class AccountError(ValueError):

@@ -18,8 +18,13 @@ def init_app(app):
 @click.argument("email")
 @click.option("--name", required=True, help="The person's full name.")
 @click.option("--admin", is_flag=True, help="Make the account an administrator.")
-@click.option("--language", type=click.Choice(["en", "ru"]), default="en", show_default=True,
-              help="Interface language (and of the default funnel, if none exists yet).")
+@click.option(
+    "--language",
+    type=click.Choice(["en", "ru"]),
+    default="en",
+    show_default=True,
+    help="Interface language (and of the default funnel, if none exists yet).",
+)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def create_user_command(email, name, admin, language, password_stdin):
     """Create an account. The password is asked for, or read with --password-stdin."""

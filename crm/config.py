@@ -31,7 +31,7 @@ class Defaults:
     WTF_CSRF_SSL_STRICT = True
 
     PASSWORD_MIN_LENGTH = 10
-    PASSWORD_HASH_METHOD = "scrypt"
+    PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 (a method name, not a password)
     LOGIN_MAX_FAILURES = 10
     LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
 

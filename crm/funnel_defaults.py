@@ -50,8 +50,9 @@ def install(language):
     with force_locale(language):
         for position, (name, colour, kind, stuck) in enumerate(default_stages()):
             db.session.add(
-                Stage(name=name, colour=colour, position=position, kind=kind,
-                      stuck_after_days=stuck)
+                Stage(
+                    name=name, colour=colour, position=position, kind=kind, stuck_after_days=stuck
+                )
             )
         for position, (code, name) in enumerate(default_activity_kinds()):
             db.session.add(ActivityKind(code=code, name=name, position=position))

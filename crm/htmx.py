@@ -26,7 +26,7 @@ def render(page, partial, status=200, **context):
 
 
 def redirect_to(url):
-    """Redirect; htmx follows `HX-Redirect` with a full page load instead of swapping the page in."""
+    """Redirect; for htmx, `HX-Redirect` loads the new page whole instead of swapping it in."""
     if is_htmx():
         response = make_response("", 204)
         response.headers["HX-Redirect"] = url

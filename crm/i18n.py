@@ -20,7 +20,12 @@ def select_locale():
 
 
 def select_timezone():
-    if has_request_context() and current_user and current_user.is_authenticated and current_user.timezone:
+    if (
+        has_request_context()
+        and current_user
+        and current_user.is_authenticated
+        and current_user.timezone
+    ):
         return current_user.timezone
     return None
 

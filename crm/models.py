@@ -27,7 +27,7 @@ from crm.extensions import db
 
 
 def utcnow():
-    """Naive UTC now: every timestamp is stored in UTC without a zone, the same on both databases."""
+    """Naive UTC now: timestamps are stored in UTC without a zone, alike on both databases."""
     return datetime.now(UTC).replace(tzinfo=None)
 
 

@@ -3,11 +3,10 @@
 import os
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-
 from flask import has_app_context
 from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from crm import create_app
 from crm.extensions import db
@@ -105,9 +104,7 @@ def client(app):
 def hx(app):
     """A client that sends what htmx 4 sends for a partial swap."""
     client = app.test_client()
-    client.environ_base.update(
-        {"HTTP_HX_REQUEST": "true", "HTTP_HX_REQUEST_TYPE": "partial"}
-    )
+    client.environ_base.update({"HTTP_HX_REQUEST": "true", "HTTP_HX_REQUEST_TYPE": "partial"})
     return client
 
 

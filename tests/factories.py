@@ -57,7 +57,9 @@ def lead(title=None, owner=None, stage=None, **fields):
     )
     db.session.add(record)
     db.session.flush()
-    db.session.add(StageChange(lead_id=record.id, to_stage_id=stage.id, changed_at=record.created_at))
+    db.session.add(
+        StageChange(lead_id=record.id, to_stage_id=stage.id, changed_at=record.created_at)
+    )
     db.session.commit()
     return record
 

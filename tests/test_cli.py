@@ -8,8 +8,14 @@ from crm.models import Role, Stage, User
 
 def test_create_user_reads_password_from_stdin(runner):
     result = runner.invoke(
-        args=["create-user", "Boss@Example.com", "--name", "Big Boss", "--admin",
-              "--password-stdin"],
+        args=[
+            "create-user",
+            "Boss@Example.com",
+            "--name",
+            "Big Boss",
+            "--admin",
+            "--password-stdin",
+        ],
         input="a very secret passphrase\n",
     )
     assert result.exit_code == 0, result.output

@@ -60,8 +60,9 @@ def test_render_gives_the_partial_to_htmx_and_the_page_otherwise(app, admin):
     app.add_url_rule(
         "/both",
         "both",
-        lambda: htmx.render("errors/error.html", "errors/_message.html",
-                            title="T", message="Hello", status=200),
+        lambda: htmx.render(
+            "errors/error.html", "errors/_message.html", title="T", message="Hello", status=200
+        ),
     )
     page = app.test_client().get("/both")
     fragment = app.test_client().get("/both", headers={"HX-Request": "true"})

@@ -27,8 +27,10 @@ def test_every_string_has_a_russian_translation():
     missing = []
     for msgid, where in sorted(strings_in_code().items()):
         entry = catalogue.get(msgid)
-        translated = entry is not None and not entry.fuzzy and all(
-            entry.string if isinstance(entry.string, tuple) else [entry.string]
+        translated = (
+            entry is not None
+            and not entry.fuzzy
+            and all(entry.string if isinstance(entry.string, tuple) else [entry.string])
         )
         if not translated:
             missing.append(f"{where}: {msgid!r}")

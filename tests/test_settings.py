@@ -22,8 +22,9 @@ def test_admin_adds_a_user_who_can_log_in(app, logged_in):
     assert (user.role, user.locale, user.active) == (Role.SALESPERSON, "ru", True)
 
     newcomer = app.test_client()
-    response = newcomer.post("/login", data={"email": "sergey@example.com",
-                                             "password": "a fresh start password"})
+    response = newcomer.post(
+        "/login", data={"email": "sergey@example.com", "password": "a fresh start password"}
+    )
     assert response.status_code == 303
 
 
@@ -58,8 +59,9 @@ def test_deactivating_a_user_ends_their_sessions(app, logged_in):
     response = logged_in.post(f"/settings/users/{seller.id}/active", follow_redirects=True)
     assert "is deactivated and logged out everywhere" in response.text
     assert their_browser.get("/agenda/").status_code == 303
-    login = their_browser.post("/login", data={"email": seller.email,
-                                               "password": factories.PASSWORD})
+    login = their_browser.post(
+        "/login", data={"email": seller.email, "password": factories.PASSWORD}
+    )
     assert login.status_code == 403
 
     logged_in.post(f"/settings/users/{seller.id}/active")
@@ -88,8 +90,9 @@ def test_admin_resets_a_password(app, logged_in):
     )
     assert "New password set for" in response.text
     assert their_browser.get("/agenda/").status_code == 303
-    login = their_browser.post("/login", data={"email": seller.email,
-                                               "password": "reset by the admin"})
+    login = their_browser.post(
+        "/login", data={"email": seller.email, "password": "reset by the admin"}
+    )
     assert login.status_code == 303
 
 
@@ -102,8 +105,13 @@ def test_salesperson_cannot_manage_users(app, stages):
     assert client.get("/settings/users").status_code == 403
     assert client.post("/settings/users", data=NEW_USER).status_code == 403
     assert client.post(f"/settings/users/{target.id}/active").status_code == 403
-    assert client.post(f"/settings/users/{target.id}/password",
-                       data={"password": "x" * 12, "password_again": "x" * 12}).status_code == 403
+    assert (
+        client.post(
+            f"/settings/users/{target.id}/password",
+            data={"password": "x" * 12, "password_again": "x" * 12},
+        ).status_code
+        == 403
+    )
     db.session.refresh(target)
     assert target.active
     assert db.session.scalar(select(User).where(User.email == NEW_USER["email"])) is None

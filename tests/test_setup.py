@@ -33,8 +33,15 @@ def test_setup_creates_admin_funnel_and_logs_in(client):
     assert user.locale == "en"
     stages = db.session.scalars(Stage.in_funnel_order()).all()
     assert [s.name for s in stages] == [
-        "Cold", "Interested", "Estimate requested", "Estimate made", "Discussing the task",
-        "Discussing terms", "Signing the contract", "Work!", "Lost",
+        "Cold",
+        "Interested",
+        "Estimate requested",
+        "Estimate made",
+        "Discussing the task",
+        "Discussing terms",
+        "Signing the contract",
+        "Work!",
+        "Lost",
     ]
     assert [s.kind for s in stages][-2:] == [StageKind.WON, StageKind.LOST]
     assert len({s.colour for s in stages}) == len(stages)

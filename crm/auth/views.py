@@ -84,9 +84,7 @@ def login():
 
     email = normalise_email(form.email.data)
     if is_throttled(email, client_address()):
-        form.form_errors.append(
-            _("Too many failed attempts. Wait 15 minutes and try again.")
-        )
+        form.form_errors.append(_("Too many failed attempts. Wait 15 minutes and try again."))
         return render_template("auth/login.html", form=form), 429
 
     user = db.session.scalar(User.by_email(email))

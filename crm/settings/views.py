@@ -33,8 +33,11 @@ def users():
     if form.validate_on_submit():
         try:
             user = create_user(
-                form.email.data, form.name.data, form.password.data,
-                role=form.role.data, locale=form.language.data,
+                form.email.data,
+                form.name.data,
+                form.password.data,
+                role=form.role.data,
+                locale=form.language.data,
             )
         except AccountError as error:
             form.email.errors.append(str(error))
@@ -85,8 +88,10 @@ def user_reset_password(user_id):
         user.set_password(form.password.data)
         user.end_sessions()
         db.session.commit()
-        flash(_("New password set for %(name)s. Tell it to them in person.", name=user.name),
-              "success")
+        flash(
+            _("New password set for %(name)s. Tell it to them in person.", name=user.name),
+            "success",
+        )
         return redirect(url_for("settings.users"), 303)
     status = 422 if form.errors else 200
     return render_template(
