@@ -173,7 +173,7 @@ class Lead(db.Model):
     title: Mapped[str] = mapped_column(String(200))
     contact_name: Mapped[str | None] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(50))
-    # The phone's digits alone, for matching "+7 (999) 123-45-67" against "89991234567".
+    # The phone's digits alone, so phones written differently can be matched.
     phone_digits: Mapped[str | None] = mapped_column(String(50))
     email: Mapped[str | None] = mapped_column(String(254))
     source: Mapped[str | None] = mapped_column(String(80))

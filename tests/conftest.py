@@ -45,6 +45,8 @@ def postgres_schema():
 
 def empty_postgres():
     tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+    # A transaction a test left open would make TRUNCATE wait for ever: fail instead.
+    db.session.execute(text("SET LOCAL lock_timeout = '10s'"))
     db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     db.session.commit()
 
