@@ -30,8 +30,10 @@ def redirect_to(url):
     if is_htmx():
         response = make_response("", 204)
         response.headers["HX-Redirect"] = url
-        return response
-    return redirect(url, 303)
+    else:
+        response = redirect(url, 303)
+    response.vary.add(VARY_ON)
+    return response
 
 
 def to_messages(response):

@@ -58,14 +58,16 @@ def test_migrations_downgrade_to_nothing(empty_database, tmp_path, monkeypatch):
     assert tables == set()
 
 
-def test_sqlite_connections_are_tuned(app):
-    if db.engine.dialect.name != "sqlite":
-        pytest.skip("SQLite settings")
-    with db.engine.connect() as conn:
+def test_sqlite_connections_are_tuned(tmp_path, monkeypatch):
+    monkeypatch.setenv("CRM_INSTANCE_PATH", str(tmp_path))
+    app = create_app({"SECRET_KEY": "x"})
+    with app.app_context(), db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    with app.app_context():
+        db.engine.dispose()
 
 
 def test_concurrent_writers_are_not_refused(app, stages):
