@@ -5,7 +5,7 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from crm import config, database, errors, i18n, security
+from crm import config, database, errors, formatting, i18n, security
 from crm.extensions import babel, csrf, db, login_manager, migrate
 
 MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
@@ -32,6 +32,7 @@ def create_app(test_config=None):
     security.init_app(app)
     errors.init_app(app)
     i18n.init_app(app)
+    formatting.init_app(app)
     register_blueprints(app)
 
     from crm import cli

@@ -104,6 +104,26 @@ class Stage(db.Model):
     def in_funnel_order():
         return select(Stage).order_by(Stage.position, Stage.id)
 
+    @property
+    def text_colour(self):
+        return readable_text_colour(self.colour)
+
+    @property
+    def is_open(self):
+        return self.kind == StageKind.OPEN
+
+
+def readable_text_colour(background):
+    """Black or white, whichever contrasts more with `background` (#rrggbb), per WCAG."""
+
+    def channel(hex_pair):
+        c = int(hex_pair, 16) / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(background[i : i + 2]) for i in (1, 3, 5))
+    luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    return "#111827" if (luminance + 0.05) / 0.05 > 1.05 / (luminance + 0.05) else "#ffffff"
+
 
 class ActivityKind(db.Model):
     __tablename__ = "activity_kinds"
@@ -165,6 +185,8 @@ class Lead(db.Model):
         Index("ix_leads_next_step_at", "next_step_at"),
         Index("ix_leads_phone_digits", "phone_digits"),
         Index("ix_leads_email", "email"),
+        Index("ix_leads_last_activity_at", "last_activity_at"),
+        Index("ix_leads_archived_number", "archived", "number"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -183,11 +205,23 @@ class Lead(db.Model):
     next_step_at: Mapped[datetime | None] = mapped_column(DateTime)
     next_step_note: Mapped[str | None] = mapped_column(String(500))
     lost_reason_id: Mapped[int | None] = mapped_column(ForeignKey("lost_reasons.id"))
+    lost_note: Mapped[str | None] = mapped_column(String(500))
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Lower-cased number, title, contact and email: one column to search, Cyrillic included,
+    # alike on SQLite (whose lower() knows only ASCII) and PostgreSQL.
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    # Kept by the funnel service so lists, cards and the agenda need no per-row lookups.
+    stage_changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # A cache of the newest activity, not a foreign key: leads and activities would point at
+    # each other.
+    last_activity_id: Mapped[int | None] = mapped_column(Integer)
+    last_activity_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
-    owner: Mapped[User | None] = relationship()
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     stage: Mapped[Stage] = relationship()
     lost_reason: Mapped[LostReason | None] = relationship()
 
@@ -208,11 +242,29 @@ class Activity(db.Model):
     body: Mapped[str] = mapped_column(Text, default="")
     stage_after_id: Mapped[int | None] = mapped_column(ForeignKey("stages.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Deleted activities stay in the database (and their revisions), hidden from the timeline.
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     lead: Mapped[Lead] = relationship()
     author: Mapped[User | None] = relationship()
     kind: Mapped[ActivityKind] = relationship()
     stage_after: Mapped[Stage | None] = relationship()
+
+
+class ActivityRevision(db.Model):
+    """An activity as it was before an edit or deletion: nothing said is ever lost."""
+
+    __tablename__ = "activity_revisions"
+    __table_args__ = (Index("ix_activity_revisions_activity", "activity_id", "revised_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id"))
+    kind_id: Mapped[int] = mapped_column(ForeignKey("activity_kinds.id"))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime)
+    body: Mapped[str] = mapped_column(Text, default="")
+    revised_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    revised_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class StageChange(db.Model):

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from crm.extensions import db
+from crm.funnel import search_text
 from crm.models import (
     Activity,
     ActivityKind,
@@ -389,14 +390,29 @@ def save(stories, owner_id):
     lead_ids = insert_leads(stories, first_number, owner_id)
     insert_activities(stories, lead_ids, owner_id)
     insert_stage_changes(stories, lead_ids, owner_id)
+    note_last_contacts(stories, lead_ids)
 
 
 def insert_leads(stories, first_number, owner_id):
     """Insert the leads, numbered in the order they came in; return their ids in that order."""
-    rows = [
-        {**story.lead, "number": first_number + index, "owner_id": owner_id, "archived": False}
-        for index, story in enumerate(stories)
-    ]
+    rows = []
+    for index, story in enumerate(stories):
+        number = first_number + index
+        moves = [contact.at for contact in story.contacts if contact.stage_id is not None]
+        lead = story.lead
+        rows.append(
+            {
+                **lead,
+                "number": number,
+                "owner_id": owner_id,
+                "created_by_id": owner_id,
+                "archived": False,
+                "stage_changed_at": max(moves, default=story.created_at),
+                "search_text": search_text(
+                    number, lead["title"], lead.get("contact_name"), lead.get("email")
+                ),
+            }
+        )
     statement = insert(Lead).returning(Lead.id, sort_by_parameter_order=True)
     return db.session.scalars(statement, rows, execution_options=ONE_BATCH).all()
 
@@ -424,6 +440,18 @@ def insert_activities(stories, lead_ids, owner_id):
     activity_ids = db.session.scalars(statement, rows, execution_options=ONE_BATCH).all()
     for (_lead_id, contact), activity_id in zip(log, activity_ids, strict=True):
         contact.activity_id = activity_id
+
+
+def note_last_contacts(stories, lead_ids):
+    """Store each lead's newest contact on the lead, as logging a contact does."""
+    rows = [
+        {"id": lead_id, "last_activity_id": last.activity_id, "last_activity_at": last.at}
+        for story, lead_id in zip(stories, lead_ids, strict=True)
+        if story.contacts
+        for last in [max(story.contacts, key=lambda contact: contact.at)]
+    ]
+    if rows:
+        db.session.execute(update(Lead), rows)
 
 
 def insert_stage_changes(stories, lead_ids, owner_id):

@@ -6,9 +6,10 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from crm import funnel as funnel_service
 from crm import funnel_defaults
 from crm.extensions import db
-from crm.models import Activity, ActivityKind, Counter, Lead, Role, Stage, StageChange, User, utcnow
+from crm.models import ActivityKind, Role, Stage, User, utcnow
 
 PASSWORD = "a long test password"
 _sequence = itertools.count(1)
@@ -44,36 +45,30 @@ def stage(position=0):
     return stages[position]
 
 
-def lead(title=None, owner=None, stage=None, **fields):
-    stage = stage or funnel()[0]
+def lead(title=None, owner=None, stage=None, **details):
+    """A lead made the way the app makes one, through the funnel service."""
     n = next(_sequence)
-    record = Lead(
-        number=Counter.take("lead"),
-        title=title or f"Lead {n}",
-        owner=owner,
-        stage=stage,
-        value=fields.pop("value", Decimal("1000.00")),
-        **fields,
-    )
-    db.session.add(record)
-    db.session.flush()
-    db.session.add(
-        StageChange(lead_id=record.id, to_stage_id=stage.id, changed_at=record.created_at)
+    details.setdefault("value", Decimal("1000.00"))
+    record = funnel_service.create_lead(
+        owner, stage=stage or funnel()[0], title=title or f"Lead {n}", **details
     )
     db.session.commit()
     return record
 
 
-def activity(lead, author=None, kind_code="call", body="Talked.", occurred_at=None, **fields):
-    kind = db.session.scalar(select(ActivityKind).where(ActivityKind.code == kind_code))
-    record = Activity(
-        lead=lead,
-        author=author,
-        kind=kind,
-        body=body,
+def kind(code="call"):
+    return db.session.scalar(select(ActivityKind).where(ActivityKind.code == code))
+
+
+def activity(lead, author=None, kind_code="call", body="Talked.", occurred_at=None, **changes):
+    """A contact logged through the funnel service (`stage=` moves the lead too)."""
+    record = funnel_service.log_activity(
+        lead,
+        author,
+        kind(kind_code),
+        body,
         occurred_at=occurred_at or utcnow() - timedelta(hours=1),
-        **fields,
+        **changes,
     )
-    db.session.add(record)
     db.session.commit()
     return record

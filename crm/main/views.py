@@ -1,10 +1,14 @@
-from flask import current_app, redirect, request, session, url_for
+import hashlib
+
+from flask import current_app, make_response, redirect, request, session, url_for
 from flask_babel import refresh
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from crm.auth.views import safe_next
 from crm.extensions import db
 from crm.main import bp
+from crm.models import Stage
 
 
 @bp.route("/")
@@ -32,3 +36,30 @@ def set_language():
         refresh()
     back = safe_next(request.form.get("next")) or url_for("main.index")
     return redirect(back, 303)
+
+
+@bp.route("/stages.css")
+def stage_styles():
+    """Each stage's badge colours as a class, so pages need no inline styles."""
+    stages = db.session.scalars(Stage.in_funnel_order()).all()
+    css = "\n".join(
+        f".stage-{s.id} {{ --stage-bg: {s.colour}; --stage-fg: {s.text_colour}; }}" for s in stages
+    )
+    response = make_response(css + "\n")
+    response.mimetype = "text/css"
+    # The URL carries a version of the colours, so browsers may keep it.
+    response.cache_control.public = True
+    response.cache_control.max_age = 31536000
+    return response
+
+
+@bp.app_context_processor
+def stage_styles_url():
+    """The link to the stage colours, versioned by the colours themselves."""
+
+    def url():
+        rows = db.session.execute(select(Stage.id, Stage.colour).order_by(Stage.id)).all()
+        version = hashlib.sha1(repr(rows).encode(), usedforsecurity=False).hexdigest()[:10]
+        return url_for("main.stage_styles", v=version)
+
+    return {"stage_styles_url": url}

@@ -1,0 +1,329 @@
+"""The funnel's writes: creating leads, logging contacts and moving leads between stages.
+
+Every page, the board, the import and the API change leads through these functions, so a stage
+change is always recorded the same way. They know nothing of requests or forms: they take plain
+values and the acting user, and raise FunnelError with a message fit for the user.
+"""
+
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from crm.extensions import db
+from crm.models import (
+    Activity,
+    ActivityRevision,
+    Counter,
+    Lead,
+    LostReason,
+    Stage,
+    StageChange,
+    StageKind,
+    utcnow,
+)
+
+TITLE_MAX = 200
+BODY_MAX = 8000
+NOTE_MAX = 500
+VALUE_MAX = Decimal("999999999999.99")
+# How long the author may still edit or delete an activity they logged.
+EDIT_WINDOW = timedelta(hours=24)
+# Phones are compared on their last ten digits: "+7 999 ..." and "8 999 ..." are the same line.
+PHONE_TAIL = 10
+
+
+class FunnelError(ValueError):
+    """A change refused, with the reason for the user and the field it concerns."""
+
+    def __init__(self, message, field=None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def phone_digits(phone):
+    return re.sub(r"\D", "", phone or "") or None
+
+
+def phone_tail(phone):
+    digits = phone_digits(phone)
+    return digits[-PHONE_TAIL:] if digits else None
+
+
+def search_text(number, title, contact_name, email):
+    """What the lead search matches against: one lower-cased line."""
+    return " ".join([f"#{number}", title or "", contact_name or "", email or ""]).casefold()
+
+
+def refresh_search_text(lead):
+    lead.search_text = search_text(lead.number, lead.title, lead.contact_name, lead.email)
+
+
+def clean(text, limit, field, required=False):
+    text = (text or "").strip()
+    if required and not text:
+        raise FunnelError(_("This field is required."), field)
+    if len(text) > limit:
+        raise FunnelError(_("Keep it under %(n)d characters.", n=limit), field)
+    return text or None
+
+
+def check_value(value, field="value"):
+    if value is None:
+        return None
+    value = Decimal(value)
+    if value < 0 or value > VALUE_MAX or not value.is_finite():
+        raise FunnelError(_("Enter an amount of zero or more."), field)
+    return value.quantize(Decimal("0.01"))
+
+
+LEAD_FIELDS = (
+    "title",
+    "contact_name",
+    "phone",
+    "email",
+    "source",
+    "value",
+    "owner_id",
+    "next_step_at",
+    "next_step_note",
+)
+
+
+def set_details(lead, details):
+    """Validate and apply the identifying fields of a lead."""
+    if "title" in details:
+        lead.title = clean(details["title"], TITLE_MAX, "title", required=True)
+    for field, limit in (("contact_name", 200), ("phone", 50), ("email", 254), ("source", 80)):
+        if field in details:
+            setattr(lead, field, clean(details[field], limit, field))
+    if "phone" in details:
+        lead.phone_digits = phone_digits(lead.phone)
+    if "email" in details and lead.email:
+        lead.email = lead.email.lower()
+    if "value" in details:
+        lead.value = check_value(details["value"])
+    if "owner_id" in details:
+        lead.owner_id = details["owner_id"]
+    if "next_step_at" in details:
+        lead.next_step_at = details["next_step_at"]
+    if "next_step_note" in details:
+        lead.next_step_note = clean(details["next_step_note"], NOTE_MAX, "next_step_note")
+    refresh_search_text(lead)
+
+
+def first_stage():
+    return db.session.scalar(Stage.in_funnel_order().where(Stage.kind == StageKind.OPEN).limit(1))
+
+
+def create_lead(actor, stage=None, **details):
+    """Register a lead with the next number; its first stage change is recorded too."""
+    unknown = set(details) - set(LEAD_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown lead fields: {sorted(unknown)}")
+    stage = stage or first_stage()
+    now = utcnow()
+    lead = Lead(
+        title="",
+        stage=stage,
+        owner_id=actor.id if actor else None,
+        created_by_id=actor.id if actor else None,
+        created_at=now,
+        stage_changed_at=now,
+    )
+    set_details(lead, details)
+    lead.number = Counter.take("lead")
+    refresh_search_text(lead)
+    db.session.add(lead)
+    db.session.flush()
+    db.session.add(
+        StageChange(
+            lead_id=lead.id,
+            to_stage_id=stage.id,
+            changed_at=now,
+            changed_by_id=actor.id if actor else None,
+        )
+    )
+    return lead
+
+
+def update_lead(lead, actor, **details):
+    """Change a lead's details (not its stage: that is `move_lead`)."""
+    unknown = set(details) - set(LEAD_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown lead fields: {sorted(unknown)}")
+    set_details(lead, details)
+    return lead
+
+
+def move_lead(
+    lead, stage, actor, at=None, activity=None, lost_reason=None, lost_note=None, value=None
+):
+    """Move a lead to another stage: the one place where a lead changes stage.
+
+    A lost stage needs a reason; a won stage needs the deal's value if the lead has none.
+    Returns the StageChange, or None when the lead is already in that stage.
+    """
+    if stage is None:
+        raise FunnelError(_("Choose a stage from the list."), "stage")
+    if stage.id == lead.stage_id:
+        return None
+    if stage.kind == StageKind.LOST:
+        if lost_reason is None:
+            raise FunnelError(_("Say why the lead was lost."), "lost_reason")
+        lead.lost_reason_id = lost_reason.id
+        lead.lost_note = clean(lost_note, NOTE_MAX, "lost_note")
+        lead.next_step_at = None
+        lead.next_step_note = None
+    else:
+        lead.lost_reason_id = None
+        lead.lost_note = None
+    if stage.kind == StageKind.WON:
+        final = check_value(value, "value") if value is not None else lead.value
+        if final is None:
+            raise FunnelError(_("Enter the final value of the deal."), "value")
+        lead.value = final
+        lead.next_step_at = None
+        lead.next_step_note = None
+    at = at or utcnow()
+    change = StageChange(
+        lead_id=lead.id,
+        from_stage_id=lead.stage_id,
+        to_stage_id=stage.id,
+        changed_at=at,
+        changed_by_id=actor.id if actor else None,
+        activity_id=activity.id if activity else None,
+    )
+    lead.stage = stage
+    lead.stage_id = stage.id
+    lead.stage_changed_at = at
+    db.session.add(change)
+    return change
+
+
+KEEP = object()
+
+
+def log_activity(
+    lead,
+    actor,
+    kind,
+    body,
+    occurred_at=None,
+    stage=None,
+    next_step_at=KEEP,
+    next_step_note=None,
+    lost_reason=None,
+    lost_note=None,
+    value=None,
+):
+    """Record a contact: what was said, the stage after it and the next step, all at once."""
+    if kind is None:
+        raise FunnelError(_("Choose a kind of contact."), "kind")
+    occurred_at = occurred_at or utcnow()
+    if occurred_at > utcnow() + timedelta(days=1):
+        raise FunnelError(_("A contact cannot be in the future."), "occurred_at")
+    activity = Activity(
+        lead_id=lead.id,
+        author_id=actor.id if actor else None,
+        kind_id=kind.id,
+        occurred_at=occurred_at,
+        body=clean(body, BODY_MAX, "body") or "",
+        created_at=utcnow(),
+    )
+    db.session.add(activity)
+    db.session.flush()
+    if stage is not None and stage.id != lead.stage_id:
+        move_lead(
+            lead,
+            stage,
+            actor,
+            at=occurred_at,
+            activity=activity,
+            lost_reason=lost_reason,
+            lost_note=lost_note,
+            value=value,
+        )
+        activity.stage_after_id = stage.id
+    if next_step_at is not KEEP and lead.stage.kind == StageKind.OPEN:
+        lead.next_step_at = next_step_at
+        lead.next_step_note = clean(next_step_note, NOTE_MAX, "next_step_note")
+    if lead.last_activity_at is None or occurred_at >= lead.last_activity_at:
+        lead.last_activity_id = activity.id
+        lead.last_activity_at = occurred_at
+    return activity
+
+
+def can_change_activity(activity, actor, now=None):
+    """Authors may correct what they logged for a while; after that it stands."""
+    now = now or utcnow()
+    return (
+        actor is not None
+        and activity.author_id == actor.id
+        and activity.deleted_at is None
+        and now - activity.created_at <= EDIT_WINDOW
+    )
+
+
+def keep_revision(activity, actor):
+    db.session.add(
+        ActivityRevision(
+            activity_id=activity.id,
+            kind_id=activity.kind_id,
+            occurred_at=activity.occurred_at,
+            body=activity.body,
+            revised_by_id=actor.id,
+        )
+    )
+
+
+def edit_activity(activity, actor, kind, body, occurred_at):
+    """Correct one's own activity; the previous wording is kept as a revision."""
+    if not can_change_activity(activity, actor):
+        raise FunnelError(_("Only the author can change an activity, within a day."))
+    if kind is None:
+        raise FunnelError(_("Choose a kind of contact."), "kind")
+    keep_revision(activity, actor)
+    activity.kind_id = kind.id
+    activity.body = clean(body, BODY_MAX, "body") or ""
+    activity.occurred_at = occurred_at
+    activity.edited_at = utcnow()
+    refresh_last_activity(activity.lead)
+    return activity
+
+
+def delete_activity(activity, actor):
+    """Hide one's own activity from the timeline; it stays in the database with its history."""
+    if not can_change_activity(activity, actor):
+        raise FunnelError(_("Only the author can change an activity, within a day."))
+    keep_revision(activity, actor)
+    activity.deleted_at = utcnow()
+    refresh_last_activity(activity.lead)
+
+
+def refresh_last_activity(lead):
+    db.session.flush()
+    last = db.session.execute(
+        select(Activity.id, Activity.occurred_at)
+        .where(Activity.lead_id == lead.id, Activity.deleted_at.is_(None))
+        .order_by(Activity.occurred_at.desc(), Activity.id.desc())
+        .limit(1)
+    ).first()
+    lead.last_activity_id = last.id if last else None
+    lead.last_activity_at = last.occurred_at if last else None
+
+
+def archive_lead(lead, actor):
+    """Take a lead out of the lists and the board; its history stays."""
+    lead.archived = True
+
+
+def restore_lead(lead, actor):
+    lead.archived = False
+
+
+def lost_reason_by_id(reason_id):
+    return db.session.get(LostReason, reason_id) if reason_id else None

@@ -1,0 +1,42 @@
+"""Dates as the user sees them: stored in naive UTC, shown and entered in the user's zone."""
+
+from datetime import UTC, datetime, time, timedelta
+
+from flask_babel import get_timezone
+
+from crm.models import utcnow
+
+
+def to_local(moment):
+    """A stored (naive UTC) datetime in the user's zone, still naive."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC).astimezone(get_timezone()).replace(tzinfo=None)
+
+
+def to_utc(local_moment):
+    """A naive datetime entered in the user's zone, as stored (naive UTC)."""
+    if local_moment is None:
+        return None
+    return local_moment.replace(tzinfo=get_timezone()).astimezone(UTC).replace(tzinfo=None)
+
+
+def local_now():
+    return to_local(utcnow())
+
+
+def local_today():
+    return local_now().date()
+
+
+def day_bounds(day):
+    """The stored (UTC) start and end of a day in the user's zone."""
+    start = to_utc(datetime.combine(day, time.min))
+    return start, to_utc(datetime.combine(day + timedelta(days=1), time.min))
+
+
+def combine(day, at=None):
+    """A date and an optional time typed by the user, as stored; no time means the whole day."""
+    if day is None:
+        return None
+    return to_utc(datetime.combine(day, at or time.min))
