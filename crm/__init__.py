@@ -46,7 +46,7 @@ def create_app(test_config=None):
 
 
 def register_blueprints(app):
-    from crm import agenda, analytics, auth, board, leads, main, settings
+    from crm import activities, agenda, analytics, auth, board, leads, main, settings
 
-    for area in (main, auth, agenda, leads, board, analytics, settings):
+    for area in (main, auth, agenda, leads, activities, board, analytics, settings):
         app.register_blueprint(area.bp)

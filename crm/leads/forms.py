@@ -1,0 +1,58 @@
+"""Forms for leads and the contact log. Choices that come from the database are set by views."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    DateTimeLocalField,
+    DecimalField,
+    EmailField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional
+
+from crm.funnel import BODY_MAX, NOTE_MAX, TITLE_MAX, VALUE_MAX
+
+
+def optional_id(value):
+    """Select values to ids: "" means none chosen; anything not a number is refused later."""
+    if value in (None, "", "None"):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1
+
+
+class NextStepMixin:
+    next_step_date = DateField(_l("Next step"), validators=[Optional()])
+    next_step_time = TimeField(_l("Time"), validators=[Optional()])
+    next_step_note = StringField(_l("What to do"), validators=[Optional(), Length(max=NOTE_MAX)])
+
+
+class LeadForm(NextStepMixin, FlaskForm):
+    title = StringField(_l("Title"), validators=[InputRequired(), Length(max=TITLE_MAX)])
+    contact_name = StringField(_l("Contact person"), validators=[Optional(), Length(max=200)])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=50)])
+    email = EmailField(_l("Email"), validators=[Optional(), Email(), Length(max=254)])
+    source = StringField(_l("Source"), validators=[Optional(), Length(max=80)])
+    value = DecimalField(
+        _l("Value"), places=2, validators=[Optional(), NumberRange(min=0, max=VALUE_MAX)]
+    )
+    owner_id = SelectField(_l("Owner"), coerce=optional_id, validate_choice=True)
+    stage_id = SelectField(_l("Stage"), coerce=optional_id, validate_choice=True)
+
+
+class LogForm(NextStepMixin, FlaskForm):
+    kind_id = SelectField(_l("Kind"), coerce=optional_id, validate_choice=True)
+    occurred_at = DateTimeLocalField(_l("When"), validators=[InputRequired()])
+    body = TextAreaField(_l("What was said"), validators=[Optional(), Length(max=BODY_MAX)])
+    stage_id = SelectField(_l("Status after"), coerce=optional_id, validate_choice=True)
+    lost_reason_id = SelectField(_l("Why lost"), coerce=optional_id, validate_choice=True)
+    lost_note = StringField(_l("Details"), validators=[Optional(), Length(max=NOTE_MAX)])
+    value = DecimalField(
+        _l("Final value"), places=2, validators=[Optional(), NumberRange(min=0, max=VALUE_MAX)]
+    )

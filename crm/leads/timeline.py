@@ -1,0 +1,1 @@
+"""The lead page: header, details, the log form and the timeline."""
