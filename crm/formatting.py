@@ -1,9 +1,12 @@
 """Template filters: money, dates and "how long ago", in the user's language and zone."""
 
+from flask import g
 from flask_babel import format_date, format_decimal, format_time, format_timedelta
 from flask_babel import gettext as _
 
-from crm.models import utcnow
+from crm.extensions import db
+from crm.funnel import can_change_activity
+from crm.models import AppSetting, utcnow
 from crm.timezones import local_today, to_local
 
 
@@ -13,6 +16,16 @@ def init_app(app):
     app.add_template_filter(ago)
     app.add_template_filter(first_line)
     app.add_template_global(next_step_state)
+    app.add_template_global(currency)
+    app.add_template_global(can_change_activity)
+
+
+def currency():
+    """The app's currency sign, as set in Settings (empty when none): read once per request."""
+    if "currency" not in g:
+        setting = db.session.get(AppSetting, "currency")
+        g.currency = setting.value if setting else ""
+    return g.currency
 
 
 def money(value):

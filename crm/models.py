@@ -272,6 +272,7 @@ class StageChange(db.Model):
     __table_args__ = (
         Index("ix_stage_changes_lead_changed", "lead_id", "changed_at"),
         Index("ix_stage_changes_to_stage_changed", "to_stage_id", "changed_at"),
+        Index("ix_stage_changes_activity", "activity_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

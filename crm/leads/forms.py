@@ -33,7 +33,9 @@ class NextStepMixin:
     next_step_note = StringField(_l("What to do"), validators=[Optional(), Length(max=NOTE_MAX)])
 
 
-class LeadForm(NextStepMixin, FlaskForm):
+class LeadDetailsForm(NextStepMixin, FlaskForm):
+    """What identifies a lead; editable on the lead page."""
+
     title = StringField(_l("Title"), validators=[InputRequired(), Length(max=TITLE_MAX)])
     contact_name = StringField(_l("Contact person"), validators=[Optional(), Length(max=200)])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=50)])
@@ -43,6 +45,11 @@ class LeadForm(NextStepMixin, FlaskForm):
         _l("Value"), places=2, validators=[Optional(), NumberRange(min=0, max=VALUE_MAX)]
     )
     owner_id = SelectField(_l("Owner"), coerce=optional_id, validate_choice=True)
+
+
+class LeadForm(LeadDetailsForm):
+    """A new lead: its details and the stage it enters the funnel at."""
+
     stage_id = SelectField(_l("Stage"), coerce=optional_id, validate_choice=True)
 
 

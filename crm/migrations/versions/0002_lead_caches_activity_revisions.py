@@ -34,6 +34,9 @@ def upgrade():
     with op.batch_alter_table('activity_revisions', schema=None) as batch_op:
         batch_op.create_index('ix_activity_revisions_activity', ['activity_id', 'revised_at'], unique=False)
 
+    with op.batch_alter_table('stage_changes', schema=None) as batch_op:
+        batch_op.create_index('ix_stage_changes_activity', ['activity_id'], unique=False)
+
     with op.batch_alter_table('activities', schema=None) as batch_op:
         batch_op.add_column(sa.Column('edited_at', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('deleted_at', sa.DateTime(), nullable=True))
@@ -103,6 +106,9 @@ def downgrade():
 
     with op.batch_alter_table('activity_revisions', schema=None) as batch_op:
         batch_op.drop_index('ix_activity_revisions_activity')
+
+    with op.batch_alter_table('stage_changes', schema=None) as batch_op:
+        batch_op.drop_index('ix_stage_changes_activity')
 
     op.drop_table('activity_revisions')
     # ### end Alembic commands ###

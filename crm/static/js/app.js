@@ -9,4 +9,62 @@
       event.detail.ctx.request.headers["X-CSRFToken"] = meta.content;
     }
   });
+
+  // After a swap, focus goes where the user expects: a field the server marked, or the first
+  // field with an error.
+  document.addEventListener("htmx:after:settle", function () {
+    var target = document.querySelector("[data-autofocus]") ||
+      document.querySelector('form [aria-invalid="true"]');
+    if (target) {
+      target.removeAttribute("data-autofocus");
+      target.focus();
+    }
+    showFieldsForStage();
+  });
+
+  function isTyping(element) {
+    var tag = element && element.tagName;
+    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" ||
+      (element && element.isContentEditable);
+  }
+
+  document.addEventListener("keydown", function (event) {
+    // "n" starts a new entry in the contact log.
+    if (event.key === "n" && !event.ctrlKey && !event.metaKey && !event.altKey &&
+        !isTyping(event.target)) {
+      var body = document.getElementById("log-body");
+      if (body) {
+        event.preventDefault();
+        body.focus();
+      }
+    }
+    // Ctrl+Enter (Cmd+Enter on a Mac) sends the form being typed in.
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && event.target.form) {
+      event.preventDefault();
+      event.target.form.requestSubmit();
+    }
+  });
+
+  // The "if lost" and "if won" fields show only when the chosen stage is of that kind.
+  function showFieldsForStage() {
+    document.querySelectorAll("form").forEach(function (form) {
+      var select = form.querySelector("select[name=stage_id]");
+      var groups = form.querySelectorAll("[data-for-kind]");
+      if (!select || !groups.length) {
+        return;
+      }
+      var option = select.options[select.selectedIndex];
+      var kind = option ? option.getAttribute("data-kind") : "";
+      groups.forEach(function (group) {
+        group.hidden = group.getAttribute("data-for-kind") !== kind;
+      });
+    });
+  }
+
+  document.addEventListener("change", function (event) {
+    if (event.target.name === "stage_id") {
+      showFieldsForStage();
+    }
+  });
+  document.addEventListener("DOMContentLoaded", showFieldsForStage);
 })();

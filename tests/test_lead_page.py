@@ -1,0 +1,319 @@
+"""The lead page: header, in-place editing, the log form and the timeline."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event, func, select
+
+from crm.extensions import db
+from crm.models import Activity, ActivityRevision, Lead, LostReason, StageChange, utcnow
+from tests import factories
+
+
+@pytest.fixture
+def lead(admin, stages):
+    return factories.lead(
+        title="ООО Ромашка",
+        owner=admin,
+        contact_name="Ольга Орлова",
+        phone="+7 (999) 123-45-67",
+        email="olga@romashka.example",
+    )
+
+
+def log_data(stages, **overrides):
+    data = {
+        "kind_id": str(factories.kind("call").id),
+        "occurred_at": "2026-11-27T10:30",
+        "body": "Talked about the estimate.\nCall back on Monday.",
+        "stage_id": str(stages[0].id),
+        "lost_reason_id": "",
+    }
+    return data | overrides
+
+
+def test_lead_page_shows_the_header_and_contact_links(logged_in, lead):
+    page = logged_in.get(f"/leads/{lead.number}")
+    assert page.status_code == 200
+    assert f"#{lead.number}" in page.text
+    assert "ООО Ромашка" in page.text
+    assert f'id="lead-{lead.id}-stage"' in page.text
+    assert 'href="tel:+79991234567"' in page.text
+    assert 'href="mailto:olga@romashka.example"' in page.text
+    assert '<label for="log-body">What was said</label>' in page.text
+
+
+def test_unknown_lead_is_404(logged_in):
+    assert logged_in.get("/leads/999").status_code == 404
+
+
+def test_logging_a_call_with_htmx_appends_and_updates_in_place(hx, admin, lead, stages):
+    hx.post("/login", data={"email": admin.email, "password": factories.PASSWORD})
+    data = log_data(
+        stages,
+        stage_id=str(stages[1].id),
+        next_step_date="2026-12-01",
+        next_step_note="Send the estimate",
+    )
+    response = hx.post(f"/leads/{lead.number}/log", data=data)
+    assert response.status_code == 200
+    assert "<html" not in response.text
+    assert "Talked about the estimate." in response.text
+    assert (
+        f'<span class="badge stage-{stages[1].id}" id="lead-{lead.id}-stage" hx-swap-oob="true">'
+        in response.text
+    )
+    assert f'id="lead-{lead.id}-next-step" hx-swap-oob="true"' in response.text
+    assert 'id="log-form"' in response.text and "data-autofocus" in response.text
+    assert "Contact logged." in response.text
+
+    db.session.refresh(lead)
+    assert lead.stage_id == stages[1].id
+    assert lead.next_step_note == "Send the estimate"
+    activity = db.session.scalar(select(Activity).where(Activity.lead_id == lead.id))
+    assert activity.stage_after_id == stages[1].id
+    assert lead.last_activity_id == activity.id
+    change = db.session.scalar(select(StageChange).where(StageChange.activity_id == activity.id))
+    assert (change.from_stage_id, change.to_stage_id) == (stages[0].id, stages[1].id)
+
+
+def test_logging_without_javascript_redirects_back(logged_in, lead, stages):
+    response = logged_in.post(f"/leads/{lead.number}/log", data=log_data(stages))
+    assert response.status_code == 303
+    assert response.location == f"/leads/{lead.number}"
+    page = logged_in.get(response.location).text
+    assert "Contact logged." in page
+    assert "Talked about the estimate." in page
+
+
+def test_moving_to_lost_needs_a_reason(logged_in, lead, stages):
+    lost = stages[-1]
+    response = logged_in.post(
+        f"/leads/{lead.number}/log", data=log_data(stages, stage_id=str(lost.id))
+    )
+    assert response.status_code == 422
+    assert "Say why the lead was lost." in response.text
+    assert db.session.scalar(select(func.count()).select_from(Activity)) == 0
+    db.session.refresh(lead)
+    assert lead.stage_id == stages[0].id
+
+    reason = db.session.scalar(select(LostReason).limit(1))
+    response = logged_in.post(
+        f"/leads/{lead.number}/log",
+        data=log_data(
+            stages,
+            stage_id=str(lost.id),
+            lost_reason_id=str(reason.id),
+            lost_note="Went with a cheaper studio",
+        ),
+    )
+    assert response.status_code == 303
+    db.session.refresh(lead)
+    assert (lead.stage_id, lead.lost_reason_id) == (lost.id, reason.id)
+    assert lead.next_step_at is None
+
+
+def test_moving_to_won_asks_for_the_value_when_empty(logged_in, admin, stages):
+    lead = factories.lead(owner=admin, value=None)
+    won = stages[-2]
+    response = logged_in.post(
+        f"/leads/{lead.number}/log", data=log_data(stages, stage_id=str(won.id))
+    )
+    assert response.status_code == 422
+    assert "Enter the final value of the deal." in response.text
+    response = logged_in.post(
+        f"/leads/{lead.number}/log", data=log_data(stages, stage_id=str(won.id), value="150000.50")
+    )
+    assert response.status_code == 303
+    db.session.refresh(lead)
+    assert str(lead.value) == "150000.50"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("body", "x" * 10_000, "Field cannot be longer than 8000 characters."),
+        ("occurred_at", "yesterday-ish", "Not a valid datetime value."),
+        ("stage_id", "99999", "Not a valid choice."),
+        ("stage_id", "nonsense", "Not a valid choice."),
+        ("kind_id", "99999", "Not a valid choice."),
+        ("next_step_date", "2026-02-31", "Not a valid date value."),
+        ("value", "-5", "Number must be between 0 and"),
+    ],
+)
+def test_bad_log_input_is_refused_and_nothing_saved(logged_in, lead, stages, field, value, message):
+    response = logged_in.post(f"/leads/{lead.number}/log", data=log_data(stages, **{field: value}))
+    assert response.status_code == 422
+    assert message in response.text
+    assert db.session.scalar(select(func.count()).select_from(Activity)) == 0
+
+
+def test_bad_log_input_with_htmx_returns_the_form(hx, admin, lead, stages):
+    hx.post("/login", data={"email": admin.email, "password": factories.PASSWORD})
+    response = hx.post(f"/leads/{lead.number}/log", data=log_data(stages, body="x" * 9000))
+    assert response.status_code == 422
+    assert response.text.lstrip().startswith("<form")
+    assert 'aria-invalid="true"' in response.text
+
+
+def test_future_contact_is_refused(logged_in, lead, stages):
+    later = (utcnow() + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
+    response = logged_in.post(f"/leads/{lead.number}/log", data=log_data(stages, occurred_at=later))
+    assert response.status_code == 422
+    assert "A contact cannot be in the future." in response.text
+
+
+def test_timeline_is_newest_first_and_pages(logged_in, admin, lead):
+    start = utcnow() - timedelta(days=60)
+    for n in range(45):
+        factories.activity(
+            lead, admin, body=f"Call number {n}", occurred_at=start + timedelta(days=n)
+        )
+    page = logged_in.get(f"/leads/{lead.number}").text
+    assert page.index("Call number 44") < page.index("Call number 43")
+    assert "Call number 24" not in page
+    assert "Load older" in page
+
+    seen = []
+    url = f"/leads/{lead.number}"
+    while True:
+        text = logged_in.get(url, headers={"HX-Request": "true"} if seen else {}).text
+        seen += [n for n in range(45) if f"Call number {n}<" in text]
+        if "Load older" not in text:
+            break
+        start_at = text.index("/timeline?before=")
+        url = f"/leads/{lead.number}" + text[start_at : text.index('"', start_at)].replace(
+            "&amp;", "&"
+        )
+    assert sorted(seen) == list(range(45))
+    assert len(seen) == len(set(seen))
+
+
+def count_queries(client, url):
+    statements = []
+
+    def record(*_args):
+        statements.append(1)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    return len(statements)
+
+
+def test_lead_page_queries_do_not_grow_with_history(logged_in, admin, stages):
+    small, big = factories.lead(owner=admin), factories.lead(owner=admin)
+    start = utcnow() - timedelta(days=30)
+    for n in range(10):
+        factories.activity(
+            small, admin, occurred_at=start + timedelta(hours=n), stage=stages[n % 3]
+        )
+    for n in range(300):
+        factories.activity(
+            big, admin, occurred_at=start + timedelta(minutes=n), stage=stages[n % 3]
+        )
+    assert count_queries(logged_in, f"/leads/{small.number}") == count_queries(
+        logged_in, f"/leads/{big.number}"
+    )
+
+
+def test_edit_details_in_place(hx, admin, lead):
+    hx.post("/login", data={"email": admin.email, "password": factories.PASSWORD})
+    form = hx.get(f"/leads/{lead.number}/details")
+    assert form.status_code == 200 and "<html" not in form.text
+    assert 'value="ООО Ромашка"' in form.text
+    response = hx.post(
+        f"/leads/{lead.number}/details",
+        data={
+            "title": "ООО Ромашка-2",
+            "phone": "8 999 000-00-00",
+            "email": "new@example.com",
+            "value": "5000",
+            "owner_id": str(admin.id),
+        },
+    )
+    assert response.status_code == 200
+    assert 'id="lead-summary"' in response.text and "ООО Ромашка-2" in response.text
+    db.session.refresh(lead)
+    assert (lead.phone, lead.phone_digits, lead.email) == (
+        "8 999 000-00-00",
+        "89990000000",
+        "new@example.com",
+    )
+    assert "ромашка-2" in lead.search_text
+
+
+def test_edit_details_refuses_bad_input(logged_in, lead):
+    response = logged_in.post(f"/leads/{lead.number}/details", data={"title": "", "email": "nope"})
+    assert response.status_code == 422
+    assert "This field is required." in response.text
+    assert "Invalid email address." in response.text
+    response = logged_in.post(
+        f"/leads/{lead.number}/details", data={"title": "X", "owner_id": "999"}
+    )
+    assert response.status_code == 422
+    db.session.refresh(lead)
+    assert lead.title == "ООО Ромашка"
+
+
+def test_archive_and_restore_keep_history(logged_in, admin, lead):
+    factories.activity(lead, admin)
+    logged_in.post(f"/leads/{lead.number}/archive")
+    db.session.refresh(lead)
+    assert lead.archived
+    page = logged_in.get(f"/leads/{lead.number}").text
+    assert "Archived" in page and "Talked." in page
+    logged_in.post(f"/leads/{lead.number}/archive", data={"restore": "1"})
+    db.session.refresh(lead)
+    assert not lead.archived
+
+
+def test_author_edits_and_deletes_own_activity_keeping_history(logged_in, admin, lead):
+    activity = factories.activity(lead, admin, body="First wording")
+    response = logged_in.post(
+        f"/leads/{lead.number}/activities/{activity.id}",
+        data={
+            "kind_id": str(activity.kind_id),
+            "occurred_at": "2026-11-26T09:00",
+            "body": "Better wording",
+        },
+    )
+    assert response.status_code == 303
+    db.session.refresh(activity)
+    assert activity.body == "Better wording" and activity.edited_at is not None
+    logged_in.post(f"/leads/{lead.number}/activities/{activity.id}/delete")
+    db.session.refresh(activity)
+    assert activity.deleted_at is not None
+    bodies = db.session.scalars(select(ActivityRevision.body).order_by(ActivityRevision.id)).all()
+    assert bodies == ["First wording", "Better wording"]
+    assert "Better wording" not in logged_in.get(f"/leads/{lead.number}").text
+
+
+def test_another_users_activity_cannot_be_changed(logged_in, lead):
+    colleague = factories.user()
+    theirs = factories.activity(lead, colleague, body="Their note")
+    assert logged_in.get(f"/leads/{lead.number}/activities/{theirs.id}").status_code == 403
+    assert logged_in.post(f"/leads/{lead.number}/activities/{theirs.id}/delete").status_code == 403
+    db.session.refresh(theirs)
+    assert theirs.deleted_at is None
+
+
+def test_activity_of_another_lead_is_404(logged_in, admin, lead):
+    other = factories.lead(owner=admin)
+    activity = factories.activity(other, admin)
+    assert logged_in.get(f"/leads/{lead.number}/activities/{activity.id}").status_code == 404
+
+
+def test_old_activity_can_no_longer_be_edited(logged_in, admin, lead):
+    activity = factories.activity(lead, admin)
+    activity.created_at = utcnow() - timedelta(days=2)
+    db.session.commit()
+    assert logged_in.get(f"/leads/{lead.number}/activities/{activity.id}").status_code == 403
+
+
+def test_lead_numbers_show_as_a_sequence(app, admin, stages):
+    numbers = [factories.lead(owner=admin).number for _ in range(3)]
+    assert numbers == sorted(numbers) and len(set(numbers)) == 3
+    assert db.session.scalar(select(func.count()).select_from(Lead)) == 3
