@@ -3,7 +3,7 @@
 import pytest
 
 from crm.extensions import db
-from crm.models import Stage
+from crm.models import Stage, utcnow
 from tests import factories
 from tests.browser.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.browser.pages import expect, log_in
@@ -13,7 +13,13 @@ from tests.browser.pages import expect, log_in
 def lead(live_app):
     with live_app.app_context():
         stages = db.session.scalars(Stage.in_funnel_order()).all()
-        record = factories.lead(title="Northwind Traders", stage=stages[0])
+        record = factories.lead(
+            title="Northwind Traders",
+            stage=stages[0],
+            email="purchasing.department@northwind-traders.example",
+            next_step_at=utcnow(),
+            next_step_note="Send the signed estimate and agree on a date for the kick-off",
+        )
         found = record.number, record.id, {s.name: (s.id, s.colour) for s in stages}
         db.session.remove()
         return found
@@ -75,3 +81,16 @@ def test_edit_details_in_place(page, live_server, lead):
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("link", name="+7 (999) 765-43-21")).to_be_visible()
     assert page.evaluate("window.stillTheSamePage") is True
+
+
+def test_lead_page_fits_a_phone(browser, page_errors, live_server, lead, tmp_path):
+    number, _lead_id, _stages = lead
+    context = browser.new_context(viewport={"width": 375, "height": 740})
+    phone = context.new_page()
+    try:
+        log_in(phone, live_server, ADMIN_EMAIL, ADMIN_PASSWORD)
+        phone.goto(f"{live_server}/leads/{number}")
+        phone.screenshot(path=tmp_path / "lead-phone.png", full_page=True)
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 375
+    finally:
+        context.close()
