@@ -1,11 +1,28 @@
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import Email, EqualTo, InputRequired, Length
+from wtforms import (
+    ColorField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+)
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+)
 
 from crm.forms import LANGUAGE_CHOICES, PASSWORDS_DIFFER, strong_password
-from crm.models import Role
+from crm.models import Role, StageKind
+from crm.settings.lists import COLOUR, CURRENCY_MAX, STAGE_NAME_MAX, STUCK_DAYS_MAX
 
 
 def role_choices():
@@ -35,3 +52,93 @@ class ResetPasswordForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that changes something: only the CSRF token."""
+
+
+def strip(text):
+    return text.strip() if isinstance(text, str) else text
+
+
+def optional_id(value):
+    """Select values to ids: "" means none chosen; anything not a number matches no choice."""
+    if value in (None, "", "None"):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1
+
+
+def stage_kind_choices():
+    return {
+        StageKind.OPEN.value: _("Open: in progress"),
+        StageKind.WON.value: _("Won"),
+        StageKind.LOST.value: _("Lost"),
+    }
+
+
+class StageForm(FlaskForm):
+    name = StringField(
+        _l("Name"), filters=[strip], validators=[DataRequired(), Length(max=STAGE_NAME_MAX)]
+    )
+    colour = ColorField(
+        _l("Colour"),
+        default="#64748b",
+        validators=[
+            DataRequired(),
+            Regexp(COLOUR.pattern, message=_l("Choose a colour like #1d4ed8.")),
+        ],
+    )
+    kind = SelectField(_l("Kind"), choices=stage_kind_choices, default=StageKind.OPEN.value)
+    stuck_after_days = IntegerField(
+        _l("Stuck after, days"),
+        validators=[
+            Optional(),
+            NumberRange(
+                min=1,
+                max=STUCK_DAYS_MAX,
+                message=_l("Enter a whole number of days from 1 to %(max)d, or leave it empty."),
+            ),
+        ],
+        render_kw={"min": 1, "max": STUCK_DAYS_MAX, "inputmode": "numeric"},
+    )
+
+
+class MoveForm(FlaskForm):
+    """The "Move up" and "Move down" buttons."""
+
+    direction = SelectField(choices={"up": "up", "down": "down"})
+
+
+class SwitchForm(FlaskForm):
+    """The "Switch off" and "Switch on" buttons."""
+
+    active = SelectField(choices={"on": "on", "off": "off"})
+
+
+class RemoveStageForm(FlaskForm):
+    """Where the leads of a stage being removed go, and why when that stage is a lost one."""
+
+    target_stage_id = SelectField(_l("Move its leads to"), coerce=optional_id)
+    lost_reason_id = SelectField(_l("Why lost"), coerce=optional_id)
+    lost_note = StringField(
+        _l("Details about the loss"), filters=[strip], validators=[Optional(), Length(max=500)]
+    )
+
+
+class NameForm(FlaskForm):
+    """One entry of the activity kinds or the lost reasons: its name alone."""
+
+    name = StringField(_l("Name"), filters=[strip], validators=[DataRequired()])
+
+    def __init__(self, limit, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.name.validators = [DataRequired(), Length(max=limit)]
+
+
+class CurrencyForm(FlaskForm):
+    currency = StringField(
+        _l("Currency"),
+        filters=[strip],
+        validators=[Optional(), Length(max=CURRENCY_MAX)],
+        render_kw={"maxlength": CURRENCY_MAX, "autocomplete": "off"},
+    )

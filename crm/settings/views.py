@@ -1,14 +1,33 @@
-from flask import abort, flash, redirect, render_template, url_for
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from crm import htmx
 from crm.accounts import AccountError, create_user
+from crm.errors import render_error
 from crm.extensions import db
-from crm.models import User
+from crm.models import ActivityKind, LostReason, Stage, User
 from crm.security import admin_required
-from crm.settings import bp
-from crm.settings.forms import ActionForm, NewUserForm, ResetPasswordForm, role_choices
+from crm.settings import bp, lists
+from crm.settings.forms import (
+    ActionForm,
+    CurrencyForm,
+    MoveForm,
+    NameForm,
+    NewUserForm,
+    RemoveStageForm,
+    ResetPasswordForm,
+    StageForm,
+    SwitchForm,
+    role_choices,
+    stage_kind_choices,
+)
+from crm.settings.lists import SettingsError
 
 
 @bp.route("/")
@@ -97,3 +116,398 @@ def user_reset_password(user_id):
     return render_template(
         "settings/reset_password.html", form=form, user=user, active="settings"
     ), status
+
+
+# The funnel's stages, activity kinds and lost reasons, and the currency.
+
+
+def get_or_404(model, item_id):
+    item = db.session.get(model, item_id)
+    if item is None:
+        abort(404)
+    return item
+
+
+def show_error(form, error):
+    """Put a refusal from the settings service next to the field it concerns."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        form.form_errors.append(error.message)
+
+
+def focus_after_move(prefix, items, item, direction):
+    """The id of the button to keep focus on: the one pressed, or the other at either end."""
+    index = items.index(item)
+    can_go_up, can_go_down = index > 0, index < len(items) - 1
+    if direction == "up":
+        wanted = "up" if can_go_up else "down" if can_go_down else None
+    else:
+        wanted = "down" if can_go_down else "up" if can_go_up else None
+    return f"{prefix}-{item.id}-{wanted}" if wanted else None
+
+
+def moved_one_step(name, direction):
+    if direction == "up":
+        return _("“%(name)s” moved up.", name=name)
+    return _("“%(name)s” moved down.", name=name)
+
+
+def stage_page_context(**extra):
+    return {
+        "stages": lists.stages_with_lead_counts(),
+        "kind_names": stage_kind_choices(),
+        "active": "settings",
+        **extra,
+    }
+
+
+@bp.route("/stages", methods=["GET", "POST"])
+@admin_required
+def stages():
+    """The funnel's stages in order, and a form to add one."""
+    form = StageForm()
+    if form.validate_on_submit():
+        try:
+            stage = lists.add_stage(
+                form.name.data, form.colour.data, form.kind.data, form.stuck_after_days.data
+            )
+        except SettingsError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Stage “%(name)s” added.", name=stage.name), "success")
+            return redirect(url_for("settings.stages", _anchor=f"stage-{stage.id}"), 303)
+    status = 422 if form.errors else 200
+    context = stage_page_context(form=form, focus_id=request.args.get("focus"))
+    return render_template("settings/stages.html", **context), status
+
+
+@bp.route("/stages/<int:stage_id>", methods=["GET", "POST"])
+@admin_required
+def stage_edit(stage_id):
+    """Rename or recolour a stage, change its kind or when its leads count as stuck."""
+    stage = get_or_404(Stage, stage_id)
+    form = StageForm(obj=stage)
+    if form.validate_on_submit():
+        try:
+            lists.update_stage(
+                stage,
+                form.name.data,
+                form.colour.data,
+                form.kind.data,
+                form.stuck_after_days.data,
+            )
+        except SettingsError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Stage “%(name)s” saved.", name=stage.name), "success")
+            return redirect(url_for("settings.stages", _anchor=f"stage-{stage.id}"), 303)
+    status = 422 if form.errors else 200
+    return render_template(
+        "settings/stage_edit.html", form=form, stage=stage, active="settings"
+    ), status
+
+
+@bp.route("/stages/<int:stage_id>/move", methods=["POST"])
+@admin_required
+def stage_move(stage_id):
+    """One step up or down the funnel; htmx swaps the list and keeps focus on the button."""
+    stage = get_or_404(Stage, stage_id)
+    form = MoveForm()
+    if not form.validate_on_submit():
+        return render_error(422, _("Choose up or down."))
+    moved = lists.move(Stage, stage, form.direction.data)
+    db.session.commit()
+    if moved:
+        flash(moved_one_step(stage.name, form.direction.data), "success")
+    order = list(db.session.scalars(Stage.in_funnel_order()))
+    focus_id = focus_after_move("stage", order, stage, form.direction.data)
+    if htmx.is_partial():
+        return htmx.render(
+            "settings/stages.html",
+            "settings/_stage_list.html",
+            oob_messages=True,
+            **stage_page_context(focus_id=focus_id),
+        )
+    return redirect(url_for("settings.stages", focus=focus_id, _anchor=f"stage-{stage.id}"), 303)
+
+
+def remove_stage_form(stage):
+    form = RemoveStageForm()
+    targets = db.session.scalars(Stage.in_funnel_order().where(Stage.id != stage.id)).all()
+    form.target_stage_id.choices = {None: _("Choose a stage…")} | {t.id: t.name for t in targets}
+    reasons = db.session.scalars(lists.active_items(LostReason)).all()
+    form.lost_reason_id.choices = {None: _("Only for a lost stage")} | {
+        r.id: r.name for r in reasons
+    }
+    return form, {t.id: t for t in targets}, {r.id: r for r in reasons}
+
+
+@bp.route("/stages/<int:stage_id>/remove", methods=["GET", "POST"])
+@admin_required
+def stage_remove(stage_id):
+    """Remove a stage nothing refers to; if leads are in it, move them elsewhere first."""
+    stage = get_or_404(Stage, stage_id)
+    form, targets, reasons = remove_stage_form(stage)
+    lead_count = lists.lead_count(stage)
+    last_open = lists.is_last_open(stage)
+    history_count = lists.stage_history_count(stage)
+    status = 200
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            status = 422
+        elif last_open:
+            form.form_errors.append(
+                _("This is the only open stage: the funnel needs at least one.")
+            )
+            status = 409
+        elif not lead_count:
+            name = stage.name
+            try:
+                lists.remove_stage(stage)
+            except SettingsError as error:
+                db.session.rollback()
+                form.form_errors.append(error.message)
+                status = 409
+            else:
+                db.session.commit()
+                flash(_("Stage “%(name)s” removed.", name=name), "success")
+                return redirect(url_for("settings.stages"), 303)
+        else:
+            target = targets.get(form.target_stage_id.data)
+            reason = reasons.get(form.lost_reason_id.data)
+            try:
+                moved = lists.move_leads_out(
+                    stage, target, current_user, reason, form.lost_note.data
+                )
+                removed = not lists.stage_in_use(stage)
+                if removed:
+                    lists.remove_stage(stage)
+            except SettingsError as error:
+                db.session.rollback()
+                show_error(form, error)
+                status = 422
+            else:
+                db.session.commit()
+                flash(moved_message(stage, target, moved, removed), "success")
+                return redirect(url_for("settings.stages", _anchor=f"stage-{target.id}"), 303)
+    return render_template(
+        "settings/stage_remove.html",
+        form=form,
+        stage=stage,
+        lead_count=lead_count,
+        history_count=history_count,
+        last_open=last_open,
+        active="settings",
+    ), status
+
+
+def moved_message(stage, target, moved, removed):
+    if removed:
+        return ngettext(
+            "Moved %(num)d lead to “%(target)s” and removed “%(name)s”.",
+            "Moved %(num)d leads to “%(target)s” and removed “%(name)s”.",
+            moved,
+            target=target.name,
+            name=stage.name,
+        )
+    return ngettext(
+        "Moved %(num)d lead to “%(target)s”. “%(name)s” stays in the funnel because leads "
+        "have it in their history; rename it to reuse it.",
+        "Moved %(num)d leads to “%(target)s”. “%(name)s” stays in the funnel because leads "
+        "have it in their history; rename it to reuse it.",
+        moved,
+        target=target.name,
+        name=stage.name,
+    )
+
+
+@dataclass(frozen=True)
+class ListPage:
+    """An editable pick list: activity kinds or lost reasons."""
+
+    model: type
+    limit: int
+    title: Callable[[], str]
+    add_title: Callable[[], str]
+    explanation: Callable[[], str]
+
+
+LIST_PAGES = {
+    "activity-kinds": ListPage(
+        ActivityKind,
+        lists.KIND_NAME_MAX,
+        lambda: _("Activity kinds"),
+        lambda: _("Add an activity kind"),
+        lambda: _(
+            "The kinds of contact offered when logging one. A switched-off kind is no longer "
+            "offered, but contacts logged with it keep it."
+        ),
+    ),
+    "lost-reasons": ListPage(
+        LostReason,
+        lists.REASON_NAME_MAX,
+        lambda: _("Lost reasons"),
+        lambda: _("Add a lost reason"),
+        lambda: _(
+            "Why leads are lost, asked whenever one moves to a lost stage. A switched-off "
+            "reason is no longer offered, but leads lost for it keep it."
+        ),
+    ),
+}
+LIST_NAME = '<any("activity-kinds", "lost-reasons"):list_name>'
+
+
+def list_page_context(list_name, **extra):
+    page = LIST_PAGES[list_name]
+    return {
+        "list_name": list_name,
+        "list_page": page,
+        "items": db.session.scalars(lists.in_order(page.model)).all(),
+        "active": "settings",
+        **extra,
+    }
+
+
+def list_swap_or_redirect(list_name, focus_id, status=None):
+    """After a change in a list: htmx gets the list to swap in, a plain form the page again.
+
+    A refusal (`status`) shows the page again with its message instead of redirecting.
+    """
+    if htmx.is_partial():
+        return htmx.render(
+            "settings/list.html",
+            "settings/_list_items.html",
+            status=status or 200,
+            oob_messages=True,
+            **list_page_context(list_name, focus_id=focus_id),
+        )
+    if status:
+        page = list_page_context(
+            list_name, focus_id=focus_id, form=NameForm(LIST_PAGES[list_name].limit, formdata=None)
+        )
+        return render_template("settings/list.html", **page), status
+    return redirect(url_for("settings.list_items", list_name=list_name, focus=focus_id), 303)
+
+
+@bp.route(f"/{LIST_NAME}", methods=["GET", "POST"])
+@admin_required
+def list_items(list_name):
+    """Activity kinds or lost reasons in their order, and a form to add one."""
+    page = LIST_PAGES[list_name]
+    form = NameForm(page.limit)
+    if form.validate_on_submit():
+        try:
+            item = lists.add_item(page.model, form.name.data, page.limit)
+        except SettingsError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("“%(name)s” added.", name=item.name), "success")
+            return redirect(url_for("settings.list_items", list_name=list_name), 303)
+    status = 422 if form.errors else 200
+    context = list_page_context(list_name, form=form, focus_id=request.args.get("focus"))
+    return render_template("settings/list.html", **context), status
+
+
+@bp.route(f"/{LIST_NAME}/<int:item_id>", methods=["GET", "POST"])
+@admin_required
+def list_item_rename(list_name, item_id):
+    """Rename an activity kind or lost reason; old records show the new name."""
+    page = LIST_PAGES[list_name]
+    item = get_or_404(page.model, item_id)
+    form = NameForm(page.limit, obj=item)
+    if form.validate_on_submit():
+        try:
+            lists.rename_item(page.model, item, form.name.data, page.limit)
+        except SettingsError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("“%(name)s” saved.", name=item.name), "success")
+            return redirect(url_for("settings.list_items", list_name=list_name), 303)
+    status = 422 if form.errors else 200
+    return render_template(
+        "settings/list_rename.html",
+        form=form,
+        item=item,
+        list_page=page,
+        list_name=list_name,
+        active="settings",
+    ), status
+
+
+@bp.route(f"/{LIST_NAME}/<int:item_id>/move", methods=["POST"])
+@admin_required
+def list_item_move(list_name, item_id):
+    """One step up or down the list."""
+    page = LIST_PAGES[list_name]
+    item = get_or_404(page.model, item_id)
+    form = MoveForm()
+    if not form.validate_on_submit():
+        return render_error(422, _("Choose up or down."))
+    if lists.move(page.model, item, form.direction.data):
+        flash(moved_one_step(item.name, form.direction.data), "success")
+    db.session.commit()
+    order = list(db.session.scalars(lists.in_order(page.model)))
+    return list_swap_or_redirect(
+        list_name, focus_after_move("item", order, item, form.direction.data)
+    )
+
+
+@bp.route(f"/{LIST_NAME}/<int:item_id>/active", methods=["POST"])
+@admin_required
+def list_item_set_active(list_name, item_id):
+    """Switch an entry off (gone from pick lists, kept on old records) or back on."""
+    page = LIST_PAGES[list_name]
+    item = get_or_404(page.model, item_id)
+    form = SwitchForm()
+    if not form.validate_on_submit():
+        return render_error(422, _("Choose on or off."))
+    try:
+        lists.set_active(page.model, item, form.active.data == "on")
+    except SettingsError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return list_swap_or_redirect(list_name, f"item-{item.id}-active", status=409)
+    db.session.commit()
+    if item.active:
+        flash(_("“%(name)s” is offered again.", name=item.name), "success")
+    else:
+        flash(
+            _(
+                "“%(name)s” is switched off: no longer offered, kept on old records.",
+                name=item.name,
+            ),
+            "success",
+        )
+    return list_swap_or_redirect(list_name, f"item-{item.id}-active")
+
+
+@bp.route("/general", methods=["GET", "POST"])
+@admin_required
+def general():
+    """Instance-wide settings: the currency shown next to amounts."""
+    form = CurrencyForm(data={"currency": lists.currency()} if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            text = lists.set_currency(form.currency.data)
+        except SettingsError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            if text:
+                flash(_("Amounts are now shown in “%(currency)s”.", currency=text), "success")
+            else:
+                flash(_("Amounts are now shown without a currency."), "success")
+            return redirect(url_for("settings.general"), 303)
+    status = 422 if form.errors else 200
+    return render_template("settings/general.html", form=form, active="settings"), status
