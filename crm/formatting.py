@@ -39,9 +39,10 @@ def when(moment):
     local = to_local(moment)
     if local is None:
         return ""
+    # Babel converts the stored UTC value to the user's zone itself: pass it as stored.
     if local.hour == local.minute == 0:
-        return format_date(local, "medium")
-    return f"{format_date(local, 'medium')} {format_time(local, 'short')}"
+        return format_date(moment, "medium")
+    return f"{format_date(moment, 'medium')} {format_time(moment, 'short')}"
 
 
 def ago(moment):

@@ -232,6 +232,7 @@ class Activity(db.Model):
         Index("ix_activities_lead_occurred", "lead_id", "occurred_at"),
         Index("ix_activities_author_occurred", "author_id", "occurred_at"),
         Index("ix_activities_occurred_at", "occurred_at"),
+        Index("ix_activities_stage_after_occurred", "stage_after_id", "occurred_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -40,6 +40,7 @@ def upgrade():
     with op.batch_alter_table('activities', schema=None) as batch_op:
         batch_op.add_column(sa.Column('edited_at', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('deleted_at', sa.DateTime(), nullable=True))
+        batch_op.create_index('ix_activities_stage_after_occurred', ['stage_after_id', 'occurred_at'], unique=False)
 
     with op.batch_alter_table('leads', schema=None) as batch_op:
         batch_op.add_column(sa.Column('lost_note', sa.String(length=500), nullable=True))
@@ -101,6 +102,7 @@ def downgrade():
         batch_op.drop_column('lost_note')
 
     with op.batch_alter_table('activities', schema=None) as batch_op:
+        batch_op.drop_index('ix_activities_stage_after_occurred')
         batch_op.drop_column('deleted_at')
         batch_op.drop_column('edited_at')
 
