@@ -10,7 +10,8 @@ LOCK := requirements.lock
 CATALOGUES := $(wildcard crm/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGUES:.po=.mo)
 
-.PHONY: run dev test lint install install-dev migrate translations extract-messages lock clean
+.PHONY: run dev test lint install install-dev migrate translations extract-messages lock clean \
+	bench
 
 run: install translations migrate
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --threads $(THREADS) \
@@ -23,6 +24,11 @@ test: install-dev translations
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Time the pages at 100,000 leads and 1,000,000 activities (databases built once in bench/data/).
+# BENCH_ARGS="--leads 5000 --activities 50000 --repeat 10" makes a quick run.
+bench: install translations
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .

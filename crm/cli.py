@@ -4,7 +4,7 @@ import sys
 
 import click
 
-from crm import funnel_defaults
+from crm import demo, funnel_defaults
 from crm.accounts import AccountError, create_user
 from crm.extensions import db
 from crm.models import AppSetting, Role, utcnow
@@ -12,6 +12,7 @@ from crm.models import AppSetting, Role, utcnow
 
 def init_app(app):
     app.cli.add_command(create_user_command)
+    app.cli.add_command(demo_command)
 
 
 @click.command("create-user")
@@ -43,3 +44,48 @@ def create_user_command(email, name, admin, language, password_stdin):
         db.session.add(AppSetting(key="installed_at", value=utcnow().isoformat()))
     db.session.commit()
     click.echo(f"Created {user.role} {user.email}.")
+
+
+@click.command("demo")
+@click.option("--leads", type=click.IntRange(min=0), default=1000, show_default=True)
+@click.option("--activities", type=click.IntRange(min=0), default=10000, show_default=True)
+@click.option(
+    "--users",
+    type=click.IntRange(min=1),
+    default=demo.DEFAULT_USERS,
+    show_default=True,
+    help="One manager, the rest salespeople.",
+)
+@click.option("--seed", type=int, default=demo.DEFAULT_SEED, show_default=True)
+@click.option(
+    "--language",
+    type=click.Choice(["en", "ru"]),
+    default="en",
+    show_default=True,
+    help="Language of the funnel (if none exists yet), the notes and most names.",
+)
+def demo_command(leads, activities, users, seed, language):
+    """Fill an empty database with made-up leads and two years of their contact history.
+
+    For trying the CRM out and for benchmarks. The same seed gives the same data. The demo's
+    users cannot log in (their passwords are unusable); add yourself with create-user.
+    """
+    try:
+        summary = demo.generate(
+            language=language,
+            leads=leads,
+            activities=activities,
+            users=users,
+            seed=seed,
+            progress=click.echo,
+        )
+    except demo.DemoError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
+    click.echo("Committing ...")
+    db.session.commit()
+    click.echo(
+        f"Added {summary.users:,} users, {summary.leads:,} leads, "
+        f"{summary.activities:,} activities and {summary.stage_changes:,} stage changes "
+        f"in {summary.seconds:.0f} s."
+    )

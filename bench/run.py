@@ -1,0 +1,759 @@
+"""`make bench`: how fast the pages are at 100,000 leads and 1,000,000 activities on SQLite.
+
+Builds two databases with the demo generator in bench/data/ (or reuses them when they were made
+with the same parameters, generator version and schema), a big one and a small one. Then, for
+each operation, it logs in through the Flask test client, warms up, repeats, and reports p50 and
+p95 in milliseconds and the number of SQL statements per request, on both databases; the ratio
+of the two p50s shows whether the cost grows with the data. Last, it serves the big database
+with gunicorn (one worker) and reads the worker's resident memory after each page was served
+once. It prints a table and writes bench/results.json.
+
+The stored databases are never changed: every run works on a copy. The user's instance folder
+and database are never touched.
+
+    python -m bench.run                      # what `make bench` runs
+    python -m bench.run --leads 5000 --activities 50000 --repeat 20
+    python -m bench.run --help
+"""
+
+import argparse
+import contextlib
+import http.cookiejar
+import json
+import math
+import os
+import platform
+import re
+import secrets
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import flask_migrate
+from alembic.script import ScriptDirectory
+from sqlalchemy import event, func, select
+from werkzeug.security import generate_password_hash
+
+from crm import MIGRATIONS, create_app, demo
+from crm.extensions import db
+from crm.models import Activity, ActivityKind, Lead, Role, Stage, StageKind, User, utcnow
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = ROOT / "bench" / "data"
+RESULTS = ROOT / "bench" / "results.json"
+
+# The issue's budgets at 100,000 leads / 1,000,000 activities on SQLite (p50, scale ratio).
+BUDGETS = {
+    "leads_list": {"p50_ms": 25, "scale_ratio": 2},
+    "leads_search": {"p50_ms": 60},
+    "leads_search_text": {"p50_ms": 60},
+    "leads_search_phone": {"p50_ms": 60},
+    "lead_page": {"p50_ms": 15, "scale_ratio": 1.5},
+    "log_activity": {"p50_ms": 15, "scale_ratio": 1.5},
+    "activities_feed": {"p50_ms": 30, "scale_ratio": 2},
+}
+RSS_BUDGET_MB = 120
+
+BENCH_EMAIL = "bench@example.com"
+# Statements that only control the transaction; the SQLite set-up sends BEGIN on every request.
+TRANSACTION_CONTROL = frozenset({"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"})
+HTMX = {"HX-Request": "true", "HX-Request-Type": "partial"}
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
+    parser.add_argument("--leads", type=int, default=100_000)
+    parser.add_argument("--activities", type=int, default=1_000_000)
+    parser.add_argument("--small-leads", type=int, default=1_000)
+    parser.add_argument("--small-activities", type=int, default=10_000)
+    parser.add_argument("--users", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--language", choices=("en", "ru"), default="en")
+    parser.add_argument("--warmup", type=int, default=5, help="requests before timing")
+    parser.add_argument("--repeat", type=int, default=50, help="timed requests per operation")
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        default=20,
+        help="stop repeating an operation after this long (at least 5 timed requests)",
+    )
+    parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--no-rss", action="store_true", help="skip the gunicorn memory check")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    options = parse_args(argv)
+    started = time.perf_counter()
+    with isolated_environment() as scratch:
+        common = {"users": options.users, "seed": options.seed, "language": options.language}
+        big = dataset("big", options.leads, options.activities, options.data_dir, **common)
+        small = dataset(
+            "small", options.small_leads, options.small_activities, options.data_dir, **common
+        )
+        say("Timing the small database ...")
+        small_ops = measure(small, options, scratch)
+        say("Timing the big database ...")
+        big_ops = measure(big, options, scratch, keep_copy=not options.no_rss)
+        rss = None
+        if not options.no_rss:
+            say("Serving the big database with gunicorn for its memory ...")
+            rss = worker_memory(big, scratch)
+    results = report(big, small, big_ops, small_ops, rss, time.perf_counter() - started)
+    options.output.parent.mkdir(parents=True, exist_ok=True)
+    options.output.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    print_table(results)
+    say(f"Wrote {options.output} in {time.perf_counter() - started:.0f} s.")
+    return results
+
+
+def say(message):
+    print(message, flush=True)
+
+
+@contextlib.contextmanager
+def isolated_environment():
+    """No CRM_* settings from the caller, and a scratch folder as the app's instance folder, so
+    neither the user's configuration nor their database is ever read."""
+    saved = {name: value for name, value in os.environ.items() if name.startswith("CRM_")}
+    with tempfile.TemporaryDirectory(prefix="crm-bench-") as scratch:
+        for name in saved:
+            del os.environ[name]
+        os.environ["CRM_INSTANCE_PATH"] = str(Path(scratch) / "instance")
+        try:
+            yield Path(scratch)
+        finally:
+            os.environ.pop("CRM_INSTANCE_PATH", None)
+            os.environ.update(saved)
+
+
+def make_app(path, **config):
+    return create_app(
+        {"DATABASE_URL": f"sqlite:///{path}", "SECRET_KEY": "bench " + secrets.token_hex(8)}
+        | config
+    )
+
+
+# Datasets
+
+
+@dataclass
+class Dataset:
+    name: str
+    path: Path
+    meta: dict = field(default_factory=dict)
+    # The copy the in-process run worked on, kept for the gunicorn run.
+    run_copy: Path | None = None
+
+
+def dataset(name, leads, activities, data_dir, users, seed, language):
+    """The stored database `name`, built again unless its parameters match."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / f"{name}.sqlite3"
+    meta_path = data_dir / f"{name}.json"
+    params = {
+        "leads": leads,
+        "activities": activities,
+        "users": users,
+        "seed": seed,
+        "language": language,
+        "generator": demo.VERSION,
+        "schema": schema_head(),
+    }
+    if path.exists() and meta_path.exists():
+        meta = json.loads(meta_path.read_text())
+        if meta.get("params") == params:
+            say(f"Reusing {path} ({leads:,} leads, {activities:,} activities).")
+            return Dataset(name, path, meta)
+    say(f"Building {path}: {leads:,} leads, {activities:,} activities ...")
+    meta_path.unlink(missing_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    started = time.perf_counter()
+    meta = build(path, params)
+    meta["build_seconds"] = round(time.perf_counter() - started, 1)
+    meta["bytes"] = path.stat().st_size
+    # Written last: a build cut short leaves no parameters, so the next run builds again.
+    meta_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
+    say(f"Built {path} in {meta['build_seconds']:.0f} s ({meta['bytes'] / 2**20:.0f} MiB).")
+    return Dataset(name, path, meta)
+
+
+def schema_head():
+    return ScriptDirectory(MIGRATIONS).get_current_head()
+
+
+def build(path, params):
+    app = make_app(path)
+    with app.app_context():
+        flask_migrate.upgrade()
+        summary = demo.generate(
+            language=params["language"],
+            leads=params["leads"],
+            activities=params["activities"],
+            users=params["users"],
+            seed=params["seed"],
+            progress=lambda message: say("  " + message),
+        )
+        db.session.commit()
+        if summary.big_leads:
+            number = summary.big_leads[0]
+        else:
+            busiest = (
+                select(Activity.lead_id)
+                .group_by(Activity.lead_id)
+                .order_by(func.count().desc())
+                .limit(1)
+                .scalar_subquery()
+            )
+            number = db.session.scalar(select(Lead.number).where(Lead.id == busiest))
+        lead_count = params["leads"]
+        contact = db.session.scalar(
+            select(Lead.contact_name).where(Lead.number == max(1, lead_count // 2))
+        )
+        phone = db.session.scalar(
+            select(Lead.phone_digits)
+            .where(Lead.number >= max(1, lead_count // 3), Lead.phone_digits.isnot(None))
+            .order_by(Lead.number)
+            .limit(1)
+        )
+        on_lead = db.session.scalar(
+            select(func.count())
+            .select_from(Activity)
+            .join(Lead, Lead.id == Activity.lead_id)
+            .where(Lead.number == number)
+        )
+        db.session.commit()
+        # The copy made for each run then needs no write-ahead log beside it.
+        with db.engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.engine.dispose()
+    return {
+        "params": params,
+        "lead_page_number": number,
+        "lead_page_activities": on_lead,
+        # Three letters of a surname, and five digits from the middle of a phone number.
+        "search_text": (contact or "smith").split()[-1].casefold()[:3] if lead_count else "smi",
+        "search_phone": (phone or "0000000")[-7:-2],
+        "big_leads": summary.big_leads,
+    }
+
+
+# Timing in-process
+
+
+@dataclass
+class Op:
+    name: str
+    method: str
+    url: str
+    htmx: bool = False
+    data: object = None
+
+
+def operations(meta, stages):
+    number = meta.get("lead_page_number") or 1
+    text_query = urllib.parse.urlencode({"q": meta["search_text"]})
+    phone_query = urllib.parse.urlencode({"q": meta["search_phone"]})
+    return [
+        Op("healthz", "GET", "/healthz"),
+        Op("leads_list", "GET", "/leads/"),
+        # Search as you type: htmx asks for the rows only.
+        Op("leads_search_text", "GET", f"/leads/?{text_query}", htmx=True),
+        Op("leads_search_phone", "GET", f"/leads/?{phone_query}", htmx=True),
+        Op("lead_page", "GET", f"/leads/{number}"),
+        Op("log_activity", "POST", f"/leads/{number}/log", htmx=True, data=stages),
+        Op("activities_feed", "GET", "/activities/"),
+    ]
+
+
+class LogForm:
+    """The log form as the lead page posts it: a call that moves the lead between two stages."""
+
+    def __init__(self, app, number):
+        with app.app_context():
+            stages = db.session.scalars(
+                Stage.in_funnel_order().where(Stage.kind == StageKind.OPEN)
+            ).all()
+            self.stages = [stage.id for stage in stages[1:3]] or [stages[0].id]
+            self.current = db.session.scalar(select(Lead.stage_id).where(Lead.number == number))
+            kind = db.session.scalar(select(ActivityKind.id).where(ActivityKind.code == "call"))
+            self.kind = kind or db.session.scalar(select(ActivityKind.id).limit(1))
+
+    def data(self):
+        stage = next((s for s in self.stages if s != self.current), self.stages[0])
+        self.current = stage
+        now = utcnow()
+        return {
+            "kind_id": str(self.kind),
+            "occurred_at": now.strftime("%Y-%m-%dT%H:%M"),
+            "body": "Called about the estimate; they will decide by Friday.",
+            "stage_id": str(stage),
+            "lost_reason_id": "",
+            "value": "",
+            "next_step_date": (now + timedelta(days=1)).date().isoformat(),
+            "next_step_time": "",
+            "next_step_note": "Call back about the decision",
+        }
+
+
+def add_bench_user(app, password):
+    """An administrator to log in as, in the run's copy of the database, with `password`."""
+    with app.app_context():
+        user = db.session.scalar(User.by_email(BENCH_EMAIL))
+        if user is None:
+            user = User(email=BENCH_EMAIL, name="Bench Admin", role=Role.ADMIN, locale="en")
+            db.session.add(user)
+        # A fast hash: logging in is not what is measured.
+        user.password_hash = generate_password_hash(password, method="pbkdf2:sha256:1000")
+        db.session.commit()
+
+
+def copy_database(source, scratch):
+    target = scratch / f"{source.stem}.run.sqlite3"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    shutil.copyfile(source, target)
+    return target
+
+
+def measure(data, options, scratch, keep_copy=False):
+    """Time every operation on a copy of the dataset; returns {op: stats}."""
+    work = copy_database(data.path, scratch)
+    app = make_app(work, WTF_CSRF_ENABLED=False)
+    password = secrets.token_urlsafe(16)
+    add_bench_user(app, password)
+    client = app.test_client()
+    login = client.post("/login", data={"email": BENCH_EMAIL, "password": password})
+    if login.status_code != 303:
+        raise RuntimeError(f"Could not log in to the benchmark app: {login.status_code}")
+    statements = [0]
+
+    def count(_connection, _cursor, statement, *_args):
+        if statement.split(None, 1)[0].upper() not in TRANSACTION_CONTROL:
+            statements[0] += 1
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    log_form = LogForm(app, data.meta.get("lead_page_number") or 1)
+    results = {}
+    try:
+        for op in operations(data.meta, log_form):
+            results[op.name] = time_op(client, op, statements, options)
+            say(f"  {op.name:<20} {describe(results[op.name])}")
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+        with app.app_context():
+            db.engine.dispose()
+    if keep_copy:
+        data.run_copy = work
+    else:
+        work.unlink(missing_ok=True)
+    return results
+
+
+def request(client, op):
+    headers = HTMX if op.htmx else {}
+    if op.method == "POST":
+        return client.post(op.url, data=op.data.data(), headers=headers)
+    return client.get(op.url, headers=headers)
+
+
+def time_op(client, op, statements, options):
+    first = request(client, op)
+    if first.status_code == 404:
+        return {"status": "missing"}
+    if first.status_code >= 400:
+        return {"status": f"error {first.status_code}"}
+    for _ in range(max(0, options.warmup - 1)):
+        request(client, op)
+    timings, cpu, counts, statuses = [], [], [], set()
+    deadline = time.perf_counter() + options.max_seconds
+    while len(timings) < options.repeat:
+        before = statements[0]
+        started, cpu_started = time.perf_counter(), time.thread_time()
+        response = request(client, op)
+        timings.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.thread_time() - cpu_started) * 1000)
+        counts.append(statements[0] - before)
+        statuses.add(response.status_code)
+        if time.perf_counter() > deadline and len(timings) >= 5:
+            break
+    bad = sorted(status for status in statuses if status >= 400)
+    return {
+        "status": f"error {bad[0]}" if bad else "ok",
+        "p50_ms": round(statistics.median(timings), 2),
+        "p95_ms": round(percentile(timings, 95), 2),
+        # CPU time of the request: what the p50 would be with the machine to itself.
+        "cpu_p50_ms": round(statistics.median(cpu), 2),
+        "queries": int(statistics.median(counts)),
+        "queries_max": max(counts),
+        "samples": len(timings),
+    }
+
+
+def percentile(values, percent):
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(percent / 100 * len(ordered)) - 1)]
+
+
+def describe(stats):
+    if stats.get("status") != "ok":
+        return stats.get("status")
+    return (
+        f"p50 {stats['p50_ms']:.1f} ms, p95 {stats['p95_ms']:.1f} ms, "
+        f"CPU {stats['cpu_p50_ms']:.1f} ms, {stats['queries']} queries"
+    )
+
+
+# Memory of a gunicorn worker
+
+
+def worker_memory(data, scratch):
+    """Serve the big database with one gunicorn worker, request each page once, read its RSS."""
+    work = data.run_copy or copy_database(data.path, scratch)
+    number = data.meta.get("lead_page_number") or 1
+    password = secrets.token_urlsafe(16)
+    app = make_app(work)
+    add_bench_user(app, password)
+    log_form = LogForm(app, number)
+    with app.app_context():
+        db.engine.dispose()
+    port = free_port()
+    instance = scratch / "gunicorn-instance"
+    instance.mkdir(exist_ok=True)
+    env = os.environ | {
+        "CRM_DATABASE_URL": f"sqlite:///{work}",
+        "CRM_INSTANCE_PATH": str(instance),
+    }
+    log_path = scratch / "gunicorn.log"
+    command = [
+        sys.executable,
+        *("-m", "gunicorn", "--bind", f"127.0.0.1:{port}"),
+        *("--workers", "1", "--threads", "4", "wsgi:app"),
+    ]
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        browser = Browser(base)
+        wait_until_up(browser, server, log_path)
+        worker = worker_pid(server.pid)
+        pages = {"started": rss_mb(worker)}
+        browser.login(BENCH_EMAIL, password)
+        pages["logged_in"] = rss_mb(worker)
+        for name, path in (
+            ("leads_list", "/leads/"),
+            (
+                "leads_search_text",
+                "/leads/?" + urllib.parse.urlencode({"q": data.meta["search_text"]}),
+            ),
+            (
+                "leads_search_phone",
+                "/leads/?" + urllib.parse.urlencode({"q": data.meta["search_phone"]}),
+            ),
+            ("lead_page", f"/leads/{number}"),
+            ("activities_feed", "/activities/"),
+        ):
+            status, _body = browser.get(path)
+            pages[name] = rss_mb(worker) if status < 400 else f"status {status}"
+        status = browser.log_activity(number, log_form.data())
+        pages["log_activity"] = rss_mb(worker) if status < 400 else f"status {status}"
+        rss = rss_mb(worker)
+        peak = rss_mb(worker, "VmHWM")
+        master = rss_mb(server.pid)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        work.unlink(missing_ok=True)
+    return {
+        "worker_rss_mb": rss,
+        "worker_peak_mb": peak,
+        "master_rss_mb": master,
+        "after_each_page_mb": pages,
+        "budget_mb": RSS_BUDGET_MB,
+        "ok": rss <= RSS_BUDGET_MB,
+    }
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+class Browser:
+    """Just enough of a browser: cookies, the CSRF token from the page, no redirects followed."""
+
+    def __init__(self, base):
+        self.base = base
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), NoRedirect()
+        )
+
+    def open(self, path, data=None, headers=None):
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        # Only ever http://127.0.0.1: the server this script started.
+        request = urllib.request.Request(  # noqa: S310
+            self.base + path, data=body, headers=headers or {}
+        )
+        try:
+            with self.opener.open(request, timeout=60) as response:  # noqa: S310
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode(errors="replace")
+
+    def get(self, path):
+        return self.open(path)
+
+    def login(self, email, password):
+        _status, page = self.get("/login")
+        status, _body = self.open(
+            "/login", {"email": email, "password": password, "csrf_token": csrf_token(page)}
+        )
+        if status != 303:
+            raise RuntimeError(f"gunicorn login failed with status {status}")
+
+    def log_activity(self, number, data):
+        """Post the log form with the token from the lead page, as htmx does."""
+        _status, page = self.get(f"/leads/{number}")
+        data = data | {"csrf_token": csrf_token(page)}
+        status, _body = self.open(f"/leads/{number}/log", data, headers=dict(HTMX))
+        return status
+
+
+def csrf_token(page):
+    for tag in re.findall(r"<input[^>]*>|<meta[^>]*>", page):
+        if 'name="csrf_token"' in tag or 'name="csrf-token"' in tag:
+            value = re.search(r'(?:value|content)="([^"]+)"', tag)
+            if value:
+                return value.group(1)
+    raise RuntimeError("No CSRF token on the page.")
+
+
+def wait_until_up(browser, server, log_path, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError("gunicorn exited:\n" + log_path.read_text()[-2000:])
+        try:
+            status, _body = browser.get("/healthz")
+            if status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("gunicorn did not answer in time:\n" + log_path.read_text()[-2000:])
+
+
+def worker_pid(master):
+    """The one worker gunicorn forked."""
+    children = Path(f"/proc/{master}/task/{master}/children")
+    if children.exists():
+        pids = children.read_text().split()
+        if pids:
+            return int(pids[0])
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == master:
+                return int(stat.parent.name)
+    raise RuntimeError("gunicorn's worker not found.")
+
+
+def rss_mb(pid, key="VmRSS"):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return round(int(line.split()[1]) / 1024, 1)
+    raise RuntimeError(f"No {key} for process {pid}.")
+
+
+# Report
+
+
+def combine_search(ops):
+    """`leads_search` holds when both searches do: the slower of the two."""
+    parts = [ops.get("leads_search_text", {}), ops.get("leads_search_phone", {})]
+    if any(part.get("status") != "ok" for part in parts):
+        bad = next(part for part in parts if part.get("status") != "ok")
+        return dict(bad)
+    return {
+        "status": "ok",
+        "p50_ms": max(part["p50_ms"] for part in parts),
+        "p95_ms": max(part["p95_ms"] for part in parts),
+        "cpu_p50_ms": max(part["cpu_p50_ms"] for part in parts),
+        "queries": max(part["queries"] for part in parts),
+        "queries_max": max(part["queries_max"] for part in parts),
+        "samples": sum(part["samples"] for part in parts),
+    }
+
+
+def report(big, small, big_ops, small_ops, rss, seconds):
+    for ops in (big_ops, small_ops):
+        ops["leads_search"] = combine_search(ops)
+    order = [
+        "healthz",
+        "leads_list",
+        "leads_search",
+        "leads_search_text",
+        "leads_search_phone",
+        "lead_page",
+        "log_activity",
+        "activities_feed",
+    ]
+    ops = {}
+    for name in order:
+        large, little = big_ops.get(name, {}), small_ops.get(name, {})
+        entry = {
+            "status": large.get("status", "missing"),
+            "p50_ms": large.get("p50_ms"),
+            "p95_ms": large.get("p95_ms"),
+            "cpu_p50_ms": large.get("cpu_p50_ms"),
+            "queries": large.get("queries"),
+            "p50_ms_small": little.get("p50_ms"),
+            "p95_ms_small": little.get("p95_ms"),
+            "queries_small": little.get("queries"),
+            "scale_ratio": None,
+            "samples": large.get("samples"),
+        }
+        if entry["p50_ms"] and entry["p50_ms_small"]:
+            entry["scale_ratio"] = round(entry["p50_ms"] / entry["p50_ms_small"], 2)
+        budget = BUDGETS.get(name)
+        if budget:
+            entry["budget"] = budget
+            entry["ok"] = entry["status"] == "ok" and within(entry, budget)
+        ops[name] = entry
+    try:
+        load = os.getloadavg()
+    except OSError:
+        load = None
+    return {
+        "dataset": {
+            "big": dataset_info(big),
+            "small": dataset_info(small),
+            "leads": big.meta["params"]["leads"],
+            "activities": big.meta["params"]["activities"],
+            "lead_page_activities": big.meta.get("lead_page_activities"),
+            "search_text": big.meta.get("search_text"),
+            "search_phone": big.meta.get("search_phone"),
+        },
+        "machine": {
+            "cpus": os.cpu_count(),
+            "memory_mb": memory_mb(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "sqlite": sqlite3.sqlite_version,
+            "load_average": [round(value, 2) for value in load] if load else None,
+        },
+        "ops": ops,
+        "worker_rss": rss,
+        "seconds": round(seconds, 1),
+    }
+
+
+def within(entry, budget):
+    if entry["p50_ms"] is None or entry["p50_ms"] > budget["p50_ms"]:
+        return False
+    ratio = budget.get("scale_ratio")
+    return ratio is None or entry["scale_ratio"] is None or entry["scale_ratio"] <= ratio
+
+
+def dataset_info(data):
+    params = data.meta["params"]
+    return {
+        "leads": params["leads"],
+        "activities": params["activities"],
+        "users": params["users"],
+        "seed": params["seed"],
+        "language": params["language"],
+        "path": str(data.path),
+        "bytes": data.meta.get("bytes"),
+        "build_seconds": data.meta.get("build_seconds"),
+        "lead_page_number": data.meta.get("lead_page_number"),
+        "lead_page_activities": data.meta.get("lead_page_activities"),
+    }
+
+
+def memory_mb():
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) // 1024
+    return None
+
+
+def print_table(results):
+    big = results["dataset"]["big"]
+    small = results["dataset"]["small"]
+    say("")
+    say(
+        f"SQLite, {big['leads']:,} leads / {big['activities']:,} activities "
+        f"(small: {small['leads']:,} / {small['activities']:,}); "
+        f"{results['machine']['cpus']} CPUs, load {results['machine']['load_average']}"
+    )
+    header = (
+        f"{'op':<20} {'p50 ms':>8} {'p95 ms':>8} {'CPU p50':>8} {'queries':>8} "
+        f"{'small p50':>10} {'ratio':>6}  {'budget':<16} {'':<7}"
+    )
+    say(header)
+    say("-" * len(header))
+    for name, entry in results["ops"].items():
+        budget = entry.get("budget")
+        budget_text = ""
+        if budget:
+            budget_text = f"≤{budget['p50_ms']} ms"
+            if budget.get("scale_ratio"):
+                budget_text += f", ≤{budget['scale_ratio']}x"
+        if entry["status"] != "ok":
+            verdict = entry["status"]
+        elif "ok" in entry:
+            verdict = "ok" if entry["ok"] else "OVER"
+        else:
+            verdict = ""
+        say(
+            f"{name:<20} {number(entry['p50_ms']):>8} {number(entry['p95_ms']):>8} "
+            f"{number(entry['cpu_p50_ms']):>8} "
+            f"{number(entry['queries'], 0):>8} {number(entry['p50_ms_small']):>10} "
+            f"{number(entry['scale_ratio'], 2):>6}  {budget_text:<16} {verdict:<7}"
+        )
+    rss = results.get("worker_rss")
+    if rss:
+        say(
+            f"{'worker RSS':<20} {rss['worker_rss_mb']:>8.1f} MB (peak {rss['worker_peak_mb']:.1f},"
+            f" master {rss['master_rss_mb']:.1f})      ≤{rss['budget_mb']} MB"
+            f"          {'ok' if rss['ok'] else 'OVER'}"
+        )
+
+
+def number(value, places=1):
+    if value is None:
+        return "—"
+    return f"{value:.{places}f}"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,979 @@
+"""A big, realistic made-up dataset: `flask --app crm demo --leads N --activities M`.
+
+Two years of a sales team's work: leads that came in over that time, each with a contact log that
+follows a plausible path through the funnel (most leads stop early, some are won, some lost with a
+reason), every stage change in the history, and the lead's cached columns (last contact, stage
+changed at, search line) filled in as the funnel service would. A few leads have 200 contacts,
+so the lead page can be measured on a long timeline.
+
+It is written for speed: rows are made as plain tuples and inserted in bulk, a chunk of leads at
+a time, with ids given up front (the database is empty); on SQLite the indexes are built once at
+the end (see `sqlite_bulk_load`). 100,000 leads and 1,000,000 activities take about a minute.
+
+The same seed gives the same data; only the dates follow the day it runs. The texts come from the
+setup page's sample data (crm.sample_data) and the word lists below; they are sample content, not
+interface strings, so they do not go through gettext.
+
+The demo's users get unusable passwords: they own and log the data, nobody logs in as them. Add
+yourself with `flask --app crm create-user you@example.com --name "..." --admin`.
+"""
+
+import random
+import time
+from bisect import bisect_left
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from itertools import accumulate
+
+from sqlalchemy import exists, func, insert, select, text
+
+from crm import funnel_defaults
+from crm.extensions import db
+from crm.funnel import phone_digits, search_text
+from crm.models import (
+    Activity,
+    ActivityRevision,
+    AppSetting,
+    Counter,
+    Lead,
+    Role,
+    StageChange,
+    User,
+    utcnow,
+)
+from crm.sample_data import TEXTS, Funnel, latin
+
+# Bump when the generated data changes, so `make bench` rebuilds its stored databases.
+VERSION = 1
+
+DEFAULT_SEED = 1
+DEFAULT_USERS = 10
+HISTORY_DAYS = 730
+
+# Leads are made and inserted this many at a time (about ten times as many activities).
+CHUNK_LEADS = 5000
+# One lead in this many has a long history of BIG_LEAD_ACTIVITIES contacts ...
+LEADS_PER_BIG_LEAD = 1000
+BIG_LEAD_ACTIVITIES = 200
+# ... when the activities asked for are at least this many times what those leads take.
+BIG_LEADS_SHARE = 10
+
+# Contacts happen in office hours, in UTC: a "work clock" counts only these minutes, so times
+# drawn on it always fall in a working day.
+WORK_START = 7 * 60
+WORK_DAY = 10 * 60
+
+# The leads of the other language (Russian names in an English dataset, and the other way round).
+FOREIGN_SHARE = 0.2
+# Until an estimate has been made (the fourth open stage) the value is usually unknown.
+ESTIMATE_MADE = 3
+UNKNOWN_VALUE_SHARE = 0.7
+# Leads older than this are mostly decided one way or another.
+DECIDED_AFTER_DAYS = 150
+DECIDED_AT_MOST = 0.8
+WON_SHARE = 0.22
+# Some moves are made on the board rather than by logging a contact.
+BOARD_MOVE_SHARE = 0.05
+# Authors correct or delete a few activities; the earlier wording is kept as a revision.
+EDITED_SHARE = 0.005
+DELETED_SHARE = 0.002
+ARCHIVED_SHARE = 0.1
+OWN_ACTIVITY_SHARE = 0.88
+
+# SQLite's page cache for the generator's own connection, in KiB (the default is 2 MiB): the
+# indexes of a million activities are written in random order and must stay in memory.
+SQLITE_CACHE_KIB = 256 * 1024
+
+SOURCE_WEIGHTS = {
+    "website": 30,
+    "referral": 20,
+    "cold_call": 20,
+    "exhibition": 10,
+    "newsletter": 10,
+    "partner": 10,
+}
+
+
+class DemoError(Exception):
+    """Why the demo cannot be generated into this database."""
+
+
+@dataclass
+class Summary:
+    users: int = 0
+    leads: int = 0
+    activities: int = 0
+    stage_changes: int = 0
+    revisions: int = 0
+    # Numbers of the leads with a long history, for the benchmarks.
+    big_leads: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def generate(
+    language="en",
+    leads=1000,
+    activities=10000,
+    users=DEFAULT_USERS,
+    seed=DEFAULT_SEED,
+    progress=None,
+):
+    """Fill an empty database with `leads` leads and exactly `activities` activities.
+
+    Installs the default funnel in `language` when there is none and adds `users` users (one
+    manager, the rest salespeople). Flushes but never commits. Raises DemoError when the
+    database already has leads.
+    """
+    started = time.perf_counter()
+    if leads < 0 or activities < 0 or users < 1:
+        raise DemoError("Ask for zero or more leads and activities and at least one user.")
+    if activities and not leads:
+        raise DemoError("Activities need leads to belong to.")
+    if db.session.scalar(select(exists().where(Lead.id.isnot(None)))):
+        raise DemoError("The database already has leads: the demo only fills an empty one.")
+    funnel_defaults.install(language)
+    if not db.session.get(AppSetting, "installed_at"):
+        db.session.add(AppSetting(key="installed_at", value=utcnow().isoformat()))
+    db.session.flush()
+    try:
+        funnel = Funnel.load()
+    except StopIteration:
+        raise DemoError("The funnel needs a won and a lost stage.") from None
+    if not funnel.open or not funnel.kinds:
+        raise DemoError("The funnel needs an open stage and at least one activity kind.")
+
+    now = utcnow().replace(second=0, microsecond=0)
+    # Not for security: the same seed gives the same users.
+    team = add_users(random.Random(f"{seed}:users"), language, users, now)  # noqa: S311
+    generator = Generator(seed, language, funnel, team, now)
+    plans = generator.plan(leads, activities)
+    writer = Writer(generator, progress)
+    with sqlite_bulk_load():
+        summary = writer.write(plans)
+    summary.users = len(team.ids)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+class sqlite_bulk_load:
+    """On SQLite, load the tables without their secondary indexes, then index them once.
+
+    Inserting a million rows into four indexes each, in random order, costs more than building
+    the indexes afterwards from the finished table. The indexes of the tables the demo fills are
+    dropped and created again from their own definitions (as stored in sqlite_master), in the
+    same transaction: nobody sees the tables without them, and a rollback restores them. The
+    session's connection also gets a bigger page cache, restored afterwards since it goes back
+    to the pool. On an error the caller must roll back. Elsewhere this does nothing.
+    """
+
+    TABLES = ("leads", "activities", "stage_changes", "activity_revisions")
+
+    def __enter__(self):
+        self.sqlite = db.session.get_bind().dialect.name == "sqlite"
+        if not self.sqlite:
+            return self
+        self.cache_size = db.session.execute(text("PRAGMA cache_size")).scalar()
+        db.session.execute(text(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}"))
+        names = ", ".join(f"'{table}'" for table in self.TABLES)
+        self.indexes = db.session.execute(
+            text(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' "  # noqa: S608
+                f"AND sql IS NOT NULL AND tbl_name IN ({names}) ORDER BY name"
+            )
+        ).all()
+        for name, _sql in self.indexes:
+            db.session.execute(text(f'DROP INDEX "{name}"'))
+        return self
+
+    def __exit__(self, exc_type, *exc):
+        if not self.sqlite or exc_type is not None:
+            return
+        for _name, sql in self.indexes:
+            db.session.execute(text(sql))
+        db.session.execute(text(f"PRAGMA cache_size={int(self.cache_size)}"))
+
+
+@dataclass
+class Team:
+    ids: list[int]
+    manager: int
+    salespeople: list[int]
+
+
+def add_users(rng, language, count, now):
+    """One manager and `count - 1` salespeople, with names from the dataset's language."""
+    taken = set(db.session.scalars(select(User.email)))
+    people = Names(rng, language)
+    rows = []
+    for index in range(count):
+        first, last = people.pick(rng.random() < 0.5)
+        email = f"{latin(first)}.{latin(last)}@example.com"
+        suffix = 2
+        while email in taken:
+            email = f"{latin(first)}.{latin(last)}{suffix}@example.com"
+            suffix += 1
+        taken.add(email)
+        rows.append(
+            {
+                "email": email,
+                "name": f"{first} {last}",
+                # Not a hash werkzeug can match: nobody logs in as a demo user.
+                "password_hash": "!",
+                "role": Role.MANAGER if index == 0 else Role.SALESPERSON,
+                "active": True,
+                "locale": language,
+                "timezone": None,
+                "session_version": 1,
+                "created_at": now - timedelta(days=HISTORY_DAYS + 1),
+            }
+        )
+    ids = db.session.scalars(
+        insert(User).returning(User.id, sort_by_parameter_order=True), rows
+    ).all()
+    return Team(ids=list(ids), manager=ids[0], salespeople=list(ids[1:]) or [ids[0]])
+
+
+class Names:
+    """First and last names of one language; Russian surnames agree with the first name."""
+
+    def __init__(self, rng, language):
+        self.rng = rng
+        words = WORDS[language]
+        self.male = words["male"].split()
+        self.female = words["female"].split()
+        self.surnames = words["surnames"].split()
+        self.russian = language == "ru"
+
+    def pick(self, female):
+        first = self.rng.choice(self.female if female else self.male)
+        last = self.rng.choice(self.surnames)
+        if female and self.russian:
+            last = feminine(last)
+        return first, last
+
+
+def feminine(surname):
+    for ending, replacement in (("ский", "ская"), ("цкий", "цкая"), ("ой", "ая")):
+        if surname.endswith(ending):
+            return surname[: -len(ending)] + replacement
+    if surname.endswith(("ов", "ев", "ёв", "ин", "ын")):
+        return surname + "а"
+    return surname
+
+
+@dataclass(slots=True)
+class Plan:
+    """One lead before its details are made up: when it came in, its path, its contact count."""
+
+    created: int  # on the work clock
+    path: list  # stage ids: where it came in, then each stage it moved to
+    reason: int | None  # index of the lost reason
+    count: int = 0  # activities
+    big: bool = False
+
+
+class Clock:
+    """Minutes of office hours since the start of the history, and back to datetimes."""
+
+    def __init__(self, now):
+        self.origin = datetime.combine(
+            now.date() - timedelta(days=HISTORY_DAYS), datetime.min.time()
+        )
+        # Days up to a month ahead, for next steps.
+        self.days = [
+            self.origin + timedelta(days=day, minutes=WORK_START)
+            for day in range(HISTORY_DAYS + 40)
+        ]
+        self.minutes = [timedelta(minutes=minute) for minute in range(WORK_DAY)]
+        today = HISTORY_DAYS
+        minute = now.hour * 60 + now.minute - WORK_START
+        # Before office hours, "now" on the clock is the end of yesterday.
+        self.now = (
+            today * WORK_DAY + min(minute, WORK_DAY - 1) if minute >= 0 else today * WORK_DAY - 1
+        )
+        self.today = today * WORK_DAY
+
+    def at(self, minute):
+        return self.days[minute // WORK_DAY] + self.minutes[minute % WORK_DAY]
+
+
+class Generator:
+    """Makes up leads and their histories from seeded random generators."""
+
+    def __init__(self, seed, language, funnel, team, now):
+        # Not for security: seeded generators give the same data for the same seed. `rng` makes
+        # the histories, `who` the names and contact details.
+        self.rng = random.Random(f"{seed}:history")  # noqa: S311
+        self.who = random.Random(f"{seed}:who")  # noqa: S311
+        self.language = language
+        self.funnel = funnel
+        self.team = team
+        self.clock = Clock(now)
+        self.texts = TEXTS[language]
+        self.main_locale = Locale(self.who, language)
+        self.other_locale = Locale(self.who, "ru" if language == "en" else "en")
+        kinds = funnel.kinds
+        fallback = next(iter(kinds.values()))
+
+        def texts(options):
+            return [(kinds.get(code, fallback), body) for code, body in options]
+
+        self.moved_to = [texts(options) for options in self.texts["moved_to"]]
+        self.won_texts = texts(self.texts["won"])
+        self.lost_texts = [texts(options) for options in self.texts["lost"]]
+        self.lost_other = texts(self.texts["lost_other"])
+        self.follow_ups = texts(self.texts["follow_ups"])
+        self.next_steps = self.texts["next_steps"]
+        sources = self.texts["sources"]
+        self.sources = [sources[code] for code in SOURCE_WEIGHTS]
+        self.source_weights = list(accumulate(SOURCE_WEIGHTS.values()))
+        last = len(funnel.open)
+        # Where an open lead stands: each stage holds fewer than the one before.
+        self.open_weights = list(accumulate(0.6**index for index in range(last)))
+        self.stage_index = {stage_id: index for index, stage_id in enumerate(funnel.open)}
+
+    # Planning: when each lead came in, how far it got and how many contacts it had.
+
+    def plan(self, lead_count, activity_count):
+        rng = self.rng
+        clock = self.clock
+        created = sorted(int(clock.now * rng.random() ** 0.8) for _ in range(lead_count))
+        plans = [self.plan_lead(minute) for minute in created]
+        bigs = big_lead_count(lead_count, activity_count)
+        # The long histories belong to leads from the first year, spread across it.
+        for index in range(bigs):
+            plan = plans[int((index + 0.5) * (lead_count / 2) / bigs)]
+            plan.big = True
+            last = len(self.funnel.open) - 1
+            reached = rng.randint(min(2, last), last)
+            plan.path = self.walk(min(plan.path[0], reached), reached)
+            plan.reason = None
+            plan.count = BIG_LEAD_ACTIVITIES
+        self.share_out(plans, activity_count - bigs * BIG_LEAD_ACTIVITIES)
+        return plans
+
+    def plan_lead(self, created):
+        rng = self.rng
+        funnel = self.funnel
+        age = self.clock.now - created
+        last = len(funnel.open) - 1
+        entry = min(last, rng.choice((0, 0, 0, 0, 0, 1, 1, 2)))
+        if age < WORK_DAY:
+            # A request from today: nobody has called yet.
+            return Plan(created, [funnel.open[entry]], None)
+        decided = min(DECIDED_AT_MOST, age / WORK_DAY / DECIDED_AFTER_DAYS)
+        draw = rng.random()
+        if draw < decided * WON_SHARE:
+            return Plan(created, self.walk(entry, last) + [funnel.won], None)
+        if draw < decided:
+            reached = max(entry, min(rng.randint(0, last), rng.randint(0, last)))
+            reason = rng.randrange(len(funnel.reasons)) if funnel.reasons else None
+            return Plan(created, self.walk(entry, reached) + [funnel.lost], reason)
+        chosen = bisect_left(self.open_weights, rng.random() * self.open_weights[-1])
+        return Plan(created, self.walk(entry, max(entry, chosen)), None)
+
+    def walk(self, entry, reached):
+        """The open stages from `entry` to `reached`, now and then skipping one."""
+        stages = self.funnel.open
+        path = [stages[entry]]
+        position = entry
+        while position < reached:
+            position = min(reached, position + self.rng.choice((1, 1, 1, 1, 2)))
+            path.append(stages[position])
+        return path
+
+    def share_out(self, plans, remaining):
+        """Give every lead at least one contact per move, and share out the rest by weight."""
+        rng = self.rng
+        small = [plan for plan in plans if not plan.big]
+        remaining -= sum(len(plan.path) - 1 for plan in small)
+        # Fewer activities than moves: the newest leads are left where they came in.
+        for plan in reversed(small):
+            if remaining >= 0:
+                break
+            remaining += len(plan.path) - 1
+            plan.path = plan.path[:1]
+            plan.reason = None
+        weights = []
+        for plan in small:
+            age = self.clock.now - plan.created
+            reached = self.stage_index.get(plan.path[-1], len(self.funnel.open))
+            if len(plan.path) > 1 and plan.path[-1] in (self.funnel.won, self.funnel.lost):
+                reached = self.stage_index[plan.path[-2]]
+            weight = (1 + 0.5 * reached) * (0.15 + rng.random() ** 3 * 5)
+            weights.append(weight * min(1.0, age / WORK_DAY / 45) if age >= WORK_DAY else 0.0)
+        total = sum(weights)
+        if total == 0 and remaining:
+            weights = [1.0 if self.clock.now - plan.created > 1 else 0.0 for plan in small]
+            total = sum(weights)
+            if total == 0:
+                raise DemoError("Too many activities for leads that came in just now.")
+        given = 0
+        for plan, weight in zip(small, weights, strict=True):
+            extra = int(weight * remaining / total) if total else 0
+            plan.count = len(plan.path) - 1 + extra
+            given += extra
+        if remaining > given:
+            cumulative = list(accumulate(weights))
+            for _ in range(remaining - given):
+                index = bisect_left(cumulative, rng.random() * cumulative[-1])
+                small[min(index, len(small) - 1)].count += 1
+        # A lead cannot have more contacts than there were office minutes since it came in.
+        overflow = 0
+        for plan in small:
+            room = self.clock.now - plan.created
+            if plan.count > room:
+                overflow += plan.count - room
+                plan.count = room
+        for plan in small:
+            if not overflow:
+                break
+            room = self.clock.now - plan.created - plan.count
+            extra = min(room, overflow)
+            plan.count += extra
+            overflow -= extra
+        if overflow:
+            raise DemoError("Too many activities for the time the leads have existed.")
+
+    # Details: who the lead is, what was said and when.
+
+    def lead(self, plan):
+        """The lead's fields, and its contacts as (minute on the clock, stage moved to or None)."""
+        rng = self.rng
+        funnel = self.funnel
+        # Who the lead is comes from a stream of its own, drawn alike for every lead, so the
+        # names are the same for a seed whatever day it runs.
+        who = self.who
+        locale = self.other_locale if who.random() < FOREIGN_SHARE else self.main_locale
+        title, domain = locale.company()
+        first, last = locale.names.pick(who.random() < 0.5)
+        phone = locale.phone()
+        email = locale.email(first, last, domain)
+        draw = who.random()
+        if draw < 0.1:
+            phone = None
+        elif draw < 0.19:
+            email = None
+        owner = self.owner()
+        source = self.sources[
+            bisect_left(self.source_weights, who.random() * self.source_weights[-1])
+        ]
+        created_by = owner if who.random() < 0.8 and owner else self.team.manager
+        contacts = self.contacts(plan)
+        final = plan.path[-1]
+        closed = final in (funnel.won, funnel.lost)
+        reached = max(self.stage_index.get(stage, 0) for stage in plan.path)
+        value = None
+        if closed or reached >= ESTIMATE_MADE or rng.random() >= UNKNOWN_VALUE_SHARE:
+            low, high, step = self.texts["value"]
+            value = Decimal(rng.randrange(low, high, step))
+        return {
+            "title": title,
+            "contact_name": f"{first} {last}",
+            "phone": phone,
+            "email": email,
+            "source": source,
+            "owner_id": owner,
+            "created_by_id": created_by,
+            "stage_id": final,
+            "value": value,
+            "lost_reason_id": funnel.reasons[plan.reason] if plan.reason is not None else None,
+            "lost_note": None,
+        }, contacts
+
+    def owner(self):
+        draw = self.who.random()
+        salesperson = self.who.choice(self.team.salespeople)
+        if draw < 0.01:
+            return None
+        if draw < 0.04:
+            return self.team.manager
+        return salesperson
+
+    def contacts(self, plan):
+        """When each contact happened and which of them moved the lead, oldest first."""
+        rng = self.rng
+        clock = self.clock
+        count = plan.count
+        if not count:
+            return []
+        room = clock.now - plan.created
+        if plan.big or rng.random() < 0.3:
+            span = room
+        else:
+            span = min(room, count * rng.randint(WORK_DAY // 2, 7 * WORK_DAY))
+        span = max(span, count)
+        minutes = sorted(rng.sample(range(plan.created + 1, plan.created + span + 1), count))
+        moves = plan.path[1:]
+        closing = plan.path[-1] in (self.funnel.won, self.funnel.lost)
+        # A won or lost lead is closed by its last contact; the other moves fall anywhere.
+        free = count - 1 if closing else count
+        places = sorted(rng.sample(range(free), len(moves) - (1 if closing else 0)))
+        if closing:
+            places.append(count - 1)
+        moved = [None] * count
+        for place, stage in zip(places, moves, strict=True):
+            moved[place] = stage
+        return [(minute, stage) for minute, stage in zip(minutes, moved, strict=True)]
+
+    def body(self, stage, reason):
+        """A contact's kind and text: what moved the lead there, or a follow-up."""
+        if stage is None:
+            options = self.follow_ups
+        elif stage == self.funnel.won:
+            options = self.won_texts
+        elif stage == self.funnel.lost:
+            options = (
+                self.lost_texts[reason]
+                if reason is not None and reason < len(self.lost_texts)
+                else self.lost_other
+            )
+        else:
+            index = min(self.stage_index[stage], len(self.moved_to))
+            options = self.moved_to[max(index, 1) - 1]
+        return options[int(self.rng.random() * len(options))]
+
+    def next_step(self, plan, last_minute):
+        """When an open lead's next step is due (on the clock): overdue, today, later or None."""
+        rng = self.rng
+        clock = self.clock
+        draw = rng.random()
+        recent = clock.now - last_minute < 10 * WORK_DAY
+        if plan.big:
+            choice = "later"
+        elif recent:
+            choice = "today" if draw < 0.12 else "overdue" if draw < 0.22 else "later"
+            if draw >= 0.9:
+                return None
+        else:
+            if draw >= 0.45:
+                return None
+            choice = "overdue" if draw < 0.33 else "today" if draw < 0.38 else "later"
+        if choice == "overdue" and last_minute + 1 < clock.today:
+            return rng.randrange(last_minute + 1, clock.today)
+        if choice in ("today", "overdue"):
+            start = max(last_minute + 1, clock.today)
+            end = clock.today + WORK_DAY
+            if start < end:
+                return rng.randrange(start, end)
+        # Later: a working day in the next three weeks, at a round time.
+        day = clock.today + rng.randint(1, 21) * WORK_DAY
+        return day + rng.randrange(0, WORK_DAY, 30)
+
+
+def big_lead_count(leads, activities):
+    count = max(1, leads // LEADS_PER_BIG_LEAD) if leads else 0
+    if count * BIG_LEAD_ACTIVITIES * BIG_LEADS_SHARE > activities:
+        return 0
+    return count
+
+
+class Locale:
+    """Companies, phones and emails of one language."""
+
+    def __init__(self, rng, language):
+        self.rng = rng
+        self.language = language
+        words = WORDS[language]
+        self.names = Names(rng, language)
+        self.company_names = words["companies"].split("|")
+        self.trades = words["trades"].split("|")
+        self.forms = words["forms"].split("|")
+        self.domains = words["domains"].split()
+        self.free_mail = words["free_mail"].split()
+        # Each pattern as a format string and its number of digits.
+        self.phones = [
+            (pattern.replace("#", "{}"), pattern.count("#"))
+            for pattern in words["phones"].split("|")
+        ]
+
+    def company(self):
+        rng = self.rng
+        name = rng.choice(self.company_names)
+        trade = rng.choice(self.trades)
+        form = rng.choice(self.forms)
+        if self.language == "ru":
+            title = f"{form} «{trade} {name}»" if form else f"{trade} «{name}»"
+            slug = latin(name).replace(" ", "-")
+        else:
+            title = f"{name} {trade}{form}"
+            slug = latin(name + trade).replace(" ", "").replace("&", "")
+        no_site = rng.random() < 0.1
+        domain = f"{slug}.{rng.choice(self.domains)}"
+        return title, None if no_site else domain
+
+    def phone(self):
+        rng = self.rng
+        pattern, digits = rng.choice(self.phones)
+        return pattern.format(*str(rng.randrange(10**digits)).zfill(digits))
+
+    def email(self, first, last, domain):
+        rng = self.rng
+        first, last = latin(first), latin(last)
+        personal = rng.random() < 0.2
+        mailbox = f"{first}.{last}{rng.randint(1, 99)}@{rng.choice(self.free_mail)}"
+        name = rng.choice((f"{first}.{last}", f"{first[0]}.{last}", first, "info", "office"))
+        return mailbox if domain is None or personal else f"{name}@{domain}"
+
+
+LEAD_COLUMNS = (
+    "id",
+    "number",
+    "title",
+    "contact_name",
+    "phone",
+    "phone_digits",
+    "email",
+    "source",
+    "owner_id",
+    "created_by_id",
+    "stage_id",
+    "value",
+    "lost_reason_id",
+    "lost_note",
+    "next_step_at",
+    "next_step_note",
+    "archived",
+    "search_text",
+    "stage_changed_at",
+    "last_activity_id",
+    "last_activity_at",
+    "created_at",
+    "updated_at",
+)
+ACTIVITY_COLUMNS = (
+    "id",
+    "lead_id",
+    "author_id",
+    "kind_id",
+    "occurred_at",
+    "body",
+    "stage_after_id",
+    "created_at",
+    "edited_at",
+    "deleted_at",
+)
+CHANGE_COLUMNS = (
+    "id",
+    "lead_id",
+    "from_stage_id",
+    "to_stage_id",
+    "changed_at",
+    "changed_by_id",
+    "activity_id",
+)
+REVISION_COLUMNS = (
+    "id",
+    "activity_id",
+    "kind_id",
+    "occurred_at",
+    "body",
+    "revised_at",
+    "revised_by_id",
+)
+
+
+class Writer:
+    """Turns plans into rows and inserts them a chunk at a time, with ids given up front.
+
+    On SQLite the rows go straight to the driver, with values already in the form SQLAlchemy
+    would store them (times as its text format): converting a few million values one by one is
+    most of the time otherwise. Elsewhere they go through an ordinary bulk insert.
+    """
+
+    def __init__(self, generator, progress):
+        self.generator = generator
+        self.progress = progress or (lambda message: None)
+        dialect = db.session.get_bind().dialect
+        self.raw = dialect.name == "sqlite"
+        clock = generator.clock
+        if self.raw:
+            store = Activity.__table__.c.occurred_at.type.dialect_impl(dialect)
+            text_of = store.bind_processor(dialect)
+            midnight = datetime(2000, 1, 1)
+            days = [text_of(day)[:11] for day in clock.days]
+            minutes = [
+                text_of(midnight + timedelta(minutes=WORK_START + minute))[11:]
+                for minute in range(WORK_DAY)
+            ]
+            self.stamp = lambda minute: days[minute // WORK_DAY] + minutes[minute % WORK_DAY]
+            self.moment = text_of
+            self.money = int
+        else:
+            self.stamp = clock.at
+            self.moment = lambda value: value
+            self.money = Decimal
+
+    def write(self, plans):
+        lead_count = len(plans)
+        activity_count = sum(plan.count for plan in plans)
+        summary = Summary()
+        if not plans:
+            return summary
+        first_number = Counter.take("lead", len(plans))
+        self.ids = {
+            "lead": next_id(Lead),
+            "activity": next_id(Activity),
+            "change": next_id(StageChange),
+            "revision": next_id(ActivityRevision),
+        }
+        tables = (
+            (Lead, LEAD_COLUMNS),
+            (Activity, ACTIVITY_COLUMNS),
+            (StageChange, CHANGE_COLUMNS),
+            (ActivityRevision, REVISION_COLUMNS),
+        )
+        started = time.perf_counter()
+        for start in range(0, len(plans), CHUNK_LEADS):
+            chunk = plans[start : start + CHUNK_LEADS]
+            rows = self.rows(chunk, first_number + start)
+            for (model, columns), table_rows in zip(tables, rows, strict=True):
+                self.insert(model.__table__, columns, table_rows)
+            summary.leads += len(rows[0])
+            summary.activities += len(rows[1])
+            summary.stage_changes += len(rows[2])
+            summary.revisions += len(rows[3])
+            summary.big_leads += [
+                first_number + start + index for index, plan in enumerate(chunk) if plan.big
+            ]
+            self.progress(
+                f"{summary.leads:,} of {lead_count:,} leads, "
+                f"{summary.activities:,} of {activity_count:,} activities "
+                f"({time.perf_counter() - started:.0f} s)"
+            )
+        advance_sequences()
+        return summary
+
+    def insert(self, table, columns, rows):
+        if not rows:
+            return
+        if self.raw:
+            # Our own table and column names, no user input.
+            statement = (
+                f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608
+                f"VALUES ({', '.join('?' * len(columns))})"
+            )
+            db.session.connection().exec_driver_sql(statement, rows)
+        else:
+            db.session.execute(
+                insert(table), [dict(zip(columns, row, strict=True)) for row in rows]
+            )
+
+    def rows(self, plans, first_number):
+        """The rows of the leads in `plans`, of their activities, stage changes and revisions."""
+        generator = self.generator
+        rng = generator.rng
+        clock = generator.clock
+        funnel = generator.funnel
+        team = generator.team
+        stamp = self.stamp
+        moment = self.moment
+        open_stages = set(funnel.open)
+        lead_rows, activity_rows, change_rows, revision_rows = [], [], [], []
+        ids = self.ids
+        for offset, plan in enumerate(plans):
+            lead_id = ids["lead"]
+            ids["lead"] += 1
+            number = first_number + offset
+            lead, contacts = generator.lead(plan)
+            created_at = stamp(plan.created)
+            owner = lead["owner_id"]
+            stage = plan.path[0]
+            changes = [(created_at, None, stage, lead["created_by_id"], None)]
+            last_id = last_at = None
+            for minute, moved_to in contacts:
+                at = stamp(minute)
+                activity_id = ids["activity"]
+                ids["activity"] += 1
+                if owner and rng.random() < OWN_ACTIVITY_SHARE:
+                    author = owner
+                else:
+                    author = team.ids[int(rng.random() * len(team.ids))]
+                if moved_to in open_stages and rng.random() < BOARD_MOVE_SHARE:
+                    # Moved on the board just before this contact was logged.
+                    board_at = moment(clock.at(minute) - timedelta(seconds=30))
+                    changes.append((board_at, stage, moved_to, author, None))
+                    stage = moved_to
+                    moved_to = None
+                kind_id, body = generator.body(moved_to, plan.reason)
+                edited_at = deleted_at = None
+                draw = rng.random()
+                if draw < DELETED_SHARE + EDITED_SHARE:
+                    if draw < DELETED_SHARE and moved_to is None:
+                        deleted_at = moment(clock.at(minute) + timedelta(minutes=10))
+                        old_body = body
+                    else:
+                        edited_at = moment(clock.at(minute) + timedelta(minutes=30))
+                        old_body = generator.body(None, None)[1]
+                    revision_rows.append(
+                        (
+                            self.take("revision"),
+                            activity_id,
+                            kind_id,
+                            at,
+                            old_body,
+                            deleted_at or edited_at,
+                            author,
+                        )
+                    )
+                activity_rows.append(
+                    (
+                        activity_id,
+                        lead_id,
+                        author,
+                        kind_id,
+                        at,
+                        body,
+                        moved_to,
+                        at,
+                        edited_at,
+                        deleted_at,
+                    )
+                )
+                if moved_to is not None:
+                    changes.append((at, stage, moved_to, author, activity_id))
+                    stage = moved_to
+                if deleted_at is None:
+                    last_id, last_at = activity_id, at
+            for changed_at, from_stage, to_stage, by, activity_id in changes:
+                change_rows.append(
+                    (
+                        self.take("change"),
+                        lead_id,
+                        from_stage,
+                        to_stage,
+                        changed_at,
+                        by,
+                        activity_id,
+                    )
+                )
+            final = plan.path[-1]
+            next_step_at = next_step_note = None
+            if final in open_stages:
+                last_minute = contacts[-1][0] if contacts else plan.created
+                next_minute = generator.next_step(plan, last_minute)
+                if next_minute is not None:
+                    next_step_at = stamp(next_minute)
+                    notes = generator.next_steps[
+                        min(generator.stage_index[final], len(generator.next_steps) - 1)
+                    ]
+                    next_step_note = rng.choice(notes)
+            archived = (
+                final == funnel.lost
+                and clock.now - plan.created > 260 * WORK_DAY
+                and rng.random() < ARCHIVED_SHARE
+            )
+            value = lead["value"]
+            lead_rows.append(
+                (
+                    lead_id,
+                    number,
+                    lead["title"],
+                    lead["contact_name"],
+                    lead["phone"],
+                    phone_digits(lead["phone"]),
+                    lead["email"],
+                    lead["source"],
+                    owner,
+                    lead["created_by_id"],
+                    final,
+                    None if value is None else self.money(value),
+                    lead["lost_reason_id"],
+                    None,
+                    next_step_at,
+                    next_step_note,
+                    archived,
+                    search_text(number, lead["title"], lead["contact_name"], lead["email"]),
+                    changes[-1][0],
+                    last_id,
+                    last_at,
+                    created_at,
+                    max(created_at, changes[-1][0], last_at or created_at),
+                )
+            )
+        return lead_rows, activity_rows, change_rows, revision_rows
+
+    def take(self, name):
+        value = self.ids[name]
+        self.ids[name] += 1
+        return value
+
+
+def next_id(model):
+    return (db.session.scalar(select(func.max(model.id))) or 0) + 1
+
+
+def advance_sequences():
+    """On PostgreSQL, move the id sequences past the ids given here, for the app's own inserts."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    for model in (Lead, Activity, StageChange, ActivityRevision):
+        table = model.__table__.name
+        db.session.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
+                f"coalesce((SELECT max(id) FROM {table}), 0) + 1, false)"
+            )
+        )
+
+
+# Word lists for names and companies, "|"- or space-separated. Russian surnames are given in
+# the masculine form; `feminine` makes the other. The phone patterns use "#" for a digit.
+WORDS = {
+    "en": {
+        "male": "Oliver James Daniel Thomas Michael David Samuel Richard Andrew Peter George "
+        "Harry Jack William Henry Edward Joseph Matthew Christopher Benjamin",
+        "female": "Emma Sophie Charlotte Hannah Grace Laura Chloe Megan Lucy Rachel Emily "
+        "Olivia Amelia Jessica Katherine Rebecca Victoria Eleanor Alice Helen",
+        "surnames": "Smith Johnson Taylor Brown Wilson Evans Walker Wright Robinson Thompson "
+        "Hughes Green Hall Clarke Patel Khan Murphy Campbell Bennett Fisher Wood Harris Lewis "
+        "Young King Turner Baker Cooper Hill Ward Morris Moore Clark Jackson White Edwards "
+        "Collins Stewart Morgan Bell Carter Phillips Mitchell Cook Parker Shaw Richardson "
+        "Bailey Cox Palmer",
+        "companies": "Northwind|Bluebell|Harbour|Greenfield|Apex|Riverside|Meridian|Copperleaf|"
+        "Atlas|Oakridge|Silverline|Kestrel|Brightside|Hollow Oak|Cedar Lane|Pinnacle|Lumen|"
+        "Fairway|Willow|Redwood|Marlow|Sterling|Blue Harbour|Evergreen|Quarry Hill|Nimbus|"
+        "Foxglove|Granite Peak|Thistle|Orchard Valley|Beacon|Summit|Tidewater|Ivy House|"
+        "Mosaic|Falcon|Juniper|Windmill|Clearview|Harper|Oldfield|Starling|Maple Leaf|"
+        "Ironbridge|Lighthouse|Cobalt|Westbrook|Rosewood|Vantage|Hillcrest|Polar|Amberly|"
+        "Crown|Trident|Old Mill|Keystone|Blackthorn|Elmwood|Kingfisher|Saffron",
+        "trades": "Logistics|Bakery|Solicitors|Dental Clinic|Building Supplies|Veterinary "
+        "Practice|Travel|Interiors|Freight|Property Management|Fitness|Engineering|Solar|"
+        "Brewery|Furniture|Recruitment|Optics|Car Rentals|Landscaping|Printing|Accounting|"
+        "Pet Supplies|Seafood|Care Homes|Stone|Hosting|Florists|Outdoor|Language School|"
+        "Farms|Security Systems|Plumbing|Physiotherapy|Marine Services|Hotel|Events|"
+        "Couriers|Home Textiles|Organic Foods|Windows",
+        "forms": "| Ltd| Ltd| LLC| Group| & Co.| Inc.|",
+        "domains": "com co.uk com io co.uk",
+        "free_mail": "gmail.com outlook.com yahoo.co.uk icloud.com",
+        "phones": "+44 20 #### ####|020 #### ####|07### ######|+44 7### ######|"
+        "+44 161 ### ####|+1 (###) ###-####|+1 ###-###-####",
+    },
+    "ru": {
+        "male": "Алексей Дмитрий Сергей Андрей Михаил Игорь Павел Николай Владимир Евгений "
+        "Александр Иван Максим Артём Роман Олег Виктор Юрий Константин Григорий",
+        "female": "Ольга Елена Наталья Татьяна Анна Мария Ирина Светлана Юлия Екатерина Дарья "
+        "Ксения Марина Вера Людмила Галина Алёна Полина Софья Надежда",
+        "surnames": "Иванов Смирнов Кузнецов Попов Соколов Лебедев Новиков Морозов Волков "
+        "Козлов Васильев Фёдоров Орлов Зайцев Белов Егоров Павлов Семёнов Голубев Виноградов "
+        "Богданов Воробьёв Михайлов Макаров Андреев Ковалёв Ильин Гусев Титов Кузьмин Баранов "
+        "Куликов Степанов Яковлев Сорокин Романов Захаров Борисов Королёв Григорьев Медведев "
+        "Никитин Жуков Фролов Крылов Осипов Тихонов Шевчук Бондаренко Чайковский Толстой",
+        "companies": "Восток|Гранит|Альфа|Северный ветер|Ромашка|Меридиан|Вектор|Горизонт|"
+        "Заря|Радуга|Союз|Магистраль|Кедр|Берёза|Сокол|Орион|Полярная звезда|Атлант|Мечта|"
+        "Лидер|Эталон|Прогресс|Фортуна|Янтарь|Волна|Уют|Лаванда|Колос|Феникс|Байкал|Ладога|"
+        "Кристалл|Успех|Надежда|Молния|Щит|Парус|Исток|Маяк|Олимп",
+        "trades": "Торговый дом|Строительная компания|Пекарня|Стоматология|Транспортная "
+        "компания|Типография|Автосервис|Рекламное агентство|Клиника|Мебельная фабрика|"
+        "Юридическая фирма|Фитнес-клуб|Студия дизайна|Ресторан|Гостиница|Складской комплекс|"
+        "Завод|Ателье|Аптека|Салон красоты|Языковая школа|Турагентство|Кондитерская|"
+        "Охранное агентство|Бюро переводов|Сервисный центр|Ферма|Лаборатория|"
+        "Клининговая компания|Оптовая база",
+        "forms": "ООО|ООО|ООО|АО|ПАО|",
+        "domains": "ru ru ru com",
+        "free_mail": "mail.ru yandex.ru gmail.com bk.ru",
+        "phones": "+7 (9##) ###-##-##|8 9## ### ## ##|8-9##-###-##-##|+79#########|"
+        "+7 495 ###-##-##|8 (812) ###-##-##",
+    },
+}

@@ -1,0 +1,266 @@
+"""The big demo dataset: `flask --app crm demo`, as the benchmarks and a try-out use it."""
+
+import re
+from collections import Counter as Tally
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import delete, func, select
+
+from crm import demo
+from crm import funnel as funnel_service
+from crm.extensions import db
+from crm.models import (
+    Activity,
+    ActivityRevision,
+    Counter,
+    Lead,
+    Role,
+    Stage,
+    StageChange,
+    StageKind,
+    User,
+    utcnow,
+)
+from tests import factories
+
+LEADS = 200
+ACTIVITIES = 2000
+CYRILLIC = re.compile("[а-яё]", re.IGNORECASE)
+
+
+def generate(**options):
+    options = {"leads": LEADS, "activities": ACTIVITIES, "users": 5, "seed": 7} | options
+    summary = demo.generate(**options)
+    db.session.commit()
+    return summary
+
+
+def count(model):
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+@pytest.fixture
+def generated(app):
+    return generate()
+
+
+@pytest.fixture
+def leads(generated):
+    return db.session.scalars(select(Lead).order_by(Lead.number)).all()
+
+
+def test_exactly_the_counts_asked_for(generated):
+    assert (generated.leads, generated.activities) == (LEADS, ACTIVITIES)
+    assert count(Lead) == LEADS
+    assert count(Activity) == ACTIVITIES
+    assert count(StageChange) == generated.stage_changes > LEADS
+    assert count(ActivityRevision) == generated.revisions
+    assert count(Stage) == 9
+
+
+def test_one_manager_and_salespeople_who_cannot_log_in(generated):
+    users = db.session.scalars(select(User)).all()
+
+    assert len(users) == 5
+    assert Tally(user.role for user in users) == {Role.MANAGER: 1, Role.SALESPERSON: 4}
+    assert len({user.email for user in users}) == 5
+    assert not any(user.check_password("") or user.check_password("password") for user in users)
+
+
+def test_numbers_run_from_one_in_order_of_arrival(leads):
+    assert [lead.number for lead in leads] == list(range(1, LEADS + 1))
+    arrivals = [lead.created_at for lead in leads]
+    assert arrivals == sorted(arrivals)
+    assert Counter.take("lead") == LEADS + 1
+
+
+def test_two_years_of_leads_and_nothing_in_the_future(leads):
+    now = utcnow()
+    assert min(lead.created_at for lead in leads) < now - timedelta(days=400)
+    assert max(lead.created_at for lead in leads) > now - timedelta(days=30)
+    latest = db.session.scalar(select(func.max(Activity.occurred_at)))
+    assert latest <= now
+    assert all(lead.stage_changed_at <= now for lead in leads)
+
+
+def test_each_leads_history_leads_to_its_stage(leads):
+    changes = defaultdict(list)
+    for change in db.session.scalars(
+        select(StageChange).order_by(StageChange.changed_at, StageChange.id)
+    ):
+        changes[change.lead_id].append(change)
+    activities = {a.id: a for a in db.session.scalars(select(Activity))}
+
+    for lead in leads:
+        history = changes[lead.id]
+        assert history[0].from_stage_id is None
+        assert history[0].changed_at == lead.created_at
+        for before, after in zip(history, history[1:], strict=False):
+            assert after.from_stage_id == before.to_stage_id
+            assert after.changed_at > before.changed_at
+        assert history[-1].to_stage_id == lead.stage_id
+        assert lead.stage_changed_at == history[-1].changed_at
+        for change in history:
+            if change.activity_id is not None:
+                activity = activities[change.activity_id]
+                assert activity.lead_id == lead.id
+                assert activity.stage_after_id == change.to_stage_id
+                assert activity.occurred_at == change.changed_at
+    moving = [a for a in activities.values() if a.stage_after_id is not None]
+    linked = sum(1 for history in changes.values() for c in history if c.activity_id)
+    assert len(moving) == linked
+
+
+def test_cached_columns_agree_with_the_activities(leads):
+    newest = {}
+    for activity in db.session.scalars(
+        select(Activity)
+        .where(Activity.deleted_at.is_(None))
+        .order_by(Activity.occurred_at, Activity.id)
+    ):
+        newest[activity.lead_id] = activity
+
+    for lead in leads:
+        last = newest.get(lead.id)
+        assert lead.last_activity_id == (last.id if last else None)
+        assert lead.last_activity_at == (last.occurred_at if last else None)
+        assert lead.search_text == funnel_service.search_text(
+            lead.number, lead.title, lead.contact_name, lead.email
+        )
+        assert lead.phone_digits == funnel_service.phone_digits(lead.phone)
+        assert lead.created_by_id is not None
+        assert lead.updated_at >= lead.created_at
+
+
+def test_activities_come_after_the_lead_and_are_written_by_the_team(leads):
+    created = {lead.id: lead.created_at for lead in leads}
+    team = set(db.session.scalars(select(User.id)))
+    for activity in db.session.scalars(select(Activity)):
+        assert activity.occurred_at > created[activity.lead_id]
+        assert activity.author_id in team
+        assert len(activity.body) > 30
+
+
+def test_a_plausible_funnel(leads):
+    stages = db.session.scalars(Stage.in_funnel_order()).all()
+    open_ids = [stage.id for stage in stages if stage.kind == StageKind.OPEN]
+    won = next(stage.id for stage in stages if stage.kind == StageKind.WON)
+    lost = next(stage.id for stage in stages if stage.kind == StageKind.LOST)
+    per_stage = Tally(lead.stage_id for lead in leads)
+
+    assert per_stage[won] > 0 and per_stage[lost] > 0
+    open_count = sum(per_stage[stage] for stage in open_ids)
+    # Most leads stop early in the funnel.
+    assert sum(per_stage[stage] for stage in open_ids[:3]) > open_count / 2
+    assert per_stage[open_ids[0]] > per_stage[open_ids[-1]]
+    for lead in leads:
+        assert (lead.lost_reason_id is not None) == (lead.stage_id == lost)
+        if lead.stage_id == won:
+            assert lead.value is not None
+        if lead.stage_id not in open_ids:
+            assert lead.next_step_at is None
+
+
+def test_next_steps_overdue_today_later_and_none(leads):
+    now = utcnow()
+    today = datetime.combine(now.date(), datetime.min.time())
+    tomorrow = today + timedelta(days=1)
+    due = [lead.next_step_at for lead in leads if lead.next_step_at]
+
+    assert any(at < today for at in due)
+    assert any(today <= at < tomorrow for at in due)
+    assert any(at >= tomorrow for at in due)
+    assert any(lead.next_step_at is None and lead.stage.is_open for lead in leads)
+    assert all((lead.next_step_at is None) == (lead.next_step_note is None) for lead in leads)
+
+
+def test_contact_details_in_both_alphabets(leads):
+    names = [lead.contact_name for lead in leads]
+    assert any(CYRILLIC.search(name) for name in names)
+    assert sum(1 for name in names if not CYRILLIC.search(name)) > LEADS / 2
+    assert all(lead.phone or lead.email for lead in leads)
+    assert all(
+        re.fullmatch(r"[a-z0-9._-]+@[a-z0-9.-]+\.[a-z]{2,}", lead.email)
+        for lead in leads
+        if lead.email
+    )
+    assert len({lead.source for lead in leads}) >= 4
+
+
+def test_a_lead_with_a_long_history(generated):
+    [number] = generated.big_leads
+    lead_id = db.session.scalar(select(Lead.id).where(Lead.number == number))
+    busiest = db.session.execute(
+        select(Activity.lead_id, func.count())
+        .group_by(Activity.lead_id)
+        .order_by(func.count().desc())
+        .limit(1)
+    ).one()
+    assert busiest == (lead_id, demo.BIG_LEAD_ACTIVITIES)
+
+
+def test_the_same_seed_gives_the_same_data(app):
+    def story():
+        return db.session.execute(
+            select(Lead.title, Lead.contact_name, Lead.stage_id, Lead.value).order_by(Lead.id)
+        ).all()
+
+    generate(seed=3)
+    first = story()
+    for model in (ActivityRevision, StageChange, Activity, Lead):
+        db.session.execute(delete(model))
+    db.session.commit()
+    generate(seed=3)
+    assert story() == first
+    for model in (ActivityRevision, StageChange, Activity, Lead):
+        db.session.execute(delete(model))
+    db.session.commit()
+    generate(seed=4)
+    assert story() != first
+
+
+def test_the_app_adds_rows_after_the_demo(app, generated):
+    """Ids were given by the generator: the database's own must carry on after them."""
+    lead = db.session.scalar(select(Lead).order_by(Lead.number.desc()).limit(1))
+    actor = db.session.scalar(select(User).limit(1))
+    stages = db.session.scalars(Stage.in_funnel_order()).all()
+    new = funnel_service.create_lead(actor, title="After the demo")
+    funnel_service.log_activity(lead, actor, factories.kind("call"), "Called.", stage=stages[1])
+    db.session.commit()
+    assert new.number == LEADS + 1
+
+
+def test_refuses_a_database_with_leads(app, admin, stages):
+    factories.lead(owner=admin)
+    with pytest.raises(demo.DemoError, match="already has leads"):
+        demo.generate(leads=10, activities=50)
+
+
+def test_command(app, runner):
+    result = runner.invoke(args=["demo", "--leads", "30", "--activities", "120", "--seed", "5"])
+    assert result.exit_code == 0, result.output
+    assert "Added 10 users, 30 leads, 120 activities" in result.output
+    assert (count(Lead), count(Activity)) == (30, 120)
+
+    again = runner.invoke(args=["demo", "--leads", "30", "--activities", "120"])
+    assert again.exit_code != 0
+    assert "already has leads" in again.output
+    assert count(Lead) == 30
+
+
+def test_command_in_russian(app, runner):
+    result = runner.invoke(
+        args=["demo", "--leads", "20", "--activities", "100", "--language", "ru"]
+    )
+    assert result.exit_code == 0, result.output
+    bodies = db.session.scalars(select(Activity.body)).all()
+    assert all(CYRILLIC.search(body) for body in bodies)
+    assert CYRILLIC.search(db.session.scalar(select(Stage.name).limit(1)))
+
+
+def test_more_activities_than_moves_is_not_needed(app):
+    generate(leads=50, activities=0)
+    assert count(Activity) == 0
+    assert all(lead.stage.is_open for lead in db.session.scalars(select(Lead)))
