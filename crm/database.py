@@ -1,6 +1,6 @@
 """Engine set-up: SQLite tuned for a web app with several writers."""
 
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 from sqlalchemy import event
 
 from crm.extensions import db
@@ -33,12 +33,24 @@ def configure_sqlite(engine, busy_timeout_ms):
         connection.exec_driver_sql("BEGIN IMMEDIATE" if may_write() else "BEGIN")
 
 
+@event.listens_for(db.session, "after_commit")
+def note_commit(_session):
+    # After a request has saved its changes it only reads to render the answer.
+    if has_request_context():
+        g.crm_saved = True
+
+
 def may_write():
     """Whether this transaction should take the write lock up front.
 
     A deferred transaction that reads and then writes fails at once with "database is locked"
     when another writer committed in between; BEGIN IMMEDIATE waits for the lock instead.
-    Requests that change things (POST ...) take it; page views stay deferred, so readers never
-    queue behind writers. Commands outside a request stay deferred too.
+    Requests that change things (POST ...) take it until they have committed; page views, the
+    rendering after a save and commands outside a request stay deferred, so readers never queue
+    behind writers.
     """
-    return has_request_context() and request.method not in READ_ONLY_METHODS
+    return (
+        has_request_context()
+        and request.method not in READ_ONLY_METHODS
+        and not g.get("crm_saved")
+    )

@@ -226,17 +226,19 @@ def log_activity(
     occurred_at = occurred_at or utcnow()
     if occurred_at > utcnow() + timedelta(days=1):
         raise FunnelError(_("A contact cannot be in the future."), "occurred_at")
+    moving = stage is not None and stage.id != lead.stage_id
     activity = Activity(
         lead_id=lead.id,
         author_id=actor.id if actor else None,
         kind_id=kind.id,
         occurred_at=occurred_at,
         body=clean(body, BODY_MAX, "body") or "",
+        stage_after_id=stage.id if moving else None,
         created_at=utcnow(),
     )
     db.session.add(activity)
     db.session.flush()
-    if stage is not None and stage.id != lead.stage_id:
+    if moving:
         move_lead(
             lead,
             stage,
@@ -247,7 +249,6 @@ def log_activity(
             lost_note=lost_note,
             value=value,
         )
-        activity.stage_after_id = stage.id
     if next_step_at is not KEEP and lead.stage.kind == StageKind.OPEN:
         lead.next_step_at = next_step_at
         lead.next_step_note = clean(next_step_note, NOTE_MAX, "next_step_note")
