@@ -18,7 +18,14 @@ def to_utc(local_moment):
     """A naive datetime entered in the user's zone, as stored (naive UTC)."""
     if local_moment is None:
         return None
-    return local_moment.replace(tzinfo=get_timezone()).astimezone(UTC).replace(tzinfo=None)
+    zone = get_timezone()
+    # pytz zones must localize(): replace(tzinfo=...) would use the zone's local mean time.
+    aware = (
+        zone.localize(local_moment)
+        if hasattr(zone, "localize")
+        else local_moment.replace(tzinfo=zone)
+    )
+    return aware.astimezone(UTC).replace(tzinfo=None)
 
 
 def local_now():

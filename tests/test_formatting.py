@@ -20,3 +20,16 @@ def test_when_shows_the_users_local_time(app, client, auth, admin):
         # Local midnight shows as a date alone.
         assert when(datetime(2026, 11, 27, 21, 0)) == "Nov 28, 2026"
         assert next_step_state(None) == "none"
+
+
+def test_dates_typed_in_moscow_are_stored_in_utc(app, admin):
+    from flask_login import login_user
+
+    from crm.timezones import to_local, to_utc
+
+    admin.timezone = "Europe/Moscow"
+    db.session.commit()
+    with app.test_request_context():
+        login_user(admin)
+        assert to_utc(datetime(2026, 11, 28, 1, 30)) == datetime(2026, 11, 27, 22, 30)
+        assert to_local(datetime(2026, 11, 27, 22, 30)) == datetime(2026, 11, 28, 1, 30)
