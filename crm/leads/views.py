@@ -1,12 +1,258 @@
-from flask import render_template
-from flask_babel import gettext as _
-from flask_login import login_required
+"""The lead register: the list with search, filters and sort, and the new lead form."""
 
-from crm.leads import bp
+from decimal import Decimal
+
+from flask import flash, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from werkzeug.datastructures import MultiDict
+
+from crm import funnel, htmx
+from crm.extensions import db
+from crm.leads import bp, queries
+from crm.leads.forms import LeadForm
+from crm.timezones import combine, day_bounds, local_today
+
+SEARCH_MAX = 200
+OWNER_MINE, OWNER_NOBODY = "me", "none"
+
+
+def text_arg(value, limit=SEARCH_MAX):
+    # PostgreSQL refuses NUL in text: it can only come from a hand-made URL, so drop it.
+    return (value or "").replace("\x00", "").strip()[:limit]
+
+
+def id_arg(value):
+    value = (value or "").strip()
+    if value.isdecimal() and value.isascii() and 0 < int(value) <= queries.MAX_ID:
+        return int(value)
+    return None
+
+
+class LeadList:
+    """The list as the URL describes it: search, filters, sort and where the page starts.
+
+    Everything lives in the query string, so a list can be shared, bookmarked and gone back to.
+    """
+
+    def __init__(self, args, user):
+        self.user = user
+        self.q = text_arg(args.get("q"))
+        self.stage_ids = tuple(dict.fromkeys(filter(None, map(id_arg, args.getlist("stage")))))
+        owner = args.get("owner", "")
+        self.owner = owner if owner in (OWNER_MINE, OWNER_NOBODY) or id_arg(owner) else ""
+        self.overdue = args.get("overdue") == "1"
+        self.no_next_step = args.get("no_next_step") == "1"
+        self.archived = args.get("archived") == "1"
+        sort = args.get("sort")
+        self.sort = sort if sort in queries.SORTS else queries.DEFAULT_SORT
+        direction = args.get("dir")
+        if direction in ("asc", "desc"):
+            self.descending = direction == "desc"
+        else:
+            self.descending = queries.SORTS[self.sort].descending_first
+        self.cursor = None
+        if "after" in args:
+            key = args.get("key")
+            if key is not None:
+                key = key.replace("\x00", "")[:500]
+            self.cursor = queries.read_cursor(self.sort, args.get("after"), key)
+
+    def filters(self):
+        owner_id = self.user.id if self.owner == OWNER_MINE else id_arg(self.owner)
+        return queries.LeadFilters(
+            search=self.q,
+            stage_ids=self.stage_ids,
+            owner_id=owner_id,
+            unassigned=self.owner == OWNER_NOBODY,
+            overdue_before=day_bounds(local_today())[0] if self.overdue else None,
+            no_next_step=self.no_next_step,
+            include_archived=self.archived,
+        )
+
+    @property
+    def direction(self):
+        return "desc" if self.descending else "asc"
+
+    @property
+    def filter_count(self):
+        """How many filters (beyond the search) narrow the list: shown on the Filters toggle."""
+        chosen = (self.stage_ids, self.owner, self.overdue, self.no_next_step, self.archived)
+        return sum(1 for value in chosen if value)
+
+    def params(self, **changes):
+        """The URL parameters of this list, with `changes`; defaults are left out."""
+        params = {
+            "q": self.q,
+            "stage": list(self.stage_ids),
+            "owner": self.owner,
+            "overdue": "1" if self.overdue else None,
+            "no_next_step": "1" if self.no_next_step else None,
+            "archived": "1" if self.archived else None,
+            "sort": self.sort,
+            "dir": self.direction,
+        } | changes
+        if params["sort"] == queries.DEFAULT_SORT:
+            params["sort"] = None
+        default_first = queries.SORTS[params["sort"] or queries.DEFAULT_SORT].descending_first
+        if params["dir"] == ("desc" if default_first else "asc"):
+            params["dir"] = None
+        return {name: value for name, value in params.items() if value not in (None, "", [])}
+
+    def url(self, **changes):
+        return url_for("leads.index", **self.params(**changes))
+
+    def sort_url(self, column):
+        """Sorted by `column`: the other way round when it already is, else its natural way."""
+        if column == self.sort:
+            descending = not self.descending
+        else:
+            descending = queries.SORTS[column].descending_first
+        return self.url(sort=column, dir="desc" if descending else "asc")
+
+    def aria_sort(self, column):
+        if column != self.sort:
+            return None
+        return "descending" if self.descending else "ascending"
+
+    def next_url(self, cursor):
+        return self.url(**cursor.params())
+
+    def sort_fields(self):
+        """The sort as hidden fields, so a new search keeps the order the list is in."""
+        params = self.params()
+        return {name: params[name] for name in ("sort", "dir") if name in params}
 
 
 @bp.route("/")
 @login_required
 def index():
-    """The lead register."""
-    return render_template("main/coming_soon.html", title=_("Leads"), active="leads")
+    """The lead register: search as you type, filters, sort, fifty leads a page."""
+    view = LeadList(request.args, current_user)
+    page = queries.lead_page(view.filters(), view.sort, view.descending, view.cursor)
+    choices = NewLeadChoices()
+    return htmx.render(
+        "leads/index.html",
+        "leads/_rows.html",
+        title=_("Leads"),
+        active="leads",
+        view=view,
+        leads=page.leads,
+        hints=queries.last_contacts(page.leads),
+        count=page.count,
+        count_cap=queries.COUNT_CAP,
+        next_url=view.next_url(page.next_cursor) if page.next_cursor else None,
+        stages=choices.all_stages,
+        team=choices.team,
+        currency_sign=choices.currency_sign,
+    )
+
+
+class NewLeadChoices:
+    """The pick lists of the new lead form, loaded once per request."""
+
+    def __init__(self):
+        self.team = queries.team()
+        self.all_stages = queries.stages_in_order()
+        # A lead starts in an open stage: it is won or lost only after some contact.
+        self.stages = [stage for stage in self.all_stages if stage.is_open]
+        self.currency_sign = queries.app_currency()
+
+    def fill(self, form):
+        form.owner_id.choices = {"": _("Nobody")} | {str(u.id): u.name for u in self.team}
+        form.stage_id.choices = {str(s.id): s.name for s in self.stages}
+        return form
+
+    def stage(self, stage_id):
+        return next((stage for stage in self.stages if stage.id == stage_id), None)
+
+
+def without_nul(formdata):
+    # PostgreSQL cannot store NUL in text, and no one types it: drop it rather than fail.
+    return MultiDict(
+        (name, value.replace("\x00", "") if isinstance(value, str) else value)
+        for name, value in formdata.items(multi=True)
+    )
+
+
+def new_lead_form(choices, formdata=None):
+    """The new lead form: owned by whoever fills it in, in the first stage of the funnel."""
+    first = choices.stages[0].id if choices.stages else None
+    form = LeadForm(formdata=formdata, owner_id=current_user.id, stage_id=first)
+    # "sNaN" parses as a Decimal and then breaks the range check with a ValueError.
+    if isinstance(form.value.data, Decimal) and not form.value.data.is_finite():
+        form.value.data = None
+        form.value.process_errors.append(_("Enter an amount of zero or more."))
+    return choices.fill(form)
+
+
+def add_error(form, field_name, message):
+    field = getattr(form, field_name, None) if field_name else None
+    if field is not None and field_name in form:
+        field.errors = [*field.errors, message]
+    else:
+        form.form_errors.append(message)
+
+
+def check_next_step(form):
+    """A time without a day says nothing: ask for the day rather than drop the time."""
+    if form.next_step_time.data and not form.next_step_date.data:
+        add_error(form, "next_step_date", _("Choose a day for the next step."))
+        return False
+    return True
+
+
+def create_from_form(form, choices):
+    return funnel.create_lead(
+        current_user,
+        stage=choices.stage(form.stage_id.data),
+        title=form.title.data,
+        contact_name=form.contact_name.data,
+        phone=form.phone.data,
+        email=form.email.data,
+        source=form.source.data,
+        value=form.value.data,
+        owner_id=form.owner_id.data,
+        next_step_at=combine(form.next_step_date.data, form.next_step_time.data),
+        next_step_note=form.next_step_note.data,
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    """Register a lead: checked, compared with the leads already known, then saved."""
+    choices = NewLeadChoices()
+    # The list's folded form asks for itself (and posts) with htmx; a plain post gets the page.
+    inline = htmx.is_partial() and (request.method == "GET" or request.form.get("inline") == "1")
+    duplicates = []
+    if request.method == "GET":
+        form = new_lead_form(choices)
+    else:
+        form = new_lead_form(choices, formdata=without_nul(request.form))
+        if form.validate() and check_next_step(form):
+            if request.form.get("confirmed") != "1":
+                duplicates = queries.possible_duplicates(
+                    form.title.data, form.email.data, form.phone.data
+                )
+            if not duplicates:
+                try:
+                    lead = create_from_form(form, choices)
+                except funnel.FunnelError as error:
+                    db.session.rollback()
+                    add_error(form, error.field, error.message)
+                else:
+                    db.session.commit()
+                    flash(_("Lead #%(number)d created.", number=lead.number), "success")
+                    return htmx.redirect_to(url_for("leads.show", number=lead.number))
+    return htmx.render(
+        "leads/new.html",
+        "leads/_new_form.html",
+        status=422 if form.errors else 200,
+        title=_("New lead"),
+        active="leads",
+        form=form,
+        duplicates=duplicates,
+        inline=inline,
+        currency_sign=choices.currency_sign,
+    )
