@@ -50,7 +50,5 @@ def may_write():
     behind writers.
     """
     return (
-        has_request_context()
-        and request.method not in READ_ONLY_METHODS
-        and not g.get("crm_saved")
+        has_request_context() and request.method not in READ_ONLY_METHODS and not g.get("crm_saved")
     )

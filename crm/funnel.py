@@ -63,7 +63,8 @@ def refresh_search_text(lead):
 
 
 def clean(text, limit, field, required=False):
-    text = (text or "").strip()
+    # NUL characters cannot be stored by PostgreSQL and mean nothing to a person.
+    text = (text or "").replace("\x00", "").strip()
     if required and not text:
         raise FunnelError(_("This field is required."), field)
     if len(text) > limit:

@@ -139,6 +139,8 @@ def test_moving_to_won_asks_for_the_value_when_empty(logged_in, admin, stages):
         ("kind_id", "99999", "Not a valid choice."),
         ("next_step_date", "2026-02-31", "Not a valid date value."),
         ("value", "-5", "Number must be between 0 and"),
+        ("value", "sNaN", "Enter an amount of zero or more."),
+        ("value", "Infinity", "Enter an amount of zero or more."),
     ],
 )
 def test_bad_log_input_is_refused_and_nothing_saved(logged_in, lead, stages, field, value, message):

@@ -12,9 +12,24 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
-from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    StopValidation,
+)
 
 from crm.funnel import BODY_MAX, NOTE_MAX, TITLE_MAX, VALUE_MAX
+
+
+def finite_number(_form, field):
+    """Refuse NaN and infinity, which Decimal parses but no amount can be."""
+    if field.data is not None and not field.data.is_finite():
+        # Rendering the value back would fail too, so it goes.
+        field.data = None
+        raise StopValidation(_l("Enter an amount of zero or more."))
 
 
 def optional_id(value):
@@ -42,7 +57,9 @@ class LeadDetailsForm(NextStepMixin, FlaskForm):
     email = EmailField(_l("Email"), validators=[Optional(), Email(), Length(max=254)])
     source = StringField(_l("Source"), validators=[Optional(), Length(max=80)])
     value = DecimalField(
-        _l("Value"), places=2, validators=[Optional(), NumberRange(min=0, max=VALUE_MAX)]
+        _l("Value"),
+        places=2,
+        validators=[Optional(), finite_number, NumberRange(min=0, max=VALUE_MAX)],
     )
     owner_id = SelectField(_l("Owner"), coerce=optional_id, validate_choice=True)
 
@@ -61,5 +78,7 @@ class LogForm(NextStepMixin, FlaskForm):
     lost_reason_id = SelectField(_l("Why lost"), coerce=optional_id, validate_choice=True)
     lost_note = StringField(_l("Details"), validators=[Optional(), Length(max=NOTE_MAX)])
     value = DecimalField(
-        _l("Final value"), places=2, validators=[Optional(), NumberRange(min=0, max=VALUE_MAX)]
+        _l("Final value"),
+        places=2,
+        validators=[Optional(), finite_number, NumberRange(min=0, max=VALUE_MAX)],
     )

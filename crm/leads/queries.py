@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload
 
 from crm.extensions import db
 from crm.funnel import VALUE_MAX, phone_digits, phone_tail
-from crm.models import Activity, ActivityKind, AppSetting, Lead, Stage, StageKind, User
+from crm.models import Activity, ActivityKind, Lead, Stage, StageKind, User
 
 PAGE_SIZE = 50
 # "More than 1,000 leads" is as precise as a list needs; counting further costs a whole scan.
@@ -272,12 +272,6 @@ def stages_in_order():
 def team():
     """Everyone who can own a lead, by name."""
     return db.session.scalars(select(User).where(User.active).order_by(User.name, User.id)).all()
-
-
-def app_currency():
-    """The currency values are kept in (a setting; empty when none is set)."""
-    setting = db.session.get(AppSetting, "currency")
-    return setting.value.strip() if setting and setting.value else ""
 
 
 # Duplicates

@@ -1,7 +1,5 @@
 """The lead register: the list with search, filters and sort, and the new lead form."""
 
-from decimal import Decimal
-
 from flask import flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -9,6 +7,7 @@ from werkzeug.datastructures import MultiDict
 
 from crm import funnel, htmx
 from crm.extensions import db
+from crm.formatting import currency
 from crm.leads import bp, queries
 from crm.leads.forms import LeadForm
 from crm.timezones import combine, day_bounds, local_today
@@ -156,7 +155,7 @@ class NewLeadChoices:
         self.all_stages = queries.stages_in_order()
         # A lead starts in an open stage: it is won or lost only after some contact.
         self.stages = [stage for stage in self.all_stages if stage.is_open]
-        self.currency_sign = queries.app_currency()
+        self.currency_sign = currency()
 
     def fill(self, form):
         form.owner_id.choices = {"": _("Nobody")} | {str(u.id): u.name for u in self.team}
@@ -179,10 +178,6 @@ def new_lead_form(choices, formdata=None):
     """The new lead form: owned by whoever fills it in, in the first stage of the funnel."""
     first = choices.stages[0].id if choices.stages else None
     form = LeadForm(formdata=formdata, owner_id=current_user.id, stage_id=first)
-    # "sNaN" parses as a Decimal and then breaks the range check with a ValueError.
-    if isinstance(form.value.data, Decimal) and not form.value.data.is_finite():
-        form.value.data = None
-        form.value.process_errors.append(_("Enter an amount of zero or more."))
     return choices.fill(form)
 
 
