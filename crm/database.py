@@ -34,8 +34,9 @@ def configure_sqlite(engine, busy_timeout_ms):
 
 
 @event.listens_for(db.session, "after_commit")
-def note_commit(_session):
-    # After a request has saved its changes it only reads to render the answer.
+@event.listens_for(db.session, "after_rollback")
+def note_transaction_end(_session):
+    # Once a request has saved (or given up) its changes it only reads to render the answer.
     if has_request_context():
         g.crm_saved = True
 

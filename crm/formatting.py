@@ -31,7 +31,7 @@ def currency():
 def money(value):
     if value is None:
         return ""
-    return format_decimal(value, format="#,##0.##")
+    return format_decimal(value, format="#,##0.##" if value == int(value) else "#,##0.00")
 
 
 def when(moment):

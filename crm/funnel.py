@@ -225,8 +225,7 @@ def log_activity(
     if kind is None:
         raise FunnelError(_("Choose a kind of contact."), "kind")
     occurred_at = occurred_at or utcnow()
-    if occurred_at > utcnow() + timedelta(days=1):
-        raise FunnelError(_("A contact cannot be in the future."), "occurred_at")
+    check_not_future(occurred_at)
     moving = stage is not None and stage.id != lead.stage_id
     activity = Activity(
         lead_id=lead.id,
@@ -259,6 +258,12 @@ def log_activity(
     return activity
 
 
+def check_not_future(occurred_at):
+    # A day's grace: clocks and time zones differ, but a contact next week is a mistake.
+    if occurred_at > utcnow() + timedelta(days=1):
+        raise FunnelError(_("A contact cannot be in the future."), "occurred_at")
+
+
 def can_change_activity(activity, actor, now=None):
     """Authors may correct what they logged for a while; after that it stands."""
     now = now or utcnow()
@@ -288,6 +293,7 @@ def edit_activity(activity, actor, kind, body, occurred_at):
         raise FunnelError(_("Only the author can change an activity, within a day."))
     if kind is None:
         raise FunnelError(_("Choose a kind of contact."), "kind")
+    check_not_future(occurred_at)
     keep_revision(activity, actor)
     activity.kind_id = kind.id
     activity.body = clean(body, BODY_MAX, "body") or ""

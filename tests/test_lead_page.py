@@ -319,3 +319,72 @@ def test_lead_numbers_show_as_a_sequence(app, admin, stages):
     numbers = [factories.lead(owner=admin).number for _ in range(3)]
     assert numbers == sorted(numbers) and len(set(numbers)) == 3
     assert db.session.scalar(select(func.count()).select_from(Lead)) == 3
+
+
+def test_logging_keeps_the_planned_next_step_unless_changed(logged_in, admin, stages):
+    planned = utcnow().replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=3)
+    lead = factories.lead(owner=admin, next_step_at=planned, next_step_note="Send offer")
+    page = logged_in.get(f"/leads/{lead.number}").text
+    assert f'value="{planned.date().isoformat()}"' in page
+    data = log_data(stages, next_step_date=planned.date().isoformat(), next_step_note="Send offer")
+    logged_in.post(f"/leads/{lead.number}/log", data=data)
+    db.session.refresh(lead)
+    assert (lead.next_step_at, lead.next_step_note) == (planned, "Send offer")
+
+
+def test_deleted_activity_leaves_its_stage_change_in_the_timeline(logged_in, admin, lead, stages):
+    moved = factories.activity(lead, admin, body="Moved it", stage=stages[2])
+    logged_in.post(f"/leads/{lead.number}/activities/{moved.id}/delete")
+    page = logged_in.get(f"/leads/{lead.number}").text
+    assert "Moved it" not in page
+    assert f'<span class="badge stage-{stages[2].id}">' in page
+
+
+def test_backdated_contact_takes_its_place_in_the_timeline(hx, admin, lead, stages):
+    hx.post("/login", data={"email": admin.email, "password": factories.PASSWORD})
+    factories.activity(
+        lead, admin, body="Call of yesterday", occurred_at=utcnow() - timedelta(days=1)
+    )
+    response = hx.post(
+        f"/leads/{lead.number}/log",
+        data=log_data(stages, occurred_at="2020-01-02T10:00", body="An old meeting"),
+    )
+    assert response.text.index("Call of yesterday") < response.text.index("An old meeting")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/leads/99999999999999999999",
+        "/leads/1/activities/99999999999999999999",
+    ],
+)
+def test_huge_ids_are_404(logged_in, lead, path):
+    assert logged_in.get(path).status_code == 404
+
+
+def test_broken_timeline_cursor_is_400(logged_in, lead):
+    url = f"/leads/{lead.number}/timeline?before=2024-01-01T00:00:00~1~99999999999999999999"
+    assert logged_in.get(url).status_code == 400
+
+
+def test_dates_out_of_range_are_refused(logged_in, admin, lead, stages):
+    admin.timezone = "Asia/Tokyo"
+    db.session.commit()
+    for field, value in (("occurred_at", "0001-01-01T00:00"), ("next_step_date", "9999-12-31")):
+        response = logged_in.post(
+            f"/leads/{lead.number}/log", data=log_data(stages, **{field: value})
+        )
+        assert response.status_code == 422
+        assert "Enter a date between 1900 and 2999." in response.text
+
+
+def test_the_offered_time_left_unchanged_means_now(logged_in, lead, stages):
+    page = logged_in.get(f"/leads/{lead.number}").text
+    marker = 'name="offered_time" type="hidden" value="'
+    offered = page[page.index(marker) + len(marker) :].split('"')[0]
+    before = utcnow()
+    data = log_data(stages, occurred_at=offered[:16], offered_time=offered)
+    logged_in.post(f"/leads/{lead.number}/log", data=data)
+    activity = db.session.scalar(select(Activity).where(Activity.lead_id == lead.id))
+    assert activity.occurred_at >= before

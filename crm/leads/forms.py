@@ -7,6 +7,7 @@ from wtforms import (
     DateTimeLocalField,
     DecimalField,
     EmailField,
+    HiddenField,
     SelectField,
     StringField,
     TextAreaField,
@@ -32,6 +33,12 @@ def finite_number(_form, field):
         raise StopValidation(_l("Enter an amount of zero or more."))
 
 
+def sensible_date(_form, field):
+    """Dates a sales team can mean: this also keeps time zone arithmetic within range."""
+    if field.data is not None and not 1900 <= field.data.year <= 2999:
+        raise StopValidation(_l("Enter a date between 1900 and 2999."))
+
+
 def optional_id(value):
     """Select values to ids: "" means none chosen; anything not a number is refused later."""
     if value in (None, "", "None"):
@@ -43,7 +50,7 @@ def optional_id(value):
 
 
 class NextStepMixin:
-    next_step_date = DateField(_l("Next step"), validators=[Optional()])
+    next_step_date = DateField(_l("Next step"), validators=[Optional(), sensible_date])
     next_step_time = TimeField(_l("Time"), validators=[Optional()])
     next_step_note = StringField(_l("What to do"), validators=[Optional(), Length(max=NOTE_MAX)])
 
@@ -72,7 +79,9 @@ class LeadForm(LeadDetailsForm):
 
 class LogForm(NextStepMixin, FlaskForm):
     kind_id = SelectField(_l("Kind"), coerce=optional_id, validate_choice=True)
-    occurred_at = DateTimeLocalField(_l("When"), validators=[InputRequired()])
+    occurred_at = DateTimeLocalField(_l("When"), validators=[InputRequired(), sensible_date])
+    # The time the form offered; sent back unchanged, it means "now" to the second.
+    offered_time = HiddenField()
     body = TextAreaField(_l("What was said"), validators=[Optional(), Length(max=BODY_MAX)])
     stage_id = SelectField(_l("Status after"), coerce=optional_id, validate_choice=True)
     lost_reason_id = SelectField(_l("Why lost"), coerce=optional_id, validate_choice=True)

@@ -81,9 +81,11 @@ def timeline_page(lead, stage_by_id, before=None, limit=TIMELINE_PAGE):
     changes = db.session.execute(
         select(StageChange, User.name)
         .outerjoin(User, User.id == StageChange.changed_by_id)
+        .outerjoin(Activity, Activity.id == StageChange.activity_id)
         .where(
             StageChange.lead_id == lead.id,
-            StageChange.activity_id.is_(None),
+            # Shown on its own unless its activity shows it (a deleted one does not).
+            or_(StageChange.activity_id.is_(None), Activity.deleted_at.isnot(None)),
             before_clause(StageChange.changed_at, StageChange.id, CHANGE_RANK, before),
         )
         .order_by(StageChange.changed_at.desc(), StageChange.id.desc())

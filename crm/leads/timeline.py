@@ -13,8 +13,6 @@ from crm.extensions import db
 from crm.leads import bp
 from crm.leads.forms import LeadDetailsForm, LogForm
 from crm.leads.lead_queries import (
-    ACTIVITY_RANK,
-    TimelineItem,
     activity_kinds,
     lost_reasons,
     stages_in_order,
@@ -24,8 +22,13 @@ from crm.leads.lead_queries import (
 from crm.models import Activity, Lead
 from crm.timezones import combine, local_now, to_local, to_utc
 
+# Larger numbers than a database integer holds cannot name anything: 404, not a crash.
+LARGEST_ID = 2**63 - 1
+
 
 def get_lead_or_404(number):
+    if number > LARGEST_ID:
+        abort(404)
     lead = db.session.scalar(select(Lead).where(Lead.number == number))
     if lead is None:
         abort(404)
@@ -33,7 +36,7 @@ def get_lead_or_404(number):
 
 
 def get_activity_or_404(lead, activity_id):
-    activity = db.session.get(Activity, activity_id)
+    activity = db.session.get(Activity, activity_id) if activity_id <= LARGEST_ID else None
     if activity is None or activity.lead_id != lead.id or activity.deleted_at is not None:
         abort(404)
     return activity
@@ -75,7 +78,13 @@ def new_log_form(lead, choices, formdata=None):
         calls = [k for k in choices.kinds if k.code == "call"] or choices.kinds
         form.kind_id.data = calls[0].id if calls else None
         form.occurred_at.data = local_now().replace(second=0, microsecond=0)
+        form.offered_time.data = form.occurred_at.data.isoformat()
         form.stage_id.data = lead.stage_id
+        # The planned step stays unless the user changes or clears it.
+        local = to_local(lead.next_step_at)
+        form.next_step_date.data = local.date() if local else None
+        form.next_step_time.data = local.time() if local and (local.hour or local.minute) else None
+        form.next_step_note.data = lead.next_step_note
     return form
 
 
@@ -119,6 +128,8 @@ def timeline(number):
 
 def parse_cursor(text):
     moment, rank, item_id = text.split("~")
+    if not (0 <= int(rank) <= 1 and 0 <= int(item_id) <= LARGEST_ID):
+        raise ValueError(text)
     return datetime.fromisoformat(moment), int(rank), int(item_id)
 
 
@@ -130,27 +141,16 @@ def log_activity(number):
     choices = Choices()
     form = new_log_form(lead, choices, formdata=request.form)
     if form.validate():
-        stage_before = lead.stage_id
         try:
-            activity = log_from_form(lead, form, choices)
+            log_from_form(lead, form, choices)
         except funnel.FunnelError as error:
             db.session.rollback()
             attach_error(form, error)
+            choices = Choices()
         else:
             db.session.commit()
             # The commit expired the pick lists; loading them afresh is 4 queries, not 20.
-            choices = Choices()
-            item = TimelineItem(
-                activity.occurred_at,
-                ACTIVITY_RANK,
-                activity.id,
-                activity=activity,
-                moved_from=choices.stage_by_id.get(stage_before)
-                if activity.stage_after_id
-                else None,
-                moved_to=choices.stage_by_id.get(activity.stage_after_id),
-            )
-            return logged(lead, item, choices)
+            return logged(lead, Choices())
     return log_form_invalid(lead, form, choices)
 
 
@@ -164,7 +164,7 @@ def log_from_form(lead, form, choices):
         current_user,
         kind,
         form.body.data,
-        occurred_at=to_utc(form.occurred_at.data),
+        occurred_at=occurred_at(form),
         stage=stage,
         # Left empty, the lead has no next step: the agenda then asks for one.
         next_step_at=next_step_at,
@@ -175,23 +175,38 @@ def log_from_form(lead, form, choices):
     )
 
 
+def occurred_at(form):
+    """When the contact happened: as typed, or exactly now if the offered time was left."""
+    try:
+        offered = datetime.fromisoformat(form.offered_time.data or "")
+    except ValueError:
+        offered = None
+    if form.occurred_at.data == offered:
+        return None  # the service takes now
+    return to_utc(form.occurred_at.data)
+
+
 def attach_error(form, error):
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None and field.name in form:
+    name = error.field if error.field in form else f"{error.field}_id"
+    field = form[name] if error.field and name in form else None
+    if field is not None:
         field.errors = [*field.errors, error.message]
     else:
         form.form_errors.append(error.message)
 
 
-def logged(lead, item, choices):
-    """After logging: the new item on top, the badge and next step updated, a fresh form."""
+def logged(lead, choices):
+    """After logging: the timeline's first page afresh (a backdated contact lands in its place),
+    the badge and next step updated, and a fresh form."""
     if not htmx.is_htmx():
         flash(_("Contact logged."), "success")
         return htmx.redirect_to(url_for("leads.show", number=lead.number))
+    items, older_cursor = timeline_page(lead, choices.stage_by_id)
     body = render_template(
         "leads/_logged.html",
         lead=lead,
-        items=[item],
+        items=items,
+        older_cursor=older_cursor,
         choices=choices,
         log_form=new_log_form(lead, choices),
         message=_("Contact logged."),
