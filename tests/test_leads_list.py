@@ -182,7 +182,7 @@ def test_list_shows_every_column_and_the_last_contact_hint(logged_in, admin, sta
     assert stage_badge[1]["id"] == f"lead-{lead.id}-stage"
     assert page.cell(row, "stage") == stages[2].name
     assert page.cell(row, "owner") == admin.name
-    assert page.cell(row, "value") == "1,500.5"
+    assert page.cell(row, "value") == "1,500.50"
     next_step_classes = [attrs.get("class") for _tag, attrs in row["cells"]["next_step"]["html"]]
     assert "next-step next-step-overdue" in next_step_classes
     assert "Send the estimate" in page.cell(row, "next_step")
