@@ -23,6 +23,7 @@ from wtforms.validators import (
 )
 
 from crm.funnel import BODY_MAX, NOTE_MAX, TITLE_MAX, VALUE_MAX
+from crm.timezones import combine
 
 
 def finite_number(_form, field):
@@ -91,3 +92,27 @@ class LogForm(NextStepMixin, FlaskForm):
         places=2,
         validators=[Optional(), finite_number, NumberRange(min=0, max=VALUE_MAX)],
     )
+
+
+def lead_details(form):
+    """The lead's details as the funnel service takes them, from a lead form."""
+    return {
+        "title": form.title.data,
+        "contact_name": form.contact_name.data,
+        "phone": form.phone.data,
+        "email": form.email.data,
+        "source": form.source.data,
+        "value": form.value.data,
+        "owner_id": form.owner_id.data,
+        "next_step_at": combine(form.next_step_date.data, form.next_step_time.data),
+        "next_step_note": form.next_step_note.data,
+    }
+
+
+def attach_error(form, field_name, message):
+    """Show a refusal next to its field (`stage` finds `stage_id`), or above the form."""
+    name = field_name if field_name in form else f"{field_name}_id"
+    if field_name and name in form:
+        form[name].errors = [*form[name].errors, message]
+    else:
+        form.form_errors.append(message)

@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from crm import funnel, htmx
 from crm.extensions import db
 from crm.leads import bp
-from crm.leads.forms import LeadDetailsForm, LogForm
+from crm.leads.forms import LeadDetailsForm, LogForm, attach_error, lead_details
 from crm.leads.lead_queries import (
     activity_kinds,
     lost_reasons,
@@ -145,7 +145,7 @@ def log_activity(number):
             log_from_form(lead, form, choices)
         except funnel.FunnelError as error:
             db.session.rollback()
-            attach_error(form, error)
+            attach_error(form, error.field, error.message)
             choices = Choices()
         else:
             db.session.commit()
@@ -184,15 +184,6 @@ def occurred_at(form):
     if form.occurred_at.data == offered:
         return None  # the service takes now
     return to_utc(form.occurred_at.data)
-
-
-def attach_error(form, error):
-    name = error.field if error.field in form else f"{error.field}_id"
-    field = form[name] if error.field and name in form else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
 
 
 def logged(lead, choices):
@@ -252,7 +243,7 @@ def edit_details(number):
             save_details(lead, form, choices)
         except funnel.FunnelError as error:
             db.session.rollback()
-            attach_error(form, error)
+            attach_error(form, error.field, error.message)
         else:
             db.session.commit()
             if htmx.is_htmx():
@@ -276,19 +267,7 @@ def save_details(lead, form, choices):
     owner_ids = {u.id for u in choices.team}
     if form.owner_id.data is not None and form.owner_id.data not in owner_ids:
         raise funnel.FunnelError(_("Choose someone from the list."), "owner_id")
-    funnel.update_lead(
-        lead,
-        current_user,
-        title=form.title.data,
-        contact_name=form.contact_name.data,
-        phone=form.phone.data,
-        email=form.email.data,
-        source=form.source.data,
-        value=form.value.data,
-        owner_id=form.owner_id.data,
-        next_step_at=combine(form.next_step_date.data, form.next_step_time.data),
-        next_step_note=form.next_step_note.data,
-    )
+    funnel.update_lead(lead, current_user, **lead_details(form))
 
 
 @bp.route("/<int:number>/summary")
@@ -344,7 +323,7 @@ def edit_activity(number, activity_id):
             )
         except funnel.FunnelError as error:
             db.session.rollback()
-            attach_error(form, error)
+            attach_error(form, error.field, error.message)
         else:
             db.session.commit()
             flash(_("Activity updated."), "success")

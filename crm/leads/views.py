@@ -9,8 +9,8 @@ from crm import funnel, htmx
 from crm.extensions import db
 from crm.formatting import currency
 from crm.leads import bp, queries
-from crm.leads.forms import LeadForm
-from crm.timezones import combine, day_bounds, local_today
+from crm.leads.forms import LeadForm, attach_error, lead_details
+from crm.timezones import day_bounds, local_today
 
 SEARCH_MAX = 200
 OWNER_MINE, OWNER_NOBODY = "me", "none"
@@ -181,35 +181,17 @@ def new_lead_form(choices, formdata=None):
     return choices.fill(form)
 
 
-def add_error(form, field_name, message):
-    field = getattr(form, field_name, None) if field_name else None
-    if field is not None and field_name in form:
-        field.errors = [*field.errors, message]
-    else:
-        form.form_errors.append(message)
-
-
 def check_next_step(form):
     """A time without a day says nothing: ask for the day rather than drop the time."""
     if form.next_step_time.data and not form.next_step_date.data:
-        add_error(form, "next_step_date", _("Choose a day for the next step."))
+        attach_error(form, "next_step_date", _("Choose a day for the next step."))
         return False
     return True
 
 
 def create_from_form(form, choices):
     return funnel.create_lead(
-        current_user,
-        stage=choices.stage(form.stage_id.data),
-        title=form.title.data,
-        contact_name=form.contact_name.data,
-        phone=form.phone.data,
-        email=form.email.data,
-        source=form.source.data,
-        value=form.value.data,
-        owner_id=form.owner_id.data,
-        next_step_at=combine(form.next_step_date.data, form.next_step_time.data),
-        next_step_note=form.next_step_note.data,
+        current_user, stage=choices.stage(form.stage_id.data), **lead_details(form)
     )
 
 
@@ -235,7 +217,7 @@ def new():
                     lead = create_from_form(form, choices)
                 except funnel.FunnelError as error:
                     db.session.rollback()
-                    add_error(form, error.field, error.message)
+                    attach_error(form, error.field, error.message)
                 else:
                     db.session.commit()
                     flash(_("Lead #%(number)d created.", number=lead.number), "success")
