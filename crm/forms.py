@@ -15,3 +15,13 @@ def strong_password(_form, field):
 
 LANGUAGE_CHOICES = {"en": "English", "ru": "Русский"}
 PASSWORDS_DIFFER = _l("The two passwords differ.")
+
+
+def optional_id(value):
+    """Select values to ids: "" means none chosen; anything not a number matches no choice."""
+    if value in (None, "", "None"):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1

@@ -4,12 +4,12 @@ import re
 from datetime import datetime, time, timedelta
 
 import pytest
-from sqlalchemy import event
 
 from crm.activities import queries
 from crm.extensions import db
 from crm.models import utcnow
 from tests import factories
+from tests.querycount import count_queries
 
 
 def row_ids(html):
@@ -290,21 +290,6 @@ def test_htmx_bad_dates_return_the_message_into_the_results(hx, admin):
     assert response.status_code == 422
     assert "<html" not in response.text
     assert "Enter a date as year-month-day" in response.text
-
-
-def count_queries(client, url):
-    statements = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        response = client.get(url)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-    assert response.status_code == 200
-    return len(statements)
 
 
 def add_activities(lead, people, count):

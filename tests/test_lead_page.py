@@ -3,11 +3,12 @@
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from crm.extensions import db
 from crm.models import Activity, ActivityRevision, Lead, LostReason, StageChange, utcnow
 from tests import factories
+from tests.querycount import count_queries
 
 
 @pytest.fixture
@@ -189,20 +190,6 @@ def test_timeline_is_newest_first_and_pages(logged_in, admin, lead):
         )
     assert sorted(seen) == list(range(45))
     assert len(seen) == len(set(seen))
-
-
-def count_queries(client, url):
-    statements = []
-
-    def record(*_args):
-        statements.append(1)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-    return len(statements)
 
 
 def test_lead_page_queries_do_not_grow_with_history(logged_in, admin, stages):

@@ -11,13 +11,14 @@ import hypothesis
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from crm import funnel
 from crm.extensions import db
 from crm.leads import queries
 from crm.models import AppSetting, Lead, StageChange, utcnow
 from tests import factories
+from tests.querycount import count_queries
 
 # Reading the HTML
 
@@ -124,20 +125,6 @@ def make_leads(count, stages, owner, with_activity=True):
         made.append(lead)
     db.session.commit()
     return made
-
-
-def count_queries(client, url):
-    statements = []
-
-    def record(*_args):
-        statements.append(1)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-    return len(statements)
 
 
 def lead_count():

@@ -1,11 +1,10 @@
 """Settings: the funnel's stages, activity kinds, lost reasons and the currency (admin only)."""
 
 import re
-from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from crm.extensions import db
 from crm.models import (
@@ -18,6 +17,7 @@ from crm.models import (
 )
 from crm.settings import lists
 from tests import factories
+from tests.querycount import counting_queries
 
 HTMX = {"HX-Request": "true", "HX-Request-Type": "partial"}
 STYLESHEET_LINK = re.compile(r'<link rel="stylesheet" href="(/stages\.css\?v=[0-9a-f]+)">')
@@ -33,20 +33,6 @@ def count(model):
 
 def new_stage(**fields):
     return {"name": "Demo booked", "colour": "#a855f7", "kind": "open"} | fields
-
-
-@contextmanager
-def counting_queries():
-    statements = []
-
-    def record(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 # Who may

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField
 from wtforms.validators import Optional, ValidationError
 
-from crm.leads.forms import optional_id
+from crm.forms import optional_id
 
 # Dates outside these years are typos, and would overflow date arithmetic near the ends.
 FIRST_YEAR = 1900

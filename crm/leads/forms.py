@@ -22,6 +22,7 @@ from wtforms.validators import (
     StopValidation,
 )
 
+from crm.forms import optional_id
 from crm.funnel import BODY_MAX, NOTE_MAX, TITLE_MAX, VALUE_MAX
 from crm.timezones import combine
 
@@ -38,16 +39,6 @@ def sensible_date(_form, field):
     """Dates a sales team can mean: this also keeps time zone arithmetic within range."""
     if field.data is not None and not 1900 <= field.data.year <= 2999:
         raise StopValidation(_l("Enter a date between 1900 and 2999."))
-
-
-def optional_id(value):
-    """Select values to ids: "" means none chosen; anything not a number is refused later."""
-    if value in (None, "", "None"):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return -1
 
 
 class NextStepMixin:

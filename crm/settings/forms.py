@@ -20,7 +20,7 @@ from wtforms.validators import (
     Regexp,
 )
 
-from crm.forms import LANGUAGE_CHOICES, PASSWORDS_DIFFER, strong_password
+from crm.forms import LANGUAGE_CHOICES, PASSWORDS_DIFFER, optional_id, strong_password
 from crm.models import Role, StageKind
 from crm.settings.lists import COLOUR, CURRENCY_MAX, STAGE_NAME_MAX, STUCK_DAYS_MAX
 
@@ -56,16 +56,6 @@ class ActionForm(FlaskForm):
 
 def strip(text):
     return text.strip() if isinstance(text, str) else text
-
-
-def optional_id(value):
-    """Select values to ids: "" means none chosen; anything not a number matches no choice."""
-    if value in (None, "", "None"):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return -1
 
 
 def stage_kind_choices():
