@@ -5,7 +5,7 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from crm import config, database, errors, formatting, i18n, security
+from crm import config, database, errors, formatting, i18n, search_index, security
 from crm.extensions import babel, csrf, db, login_manager, migrate
 
 MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
@@ -24,7 +24,14 @@ def create_app(test_config=None):
     db.init_app(app)
     database.init_app(app)
     # Batch mode lets later migrations alter SQLite tables (it rebuilds them).
-    migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True, compare_type=True)
+    migrate.init_app(
+        app,
+        db,
+        directory=MIGRATIONS,
+        render_as_batch=True,
+        compare_type=True,
+        include_name=search_index.include_name,
+    )
     csrf.init_app(app)
     login_manager.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from crm import search_index
 from crm.extensions import db
 
 
@@ -224,6 +225,9 @@ class Lead(db.Model):
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     stage: Mapped[Stage] = relationship()
     lost_reason: Mapped[LostReason | None] = relationship()
+
+
+search_index.create_with(Lead.__table__)
 
 
 class Activity(db.Model):

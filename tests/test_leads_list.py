@@ -4,7 +4,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from html.parser import HTMLParser
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 import hypothesis
@@ -273,6 +273,38 @@ def test_search_escapes_like_wildcards(logged_in, stages):
     make_lead("a_b", stage=stages[0])
     assert numbers(logged_in, "/leads/?q=%25") == [discount.number]
     assert numbers(logged_in, "/leads/?q=_") == [discount.number + 2]
+
+
+def test_search_follows_edits_and_archiving(logged_in, admin, stages):
+    lead = make_lead("Old Name Ltd", stage=stages[0], phone="+7 900 555 1234")
+    funnel.update_lead(lead, admin, title="Fresh Title Ltd", phone="+7 900 777 4321")
+    db.session.commit()
+    assert numbers(logged_in, "/leads/?q=fresh") == [lead.number]
+    assert numbers(logged_in, "/leads/?q=old name") == []
+    assert numbers(logged_in, "/leads/?q=7774321") == [lead.number]
+    assert numbers(logged_in, "/leads/?q=5551234") == []
+
+
+@pytest.mark.parametrize(
+    "typed, found",
+    [
+        ("ив ромашка", True),  # a word too short for the index, checked all the same
+        ("ив", True),
+        ("ромашка зз", False),
+        ("ма", True),
+    ],
+)
+def test_search_with_short_words(logged_in, stages, typed, found):
+    lead = make_lead("Ромашка", stage=stages[0], contact_name="Иван")
+    make_lead("Лютик", stage=stages[0])
+    assert numbers(logged_in, f"/leads/?q={typed}") == ([lead.number] if found else [])
+
+
+@pytest.mark.parametrize("typed", ['"quoted"', "a*b", "NEAR(x y)", "x AND y", "col : v", "^ab"])
+def test_search_treats_query_syntax_as_text(logged_in, stages, typed):
+    lead = make_lead(f"Odd {typed} title", stage=stages[0])
+    make_lead("Plain", stage=stages[0])
+    assert numbers(logged_in, f"/leads/?{urlencode({'q': typed})}") == [lead.number]
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import and_, case, false, func, null, or_, select, true
 from sqlalchemy.orm import joinedload
 
+from crm import search_index
 from crm.extensions import db
 from crm.funnel import VALUE_MAX, phone_digits, phone_tail
 from crm.models import Activity, ActivityKind, Lead, Stage, StageKind, User
@@ -135,15 +136,30 @@ def search_condition(term):
     term = term.strip()
     if not term:
         return true()
+    dialect = db.session.get_bind().dialect.name
     words = term.casefold().split()
-    alternatives = [and_(*(Lead.search_text.contains(word, autoescape=True) for word in words))]
+    alternatives = [holds_every_word(dialect, Lead.search_text, "search_text", words)]
     digits = phone_digits(term)
     if digits and len(digits) >= 3:
-        alternatives.append(Lead.phone_digits.contains(phone_tail(digits)))
+        alternatives.append(
+            holds_every_word(dialect, Lead.phone_digits, "phone_digits", [phone_tail(digits)])
+        )
     number = term.removeprefix("#").strip()
     if number.isdecimal() and number.isascii() and 0 < int(number) <= MAX_ID:
         alternatives.append(Lead.number == int(number))
     return or_(*alternatives)
+
+
+def holds_every_word(dialect, column, name, words):
+    """Every word somewhere in `column`: through the trigram index where it helps, with LIKE
+    for what it cannot check (and on PostgreSQL, where LIKE itself uses the index)."""
+    likes = [column.contains(word, autoescape=True) for word in words]
+    indexed = search_index.contains_all(dialect, Lead.id, name, words)
+    if indexed is None:
+        return and_(*likes)
+    too_short = [len(word) < search_index.TRIGRAM for word in words]
+    short = [like for like, unchecked in zip(likes, too_short, strict=True) if unchecked]
+    return and_(indexed, *short)
 
 
 def filter_conditions(filters):
