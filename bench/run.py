@@ -45,7 +45,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import event, func, select
 from werkzeug.security import generate_password_hash
 
-from crm import MIGRATIONS, create_app, demo
+from crm import MIGRATIONS, create_app, data_version, demo
 from crm.extensions import db
 from crm.models import Activity, ActivityKind, Lead, Role, Stage, StageKind, User, utcnow
 
@@ -62,6 +62,9 @@ BUDGETS = {
     "lead_page": {"p50_ms": 15, "scale_ratio": 1.5},
     "log_activity": {"p50_ms": 15, "scale_ratio": 1.5},
     "activities_feed": {"p50_ms": 30, "scale_ratio": 2},
+    "board": {"p50_ms": 40},
+    "board_poll_unchanged": {"p50_ms": 3},
+    "board_move": {"p50_ms": 15},
 }
 RSS_BUDGET_MB = 120
 
@@ -258,12 +261,16 @@ def build(path, params):
 class Op:
     name: str
     method: str
-    url: str
+    # A path, or a function that makes it just before each request.
+    url: object
     htmx: bool = False
     data: object = None
 
+    def path(self):
+        return self.url() if callable(self.url) else self.url
 
-def operations(meta, stages):
+
+def operations(meta, stages, app):
     number = meta.get("lead_page_number") or 1
     text_query = urllib.parse.urlencode({"q": meta["search_text"]})
     phone_query = urllib.parse.urlencode({"q": meta["search_phone"]})
@@ -276,7 +283,52 @@ def operations(meta, stages):
         Op("lead_page", "GET", f"/leads/{number}"),
         Op("log_activity", "POST", f"/leads/{number}/log", htmx=True, data=stages),
         Op("activities_feed", "GET", "/activities/"),
+        Op("board", "GET", "/board/"),
+        # An open board asking whether anything changed, when nothing did.
+        Op("board_poll_unchanged", "GET", lambda: unchanged_poll(app), htmx=True),
+        Op(
+            "board_move",
+            "POST",
+            lambda: f"/board/leads/{lead_id(app, number)}/move",
+            htmx=True,
+            data=BoardMove(app, number),
+        ),
     ]
+
+
+def unchanged_poll(app):
+    """The poll of a board that is up to date: its version is the current one."""
+    with app.app_context():
+        version = data_version.current(db.session)
+    return f"/board/changes?version={version}"
+
+
+def lead_id(app, number):
+    with app.app_context():
+        return db.session.scalar(select(Lead.id).where(Lead.number == number))
+
+
+class BoardMove:
+    """A card dropped on the next column, back and forth between two open stages."""
+
+    def __init__(self, app, number):
+        self.app = app
+        self.number = number
+        self.stages = None
+
+    def data(self):
+        if self.stages is None:
+            with self.app.app_context():
+                open_stages = db.session.scalars(
+                    select(Stage.id).where(Stage.kind == StageKind.OPEN).order_by(Stage.position)
+                ).all()
+                self.current = db.session.scalar(
+                    select(Lead.stage_id).where(Lead.number == self.number)
+                )
+            self.stages = open_stages[:2]
+        stage = next((s for s in self.stages if s != self.current), self.stages[0])
+        moved_from, self.current = self.current, stage
+        return {"stage_id": str(stage), "from_stage_id": str(moved_from)}
 
 
 class LogForm:
@@ -351,7 +403,7 @@ def measure(data, options, scratch, keep_copy=False):
     log_form = LogForm(app, data.meta.get("lead_page_number") or 1)
     results = {}
     try:
-        for op in operations(data.meta, log_form):
+        for op in operations(data.meta, log_form, app):
             results[op.name] = time_op(client, op, statements, options)
             say(f"  {op.name:<20} {describe(results[op.name])}")
     finally:
@@ -368,8 +420,8 @@ def measure(data, options, scratch, keep_copy=False):
 def request(client, op):
     headers = HTMX if op.htmx else {}
     if op.method == "POST":
-        return client.post(op.url, data=op.data.data(), headers=headers)
-    return client.get(op.url, headers=headers)
+        return client.post(op.path(), data=op.data.data(), headers=headers)
+    return client.get(op.path(), headers=headers)
 
 
 def time_op(client, op, statements, options):
@@ -468,6 +520,7 @@ def worker_memory(data, scratch):
                 "/leads/?" + urllib.parse.urlencode({"q": data.meta["search_phone"]}),
             ),
             ("lead_page", f"/leads/{number}"),
+            ("board", "/board/"),
             ("activities_feed", "/activities/"),
         ):
             status, _body = browser.get(path)

@@ -5,7 +5,16 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from crm import config, database, errors, formatting, i18n, search_index, security
+from crm import (
+    config,
+    data_version,  # noqa: F401  (its session events keep the number)
+    database,
+    errors,
+    formatting,
+    i18n,
+    search_index,
+    security,
+)
 from crm.extensions import babel, csrf, db, login_manager, migrate
 
 MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
@@ -31,6 +40,7 @@ def create_app(test_config=None):
         render_as_batch=True,
         compare_type=True,
         include_name=search_index.include_name,
+        include_object=search_index.include_object,
     )
     csrf.init_app(app)
     login_manager.init_app(app)

@@ -19,6 +19,7 @@ from crm.models import (
     Counter,
     Lead,
     LostReason,
+    Role,
     Stage,
     StageChange,
     StageKind,
@@ -42,6 +43,25 @@ class FunnelError(ValueError):
         super().__init__(message)
         self.message = message
         self.field = field
+
+
+class NotAllowed(FunnelError):
+    """The user may not change this lead."""
+
+
+def may_change(lead, actor):
+    """Admins and managers work every lead; a salesperson works their own and unclaimed ones.
+    No actor is the system itself (the demo data, an import)."""
+    if actor is None or actor.role in (Role.ADMIN, Role.MANAGER):
+        return True
+    return lead.owner_id in (None, actor.id)
+
+
+def check_may_change(lead, actor):
+    if not may_change(lead, actor):
+        raise NotAllowed(
+            _("This lead is someone else's: only its owner or a manager can change it.")
+        )
 
 
 def phone_digits(phone):
@@ -153,6 +173,7 @@ def create_lead(actor, stage=None, **details):
 
 def update_lead(lead, actor, **details):
     """Change a lead's details (not its stage: that is `move_lead`)."""
+    check_may_change(lead, actor)
     unknown = set(details) - set(LEAD_FIELDS)
     if unknown:
         raise TypeError(f"unknown lead fields: {sorted(unknown)}")
@@ -168,6 +189,7 @@ def move_lead(
     A lost stage needs a reason; a won stage needs the deal's value if the lead has none.
     Returns the StageChange, or None when the lead is already in that stage.
     """
+    check_may_change(lead, actor)
     if stage is None:
         raise FunnelError(_("Choose a stage from the list."), "stage")
     if stage.id == lead.stage_id:
@@ -222,6 +244,7 @@ def log_activity(
     value=None,
 ):
     """Record a contact: what was said, the stage after it and the next step, all at once."""
+    check_may_change(lead, actor)
     if kind is None:
         raise FunnelError(_("Choose a kind of contact."), "kind")
     occurred_at = occurred_at or utcnow()
@@ -326,10 +349,12 @@ def refresh_last_activity(lead):
 
 def archive_lead(lead, actor):
     """Take a lead out of the lists and the board; its history stays."""
+    check_may_change(lead, actor)
     lead.archived = True
 
 
 def restore_lead(lead, actor):
+    check_may_change(lead, actor)
     lead.archived = False
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     func,
     select,
+    text,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -188,6 +189,24 @@ class Lead(db.Model):
         Index("ix_leads_email", "email"),
         Index("ix_leads_last_activity_at", "last_activity_at"),
         Index("ix_leads_archived_number", "archived", "number"),
+        # Cover the board's counts, totals and signatures: the open columns, and the won and
+        # lost ones by when the leads closed.
+        Index("ix_leads_board_columns", "stage_id", "archived", "value", "updated_at"),
+        Index(
+            "ix_leads_stage_changed",
+            *("stage_id", "stage_changed_at", "archived", "value", "updated_at"),
+        ),
+        Index("ix_leads_source", "source"),
+        # A board column's cards in their order (what is due first, never planned last), so
+        # its first 25 come straight off the index. An expression: migrations skip comparing it.
+        Index(
+            "ix_leads_board_cards",
+            "stage_id",
+            "archived",
+            text("(next_step_at IS NULL)"),
+            "next_step_at",
+            "last_activity_at",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime, time, timedelta
 
+from flask import g, has_request_context
 from flask_babel import get_timezone
 
 from crm.models import utcnow
@@ -33,7 +34,12 @@ def local_now():
 
 
 def local_today():
-    return local_now().date()
+    """The user's date; worked out once per request, as a list asks for it on every row."""
+    if not has_request_context():
+        return local_now().date()
+    if "local_today" not in g:
+        g.local_today = local_now().date()
+    return g.local_today
 
 
 def day_bounds(day):

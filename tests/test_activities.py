@@ -7,7 +7,7 @@ import pytest
 
 from crm.activities import queries
 from crm.extensions import db
-from crm.models import utcnow
+from crm.models import Role, utcnow
 from tests import factories
 from tests.querycount import count_queries
 
@@ -117,7 +117,8 @@ def test_counts_stop_at_the_limit(logged_in, admin, lead, monkeypatch):
 
 
 def test_filters_by_author_kind_and_stage(logged_in, admin, lead, stages):
-    seller = factories.user(name="Sam Seller")
+    # A manager: salespeople log only on their own leads.
+    seller = factories.user(name="Sam Seller", role=Role.MANAGER)
     by_admin = factories.activity(lead, admin, kind_code="call", occurred_at=earlier_today(9))
     by_seller = factories.activity(lead, seller, kind_code="email", occurred_at=earlier_today(8))
     moved = factories.activity(
@@ -303,7 +304,7 @@ def add_activities(lead, people, count):
 
 
 def test_query_count_does_not_grow_with_the_activities(logged_in, admin, stages):
-    people = [admin, factories.user(), factories.user()]
+    people = [admin, factories.user(role=Role.MANAGER), factories.user(role=Role.MANAGER)]
     leads = [factories.lead(owner=admin) for _ in range(3)]
     add_activities(leads[0], people, 10)
     small = count_queries(logged_in, "/activities/")

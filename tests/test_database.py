@@ -41,7 +41,12 @@ def test_migrations_build_exactly_the_models_schema(empty_database, tmp_path, mo
         flask_migrate.upgrade()
         with db.engine.connect() as conn:
             context = MigrationContext.configure(
-                conn, opts={"compare_type": True, "include_name": search_index.include_name}
+                conn,
+                opts={
+                    "compare_type": True,
+                    "include_name": search_index.include_name,
+                    "include_object": search_index.include_object,
+                },
             )
             drift = compare_metadata(context, db.metadata)
         db.engine.dispose()

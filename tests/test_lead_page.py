@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from crm.extensions import db
-from crm.models import Activity, ActivityRevision, Lead, LostReason, StageChange, utcnow
+from crm.models import Activity, ActivityRevision, Lead, LostReason, Role, StageChange, utcnow
 from tests import factories
 from tests.querycount import count_queries
 
@@ -281,7 +281,7 @@ def test_author_edits_and_deletes_own_activity_keeping_history(logged_in, admin,
 
 
 def test_another_users_activity_cannot_be_changed(logged_in, lead):
-    colleague = factories.user()
+    colleague = factories.user(role=Role.MANAGER)
     theirs = factories.activity(lead, colleague, body="Their note")
     assert logged_in.get(f"/leads/{lead.number}/activities/{theirs.id}").status_code == 403
     assert logged_in.post(f"/leads/{lead.number}/activities/{theirs.id}/delete").status_code == 403

@@ -1,12 +1,339 @@
-from flask import render_template
-from flask_babel import gettext as _
-from flask_login import login_required
+"""The funnel board: a column per stage, cards to drag, kept live by a cheap poll.
 
-from crm.board import bp
+Open boards ask `changes` every few seconds with the data version they show; when nothing was
+written since, the answer is an empty 204. Otherwise only the columns whose signature changed
+are drawn again. A move posts to `move`; its answer triggers that same poll at once, so every
+way a column changes (a move here, a colleague's move, a cancelled drop) redraws it one way.
+"""
+
+from flask import abort, make_response, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
+
+from crm import data_version, funnel, htmx
+from crm.board import bp, queries
+from crm.board.forms import MoveForm
+from crm.extensions import db
+from crm.formatting import currency
+from crm.leads.forms import attach_error
+from crm.leads.lead_queries import lost_reasons
+from crm.leads.queries import MAX_ID, team
+from crm.leads.views import id_arg, text_arg
+from crm.models import Lead, StageKind, utcnow
+from crm.timezones import day_bounds, local_today
+
+OWNER_MINE = "me"
+# A moved card's column is redrawn by the poll its answer triggers.
+BOARD_CHANGED = "board-changed"
+# After a refused move: redraw every column, so the card goes back where it is.
+BOARD_RESET = "board-reset"
+
+
+class BoardView:
+    """The board as the URL describes it; every filter lives in the query string."""
+
+    def __init__(self, args, user):
+        self.user = user
+        self.q = text_arg(args.get("q"))
+        owner = args.get("owner", "")
+        self.owner = owner if owner == OWNER_MINE or id_arg(owner) else ""
+        self.source = text_arg(args.get("source"), 80)
+        self.overdue = args.get("overdue") == "1"
+        self.stuck = args.get("stuck") == "1"
+        period = id_arg(args.get("period"))
+        self.period = period if period in queries.PERIODS else queries.DEFAULT_PERIOD
+        self.now = utcnow()
+
+    def filters(self):
+        owner_id = self.user.id if self.owner == OWNER_MINE else id_arg(self.owner)
+        return queries.BoardFilters(
+            owner_id=owner_id,
+            search=self.q,
+            source=self.source,
+            overdue_before=day_bounds(local_today())[0] if self.overdue else None,
+            stuck_only=self.stuck,
+            period_days=self.period,
+        )
+
+    def params(self, **changes):
+        params = {
+            "q": self.q,
+            "owner": self.owner,
+            "source": self.source,
+            "overdue": "1" if self.overdue else None,
+            "stuck": "1" if self.stuck else None,
+            "period": self.period if self.period != queries.DEFAULT_PERIOD else None,
+        } | changes
+        return {name: value for name, value in params.items() if value not in (None, "")}
+
+    def url(self, endpoint="board.index", **changes):
+        return url_for(endpoint, **self.params(**changes))
+
+    @property
+    def filter_count(self):
+        return sum(1 for value in (self.owner, self.source, self.overdue, self.stuck) if value)
+
+
+def read_shown(args):
+    """What the page shows of each column, as the poll sends it: `col=<stage>:<cards>:<sig>`
+    (0 cards: a closed column folded). {stage id: (cards, signature)}."""
+    shown = {}
+    for item in args.getlist("col")[:100]:
+        stage_id, _sep, rest = item.partition(":")
+        cards, _sep, signature = rest.partition(":")
+        if id_arg(stage_id) and cards.isdecimal() and cards.isascii():
+            shown[int(stage_id)] = (min(int(cards), queries.CARDS_MAX), signature[:200])
+    return shown
+
+
+def build_columns(view, stages, shown=None, only=None):
+    """The columns of `stages` (all of them, or the ids in `only`), with their cards.
+
+    `shown` is what the page has ({stage id: (cards, signature)}): a column keeps as many
+    cards as it had, and a closed one stays folded or unfolded. A new page shows the first
+    cards of the open columns and folds the closed ones.
+    """
+    shown = shown or {}
+    filters = view.filters()
+    summaries = queries.summaries(stages, filters, view.now)
+    columns, wanted = [], {}
+    for stage in stages:
+        if only is not None and stage.id not in only:
+            continue
+        count, total, signature = summaries.get(stage.id, (0, 0, "0"))
+        cards = shown.get(stage.id, (queries.CARDS if stage.is_open else 0, ""))[0]
+        column = queries.Column(stage, count, total, signature, expanded=bool(cards))
+        if stage.is_open:
+            cards = max(cards, queries.CARDS)
+        if cards:
+            wanted[stage.id] = (0, cards)
+        columns.append(column)
+    ids = queries.card_ids(wanted, filters, stages, view.now)
+    cards, hints = queries.load_cards(ids)
+    for column in columns:
+        column.cards = cards.get(column.stage.id, [])
+    return columns, hints
+
+
+def card_labels():
+    """What every card says alike, translated once per page rather than once per card."""
+    sign = currency()
+    return {
+        "currency": f" {sign}" if sign else "",
+        "stuck": _("Stuck"),
+        "no_contact": _("No contact yet"),
+        "move": _("Move"),
+        "no_next_step": _("No next step"),
+        "states": {"overdue": _("Overdue:"), "today": _("Today:")},
+    }
+
+
+def card_paths():
+    """The start of each card's links: a card adds its number or id (url_for per card costs
+    more than the rest of the card)."""
+    return {
+        "lead": url_for("leads.show", number=0).removesuffix("0"),
+        "move": url_for("board.move", lead_id=0).removesuffix("0/move"),
+    }
+
+
+def board_context(view, stages, columns, hints):
+    return {
+        "labels": card_labels(),
+        "paths": card_paths(),
+        "view": view,
+        "stages": stages,
+        "columns": columns,
+        "hints": hints,
+        "now": view.now,
+        "version": data_version.current(db.session),
+        "is_stuck": queries.is_stuck,
+    }
 
 
 @bp.route("/")
 @login_required
 def index():
-    """The funnel board."""
-    return render_template("main/coming_soon.html", title=_("Board"), active="board")
+    """The whole board; the filter form asks for the columns alone."""
+    view = BoardView(request.args, current_user)
+    stages = queries.board_stages()
+    columns, hints = build_columns(view, stages)
+    return htmx.render(
+        "board/index.html",
+        "board/_board.html",
+        title=_("Board"),
+        active="board",
+        team=team(),
+        sources=queries.sources(),
+        periods=queries.PERIODS,
+        **board_context(view, stages, columns, hints),
+    )
+
+
+@bp.route("/changes")
+@login_required
+def changes():
+    """The poll: 204 when nothing changed since `version`, else the changed columns."""
+    version = request.args.get("version", "")
+    if version == str(data_version.current(db.session)) and "reset" not in request.args:
+        return no_content()
+    view = BoardView(request.args, current_user)
+    stages = queries.board_stages()
+    shown = read_shown(request.args)
+    if set(shown) != {stage.id for stage in stages}:
+        # A stage was added or removed: the page's columns no longer fit, load it afresh.
+        response = no_content()
+        response.headers["HX-Refresh"] = "true"
+        return response
+    columns, hints = build_columns(view, stages, shown)
+    if "reset" not in request.args:
+        columns = [c for c in columns if c.signature != shown[c.stage.id][1]]
+        if not columns:
+            return updated_version(board_context(view, stages, [], {}))
+    return updated_version(board_context(view, stages, columns, hints))
+
+
+def no_content():
+    response = make_response("", 204)
+    response.vary.add(htmx.VARY_ON)
+    return response
+
+
+def updated_version(context):
+    response = make_response(render_template("board/_changes.html", **context))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/columns/<int:stage_id>")
+@login_required
+def column(stage_id):
+    """One column: unfolded or folded (`cards=0`), or with more cards (`cards=N`)."""
+    view = BoardView(request.args, current_user)
+    stages = queries.board_stages()
+    if stage_id not in {stage.id for stage in stages}:
+        abort(404)
+    cards = request.args.get("cards", "")
+    count = min(int(cards), queries.CARDS_MAX) if cards.isdecimal() and cards.isascii() else 0
+    columns, hints = build_columns(view, stages, {stage_id: (count, "")}, only={stage_id})
+    context = board_context(view, stages, columns, hints)
+    return render_template("board/_column.html", column=columns[0], **context)
+
+
+# Moving a lead
+
+
+def move_form(stages, reasons, formdata=None):
+    form = MoveForm(formdata=formdata)
+    form.stage_id.choices = [
+        SelectChoice(str(s.id), s.name, render_kw={"data-kind": s.kind}) for s in stages
+    ]
+    form.lost_reason_id.choices = {"": "—"} | {str(r.id): r.name for r in reasons}
+    return form
+
+
+def get_lead_or_404(lead_id):
+    lead = db.session.get(Lead, lead_id) if lead_id <= MAX_ID else None
+    if lead is None:
+        abort(404)
+    return lead
+
+
+@bp.route("/leads/<int:lead_id>/move", methods=["GET", "POST"])
+@login_required
+def move(lead_id):
+    """Move a lead to another stage: from a drop on a column or from the "Move" dialog.
+
+    A drop that needs more (why it was lost, the final value of a won deal) gets the dialog
+    back asking for it; a refused move says why and puts the card back.
+    """
+    lead = get_lead_or_404(lead_id)
+    stages = queries.board_stages()
+    reasons = lost_reasons()
+    if request.method == "GET":
+        form = move_form(
+            stages, reasons, formdata=request.args if "stage_id" in request.args else None
+        )
+        if "stage_id" not in request.args:
+            form.stage_id.data = lead.stage_id
+        form.from_stage_id.data = form.from_stage_id.data or str(lead.stage_id)
+        return dialog(lead, form)
+    form = move_form(stages, reasons, formdata=request.form)
+    if not form.validate():
+        if "stage_id" in form.errors:
+            return refused(_("That stage is no longer on the board."), 422)
+        return dialog(lead, form, status=422)
+    stage = next(s for s in stages if s.id == form.stage_id.data)
+    if lead.archived:
+        return refused(_("Lead #%(number)d was archived meanwhile.", number=lead.number), 409)
+    if id_arg(form.from_stage_id.data) not in (None, lead.stage_id):
+        message = _(
+            "Lead #%(number)d was moved to %(stage)s meanwhile.",
+            number=lead.number,
+            stage=lead.stage.name,
+        )
+        return refused(message, 409)
+    if not funnel.may_change(lead, current_user):
+        return refused(funnel_refusal(lead), 403)
+    if needs_more(lead, stage, form):
+        return dialog(lead, form, asked=True)
+    reason = next((r for r in reasons if r.id == form.lost_reason_id.data), None)
+    try:
+        funnel.move_lead(
+            lead,
+            stage,
+            current_user,
+            lost_reason=reason,
+            lost_note=form.lost_note.data,
+            value=form.value.data,
+        )
+    except funnel.FunnelError as error:
+        db.session.rollback()
+        attach_error(form, error.field, error.message)
+        return dialog(lead, form, status=422)
+    db.session.commit()
+    return moved(lead, stage)
+
+
+def funnel_refusal(lead):
+    try:
+        funnel.check_may_change(lead, current_user)
+    except funnel.NotAllowed as error:
+        return error.message
+    return ""
+
+
+def needs_more(lead, stage, form):
+    if stage.kind == StageKind.LOST:
+        return form.lost_reason_id.data is None
+    if stage.kind == StageKind.WON:
+        return lead.value is None and form.value.data is None
+    return False
+
+
+def dialog(lead, form, status=200, asked=False):
+    """The move dialog, sent into the page's dialog (the drop's own request swaps nothing)."""
+    response = make_response(
+        render_template("board/_move_dialog.html", lead=lead, form=form, asked=asked), status
+    )
+    response.headers["HX-Retarget"] = "#move-dialog-body"
+    response.headers["HX-Reswap"] = "innerHTML"
+    return response
+
+
+def refused(message, status):
+    response = make_response(render_template("board/_message.html", message=message), status)
+    response.headers["HX-Retarget"] = "#messages"
+    response.headers["HX-Reswap"] = "beforeend"
+    response.headers["HX-Trigger"] = BOARD_RESET
+    return response
+
+
+def moved(lead, stage):
+    message = _("Lead #%(number)d moved to %(stage)s.", number=lead.number, stage=stage.name)
+    response = make_response(render_template("board/_message.html", message=message, ok=True))
+    response.headers["HX-Retarget"] = "#messages"
+    response.headers["HX-Reswap"] = "beforeend"
+    response.headers["HX-Trigger"] = BOARD_CHANGED
+    return response

@@ -69,13 +69,9 @@ class LeadForm(LeadDetailsForm):
     stage_id = SelectField(_l("Stage"), coerce=optional_id, validate_choice=True)
 
 
-class LogForm(NextStepMixin, FlaskForm):
-    kind_id = SelectField(_l("Kind"), coerce=optional_id, validate_choice=True)
-    occurred_at = DateTimeLocalField(_l("When"), validators=[InputRequired(), sensible_date])
-    # The time the form offered; sent back unchanged, it means "now" to the second.
-    offered_time = HiddenField()
-    body = TextAreaField(_l("What was said"), validators=[Optional(), Length(max=BODY_MAX)])
-    stage_id = SelectField(_l("Status after"), coerce=optional_id, validate_choice=True)
+class OutcomeMixin:
+    """What closing a lead asks for: why it was lost, or the final value of a won deal."""
+
     lost_reason_id = SelectField(_l("Why lost"), coerce=optional_id, validate_choice=True)
     lost_note = StringField(_l("Details"), validators=[Optional(), Length(max=NOTE_MAX)])
     value = DecimalField(
@@ -83,6 +79,15 @@ class LogForm(NextStepMixin, FlaskForm):
         places=2,
         validators=[Optional(), finite_number, NumberRange(min=0, max=VALUE_MAX)],
     )
+
+
+class LogForm(NextStepMixin, OutcomeMixin, FlaskForm):
+    kind_id = SelectField(_l("Kind"), coerce=optional_id, validate_choice=True)
+    occurred_at = DateTimeLocalField(_l("When"), validators=[InputRequired(), sensible_date])
+    # The time the form offered; sent back unchanged, it means "now" to the second.
+    offered_time = HiddenField()
+    body = TextAreaField(_l("What was said"), validators=[Optional(), Length(max=BODY_MAX)])
+    stage_id = SelectField(_l("Status after"), coerce=optional_id, validate_choice=True)
 
 
 def lead_details(form):

@@ -1,0 +1,19 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectField
+from wtforms.validators import InputRequired
+
+from crm.forms import optional_id
+from crm.leads.forms import OutcomeMixin
+
+
+class MoveForm(OutcomeMixin, FlaskForm):
+    stage_id = SelectField(
+        _l("Move to"),
+        coerce=optional_id,
+        validate_choice=True,
+        validators=[InputRequired(_l("Choose a stage from the list."))],
+    )
+    # The stage the card was in on the user's screen: when the lead is no longer there,
+    # someone moved it meanwhile, and this move is refused rather than applied blindly.
+    from_stage_id = HiddenField()

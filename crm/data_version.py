@@ -1,0 +1,62 @@
+"""One number that goes up with every change to what the pages show.
+
+Open boards poll it to learn, for the price of one primary-key read, whether anything changed;
+caches key on it. It lives in the database, so every worker and every app server sees the same
+number. A session event bumps it once per transaction that writes leads, activities or the
+funnel's settings, so no write path can forget to.
+"""
+
+from sqlalchemy import event, insert, select, update
+from sqlalchemy.orm import Session
+
+from crm.models import (
+    Activity,
+    ActivityKind,
+    Counter,
+    Lead,
+    LostReason,
+    Stage,
+    StageChange,
+    User,
+)
+
+NAME = "data"
+WATCHED = (Lead, Activity, StageChange, Stage, ActivityKind, LostReason, User)
+BUMPED = "data_version_bumped"
+counters = Counter.__table__
+
+
+def current(session):
+    return session.execute(select(counters.c.value).where(counters.c.name == NAME)).scalar() or 0
+
+
+def _changes_watched(session):
+    return any(
+        isinstance(instance, WATCHED)
+        for instance in (*session.new, *session.dirty, *session.deleted)
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _bump(session, flush_context, instances):
+    if session.info.get(BUMPED) or not _changes_watched(session):
+        return
+    connection = session.connection()
+    bumped = connection.execute(
+        update(counters).where(counters.c.name == NAME).values(value=counters.c.value + 1)
+    )
+    if bumped.rowcount == 0:
+        connection.execute(insert(counters).values(name=NAME, value=1))
+    session.info[BUMPED] = True
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+@event.listens_for(Session, "after_soft_rollback")
+def _reset(session, *args):
+    session.info.pop(BUMPED, None)
+
+
+@event.listens_for(counters, "after_create")
+def _first_row(target, connection, **kw):
+    connection.execute(insert(counters).values(name=NAME, value=0))
