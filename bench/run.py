@@ -677,6 +677,9 @@ def report(big, small, big_ops, small_ops, rss, seconds):
         "lead_page",
         "log_activity",
         "activities_feed",
+        "board",
+        "board_poll_unchanged",
+        "board_move",
     ]
     ops = {}
     for name in order:

@@ -100,7 +100,7 @@ def test_a_missing_page_is_reported_not_a_crash(data_dir, monkeypatch):
     monkeypatch.setattr(
         run,
         "operations",
-        lambda meta, log_form: [
+        lambda meta, log_form, app: [
             run.Op("healthz", "GET", "/healthz"),
             run.Op("leads_list", "GET", "/no-such-page/"),
         ],

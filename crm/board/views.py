@@ -305,6 +305,10 @@ def funnel_refusal(lead):
 
 
 def needs_more(lead, stage, form):
+    """A drop on the lost column, or on won for a lead with no value, carries only the stage:
+    the dialog asks the rest. From the dialog itself, a missing answer is an error instead."""
+    if "lost_reason_id" in request.form or "value" in request.form:
+        return False
     if stage.kind == StageKind.LOST:
         return form.lost_reason_id.data is None
     if stage.kind == StageKind.WON:
