@@ -10,12 +10,15 @@ It is written for speed: rows are made as plain tuples and inserted in bulk, a c
 a time, with ids given up front (the database is empty); on SQLite the indexes are built once at
 the end (see `sqlite_bulk_load`). 100,000 leads and 1,000,000 activities take about a minute.
 
-The same seed gives the same data; only the dates follow the day it runs. The texts come from the
-setup page's sample data (crm.sample_data) and the word lists below; they are sample content, not
-interface strings, so they do not go through gettext.
+The same seed gives the same leads (names, companies, contact details); the dates follow the day
+it runs, and the hour shifts some of the histories. The texts and word lists come from
+crm.sample_data.
 
 The demo's users get unusable passwords: they own and log the data, nobody logs in as them. Add
 yourself with `flask --app crm create-user you@example.com --name "..." --admin`.
+
+The setup page's "sample data" is this generator too, on a smaller scale (SAMPLE): the new
+administrator's own leads over the last three months, with no made-up colleagues.
 """
 
 import random
@@ -30,22 +33,32 @@ from sqlalchemy import exists, func, insert, select, text
 
 from crm import funnel_defaults
 from crm.extensions import db
-from crm.funnel import phone_digits, search_text
+from crm.funnel import phone_digits, phone_tail, search_text
 from crm.models import (
     Activity,
+    ActivityKind,
     ActivityRevision,
     AppSetting,
     Counter,
     Lead,
+    LostReason,
     Role,
+    Stage,
     StageChange,
+    StageKind,
     User,
     utcnow,
 )
-from crm.sample_data import TEXTS, Funnel, latin
+from crm.sample_data import TEXTS, WORDS
 
 # Bump when the generated data changes, so `make bench` rebuilds its stored databases.
-VERSION = 1
+VERSION = 2
+
+# The setup page's sample: 60 leads, all the new administrator's and all in the language chosen,
+# over the last three months (89 days back from today, so nothing is older than 90 days whatever
+# the hour): a board and an agenda taken in at a glance. The seed is one whose funnel has leads
+# in every open stage and deals both won and lost; the tests check that it still has.
+SAMPLE = {"leads": 60, "activities": 300, "history_days": 89, "foreign_share": 0, "seed": 13}
 
 DEFAULT_SEED = 1
 DEFAULT_USERS = 10
@@ -73,6 +86,13 @@ UNKNOWN_VALUE_SHARE = 0.7
 DECIDED_AFTER_DAYS = 150
 DECIDED_AT_MOST = 0.8
 WON_SHARE = 0.22
+# When an open lead's next step is due, as cards in a deck (None: no next step planned): a lead
+# contacted in the last RECENT_DAYS mostly has one, a quiet one mostly not.
+RECENT_DAYS = 10
+RECENT_NEXT_STEPS = {"today": 1, "overdue": 1, "later": 7, None: 1}
+QUIET_NEXT_STEPS = {"overdue": 7, "today": 1, "later": 1, None: 11}
+# How many times a company, phone or email is made up again when it was given before.
+FRESH_TRIES = 5
 # Some moves are made on the board rather than by logging a contact.
 BOARD_MOVE_SHARE = 0.05
 # Authors correct or delete a few activities; the earlier wording is kept as a revision.
@@ -80,6 +100,9 @@ EDITED_SHARE = 0.005
 DELETED_SHARE = 0.002
 ARCHIVED_SHARE = 0.1
 OWN_ACTIVITY_SHARE = 0.88
+# Leads nobody has taken yet, and leads the manager keeps.
+UNOWNED_SHARE = 0.01
+MANAGER_SHARE = 0.03
 
 # SQLite's page cache for the generator's own connection, in KiB (the default is 2 MiB): the
 # indexes of a million activities are written in random order and must stay in memory.
@@ -118,16 +141,21 @@ def generate(
     users=DEFAULT_USERS,
     seed=DEFAULT_SEED,
     progress=None,
+    owner=None,
+    history_days=HISTORY_DAYS,
+    foreign_share=FOREIGN_SHARE,
 ):
     """Fill an empty database with `leads` leads and exactly `activities` activities.
 
     Installs the default funnel in `language` when there is none and adds `users` users (one
-    manager, the rest salespeople). Flushes but never commits. Raises DemoError when the
-    database already has leads.
+    manager, the rest salespeople) or, given an `owner`, makes that user the whole team: they
+    own, enter and log every lead, as on the setup page's sample. The history goes back
+    `history_days` days; `foreign_share` of the leads have names in the other language.
+    Flushes but never commits. Raises DemoError when the database already has leads.
     """
     started = time.perf_counter()
-    if leads < 0 or activities < 0 or users < 1:
-        raise DemoError("Ask for zero or more leads and activities and at least one user.")
+    if leads < 0 or activities < 0 or users < 1 or history_days < 1:
+        raise DemoError("Ask for zero or more leads and activities, at least one user and one day.")
     if activities and not leads:
         raise DemoError("Activities need leads to belong to.")
     if db.session.scalar(select(exists().where(Lead.id.isnot(None)))):
@@ -144,16 +172,48 @@ def generate(
         raise DemoError("The funnel needs an open stage and at least one activity kind.")
 
     now = utcnow().replace(second=0, microsecond=0)
-    # Not for security: the same seed gives the same users.
-    team = add_users(random.Random(f"{seed}:users"), language, users, now)  # noqa: S311
-    generator = Generator(seed, language, funnel, team, now)
+    if owner is None:
+        team = add_users(seed, language, users, now - timedelta(days=history_days + 1))
+    else:
+        team = team_of(owner)
+    clock = Clock(now, history_days)
+    generator = Generator(seed, language, funnel, team, clock, foreign_share)
     plans = generator.plan(leads, activities)
     writer = Writer(generator, progress)
     with sqlite_bulk_load():
         summary = writer.write(plans)
-    summary.users = len(team.ids)
+    summary.users = len(team.ids) if owner is None else 0
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+@dataclass
+class Funnel:
+    """The ids the demo refers to: open stages in funnel order, activity kinds, lost reasons."""
+
+    open: list[int]
+    won: int
+    lost: int
+    kinds: dict[str, int]
+    reasons: list[int]
+
+    @classmethod
+    def load(cls):
+        """Read the funnel, the activity kinds by code and the active lost reasons in order."""
+        stages = db.session.scalars(Stage.in_funnel_order()).all()
+        kinds = db.session.execute(select(ActivityKind.code, ActivityKind.id)).all()
+        reasons = db.session.scalars(
+            select(LostReason.id)
+            .where(LostReason.active)
+            .order_by(LostReason.position, LostReason.id)
+        ).all()
+        return cls(
+            open=[stage.id for stage in stages if stage.kind == StageKind.OPEN],
+            won=next(stage.id for stage in stages if stage.kind == StageKind.WON),
+            lost=next(stage.id for stage in stages if stage.kind == StageKind.LOST),
+            kinds=dict(kinds),
+            reasons=list(reasons),
+        )
 
 
 class sqlite_bulk_load:
@@ -199,10 +259,20 @@ class Team:
     ids: list[int]
     manager: int
     salespeople: list[int]
+    # A big team leaves a few leads for whoever takes them first.
+    unowned_share: float = UNOWNED_SHARE
 
 
-def add_users(rng, language, count, now):
+def team_of(owner):
+    """The owner alone: every lead is theirs, so their board and agenda show it all."""
+    db.session.flush()  # so that a freshly added owner has an id
+    return Team(ids=[owner.id], manager=owner.id, salespeople=[owner.id], unowned_share=0)
+
+
+def add_users(seed, language, count, joined_at):
     """One manager and `count - 1` salespeople, with names from the dataset's language."""
+    # Not for security: the same seed gives the same users.
+    rng = random.Random(f"{seed}:users")  # noqa: S311
     taken = set(db.session.scalars(select(User.email)))
     people = Names(rng, language)
     rows = []
@@ -225,7 +295,7 @@ def add_users(rng, language, count, now):
                 "locale": language,
                 "timezone": None,
                 "session_version": 1,
-                "created_at": now - timedelta(days=HISTORY_DAYS + 1),
+                "created_at": joined_at,
             }
         )
     ids = db.session.scalars(
@@ -253,6 +323,19 @@ class Names:
         return first, last
 
 
+def latin(name):
+    """A name as it is written in an email address: lower case, Cyrillic transliterated."""
+    return name.lower().translate(TRANSLITERATION)
+
+
+# Cyrillic letters as written in email addresses; the hard and soft signs are dropped.
+CYRILLIC_IN_LATIN = (
+    "а=a б=b в=v г=g д=d е=e ё=e ж=zh з=z и=i й=y к=k л=l м=m н=n о=o п=p р=r с=s т=t у=u "
+    "ф=f х=kh ц=ts ч=ch ш=sh щ=shch ъ= ы=y ь= э=e ю=yu я=ya"
+)
+TRANSLITERATION = str.maketrans(dict(pair.split("=") for pair in CYRILLIC_IN_LATIN.split()))
+
+
 def feminine(surname):
     for ending, replacement in (("ский", "ская"), ("цкий", "цкая"), ("ой", "ая")):
         if surname.endswith(ending):
@@ -276,43 +359,53 @@ class Plan:
 class Clock:
     """Minutes of office hours since the start of the history, and back to datetimes."""
 
-    def __init__(self, now):
+    def __init__(self, now, history_days):
         self.origin = datetime.combine(
-            now.date() - timedelta(days=HISTORY_DAYS), datetime.min.time()
+            now.date() - timedelta(days=history_days), datetime.min.time()
         )
         # Days up to a month ahead, for next steps.
         self.days = [
             self.origin + timedelta(days=day, minutes=WORK_START)
-            for day in range(HISTORY_DAYS + 40)
+            for day in range(history_days + 40)
         ]
         self.minutes = [timedelta(minutes=minute) for minute in range(WORK_DAY)]
-        today = HISTORY_DAYS
+        today = history_days
         minute = now.hour * 60 + now.minute - WORK_START
         # Before office hours, "now" on the clock is the end of yesterday.
         self.now = (
             today * WORK_DAY + min(minute, WORK_DAY - 1) if minute >= 0 else today * WORK_DAY - 1
         )
         self.today = today * WORK_DAY
+        self.time_now = now
 
     def at(self, minute):
         return self.days[minute // WORK_DAY] + self.minutes[minute % WORK_DAY]
+
+    def after(self, minute, delta):
+        """`delta` after the clock's `minute`, but no later than now: for a correction made to
+        a contact just logged."""
+        return min(self.at(minute) + delta, self.time_now)
 
 
 class Generator:
     """Makes up leads and their histories from seeded random generators."""
 
-    def __init__(self, seed, language, funnel, team, now):
+    def __init__(self, seed, language, funnel, team, clock, foreign_share):
         # Not for security: seeded generators give the same data for the same seed. `rng` makes
         # the histories, `who` the names and contact details.
         self.rng = random.Random(f"{seed}:history")  # noqa: S311
         self.who = random.Random(f"{seed}:who")  # noqa: S311
         self.language = language
+        self.foreign_share = foreign_share
         self.funnel = funnel
         self.team = team
-        self.clock = Clock(now)
+        self.clock = clock
         self.texts = TEXTS[language]
         self.main_locale = Locale(self.who, language)
         self.other_locale = Locale(self.who, "ru" if language == "en" else "en")
+        self.companies, self.phones, self.emails = Fresh(), Fresh(), Fresh()
+        self.recent_steps = Deck(self.rng, RECENT_NEXT_STEPS)
+        self.quiet_steps = Deck(self.rng, QUIET_NEXT_STEPS)
         kinds = funnel.kinds
         fallback = next(iter(kinds.values()))
 
@@ -445,11 +538,11 @@ class Generator:
         # Who the lead is comes from a stream of its own, drawn alike for every lead, so the
         # names are the same for a seed whatever day it runs.
         who = self.who
-        locale = self.other_locale if who.random() < FOREIGN_SHARE else self.main_locale
-        title, domain = locale.company()
+        locale = self.other_locale if who.random() < self.foreign_share else self.main_locale
+        title, domain = locale.company(*self.companies.take(locale.company_words))
         first, last = locale.names.pick(who.random() < 0.5)
-        phone = locale.phone()
-        email = locale.email(first, last, domain)
+        phone = self.phones.take(locale.phone, key=phone_tail)
+        email = self.emails.take(lambda: locale.email(first, last, domain))
         draw = who.random()
         if draw < 0.1:
             phone = None
@@ -485,9 +578,9 @@ class Generator:
     def owner(self):
         draw = self.who.random()
         salesperson = self.who.choice(self.team.salespeople)
-        if draw < 0.01:
+        if draw < self.team.unowned_share:
             return None
-        if draw < 0.04:
+        if draw < UNOWNED_SHARE + MANAGER_SHARE:
             return self.team.manager
         return salesperson
 
@@ -538,18 +631,14 @@ class Generator:
         """When an open lead's next step is due (on the clock): overdue, today, later or None."""
         rng = self.rng
         clock = self.clock
-        draw = rng.random()
-        recent = clock.now - last_minute < 10 * WORK_DAY
         if plan.big:
             choice = "later"
-        elif recent:
-            choice = "today" if draw < 0.12 else "overdue" if draw < 0.22 else "later"
-            if draw >= 0.9:
-                return None
+        elif clock.now - last_minute < RECENT_DAYS * WORK_DAY:
+            choice = self.recent_steps.deal()
         else:
-            if draw >= 0.45:
-                return None
-            choice = "overdue" if draw < 0.33 else "today" if draw < 0.38 else "later"
+            choice = self.quiet_steps.deal()
+        if choice is None:
+            return None
         if choice == "overdue" and last_minute + 1 < clock.today:
             return rng.randrange(last_minute + 1, clock.today)
         if choice in ("today", "overdue"):
@@ -560,6 +649,45 @@ class Generator:
         # Later: a working day in the next three weeks, at a round time.
         day = clock.today + rng.randint(1, 21) * WORK_DAY
         return day + rng.randrange(0, WORK_DAY, 30)
+
+
+class Deck:
+    """Cards dealt from a shuffled deck, shuffled again once all are dealt.
+
+    Every card turns up once a round, where drawing each time afresh could miss a rare case in
+    a small sample, such as a next step due today on the setup page's agenda.
+    """
+
+    def __init__(self, rng, counts):
+        self.rng = rng
+        self.cards = [card for card, count in counts.items() for _ in range(count)]
+        self.left = []
+
+    def deal(self):
+        if not self.left:
+            self.left = self.cards.copy()
+            self.rng.shuffle(self.left)
+        return self.left.pop()
+
+
+class Fresh:
+    """Made-up values, each tried again a few times if it was given before.
+
+    The duplicate check would flag two leads with the same company, phone or email. A dataset
+    bigger than the word lists runs out of new ones and repeats some, as real ones do.
+    """
+
+    def __init__(self):
+        self.given = set()
+
+    def take(self, make, key=None):
+        for _ in range(FRESH_TRIES):
+            value = make()
+            seen = value if key is None else key(value)
+            if seen not in self.given:
+                break
+        self.given.add(seen)
+        return value
 
 
 def big_lead_count(leads, activities):
@@ -588,10 +716,13 @@ class Locale:
             for pattern in words["phones"].split("|")
         ]
 
-    def company(self):
+    def company_words(self):
+        """The company's name and trade: what tells it from others."""
+        return self.rng.choice(self.company_names), self.rng.choice(self.trades)
+
+    def company(self, name, trade):
+        """The company's title with a legal form, and its website's domain (None: no site)."""
         rng = self.rng
-        name = rng.choice(self.company_names)
-        trade = rng.choice(self.trades)
         form = rng.choice(self.forms)
         if self.language == "ru":
             title = f"{form} «{trade} {name}»" if form else f"{trade} «{name}»"
@@ -801,10 +932,10 @@ class Writer:
                 draw = rng.random()
                 if draw < DELETED_SHARE + EDITED_SHARE:
                     if draw < DELETED_SHARE and moved_to is None:
-                        deleted_at = moment(clock.at(minute) + timedelta(minutes=10))
+                        deleted_at = moment(clock.after(minute, timedelta(minutes=10)))
                         old_body = body
                     else:
-                        edited_at = moment(clock.at(minute) + timedelta(minutes=30))
+                        edited_at = moment(clock.after(minute, timedelta(minutes=30)))
                         old_body = generator.body(None, None)[1]
                     revision_rows.append(
                         (
@@ -916,64 +1047,3 @@ def advance_sequences():
                 f"coalesce((SELECT max(id) FROM {table}), 0) + 1, false)"
             )
         )
-
-
-# Word lists for names and companies, "|"- or space-separated. Russian surnames are given in
-# the masculine form; `feminine` makes the other. The phone patterns use "#" for a digit.
-WORDS = {
-    "en": {
-        "male": "Oliver James Daniel Thomas Michael David Samuel Richard Andrew Peter George "
-        "Harry Jack William Henry Edward Joseph Matthew Christopher Benjamin",
-        "female": "Emma Sophie Charlotte Hannah Grace Laura Chloe Megan Lucy Rachel Emily "
-        "Olivia Amelia Jessica Katherine Rebecca Victoria Eleanor Alice Helen",
-        "surnames": "Smith Johnson Taylor Brown Wilson Evans Walker Wright Robinson Thompson "
-        "Hughes Green Hall Clarke Patel Khan Murphy Campbell Bennett Fisher Wood Harris Lewis "
-        "Young King Turner Baker Cooper Hill Ward Morris Moore Clark Jackson White Edwards "
-        "Collins Stewart Morgan Bell Carter Phillips Mitchell Cook Parker Shaw Richardson "
-        "Bailey Cox Palmer",
-        "companies": "Northwind|Bluebell|Harbour|Greenfield|Apex|Riverside|Meridian|Copperleaf|"
-        "Atlas|Oakridge|Silverline|Kestrel|Brightside|Hollow Oak|Cedar Lane|Pinnacle|Lumen|"
-        "Fairway|Willow|Redwood|Marlow|Sterling|Blue Harbour|Evergreen|Quarry Hill|Nimbus|"
-        "Foxglove|Granite Peak|Thistle|Orchard Valley|Beacon|Summit|Tidewater|Ivy House|"
-        "Mosaic|Falcon|Juniper|Windmill|Clearview|Harper|Oldfield|Starling|Maple Leaf|"
-        "Ironbridge|Lighthouse|Cobalt|Westbrook|Rosewood|Vantage|Hillcrest|Polar|Amberly|"
-        "Crown|Trident|Old Mill|Keystone|Blackthorn|Elmwood|Kingfisher|Saffron",
-        "trades": "Logistics|Bakery|Solicitors|Dental Clinic|Building Supplies|Veterinary "
-        "Practice|Travel|Interiors|Freight|Property Management|Fitness|Engineering|Solar|"
-        "Brewery|Furniture|Recruitment|Optics|Car Rentals|Landscaping|Printing|Accounting|"
-        "Pet Supplies|Seafood|Care Homes|Stone|Hosting|Florists|Outdoor|Language School|"
-        "Farms|Security Systems|Plumbing|Physiotherapy|Marine Services|Hotel|Events|"
-        "Couriers|Home Textiles|Organic Foods|Windows",
-        "forms": "| Ltd| Ltd| LLC| Group| & Co.| Inc.|",
-        "domains": "com co.uk com io co.uk",
-        "free_mail": "gmail.com outlook.com yahoo.co.uk icloud.com",
-        "phones": "+44 20 #### ####|020 #### ####|07### ######|+44 7### ######|"
-        "+44 161 ### ####|+1 (###) ###-####|+1 ###-###-####",
-    },
-    "ru": {
-        "male": "Алексей Дмитрий Сергей Андрей Михаил Игорь Павел Николай Владимир Евгений "
-        "Александр Иван Максим Артём Роман Олег Виктор Юрий Константин Григорий",
-        "female": "Ольга Елена Наталья Татьяна Анна Мария Ирина Светлана Юлия Екатерина Дарья "
-        "Ксения Марина Вера Людмила Галина Алёна Полина Софья Надежда",
-        "surnames": "Иванов Смирнов Кузнецов Попов Соколов Лебедев Новиков Морозов Волков "
-        "Козлов Васильев Фёдоров Орлов Зайцев Белов Егоров Павлов Семёнов Голубев Виноградов "
-        "Богданов Воробьёв Михайлов Макаров Андреев Ковалёв Ильин Гусев Титов Кузьмин Баранов "
-        "Куликов Степанов Яковлев Сорокин Романов Захаров Борисов Королёв Григорьев Медведев "
-        "Никитин Жуков Фролов Крылов Осипов Тихонов Шевчук Бондаренко Чайковский Толстой",
-        "companies": "Восток|Гранит|Альфа|Северный ветер|Ромашка|Меридиан|Вектор|Горизонт|"
-        "Заря|Радуга|Союз|Магистраль|Кедр|Берёза|Сокол|Орион|Полярная звезда|Атлант|Мечта|"
-        "Лидер|Эталон|Прогресс|Фортуна|Янтарь|Волна|Уют|Лаванда|Колос|Феникс|Байкал|Ладога|"
-        "Кристалл|Успех|Надежда|Молния|Щит|Парус|Исток|Маяк|Олимп",
-        "trades": "Торговый дом|Строительная компания|Пекарня|Стоматология|Транспортная "
-        "компания|Типография|Автосервис|Рекламное агентство|Клиника|Мебельная фабрика|"
-        "Юридическая фирма|Фитнес-клуб|Студия дизайна|Ресторан|Гостиница|Складской комплекс|"
-        "Завод|Ателье|Аптека|Салон красоты|Языковая школа|Турагентство|Кондитерская|"
-        "Охранное агентство|Бюро переводов|Сервисный центр|Ферма|Лаборатория|"
-        "Клининговая компания|Оптовая база",
-        "forms": "ООО|ООО|ООО|АО|ПАО|",
-        "domains": "ru ru ru com",
-        "free_mail": "mail.ru yandex.ru gmail.com bk.ru",
-        "phones": "+7 (9##) ###-##-##|8 9## ### ## ##|8-9##-###-##-##|+79#########|"
-        "+7 495 ###-##-##|8 (812) ###-##-##",
-    },
-}

@@ -21,6 +21,9 @@ OPS = [
     "lead_page",
     "log_activity",
     "activities_feed",
+    "board",
+    "board_poll_unchanged",
+    "board_move",
 ]
 
 

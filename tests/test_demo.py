@@ -189,6 +189,17 @@ def test_contact_details_in_both_alphabets(leads):
     assert len({lead.source for lead in leads}) >= 4
 
 
+def test_no_two_leads_look_like_duplicates_while_the_word_lists_last(leads):
+    """The duplicate check would flag a company, email or phone given twice."""
+    titles = [lead.title for lead in leads]
+    emails = [lead.email for lead in leads if lead.email]
+    phones = [funnel_service.phone_tail(lead.phone) for lead in leads if lead.phone]
+
+    assert len(set(titles)) == len(titles)
+    assert len(set(emails)) == len(emails)
+    assert len(set(phones)) == len(phones)
+
+
 def test_a_lead_with_a_long_history(generated):
     [number] = generated.big_leads
     lead_id = db.session.scalar(select(Lead.id).where(Lead.number == number))

@@ -1,5 +1,6 @@
 """The one-time setup page that creates the first administrator."""
 
+from markupsafe import escape
 from sqlalchemy import func, select
 
 from crm.extensions import db
@@ -91,6 +92,18 @@ def test_setup_refuses_common_password(client):
 def test_setup_with_sample_data_fills_a_demo(client):
     client.post("/setup", data=GOOD | {"sample_data": "y"})
     assert 50 <= db.session.scalar(select(func.count()).select_from(Lead)) <= 80
+
+    # The new administrator's own leads, shown on their agenda and board.
+    admin = db.session.scalar(select(User))
+    assert db.session.scalars(select(Lead.owner_id).distinct()).all() == [admin.id]
+    assert db.session.scalar(select(func.count()).select_from(User)) == 1
+    open_lead = db.session.scalar(
+        select(Lead).join(Lead.stage).where(Stage.kind == StageKind.OPEN).limit(1)
+    )
+    assert client.get("/agenda/").status_code == 200
+    board = client.get("/board/")
+    assert board.status_code == 200
+    assert escape(open_lead.title) in board.text
 
 
 def test_no_default_account_exists(client):
