@@ -217,6 +217,15 @@ def test_move_to_the_next_stage(logged_in, admin, stages):
     assert count_text(html, stages[0]) == "0 leads"
 
 
+def test_moving_to_the_stage_it_is_in_changes_nothing(logged_in, admin, stages):
+    lead = factories.lead("Acme", owner=admin, stage=stages[1])
+    response = move(logged_in, lead, stages[1])
+    assert response.status_code == 200
+    assert f"Lead #{lead.number} is already in Interested." in response.text
+    changes = db.session.scalar(select(func.count()).select_from(StageChange))
+    assert changes == 1
+
+
 def test_move_to_lost_asks_why_then_moves(logged_in, admin, stages):
     lead = factories.lead("Acme", owner=admin, stage=stages[2])
     lost = stages[-1]

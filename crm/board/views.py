@@ -280,7 +280,7 @@ def move(lead_id):
         return dialog(lead, form, asked=True)
     reason = next((r for r in reasons if r.id == form.lost_reason_id.data), None)
     try:
-        funnel.move_lead(
+        change = funnel.move_lead(
             lead,
             stage,
             current_user,
@@ -293,7 +293,7 @@ def move(lead_id):
         attach_error(form, error.field, error.message)
         return dialog(lead, form, status=422)
     db.session.commit()
-    return moved(lead, stage)
+    return moved(lead, stage, change is not None)
 
 
 def funnel_refusal(lead):
@@ -334,8 +334,13 @@ def refused(message, status):
     return response
 
 
-def moved(lead, stage):
-    message = _("Lead #%(number)d moved to %(stage)s.", number=lead.number, stage=stage.name)
+def moved(lead, stage, changed=True):
+    if changed:
+        message = _("Lead #%(number)d moved to %(stage)s.", number=lead.number, stage=stage.name)
+    else:
+        message = _(
+            "Lead #%(number)d is already in %(stage)s.", number=lead.number, stage=stage.name
+        )
     response = make_response(render_template("board/_message.html", message=message, ok=True))
     response.headers["HX-Retarget"] = "#messages"
     response.headers["HX-Reswap"] = "beforeend"

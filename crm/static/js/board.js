@@ -8,6 +8,8 @@
   var dragging = false;
   var polling = false;
   var resetWanted = false;
+  // A poll asked for while another was on its way: that answer may predate a move just made.
+  var pollWanted = false;
   // The lead whose card should take the focus once its column is redrawn.
   var focusLead = null;
 
@@ -46,7 +48,11 @@
     if (reset) {
       resetWanted = true;
     }
-    if (polling || dragging || dialog().open || (document.hidden && !resetWanted)) {
+    if (polling) {
+      pollWanted = true;
+      return;
+    }
+    if (dragging || dialog().open || (document.hidden && !resetWanted)) {
       return;
     }
     var wantsReset = resetWanted;
@@ -56,9 +62,11 @@
       .catch(function () {})
       .finally(function () {
         polling = false;
-        focusMovedCard();
-        if (resetWanted) {
-          poll(true);
+        if (pollWanted || resetWanted) {
+          pollWanted = false;
+          poll();
+        } else {
+          focusMovedCard();
         }
       });
   }
@@ -132,7 +140,8 @@
       }
       dialog().showModal();
       // `autofocus`, not `data-autofocus`: app.js takes that one away before this runs.
-      var first = body.querySelector("[autofocus]") || body.querySelector("select, input:not([type=hidden])");
+      var first = body.querySelector('[aria-invalid="true"], [autofocus]') ||
+        body.querySelector("select, input:not([type=hidden])");
       if (first) {
         first.focus();
       }
@@ -167,7 +176,12 @@
       }
       dialog().returnValue = "";
     });
-    setInterval(poll, POLL_MS);
+    setInterval(function () {
+      // A slow answer should not make the timer queue up polls back to back.
+      if (!polling) {
+        poll();
+      }
+    }, POLL_MS);
     document.addEventListener("visibilitychange", function () {
       if (!document.hidden) {
         poll();

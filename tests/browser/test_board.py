@@ -1,0 +1,333 @@
+"""The funnel board in Chromium: drag a card, the move dialog, the keyboard, and the live poll."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from crm import funnel
+from crm.extensions import db
+from crm.models import Lead, Role, utcnow
+from tests import factories
+from tests.browser.conftest import (
+    ADMIN_EMAIL,
+    ADMIN_NAME,
+    ADMIN_PASSWORD,
+    TIMEOUT_MS,
+    build_app,
+    serving,
+)
+from tests.browser.pages import expect, log_in
+
+MANAGER_EMAIL = "mona@example.com"
+PHONE = {"width": 375, "height": 800}
+
+
+@pytest.fixture
+def board(tmp_path):
+    """A CRM of this test's own, so the column counts are exact: three leads in the first
+    stage, none anywhere else, and a manager besides the administrator.
+
+    Returns (base URL, {stage name: id}, [lead ids], the app)."""
+    app = build_app(tmp_path)
+    with app.app_context():
+        stages = factories.funnel()
+        admin = factories.admin(name=ADMIN_NAME, email=ADMIN_EMAIL, password=ADMIN_PASSWORD)
+        factories.user(name="Mona Manager", email=MANAGER_EMAIL, role=Role.MANAGER)
+        leads = [
+            factories.lead(title=title, owner=admin, stage=stages[0], value=Decimal(value))
+            for title, value in (
+                ("Baltic Timber", "1000"),
+                ("Volga Glass", "2000"),
+                ("Oka Mill", "500"),
+            )
+        ]
+        # A long next step: the card has to wrap it, not grow wider than its column.
+        funnel.update_lead(
+            leads[1],
+            admin,
+            next_step_at=utcnow() + timedelta(days=1),
+            next_step_note="Send the signed estimate and agree on a date for the kick-off",
+        )
+        db.session.commit()
+        found = ({s.name: s.id for s in stages}, [lead.id for lead in leads])
+        db.session.remove()
+    with serving(app) as url:
+        yield url, *found, app
+
+
+def column(page, stage_id):
+    return page.locator(f"#column-{stage_id}")
+
+
+def count(page, stage_id):
+    return column(page, stage_id).locator(".column-count")
+
+
+def card(page, lead_id):
+    return page.locator(f"#card-{lead_id}")
+
+
+def stage_of(app, lead_id):
+    with app.app_context():
+        stage_id = db.session.get(Lead, lead_id).stage_id
+        db.session.remove()
+    return stage_id
+
+
+def open_board(page, base):
+    log_in(page, base, ADMIN_EMAIL, ADMIN_PASSWORD)
+    page.goto(base + "/board/")
+    expect(page.locator("#board ol.cards").first).to_be_visible()
+
+
+def cards_draggable(page):
+    """Wait until board.js has made every list sortable: a redrawn column's list is new."""
+    expect(page.locator("#board ol.cards[data-sortable]").first).to_be_attached()
+    expect(page.locator("#board ol.cards:not([data-sortable])")).to_have_count(0)
+
+
+def drag(page, source, target):
+    """Drag `source` onto `target` with the mouse, in small steps, as a hand would."""
+    cards_draggable(page)
+    source.scroll_into_view_if_needed()
+    # By its plain text: pressed on the title, the browser would drag the link instead.
+    box = source.locator(".card-hint").bounding_box()
+    page.mouse.move(box["x"] + 10, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 15, box["y"] + box["height"] / 2 + 5, steps=5)
+    target.scroll_into_view_if_needed()
+    end = target.bounding_box()
+    x, y = end["x"] + end["width"] / 2, end["y"] + end["height"] / 2
+    page.mouse.move(x, y, steps=20)
+    # Sortable ignores the pointer for a moment after each reordering it does on the way:
+    # linger over the target, as a hand does, before letting go.
+    page.wait_for_timeout(100)
+    page.mouse.move(x + 2, y + 2, steps=2)
+    page.mouse.up()
+
+
+def test_drag_a_card_to_the_next_column(page, board):
+    base, stages, leads, app = board
+    cold, interested = stages["Cold"], stages["Interested"]
+    open_board(page, base)
+    expect(count(page, cold)).to_have_text("3 leads")
+    expect(count(page, interested)).to_have_text("0 leads")
+
+    drag(page, card(page, leads[0]), column(page, interested).locator("ol.cards"))
+
+    expect(count(page, cold)).to_have_text("2 leads")
+    expect(count(page, interested)).to_have_text("1 lead")
+    expect(column(page, interested).locator(f"#card-{leads[0]}")).to_be_visible()
+    expect(column(page, cold).locator(f"#card-{leads[0]}")).to_have_count(0)
+    expect(page.locator("#messages")).to_contain_text("moved to Interested")
+
+    page.reload()
+    expect(column(page, interested).locator(f"#card-{leads[0]}")).to_be_visible()
+    expect(count(page, cold)).to_have_text("2 leads")
+    assert stage_of(app, leads[0]) == interested
+
+
+def dialog(page):
+    return page.locator("dialog#move-dialog")
+
+
+def test_a_drop_on_lost_asks_why_and_cancel_puts_the_card_back(page, board):
+    base, stages, leads, app = board
+    cold, lost = stages["Cold"], stages["Lost"]
+    # Wide enough to show the first and the last column side by side.
+    page.set_viewport_size({"width": 2600, "height": 800})
+    open_board(page, base)
+    lost_cards = column(page, lost).locator("ol.cards")
+    expect(column(page, lost).get_by_role("button", name="Show cards")).to_be_visible()
+    expect(count(page, lost)).to_have_text("0 leads")
+
+    drag(page, card(page, leads[1]), lost_cards)
+
+    expect(dialog(page)).to_be_visible()
+    expect(dialog(page)).to_contain_text("Moving this lead needs a little more:")
+    expect(dialog(page).get_by_label("Move to")).to_have_value(str(lost))
+    expect(dialog(page).get_by_label("Why lost")).to_be_focused()
+    dialog(page).get_by_role("button", name="Cancel").click()
+
+    expect(dialog(page)).to_be_hidden()
+    expect(column(page, cold).locator(f"#card-{leads[1]}")).to_be_visible()
+    expect(lost_cards.locator(".board-card")).to_have_count(0)
+    expect(count(page, cold)).to_have_text("3 leads")
+    expect(count(page, lost)).to_have_text("0 leads")
+    assert stage_of(app, leads[1]) == cold
+
+    drag(page, card(page, leads[1]), lost_cards)
+    expect(dialog(page)).to_be_visible()
+    dialog(page).get_by_label("Why lost").select_option(label="Chose a competitor")
+    dialog(page).get_by_label("Details").fill("Went with the cheaper mill")
+    dialog(page).get_by_role("button", name="Move").click()
+
+    expect(dialog(page)).to_be_hidden()
+    expect(count(page, lost)).to_have_text("1 lead")
+    expect(count(page, cold)).to_have_text("2 leads")
+    expect(column(page, cold).locator(f"#card-{leads[1]}")).to_have_count(0)
+    expect(page.locator("#messages")).to_contain_text("moved to Lost")
+    assert stage_of(app, leads[1]) == lost
+
+
+def test_move_a_card_with_the_keyboard(page, board):
+    base, stages, leads, app = board
+    cold, interested = stages["Cold"], stages["Interested"]
+    open_board(page, base)
+    move_button = card(page, leads[2]).get_by_role("button", name="Move")
+
+    move_button.focus()
+    page.keyboard.press("Enter")
+    expect(dialog(page)).to_be_visible()
+    stage_select = dialog(page).get_by_label("Move to")
+    expect(stage_select).to_be_focused()
+    expect(stage_select).to_have_value(str(cold))
+    page.keyboard.press("ArrowDown")
+    expect(stage_select).to_have_value(str(interested))
+    # The lost and won fields are hidden: the next stop is the Move button.
+    page.keyboard.press("Tab")
+    expect(dialog(page).get_by_role("button", name="Move")).to_be_focused()
+    page.keyboard.press("Enter")
+
+    expect(dialog(page)).to_be_hidden()
+    expect(column(page, interested).locator(f"#card-{leads[2]}")).to_be_visible()
+    expect(count(page, interested)).to_have_text("1 lead")
+    expect(count(page, cold)).to_have_text("2 leads")
+    expect(column(page, interested).locator(f"#card-{leads[2]} .card-move")).to_be_focused()
+    assert stage_of(app, leads[2]) == interested
+
+
+def test_the_dialog_asks_for_the_reason_a_lead_was_lost(page, page_errors, board):
+    base, stages, leads, app = board
+    cold, lost = stages["Cold"], stages["Lost"]
+    page_errors.allow_http_status(422, f"/board/leads/{leads[0]}/move")
+    open_board(page, base)
+    card(page, leads[0]).get_by_role("button", name="Move").click()
+    reason = dialog(page).get_by_label("Why lost")
+    expect(reason).to_be_hidden()
+    dialog(page).get_by_label("Move to").select_option(label="Lost")
+    expect(reason).to_be_visible()
+
+    dialog(page).get_by_role("button", name="Move").click()
+
+    expect(dialog(page)).to_contain_text("Say why the lead was lost.")
+    expect(dialog(page)).to_be_visible()
+    expect(reason).to_be_focused()
+    expect(column(page, cold).locator(f"#card-{leads[0]}")).to_be_visible()
+    assert stage_of(app, leads[0]) == cold
+
+    reason.select_option(label="No budget")
+    dialog(page).get_by_role("button", name="Move").click()
+    expect(dialog(page)).to_be_hidden()
+    expect(count(page, lost)).to_have_text("1 lead")
+    expect(count(page, cold)).to_have_text("2 leads")
+    assert stage_of(app, leads[0]) == lost
+
+
+# Holds back the answer to the first poll, so that a move is made while it is on its way.
+SLOW_FIRST_POLL = """
+    const realFetch = window.fetch;
+    window.fetch = function (input, init) {
+        const answer = realFetch.apply(this, arguments);
+        if (!String(input && input.url || input).includes("/board/changes")) {
+            return answer;
+        }
+        window.pollsSent = (window.pollsSent || 0) + 1;
+        if (window.pollsSent > 1) {
+            return answer;
+        }
+        const later = (response) => new Promise((done) => setTimeout(done, 1500, response));
+        return answer.then(later);
+    };
+"""
+
+
+def test_a_move_made_while_a_poll_is_on_its_way_shows_at_once(page, board):
+    base, stages, leads, app = board
+    cold, interested = stages["Cold"], stages["Interested"]
+    page.add_init_script(SLOW_FIRST_POLL)
+    open_board(page, base)
+    # The timer's first poll goes out after 4 seconds, and its answer takes 1.5 more.
+    page.wait_for_function("() => window.pollsSent === 1", timeout=6_000)
+
+    card(page, leads[0]).get_by_role("button", name="Move").click()
+    dialog(page).get_by_label("Move to").select_option(label="Interested")
+    dialog(page).get_by_role("button", name="Move").click()
+
+    # Not at the next tick, 4 seconds on: right after the slow answer is in.
+    moved = column(page, interested).locator(f"#card-{leads[0]}")
+    expect(moved).to_be_visible(timeout=2_500)
+    expect(count(page, cold)).to_have_text("2 leads")
+    expect(moved.get_by_role("button", name="Move")).to_be_focused()
+
+
+def page_width(page):
+    return page.evaluate("document.documentElement.scrollWidth")
+
+
+def new_page(browser, page_errors, **options):
+    """Another browser window (own cookies), whose errors fail the test like the main page's."""
+    context = browser.new_context(**({"locale": "en-GB"} | options))
+    context.set_default_timeout(TIMEOUT_MS)
+    other = context.new_page()
+    other.on("console", page_errors.on_console)
+    other.on("pageerror", page_errors.on_page_error)
+    return other
+
+
+def test_a_colleagues_move_shows_without_a_reload(page, browser, page_errors, board):
+    base, stages, leads, app = board
+    cold, interested = stages["Cold"], stages["Interested"]
+    open_board(page, base)
+    page.evaluate("window.stillTheSamePage = true")
+
+    colleague = new_page(browser, page_errors, viewport={"width": 1280, "height": 800})
+    try:
+        log_in(colleague, base, MANAGER_EMAIL, factories.PASSWORD)
+        colleague.goto(base + "/board/")
+        card(colleague, leads[0]).get_by_role("button", name="Move").click()
+        dialog(colleague).get_by_label("Move to").select_option(label="Interested")
+        dialog(colleague).get_by_role("button", name="Move").click()
+        expect(column(colleague, interested).locator(f"#card-{leads[0]}")).to_be_visible()
+    finally:
+        colleague.context.close()
+
+    # The board polls every 4 seconds.
+    expect(column(page, interested).locator(f"#card-{leads[0]}")).to_be_visible(timeout=5_000)
+    expect(count(page, interested)).to_have_text("1 lead")
+    expect(count(page, cold)).to_have_text("2 leads")
+    assert page.evaluate("window.stillTheSamePage") is True
+
+
+def test_the_board_on_a_phone(browser, page_errors, board, tmp_path):
+    base, stages, leads, app = board
+    cold, far = stages["Cold"], stages["Estimate made"]
+    phone = new_page(
+        browser, page_errors, viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
+    try:
+        open_board(phone, base)
+        # The columns scroll sideways inside the board, the page itself does not.
+        assert phone.locator("#board").evaluate("e => e.scrollWidth > e.clientWidth")
+        assert page_width(phone) <= PHONE["width"]
+        column_width = column(phone, cold).bounding_box()["width"]
+        assert column_width < PHONE["width"]
+        assert card(phone, leads[1]).bounding_box()["width"] < column_width
+
+        card(phone, leads[0]).get_by_role("button", name="Move").tap()
+        expect(dialog(phone)).to_be_visible()
+        assert dialog(phone).bounding_box()["width"] <= PHONE["width"]
+        dialog(phone).get_by_label("Move to").select_option(label="Estimate made")
+        dialog(phone).get_by_role("button", name="Move").tap()
+
+        expect(dialog(phone)).to_be_hidden()
+        expect(column(phone, far).locator(f"#card-{leads[0]}")).to_be_attached()
+        expect(count(phone, far)).to_have_text("1 lead")
+        expect(count(phone, cold)).to_have_text("2 leads")
+        # A card in a column far off screen still does not widen the page.
+        assert page_width(phone) <= PHONE["width"]
+        phone.screenshot(path=tmp_path / "board-phone.png")
+    finally:
+        phone.context.close()
+    assert page_errors.unexpected() == []
