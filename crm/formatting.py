@@ -1,11 +1,15 @@
 """Template filters: money, dates and "how long ago", in the user's language and zone."""
 
+from datetime import UTC, datetime
+from functools import lru_cache
+
+from babel import dates, numbers
 from flask import g
-from flask_babel import format_date, format_decimal, format_time, format_timedelta
 from flask_babel import gettext as _
 
 from crm.extensions import db
 from crm.funnel import can_change_activity
+from crm.i18n import user_locale
 from crm.models import AppSetting, utcnow
 from crm.timezones import local_today, to_local
 
@@ -28,10 +32,15 @@ def currency():
     return g.currency
 
 
+# The filters call Babel directly with the request's locale, looked up once: through
+# Flask-Babel every call looks it up again, and a board formats some 500 values.
+
+
 def money(value):
     if value is None:
         return ""
-    return format_decimal(value, format="#,##0.##" if value == int(value) else "#,##0.00")
+    pattern = "#,##0.##" if value == int(value) else "#,##0.00"
+    return numbers.format_decimal(value, format=pattern, locale=user_locale())
 
 
 def when(moment):
@@ -39,17 +48,32 @@ def when(moment):
     local = to_local(moment)
     if local is None:
         return ""
-    # Babel converts the stored UTC value to the user's zone itself: pass it as stored.
+    locale = str(user_locale())
+    day = medium_date(local.date(), locale)
     if local.hour == local.minute == 0:
-        return format_date(moment, "medium")
-    return f"{format_date(moment, 'medium')} {format_time(moment, 'short')}"
+        return day
+    return f"{day} {short_time(local.hour, local.minute, locale)}"
+
+
+# A list or a board shows the same few dates and times many times over: each is formatted once.
+@lru_cache(maxsize=4096)
+def medium_date(day, locale):
+    return dates.format_date(day, "medium", locale=locale)
+
+
+@lru_cache(maxsize=4096)
+def short_time(hour, minute, locale):
+    # Already in the user's zone: Babel must not convert it again (naive means UTC to Babel).
+    moment = datetime(2000, 1, 1, hour, minute)
+    return dates.format_time(moment, "short", tzinfo=UTC, locale=locale)
 
 
 def ago(moment):
     """ "3 days ago": how long since a stored datetime."""
     if moment is None:
         return ""
-    return _("%(time)s ago", time=format_timedelta(utcnow() - moment, threshold=1.1))
+    since = dates.format_timedelta(utcnow() - moment, threshold=1.1, locale=user_locale())
+    return _("%(time)s ago", time=since)
 
 
 def first_line(text, limit=80):

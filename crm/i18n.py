@@ -1,7 +1,7 @@
 """Which language and time zone a request is served in."""
 
-from flask import current_app, has_request_context, request, session
-from flask_babel import get_locale
+from flask import current_app, g, has_request_context, request, session
+from flask_babel import get_locale, refresh
 from flask_login import current_user
 
 LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
@@ -17,6 +17,21 @@ def select_locale():
     if session.get("locale") in languages:
         return session["locale"]
     return request.accept_languages.best_match(languages) or languages[0]
+
+
+def user_locale():
+    """The request's locale, looked up once (Flask-Babel looks it up on every call)."""
+    if not has_request_context():
+        return get_locale()
+    if "user_locale" not in g:
+        g.user_locale = get_locale()
+    return g.user_locale
+
+
+def switch_language():
+    """After the language changed mid-request: look it up again."""
+    g.pop("user_locale", None)
+    refresh()
 
 
 def select_timezone():

@@ -8,18 +8,27 @@ from flask_babel import get_timezone
 from crm.models import utcnow
 
 
+def user_zone():
+    """The user's zone, looked up once per request (Flask-Babel looks it up on every call)."""
+    if not has_request_context():
+        return get_timezone()
+    if "user_zone" not in g:
+        g.user_zone = get_timezone()
+    return g.user_zone
+
+
 def to_local(moment):
     """A stored (naive UTC) datetime in the user's zone, still naive."""
     if moment is None:
         return None
-    return moment.replace(tzinfo=UTC).astimezone(get_timezone()).replace(tzinfo=None)
+    return moment.replace(tzinfo=UTC).astimezone(user_zone()).replace(tzinfo=None)
 
 
 def to_utc(local_moment):
     """A naive datetime entered in the user's zone, as stored (naive UTC)."""
     if local_moment is None:
         return None
-    zone = get_timezone()
+    zone = user_zone()
     # pytz zones must localize(): replace(tzinfo=...) would use the zone's local mean time.
     aware = (
         zone.localize(local_moment)

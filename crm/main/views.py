@@ -1,10 +1,10 @@
 import hashlib
 
 from flask import current_app, make_response, redirect, request, session, url_for
-from flask_babel import refresh
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from crm import i18n
 from crm.auth.views import safe_next
 from crm.extensions import db
 from crm.main import bp
@@ -33,7 +33,7 @@ def set_language():
         if current_user.is_authenticated:
             current_user.locale = language
             db.session.commit()
-        refresh()
+        i18n.switch_language()
     back = safe_next(request.form.get("next")) or url_for("main.index")
     return redirect(back, 303)
 
