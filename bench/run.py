@@ -18,6 +18,7 @@ and database are never touched.
 
 import argparse
 import contextlib
+import gc
 import http.cookiejar
 import json
 import math
@@ -391,6 +392,9 @@ def measure(data, options, scratch, keep_copy=False):
     login = client.post("/login", data={"email": BENCH_EMAIL, "password": password})
     if login.status_code != 303:
         raise RuntimeError(f"Could not log in to the benchmark app: {login.status_code}")
+    # As wsgi.py does once the app is made, so the pauses of the garbage collector are those
+    # of a served worker.
+    gc.freeze()
     statements = [0]
 
     def count(_connection, _cursor, statement, *_args):
