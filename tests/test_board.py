@@ -412,3 +412,22 @@ def test_salesperson_cannot_log_on_a_colleagues_lead(client, auth, admin, seller
     assert "someone else&#39;s" in response.text or "someone else's" in response.text
     count = db.session.scalar(select(func.count()).select_from(StageChange))
     assert count == 1
+
+
+def test_mine_is_one_click_away(logged_in, admin, seller, stages):
+    mine = factories.lead("Acme", owner=admin, stage=stages[0])
+    factories.lead("Globex", owner=seller, stage=stages[0])
+    html = board(logged_in)
+    link = re.search(r'<a href="([^"]+)">Show only my leads</a>', html).group(1)
+    only_mine = board(logged_in, link.replace("&amp;", "&"))
+    assert cards(only_mine, stages[0]) == [mine.id]
+    assert "Show everyone's leads" in only_mine
+
+
+def test_the_board_in_russian(client, auth, stages):
+    russian = factories.user(name="Иван Петров", role=Role.MANAGER, locale="ru")
+    factories.lead("Ромашка", owner=russian, stage=stages[0])
+    auth.login(russian.email)
+    html = board(client)
+    assert "Переместить" in html
+    assert "1 лид" in html
