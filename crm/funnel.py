@@ -281,6 +281,18 @@ def log_activity(
     return activity
 
 
+def reschedule(lead, actor, next_step_at):
+    """Move a lead's planned next step to another moment (the agenda's +1 day, the calendar's
+    drag); its note stays. Only an open lead has a next step."""
+    check_may_change(lead, actor)
+    if lead.stage.kind != StageKind.OPEN:
+        raise FunnelError(_("Only an open lead has a next step."), "next_step_at")
+    if next_step_at is None:
+        raise FunnelError(_("Choose a date for the next step."), "next_step_at")
+    lead.next_step_at = next_step_at
+    return lead
+
+
 def check_not_future(occurred_at):
     # A day's grace: clocks and time zones differ, but a contact next week is a mistake.
     if occurred_at > utcnow() + timedelta(days=1):

@@ -58,6 +58,8 @@ class User(UserMixin, db.Model):
     timezone: Mapped[str | None] = mapped_column(String(64))
     # Bumped on logout, password change and deactivation: every session made before is void.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
+    # The secret in the address of the user's calendar feed (.ics); None until asked for.
+    calendar_token: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     def set_password(self, password):

@@ -1,0 +1,1 @@
+"""The calendar of planned next steps, and its feed for phone calendars."""

@@ -1,0 +1,1 @@
+"""Missed contacts: planned next steps that passed with nothing logged since."""

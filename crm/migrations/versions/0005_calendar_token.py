@@ -1,0 +1,28 @@
+"""Calendar feed token per user
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-27 12:40:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = '0005'
+down_revision = '0004'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    # No batch mode: rebuilding `users` on SQLite would trip the foreign keys pointing at it.
+    op.add_column('users', sa.Column('calendar_token', sa.String(length=64), nullable=True))
+    op.create_index('ix_users_calendar_token', 'users', ['calendar_token'], unique=True)
+
+
+def downgrade():
+    op.drop_index('ix_users_calendar_token', table_name='users')
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_column('calendar_token')
