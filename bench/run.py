@@ -66,6 +66,7 @@ BUDGETS = {
     "board": {"p50_ms": 40},
     "board_poll_unchanged": {"p50_ms": 3},
     "board_move": {"p50_ms": 15},
+    "agenda": {"p50_ms": 40},
 }
 RSS_BUDGET_MB = 120
 
@@ -294,7 +295,21 @@ def operations(meta, stages, app):
             htmx=True,
             data=BoardMove(app, number),
         ),
+        # The agenda of the salesperson with the most leads, as their manager opens it.
+        Op("agenda", "GET", f"/agenda/?owner={busiest_owner(app)}"),
     ]
+
+
+def busiest_owner(app):
+    """The salesperson who owns the most leads (about 10,000 of 100,000)."""
+    with app.app_context():
+        return db.session.scalar(
+            select(Lead.owner_id)
+            .where(Lead.owner_id.is_not(None))
+            .group_by(Lead.owner_id)
+            .order_by(func.count().desc())
+            .limit(1)
+        )
 
 
 def unchanged_poll(app):
@@ -525,6 +540,7 @@ def worker_memory(data, scratch):
             ),
             ("lead_page", f"/leads/{number}"),
             ("board", "/board/"),
+            ("agenda", "/agenda/"),
             ("activities_feed", "/activities/"),
         ):
             status, _body = browser.get(path)
@@ -684,6 +700,7 @@ def report(big, small, big_ops, small_ops, rss, seconds):
         "board",
         "board_poll_unchanged",
         "board_move",
+        "agenda",
     ]
     ops = {}
     for name in order:

@@ -199,6 +199,12 @@ class Lead(db.Model):
             *("stage_id", "stage_changed_at", "archived", "value", "updated_at"),
         ),
         Index("ix_leads_source", "source"),
+        # Covers the agenda: a person's open leads and everything its sections ask of them.
+        Index(
+            "ix_leads_agenda",
+            *("owner_id", "archived", "stage_id", "next_step_at"),
+            *("last_activity_at", "stage_changed_at", "created_at"),
+        ),
         # A board column's cards in their order (what is due first, never planned last), so
         # its first 25 come straight off the index. An expression: migrations skip comparing it.
         Index(

@@ -24,6 +24,7 @@ OPS = [
     "board",
     "board_poll_unchanged",
     "board_move",
+    "agenda",
 ]
 
 

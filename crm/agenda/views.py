@@ -1,12 +1,264 @@
-from flask import render_template
-from flask_babel import gettext as _
-from flask_login import login_required
+"""The agenda, the start page: a salesperson's whole day without opening another page.
 
-from crm.agenda import bp
+Each section lists leads that need something: a call that is overdue, due today or this week,
+a lead with nothing planned, one stuck in its stage, one gone quiet. A row logs a call in place
+(the lead page's log form and service) or moves the next step by a day, three, a week or to a
+picked date; afterwards the sections are drawn again, so the row leaves its section and every
+count is right.
+"""
+
+from datetime import date, datetime, timedelta
+
+from flask import abort, make_response, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
+
+from crm import funnel, htmx
+from crm.agenda import bp, queries
+from crm.extensions import db
+from crm.formatting import medium_date
+from crm.i18n import user_locale
+from crm.leads.forms import attach_error
+from crm.leads.queries import MAX_ID, last_contacts, team
+from crm.leads.timeline import Choices, log_from_form, new_log_form
+from crm.leads.views import id_arg
+from crm.models import Lead, Role, utcnow
+from crm.timezones import day_bounds, local_today, to_local, to_utc
+
+SECTIONS = {
+    "overdue": (_l("Overdue"), _l("Planned contacts whose day has passed.")),
+    "today": (_l("Today"), _l("Planned for today.")),
+    "week": (_l("Next 7 days"), _l("Planned for the coming week.")),
+    "unplanned": (_l("No next step"), _l("Open leads with nothing planned.")),
+    "stuck": (_l("Stuck"), _l("In their stage, or without contact, longer than the stage allows.")),
+    "quiet": (_l("Gone quiet"), _l("No contact for %(days)d days or more.")),
+}
+EVERYONE = "everyone"
+RESCHEDULE_DAYS = (1, 3, 7)
+# A date a next step may be moved to: within reason, and within what both databases store.
+LATEST_YEAR = 9999
+
+
+def sees_everyone(user):
+    return user.role in (Role.ADMIN, Role.MANAGER)
+
+
+class AgendaView:
+    """Whose agenda: one's own, or for managers a colleague's or everyone's (`owner`)."""
+
+    def __init__(self, args, user):
+        self.user = user
+        owner = args.get("owner", "")
+        if not sees_everyone(user):
+            owner = ""
+        self.owner = owner if owner == EVERYONE or id_arg(owner) else ""
+
+    @property
+    def owner_id(self):
+        if self.owner == EVERYONE:
+            return None
+        return id_arg(self.owner) or self.user.id
+
+    def url(self, endpoint="agenda.index", **values):
+        params = {"owner": self.owner} if self.owner else {}
+        return url_for(endpoint, **params, **values)
+
+
+def today():
+    """The user's day and week as stored moments."""
+    day = local_today()
+    starts, ends = day_bounds(day)
+    return queries.Day(
+        now=utcnow(),
+        today_starts=starts,
+        today_ends=ends,
+        week_ends=day_bounds(day + timedelta(days=7))[1],
+    )
+
+
+def row_labels():
+    """What every row says alike, translated once per page rather than once per row."""
+    return {
+        "log": _("Log contact"),
+        "next_step_in": _("Next step in"),
+        "days": [(days, ngettext("%(num)d day", "%(num)d days", days)) for days in RESCHEDULE_DAYS],
+        "or_on": _("or on"),
+        "set_date": _("Set date"),
+        "no_contact": _("No contact yet"),
+        "no_next_step": _("No next step"),
+        "states": {"overdue": _("Overdue:"), "today": _("Today:")},
+    }
+
+
+def row_paths(view):
+    """The start of each row's links and the form token (url_for per row costs more than the
+    rest of the row)."""
+    query = view.url().partition("?")[2]
+    return {
+        "lead": url_for("leads.show", number=0).removesuffix("0"),
+        "agenda_lead": url_for("agenda.log", lead_id=0).removesuffix("0/log"),
+        "query": f"?{query}" if query else "",
+        "token": generate_csrf(),
+    }
+
+
+def rows_context(view):
+    return {"row_labels": row_labels(), "row_paths": row_paths(view)}
+
+
+def sections_context(view, message=None, focus=None):
+    quiet_days = queries.quiet_after_days()
+    sections = queries.all_sections(view.owner_id, today(), quiet_days)
+    leads = [lead for section in sections for lead in section.leads]
+    return {
+        "view": view,
+        "sections": sections,
+        "titles": SECTIONS,
+        "quiet_days": quiet_days,
+        "hints": last_contacts(leads),
+        "message": message,
+        "focus": focus,
+        **rows_context(view),
+    }
 
 
 @bp.route("/")
 @login_required
 def index():
-    """Today's work: overdue and planned calls, leads with no next step, stuck leads."""
-    return render_template("main/coming_soon.html", title=_("Agenda"), active="agenda")
+    """Today's work: overdue and planned calls, leads with no next step, stuck and quiet ones."""
+    view = AgendaView(request.args, current_user)
+    return htmx.render(
+        "agenda/index.html",
+        "agenda/_sections.html",
+        title=_("Agenda"),
+        active="agenda",
+        team=team() if sees_everyone(current_user) else [],
+        **sections_context(view),
+    )
+
+
+@bp.route("/sections/<key>")
+@login_required
+def section_more(key):
+    """The next rows of one section."""
+    if key not in SECTIONS:
+        abort(404)
+    view = AgendaView(request.args, current_user)
+    offset = request.args.get("offset", "")
+    offset = min(int(offset), 100_000) if offset.isdecimal() and offset.isascii() else 0
+    quiet_days = queries.quiet_after_days()
+    stages = queries.open_stages()
+    day = today()
+    count = queries.counts(view.owner_id, day, stages, quiet_days).get(key, 0)
+    rows = queries.section_rows(key, view.owner_id, day, stages, quiet_days, offset)
+    section = queries.Section(key, count, rows, offset)
+    return render_template(
+        "agenda/_rows.html",
+        view=view,
+        section=section,
+        hints=last_contacts(rows),
+        **rows_context(view),
+    )
+
+
+def get_lead_or_404(lead_id):
+    lead = db.session.get(Lead, lead_id) if lead_id <= MAX_ID else None
+    if lead is None:
+        abort(404)
+    return lead
+
+
+@bp.route("/leads/<int:lead_id>/log", methods=["GET", "POST"])
+@login_required
+def log(lead_id):
+    """The lead page's log form, in the agenda row; logging redraws the sections."""
+    lead = get_lead_or_404(lead_id)
+    view = AgendaView(request.args, current_user)
+    choices = Choices()
+    if request.method == "GET":
+        return log_form(lead, view, new_log_form(lead, choices), choices)
+    form = new_log_form(lead, choices, formdata=request.form)
+    if form.validate():
+        try:
+            log_from_form(lead, form, choices)
+        except funnel.FunnelError as error:
+            db.session.rollback()
+            attach_error(form, error.field, error.message)
+            return log_form(lead, view, form, Choices(), status=422)
+        db.session.commit()
+        message = _("Contact with #%(number)d logged.", number=lead.number)
+        return sections(view, message)
+    return log_form(lead, view, form, choices, status=422)
+
+
+def log_form(lead, view, form, choices, status=200):
+    body = render_template(
+        "leads/_log_form.html",
+        lead=lead,
+        log_form=form,
+        choices=choices,
+        focus=True,
+        log_url=view.url("agenda.log", lead_id=lead.id),
+        log_target="#agenda-sections",
+        log_swap="outerHTML",
+    )
+    return make_response(body, status)
+
+
+def sections(view, message, status=200):
+    return make_response(
+        render_template("agenda/_sections.html", **sections_context(view, message)), status
+    )
+
+
+@bp.route("/leads/<int:lead_id>/reschedule", methods=["POST"])
+@login_required
+def reschedule(lead_id):
+    """Move the next step to today + 1, 3 or 7 days, or to a picked date, keeping its time."""
+    lead = get_lead_or_404(lead_id)
+    view = AgendaView(request.args, current_user)
+    day = new_day(request.form)
+    if day is None:
+        return refused(view, _("Pick a date for the next step."))
+    try:
+        funnel.reschedule(lead, current_user, at_same_time(lead, day))
+    except funnel.FunnelError as error:
+        db.session.rollback()
+        status = 403 if isinstance(error, funnel.NotAllowed) else 422
+        return refused(view, error.message, status)
+    db.session.commit()
+    message = _(
+        "Next step of #%(number)d moved to %(day)s.",
+        number=lead.number,
+        day=format_day(day),
+    )
+    return sections(view, message)
+
+
+def new_day(form):
+    days = form.get("days", "")
+    if days.isdecimal() and days.isascii() and int(days) in RESCHEDULE_DAYS:
+        return local_today() + timedelta(days=int(days))
+    try:
+        picked = date.fromisoformat(form.get("date", "").strip())
+    except ValueError:
+        return None
+    return picked if picked.year < LATEST_YEAR else None
+
+
+def at_same_time(lead, day):
+    """The new day at the step's old local time of day (a step without a time stays so)."""
+    local = to_local(lead.next_step_at)
+    moment = datetime.combine(day, local.time() if local else datetime.min.time())
+    return to_utc(moment)
+
+
+def format_day(day):
+    return medium_date(day, str(user_locale()))
+
+
+def refused(view, message, status=422):
+    return sections(view, message, status)

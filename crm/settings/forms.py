@@ -20,9 +20,15 @@ from wtforms.validators import (
     Regexp,
 )
 
+from crm.agenda.queries import QUIET_MAX
 from crm.forms import LANGUAGE_CHOICES, PASSWORDS_DIFFER, optional_id, strong_password
 from crm.models import Role, StageKind
-from crm.settings.lists import COLOUR, CURRENCY_MAX, STAGE_NAME_MAX, STUCK_DAYS_MAX
+from crm.settings.lists import (
+    COLOUR,
+    CURRENCY_MAX,
+    STAGE_NAME_MAX,
+    STUCK_DAYS_MAX,
+)
 
 
 def role_choices():
@@ -131,4 +137,12 @@ class CurrencyForm(FlaskForm):
         filters=[strip],
         validators=[Optional(), Length(max=CURRENCY_MAX)],
         render_kw={"maxlength": CURRENCY_MAX, "autocomplete": "off"},
+    )
+
+
+class QuietForm(FlaskForm):
+    quiet_after_days = IntegerField(
+        _l("Gone quiet after, days"),
+        validators=[InputRequired(), NumberRange(min=1, max=QUIET_MAX)],
+        render_kw={"min": 1, "max": QUIET_MAX},
     )

@@ -12,6 +12,7 @@ from flask_babel import ngettext
 from sqlalchemy import exists, func, or_, select
 
 from crm import funnel
+from crm.agenda.queries import QUIET_SETTING
 from crm.extensions import db
 from crm.models import Activity, AppSetting, Lead, Stage, StageChange, StageKind
 
@@ -295,3 +296,13 @@ def set_currency(text):
         db.session.add(setting)
     setting.value = text
     return text
+
+
+def set_quiet_after_days(days):
+    """After how many days without contact the agenda lists an open lead as gone quiet."""
+    setting = db.session.get(AppSetting, QUIET_SETTING)
+    if setting is None:
+        setting = AppSetting(key=QUIET_SETTING)
+        db.session.add(setting)
+    setting.value = str(days)
+    return days

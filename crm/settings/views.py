@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from crm import htmx
 from crm.accounts import AccountError, create_user
+from crm.agenda.queries import quiet_after_days
 from crm.errors import render_error
 from crm.extensions import db
 from crm.models import ActivityKind, LostReason, Stage, User
@@ -20,6 +21,7 @@ from crm.settings.forms import (
     MoveForm,
     NameForm,
     NewUserForm,
+    QuietForm,
     RemoveStageForm,
     ResetPasswordForm,
     StageForm,
@@ -491,10 +493,34 @@ def list_item_set_active(list_name, item_id):
     return list_swap_or_redirect(list_name, f"item-{item.id}-active")
 
 
+def quiet_form(formdata=None):
+    return QuietForm(formdata=formdata, data={"quiet_after_days": quiet_after_days()})
+
+
+@bp.route("/general/quiet", methods=["POST"])
+@admin_required
+def general_quiet():
+    """When the agenda counts an open lead as gone quiet."""
+    form = quiet_form(request.form)
+    if form.validate_on_submit():
+        days = lists.set_quiet_after_days(form.quiet_after_days.data)
+        db.session.commit()
+        message = ngettext(
+            "A lead now goes quiet after %(num)d day without contact.",
+            "A lead now goes quiet after %(num)d days without contact.",
+            days,
+        )
+        flash(message, "success")
+        return redirect(url_for("settings.general"), 303)
+    currency_form = CurrencyForm(data={"currency": lists.currency()})
+    context = {"form": currency_form, "quiet_form": form, "active": "settings"}
+    return render_template("settings/general.html", **context), 422
+
+
 @bp.route("/general", methods=["GET", "POST"])
 @admin_required
 def general():
-    """Instance-wide settings: the currency shown next to amounts."""
+    """Instance-wide settings: the currency shown next to amounts, when a lead goes quiet."""
     form = CurrencyForm(data={"currency": lists.currency()} if request.method == "GET" else None)
     if form.validate_on_submit():
         try:
@@ -510,4 +536,5 @@ def general():
                 flash(_("Amounts are now shown without a currency."), "success")
             return redirect(url_for("settings.general"), 303)
     status = 422 if form.errors else 200
-    return render_template("settings/general.html", form=form, active="settings"), status
+    context = {"form": form, "quiet_form": quiet_form(), "active": "settings"}
+    return render_template("settings/general.html", **context), status

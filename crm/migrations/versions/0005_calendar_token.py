@@ -1,4 +1,4 @@
-"""Calendar feed token per user
+"""Calendar feed token per user, agenda index
 
 Revision ID: 0005
 Revises: 0004
@@ -20,9 +20,18 @@ def upgrade():
     # No batch mode: rebuilding `users` on SQLite would trip the foreign keys pointing at it.
     op.add_column('users', sa.Column('calendar_token', sa.String(length=64), nullable=True))
     op.create_index('ix_users_calendar_token', 'users', ['calendar_token'], unique=True)
+    op.create_index(
+        'ix_leads_agenda',
+        'leads',
+        [
+            'owner_id', 'archived', 'stage_id', 'next_step_at',
+            'last_activity_at', 'stage_changed_at', 'created_at',
+        ],
+    )
 
 
 def downgrade():
+    op.drop_index('ix_leads_agenda', table_name='leads')
     op.drop_index('ix_users_calendar_token', table_name='users')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_column('calendar_token')

@@ -1,0 +1,327 @@
+"""The agenda over HTTP: which lead is in which section, logging and rescheduling in place."""
+
+import re
+from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from crm import funnel
+from crm.agenda import queries
+from crm.extensions import db
+from crm.models import Activity, AppSetting, Lead, Role, utcnow
+from tests import factories
+from tests.querycount import count_queries
+
+HTMX = {"HX-Request": "true", "HX-Request-Type": "partial"}
+MOSCOW = ZoneInfo("Europe/Moscow")
+VLADIVOSTOK = ZoneInfo("Asia/Vladivostok")
+
+
+def stored(local_moment, zone):
+    """A moment on the user's wall clock, as the database keeps it (naive UTC)."""
+    return local_moment.replace(tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
+
+
+def local_today(zone):
+    return datetime.now(zone).date()
+
+
+def agenda(client, url="/agenda/"):
+    response = client.get(url)
+    assert response.status_code == 200, response.text[:500]
+    return response.text
+
+
+def section(html, key):
+    start = html.index(f'id="section-{key}"')
+    end = html.find("<section", start + 1)
+    return html[start : end if end != -1 else len(html)]
+
+
+def members(html, key):
+    return {int(n) for n in re.findall(r'id="agenda-\w+-(\d+)"', section(html, key))}
+
+
+def count(html, key):
+    return int(re.search(rf'id="count-{key}">(\d+)<', html).group(1))
+
+
+def reload(lead):
+    db.session.expire_all()
+    return db.session.get(Lead, lead.id)
+
+
+@pytest.fixture
+def moscow_admin(app, stages):
+    return factories.admin(name="Ada Admin", email="ada@example.com", timezone="Europe/Moscow")
+
+
+@pytest.fixture
+def agenda_client(client, auth, moscow_admin):
+    auth.login(moscow_admin.email)
+    return client
+
+
+def lead_due(owner, stage, moment, **details):
+    return factories.lead(owner=owner, stage=stage, next_step_at=moment, **details)
+
+
+def test_agenda_is_the_start_page(agenda_client):
+    response = agenda_client.get("/")
+    assert response.status_code in (302, 303)
+    assert response.headers["Location"].endswith("/agenda/")
+
+
+def test_sections_at_the_edges_of_the_users_day(agenda_client, moscow_admin, stages):
+    today = local_today(MOSCOW)
+    midnight = datetime.combine(today, time.min)
+    cold = stages[0]
+    yesterday_late = lead_due(moscow_admin, cold, stored(midnight - timedelta(minutes=1), MOSCOW))
+    today_start = lead_due(moscow_admin, cold, stored(midnight, MOSCOW))
+    now = lead_due(moscow_admin, cold, utcnow())
+    week_last = lead_due(
+        moscow_admin, cold, stored(midnight + timedelta(days=8, minutes=-1), MOSCOW)
+    )
+    beyond = lead_due(moscow_admin, cold, stored(midnight + timedelta(days=8), MOSCOW))
+    html = agenda(agenda_client)
+    assert members(html, "overdue") == {yesterday_late.id}
+    assert members(html, "today") == {today_start.id, now.id}
+    assert members(html, "week") == {week_last.id}
+    everywhere = set().union(*(members(html, key) for key in queries_keys()))
+    assert beyond.id not in everywhere
+    assert (count(html, "overdue"), count(html, "today"), count(html, "week")) == (1, 2, 1)
+
+
+def queries_keys():
+    return ("overdue", "today", "week", "unplanned", "stuck", "quiet")
+
+
+def test_today_is_the_users_today_in_a_far_zone(client, auth, stages):
+    far = factories.admin(name="Vlad", email="vlad@example.com", timezone="Asia/Vladivostok")
+    utc_user = factories.admin(name="Uma", email="uma@example.com")
+    today = local_today(VLADIVOSTOK)
+    # Five past midnight in Vladivostok is still the day before in UTC.
+    moment = stored(datetime.combine(today, time(0, 5)), VLADIVOSTOK)
+    lead = lead_due(far, stages[0], moment)
+    auth.login(far.email)
+    assert lead.id in members(agenda(client), "today")
+    auth.logout()
+    auth.login(utc_user.email)
+    in_utc = agenda(client, f"/agenda/?owner={far.id}")
+    expected = "today" if moment.date() == datetime.now(UTC).date() else "overdue"
+    assert lead.id in members(in_utc, expected)
+
+
+def test_no_next_step_lists_open_leads_only(agenda_client, moscow_admin, stages):
+    unplanned = factories.lead(owner=moscow_admin, stage=stages[1])
+    won = factories.lead(owner=moscow_admin, stage=stages[-2], value=Decimal(10))
+    archived = factories.lead(owner=moscow_admin, stage=stages[1])
+    funnel.archive_lead(archived, moscow_admin)
+    db.session.commit()
+    html = agenda(agenda_client)
+    assert members(html, "unplanned") == {unplanned.id}
+    everywhere = set().union(*(members(html, key) for key in queries_keys()))
+    assert won.id not in everywhere and archived.id not in everywhere
+
+
+def test_stuck_once_the_stage_threshold_is_reached(agenda_client, moscow_admin, stages):
+    # "Interested" is stuck after 14 days.
+    now = utcnow()
+    reached = factories.lead(owner=moscow_admin, stage=stages[1], next_step_at=now + timedelta(1))
+    reached.stage_changed_at = now - timedelta(days=14, seconds=-30)
+    early = factories.lead(owner=moscow_admin, stage=stages[1], next_step_at=now + timedelta(1))
+    early.stage_changed_at = now - timedelta(days=13, hours=23)
+    db.session.commit()
+    html = agenda(agenda_client)
+    assert reached.id not in members(html, "stuck")
+    reached.stage_changed_at = now - timedelta(days=14, minutes=1)
+    db.session.commit()
+    html = agenda(agenda_client)
+    assert reached.id in members(html, "stuck")
+    assert early.id not in members(html, "stuck")
+
+
+def test_gone_quiet_follows_the_setting(agenda_client, moscow_admin, stages):
+    lead = factories.lead(owner=moscow_admin, stage=stages[0])
+    factories.activity(lead, moscow_admin, occurred_at=utcnow() - timedelta(days=10))
+    assert lead.id not in members(agenda(agenda_client), "quiet")
+    db.session.add(AppSetting(key=queries.QUIET_SETTING, value="7"))
+    db.session.commit()
+    html = agenda(agenda_client)
+    assert lead.id in members(html, "quiet")
+    assert "No contact for 7 days or more." in html
+
+
+def test_a_salesperson_sees_only_their_own_agenda(client, auth, moscow_admin, stages):
+    seller = factories.user(name="Sam", email="sam@example.com")
+    theirs = factories.lead(owner=moscow_admin, stage=stages[0])
+    mine = factories.lead(owner=seller, stage=stages[0])
+    auth.login(seller.email)
+    html = agenda(client, f"/agenda/?owner={moscow_admin.id}")
+    assert members(html, "unplanned") == {mine.id}
+    assert theirs.id not in members(agenda(client, "/agenda/?owner=everyone"), "unplanned")
+    assert 'id="agenda-owner"' not in html
+
+
+def test_a_manager_switches_to_a_colleague_or_everyone(client, auth, stages):
+    manager = factories.user(name="Mona", email="mona@example.com", role=Role.MANAGER)
+    seller = factories.user(name="Sam", email="sam@example.com")
+    theirs = factories.lead(owner=seller, stage=stages[0])
+    own = factories.lead(owner=manager, stage=stages[0])
+    auth.login(manager.email)
+    assert members(agenda(client), "unplanned") == {own.id}
+    assert members(agenda(client, f"/agenda/?owner={seller.id}"), "unplanned") == {theirs.id}
+    everyone = agenda(client, "/agenda/?owner=everyone")
+    assert members(everyone, "unplanned") == {own.id, theirs.id}
+    assert '<option value="everyone" selected>' in everyone
+
+
+@pytest.mark.parametrize("query", ["owner=x", "owner=99999999999", "owner=-1", "owner=%00"])
+def test_tampered_agenda_urls_never_fail(agenda_client, query):
+    assert agenda_client.get(f"/agenda/?{query}").status_code == 200
+
+
+def test_query_count_does_not_grow_with_the_leads(agenda_client, moscow_admin, stages):
+    def make(n):
+        for i in range(n):
+            lead = factories.lead(owner=moscow_admin, stage=stages[i % 3])
+            factories.activity(lead, moscow_admin, next_step_at=utcnow() + timedelta(i % 9 - 4))
+
+    make(6)
+    few = count_queries(agenda_client, "/agenda/")
+    make(30)
+    assert count_queries(agenda_client, "/agenda/") == few
+
+
+def test_more_rows_of_a_section(agenda_client, moscow_admin, stages):
+    for n in range(queries.ROWS + 3):
+        factories.lead(f"Lead {n}", owner=moscow_admin, stage=stages[0])
+    html = agenda(agenda_client)
+    assert len(members(html, "unplanned")) == queries.ROWS
+    more = agenda_client.get(f"/agenda/sections/unplanned?offset={queries.ROWS}").text
+    assert len(re.findall(r'class="agenda-row"', more)) == 3
+    assert agenda_client.get("/agenda/sections/nope").status_code == 404
+
+
+# Acting from the agenda
+
+
+def reschedule(client, lead, **data):
+    return client.post(f"/agenda/leads/{lead.id}/reschedule", data=data, headers=HTMX)
+
+
+def test_reschedule_by_days_keeps_the_time_of_day(agenda_client, moscow_admin, stages):
+    yesterday = local_today(MOSCOW) - timedelta(days=1)
+    lead = lead_due(
+        moscow_admin, stages[0], stored(datetime.combine(yesterday, time(15, 30)), MOSCOW)
+    )
+    html = agenda(agenda_client)
+    assert count(html, "overdue") == 1
+    response = reschedule(agenda_client, lead, days="3")
+    assert response.status_code == 200
+    assert count(response.text, "overdue") == 0
+    assert lead.id in members(response.text, "week")
+    assert f"Next step of #{lead.number} moved to" in response.text
+    moved = reload(lead).next_step_at.replace(tzinfo=UTC).astimezone(MOSCOW)
+    assert (moved.date(), moved.time()) == (local_today(MOSCOW) + timedelta(3), time(15, 30))
+
+
+def test_reschedule_to_a_picked_date(agenda_client, moscow_admin, stages):
+    lead = factories.lead(owner=moscow_admin, stage=stages[0])
+    picked = local_today(MOSCOW) + timedelta(days=20)
+    assert reschedule(agenda_client, lead, date=picked.isoformat()).status_code == 200
+    moved = reload(lead).next_step_at.replace(tzinfo=UTC).astimezone(MOSCOW)
+    assert (moved.date(), moved.time()) == (picked, time(0, 0))
+
+
+@pytest.mark.parametrize("data", [{}, {"date": "2026-02-30"}, {"date": "x"}, {"days": "5"},
+                                  {"date": "99999-01-01"}, {"date": "\x00"}])  # fmt: skip
+def test_reschedule_refuses_bad_dates(agenda_client, moscow_admin, stages, data):
+    lead = lead_due(moscow_admin, stages[0], utcnow())
+    before = lead.next_step_at
+    response = reschedule(agenda_client, lead, **data)
+    assert response.status_code == 422
+    assert "Pick a date for the next step." in response.text
+    assert reload(lead).next_step_at == before
+
+
+def test_reschedule_refuses_closed_and_others_leads(client, auth, moscow_admin, stages):
+    won = factories.lead(owner=moscow_admin, stage=stages[-2], value=Decimal(5))
+    seller = factories.user(name="Sam", email="sam@example.com")
+    auth.login(seller.email)
+    assert reschedule(client, won, days="1").status_code == 403
+    auth.logout()
+    auth.login(moscow_admin.email)
+    response = reschedule(client, won, days="1")
+    assert response.status_code == 422
+    assert "Only an open lead has a next step." in response.text
+    assert client.post("/agenda/leads/99999/reschedule", data={"days": "1"}).status_code == 404
+
+
+def test_log_a_call_from_the_agenda(agenda_client, moscow_admin, stages):
+    yesterday = local_today(MOSCOW) - timedelta(days=1)
+    lead = lead_due(moscow_admin, stages[0], stored(datetime.combine(yesterday, time(10)), MOSCOW))
+    form = agenda_client.get(f"/agenda/leads/{lead.id}/log", headers=HTMX)
+    assert form.status_code == 200
+    assert f'hx-post="/agenda/leads/{lead.id}/log"' in form.text
+    assert 'hx-target="#agenda-sections"' in form.text
+    tomorrow = local_today(MOSCOW) + timedelta(days=1)
+    response = agenda_client.post(
+        f"/agenda/leads/{lead.id}/log",
+        data={
+            "kind_id": factories.kind("call").id,
+            "occurred_at": datetime.now(MOSCOW).strftime("%Y-%m-%dT%H:%M"),
+            "body": "They will decide on Friday",
+            "stage_id": stages[1].id,
+            "next_step_date": tomorrow.isoformat(),
+            "next_step_note": "Call back",
+        },
+        headers=HTMX,
+    )
+    assert response.status_code == 200
+    assert count(response.text, "overdue") == 0
+    assert lead.id in members(response.text, "week")
+    assert f"Contact with #{lead.number} logged." in response.text
+    lead = reload(lead)
+    assert lead.stage_id == stages[1].id
+    bodies = db.session.scalars(select(Activity.body).where(Activity.lead_id == lead.id)).all()
+    assert bodies == ["They will decide on Friday"]
+
+
+def test_log_errors_stay_in_the_form(agenda_client, moscow_admin, stages):
+    lead = factories.lead(owner=moscow_admin, stage=stages[0])
+    response = agenda_client.post(
+        f"/agenda/leads/{lead.id}/log",
+        data={"kind_id": "", "occurred_at": "", "stage_id": stages[-1].id},
+        headers=HTMX,
+    )
+    assert response.status_code == 422
+    assert 'id="log-form"' in response.text
+    assert db.session.scalar(select(func.count()).select_from(Activity)) == 0
+
+
+def test_quiet_setting_parses_safely(app, stages):
+    db.session.add(AppSetting(key=queries.QUIET_SETTING, value="lots"))
+    db.session.commit()
+    assert queries.quiet_after_days() == queries.QUIET_DEFAULT
+
+
+def test_admin_sets_when_a_lead_goes_quiet(logged_in, admin, stages):
+    page = logged_in.get("/settings/general")
+    assert 'for="quiet_after_days"' in page.text
+    saved = logged_in.post("/settings/general/quiet", data={"quiet_after_days": "21"})
+    assert saved.status_code == 303
+    assert queries.quiet_after_days() == 21
+    refused = logged_in.post("/settings/general/quiet", data={"quiet_after_days": "0"})
+    assert refused.status_code == 422
+    assert queries.quiet_after_days() == 21
+
+
+def test_a_salesperson_cannot_change_the_quiet_setting(client, auth, stages):
+    seller = factories.user(name="Sam", email="sam@example.com")
+    auth.login(seller.email)
+    response = client.post("/settings/general/quiet", data={"quiet_after_days": "3"})
+    assert response.status_code == 403
