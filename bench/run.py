@@ -67,6 +67,7 @@ BUDGETS = {
     "board_poll_unchanged": {"p50_ms": 3},
     "board_move": {"p50_ms": 15},
     "agenda": {"p50_ms": 40},
+    "calendar_month": {"p50_ms": 40},
 }
 RSS_BUDGET_MB = 120
 
@@ -274,6 +275,7 @@ class Op:
 
 def operations(meta, stages, app):
     number = meta.get("lead_page_number") or 1
+    busiest = busiest_owner(app)
     text_query = urllib.parse.urlencode({"q": meta["search_text"]})
     phone_query = urllib.parse.urlencode({"q": meta["search_phone"]})
     return [
@@ -295,8 +297,10 @@ def operations(meta, stages, app):
             htmx=True,
             data=BoardMove(app, number),
         ),
-        # The agenda of the salesperson with the most leads, as their manager opens it.
-        Op("agenda", "GET", f"/agenda/?owner={busiest_owner(app)}"),
+        # The agenda and calendar of the salesperson with the most leads, as their manager
+        # opens them.
+        Op("agenda", "GET", f"/agenda/?owner={busiest}"),
+        Op("calendar_month", "GET", f"/agenda/calendar?owner={busiest}"),
     ]
 
 
@@ -541,6 +545,7 @@ def worker_memory(data, scratch):
             ("lead_page", f"/leads/{number}"),
             ("board", "/board/"),
             ("agenda", "/agenda/"),
+            ("calendar_month", "/agenda/calendar"),
             ("activities_feed", "/activities/"),
         ):
             status, _body = browser.get(path)
@@ -701,6 +706,7 @@ def report(big, small, big_ops, small_ops, rss, seconds):
         "board_poll_unchanged",
         "board_move",
         "agenda",
+        "calendar_month",
     ]
     ops = {}
     for name in order:

@@ -25,6 +25,7 @@ OPS = [
     "board_poll_unchanged",
     "board_move",
     "agenda",
+    "calendar_month",
 ]
 
 
