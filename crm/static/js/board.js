@@ -109,11 +109,18 @@
     });
   }
 
+  // Emptied at once, not on the dialog's "close" event, which comes later: a swap settling in
+  // between would find the form still there and open the dialog again.
+  function closeDialog(reason) {
+    if (dialog().open) {
+      document.getElementById("move-dialog-body").innerHTML = "";
+      dialog().close(reason);
+    }
+  }
+
   // The server answers a move with one of these events (see crm/board/views.py).
   document.addEventListener("board-changed", function () {
-    if (dialog().open) {
-      dialog().close("moved");
-    }
+    closeDialog("moved");
     poll();
   });
   document.addEventListener("board-reset", function () {
@@ -159,7 +166,7 @@
 
   document.addEventListener("click", function (event) {
     if (event.target.closest("[data-close-dialog]")) {
-      dialog().close("cancelled");
+      closeDialog("cancelled");
     }
   });
 
