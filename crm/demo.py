@@ -2,13 +2,16 @@
 
 Two years of a sales team's work: leads that came in over that time, each with a contact log that
 follows a plausible path through the funnel (most leads stop early, some are won, some lost with a
-reason), every stage change in the history, and the lead's cached columns (last contact, stage
+reason), every stage change in the history, the next steps planned along the way (most answered
+by the next contact, some called late, some put off after they were due, a few never planned),
+and the lead's cached columns (last contact, stage
 changed at, search line) filled in as the funnel service would. A few leads have 200 contacts,
 so the lead page can be measured on a long timeline.
 
 It is written for speed: rows are made as plain tuples and inserted in bulk, a chunk of leads at
 a time, with ids given up front (the database is empty); on SQLite the indexes are built once at
-the end (see `sqlite_bulk_load`). 100,000 leads and 1,000,000 activities take about a minute.
+the end (see `sqlite_bulk_load`). 100,000 leads and 1,000,000 activities take about half a minute
+on SQLite.
 
 The same seed gives the same leads (names, companies, contact details); the dates follow the day
 it runs, and the hour shifts some of the histories. The texts and word lists come from
@@ -23,7 +26,7 @@ administrator's own leads over the last three months, with no made-up colleagues
 
 import random
 import time
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -42,6 +45,7 @@ from crm.models import (
     Counter,
     Lead,
     LostReason,
+    PlannedStep,
     Role,
     Stage,
     StageChange,
@@ -52,7 +56,7 @@ from crm.models import (
 from crm.sample_data import TEXTS, WORDS
 
 # Bump when the generated data changes, so `make bench` rebuilds its stored databases.
-VERSION = 4
+VERSION = 5
 
 # The setup page's sample: 60 leads, all the new administrator's and all in the language chosen,
 # over the last three months (89 days back from today, so nothing is older than 90 days whatever
@@ -92,6 +96,17 @@ WON_SHARE = 0.22
 RECENT_DAYS = 10
 RECENT_NEXT_STEPS = {"today": 1, "overdue": 1, "later": 7, None: 1}
 QUIET_NEXT_STEPS = {"overdue": 7, "today": 1, "later": 1, None: 11}
+# What became of the next step planned at each contact, as weights: answered by the next
+# contact about when it was due, answered before it was due, called late, put off to another day
+# after it was due (missed) and then answered, or none planned.
+STEP_FATES = {"on_time": 50, "early": 20, "late": 12, "put_off": 10, None: 8}
+# How late "on time" may be, and how far ahead a call answered early was planned, in minutes on
+# the work clock.
+ON_TIME = 120
+EARLY_AT_MOST = 3 * 10 * 60
+# The share of the current next steps that were put off once, after their time, to where they
+# are now.
+PUT_OFF_SHARE = 0.15
 # How many times a company, phone or email is made up again when it was given before.
 FRESH_TRIES = 5
 # Some moves are made on the board rather than by logging a contact.
@@ -130,6 +145,7 @@ class Summary:
     activities: int = 0
     stage_changes: int = 0
     revisions: int = 0
+    planned_steps: int = 0
     # Numbers of the leads with a long history, for the benchmarks.
     big_leads: list[int] = field(default_factory=list)
     seconds: float = 0.0
@@ -228,7 +244,7 @@ class sqlite_bulk_load:
     to the pool. On an error the caller must roll back. Elsewhere this does nothing.
     """
 
-    TABLES = ("leads", "activities", "stage_changes", "activity_revisions")
+    TABLES = ("leads", "activities", "stage_changes", "activity_revisions", "planned_steps")
 
     def __enter__(self):
         self.sqlite = db.session.get_bind().dialect.name == "sqlite"
@@ -407,6 +423,10 @@ class Generator:
         self.companies, self.phones, self.emails = Fresh(), Fresh(), Fresh()
         self.recent_steps = Deck(self.rng, RECENT_NEXT_STEPS)
         self.quiet_steps = Deck(self.rng, QUIET_NEXT_STEPS)
+        # The planned steps' history has its own stream: the rest is as without it.
+        self.step_rng = random.Random(f"{seed}:steps")  # noqa: S311
+        self.step_fates = list(STEP_FATES)
+        self.step_weights = list(accumulate(STEP_FATES.values()))
         kinds = funnel.kinds
         fallback = next(iter(kinds.values()))
 
@@ -653,6 +673,50 @@ class Generator:
         day = clock.today + rng.randint(1, 21) * WORK_DAY
         return day + rng.randrange(0, WORK_DAY, 30)
 
+    def step_history(self, created, contacts, final):
+        """The next steps planned over a lead's life, on the work clock.
+
+        `contacts` are the minutes of its contacts, oldest first; `final` the minute its current
+        next step is due (None: none). Each step is (due, planned, ended, by): planned at
+        creation, at a contact or when an earlier step was put off; ended when the next contact
+        was logged (`by` is that contact's index) or when it was put off (`by` None), or still
+        standing (`ended` None). A contact closing the lead ends its step and plans none.
+        """
+        rng = self.step_rng
+        steps = []
+        begin = created
+        for index, end in enumerate(contacts):
+            fate = self.step_fates[
+                bisect_left(self.step_weights, rng.random() * self.step_weights[-1])
+            ]
+            gap = end - begin
+            if fate is None or gap < 1:
+                begin = end
+                continue
+            if fate == "early":
+                due = end + 1 + int(rng.random() * EARLY_AT_MOST)
+            elif fate == "late" and gap > ON_TIME + 1:
+                due = begin + 1 + int(rng.random() * (gap - ON_TIME - 1))
+            elif fate == "put_off" and gap >= 3:
+                missed = begin + 1 + int(rng.random() * (gap - 2))
+                put_off = missed + 1 + int(rng.random() * (end - missed - 1))
+                steps.append((missed, begin, put_off, None))
+                begin = put_off
+                due = put_off + 1 + int(rng.random() * (end - put_off))
+            else:
+                due = end - int(rng.random() * min(ON_TIME, gap - 1))
+            steps.append((due, begin, end, index))
+            begin = end
+        if final is not None:
+            room = min(final, self.clock.now) - begin
+            if room >= 3 and rng.random() < PUT_OFF_SHARE:
+                missed = begin + 1 + int(rng.random() * (room - 2))
+                put_off = missed + 1 + int(rng.random() * (begin + room - missed - 1))
+                steps.append((missed, begin, put_off, None))
+                begin = put_off
+            steps.append((final, begin, None, None))
+        return steps
+
 
 class Deck:
     """Cards dealt from a shuffled deck, shuffled again once all are dealt.
@@ -788,6 +852,18 @@ ACTIVITY_COLUMNS = (
     "edited_at",
     "deleted_at",
 )
+STEP_COLUMNS = (
+    "id",
+    "lead_id",
+    "owner_id",
+    "due_at",
+    "note",
+    "planned_at",
+    "planned_by_id",
+    "ended_at",
+    "ended_by_activity_id",
+    "kept_by_activity_id",
+)
 CHANGE_COLUMNS = (
     "id",
     "lead_id",
@@ -851,12 +927,14 @@ class Writer:
             "activity": next_id(Activity),
             "change": next_id(StageChange),
             "revision": next_id(ActivityRevision),
+            "step": next_id(PlannedStep),
         }
         tables = (
             (Lead, LEAD_COLUMNS),
             (Activity, ACTIVITY_COLUMNS),
             (StageChange, CHANGE_COLUMNS),
             (ActivityRevision, REVISION_COLUMNS),
+            (PlannedStep, STEP_COLUMNS),
         )
         started = time.perf_counter()
         for start in range(0, len(plans), CHUNK_LEADS):
@@ -868,6 +946,7 @@ class Writer:
             summary.activities += len(rows[1])
             summary.stage_changes += len(rows[2])
             summary.revisions += len(rows[3])
+            summary.planned_steps += len(rows[4])
             summary.big_leads += [
                 first_number + start + index for index, plan in enumerate(chunk) if plan.big
             ]
@@ -895,7 +974,8 @@ class Writer:
             )
 
     def rows(self, plans, first_number):
-        """The rows of the leads in `plans`, of their activities, stage changes and revisions."""
+        """The rows of the leads in `plans`, of their activities, stage changes, revisions and
+        planned steps."""
         generator = self.generator
         rng = generator.rng
         clock = generator.clock
@@ -904,7 +984,7 @@ class Writer:
         stamp = self.stamp
         moment = self.moment
         open_stages = set(funnel.open)
-        lead_rows, activity_rows, change_rows, revision_rows = [], [], [], []
+        lead_rows, activity_rows, change_rows, revision_rows, step_rows = [], [], [], [], []
         ids = self.ids
         for offset, plan in enumerate(plans):
             lead_id = ids["lead"]
@@ -916,6 +996,8 @@ class Writer:
             stage = plan.path[0]
             changes = [(created_at, None, stage, lead["created_by_id"], None)]
             last_id = last_at = None
+            # Each contact: its id, author, whether it stands (not deleted) and the stage after.
+            logged = []
             for minute, moved_to in contacts:
                 at = stamp(minute)
                 activity_id = ids["activity"]
@@ -970,6 +1052,7 @@ class Writer:
                     stage = moved_to
                 if deleted_at is None:
                     last_id, last_at = activity_id, at
+                logged.append((activity_id, author, deleted_at is None, stage))
             for changed_at, from_stage, to_stage, by, activity_id in changes:
                 change_rows.append(
                     (
@@ -983,16 +1066,16 @@ class Writer:
                     )
                 )
             final = plan.path[-1]
-            next_step_at = next_step_note = None
+            next_step_at = next_step_note = next_minute = None
             if final in open_stages:
                 last_minute = contacts[-1][0] if contacts else plan.created
                 next_minute = generator.next_step(plan, last_minute)
                 if next_minute is not None:
                     next_step_at = stamp(next_minute)
-                    notes = generator.next_steps[
-                        min(generator.stage_index[final], len(generator.next_steps) - 1)
-                    ]
-                    next_step_note = rng.choice(notes)
+                    next_step_note = rng.choice(self.step_notes(final))
+            step_rows += self.step_rows(
+                lead_id, lead, plan, contacts, logged, next_minute, next_step_note
+            )
             archived = (
                 final == funnel.lost
                 and clock.now - plan.created > 260 * WORK_DAY
@@ -1026,7 +1109,62 @@ class Writer:
                     max(created_at, changes[-1][0], last_at or created_at),
                 )
             )
-        return lead_rows, activity_rows, change_rows, revision_rows
+        return lead_rows, activity_rows, change_rows, revision_rows, step_rows
+
+    def step_notes(self, stage):
+        """What is planned next in `stage`: the notes of the open stage reached."""
+        generator = self.generator
+        index = generator.stage_index.get(stage, len(generator.next_steps) - 1)
+        return generator.next_steps[min(index, len(generator.next_steps) - 1)]
+
+    def step_rows(self, lead_id, lead, plan, contacts, logged, final, final_note):
+        """The rows of a lead's planned steps: the current one last, with `final_note`."""
+        generator = self.generator
+        rng = generator.step_rng
+        stamp = self.stamp
+        owner = lead["owner_id"]
+        minutes = [minute for minute, _stage in contacts]
+        history = generator.step_history(plan.created, minutes, final)
+        rows = []
+        for due, planned, ended, by in history:
+            # Who planned it: whoever logged the contact it was planned at, else the owner; the
+            # stage is the one the lead was in then.
+            planner = owner or lead["created_by_id"]
+            stage = plan.path[0]
+            before = bisect_right(minutes, planned) - 1
+            if before >= 0:
+                _id, author, _live, stage = logged[before]
+                if minutes[before] == planned:
+                    planner = author
+            if ended is None and due == final:
+                note = final_note
+            else:
+                note = self.choose(rng, self.step_notes(stage))
+            ended_by = kept_by = None
+            if by is not None:
+                ended_by, _author, live, _stage = logged[by]
+                # The contact that replaced it answered it, unless it was deleted: no other
+                # contact came between.
+                kept_by = ended_by if live else None
+            rows.append(
+                (
+                    self.take("step"),
+                    lead_id,
+                    owner,
+                    stamp(due),
+                    note,
+                    stamp(planned),
+                    planner,
+                    None if ended is None else stamp(ended),
+                    ended_by,
+                    kept_by,
+                )
+            )
+        return rows
+
+    @staticmethod
+    def choose(rng, options):
+        return options[int(rng.random() * len(options))]
 
     def take(self, name):
         value = self.ids[name]
@@ -1042,7 +1180,7 @@ def advance_sequences():
     """On PostgreSQL, move the id sequences past the ids given here, for the app's own inserts."""
     if db.session.get_bind().dialect.name != "postgresql":
         return
-    for model in (Lead, Activity, StageChange, ActivityRevision):
+    for model in (Lead, Activity, StageChange, ActivityRevision, PlannedStep):
         table = model.__table__.name
         db.session.execute(
             text(

@@ -10,7 +10,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select, update
 
 from crm.extensions import db
 from crm.models import (
@@ -19,6 +19,7 @@ from crm.models import (
     Counter,
     Lead,
     LostReason,
+    PlannedStep,
     Role,
     Stage,
     StageChange,
@@ -114,8 +115,8 @@ LEAD_FIELDS = (
 )
 
 
-def set_details(lead, details):
-    """Validate and apply the identifying fields of a lead."""
+def set_details(lead, details, actor=None):
+    """Validate and apply the identifying fields of a lead and its next step."""
     if "title" in details:
         lead.title = clean(details["title"], TITLE_MAX, "title", required=True)
     for field, limit in (("contact_name", 200), ("phone", 50), ("email", 254), ("source", 80)):
@@ -128,11 +129,13 @@ def set_details(lead, details):
     if "value" in details:
         lead.value = check_value(details["value"])
     if "owner_id" in details:
+        hand_over_step(lead, details["owner_id"])
         lead.owner_id = details["owner_id"]
-    if "next_step_at" in details:
-        lead.next_step_at = details["next_step_at"]
-    if "next_step_note" in details:
-        lead.next_step_note = clean(details["next_step_note"], NOTE_MAX, "next_step_note")
+    if "next_step_at" in details or "next_step_note" in details:
+        note = lead.next_step_note
+        if "next_step_note" in details:
+            note = clean(details["next_step_note"], NOTE_MAX, "next_step_note")
+        plan_next_step(lead, actor, details.get("next_step_at", lead.next_step_at), note)
     refresh_search_text(lead)
 
 
@@ -155,11 +158,12 @@ def create_lead(actor, stage=None, **details):
         created_at=now,
         stage_changed_at=now,
     )
-    set_details(lead, details)
+    set_details(lead, details, actor)
     lead.number = Counter.take("lead")
     refresh_search_text(lead)
     db.session.add(lead)
     db.session.flush()
+    open_step(lead, actor, now)
     db.session.add(
         StageChange(
             lead_id=lead.id,
@@ -177,7 +181,7 @@ def update_lead(lead, actor, **details):
     unknown = set(details) - set(LEAD_FIELDS)
     if unknown:
         raise TypeError(f"unknown lead fields: {sorted(unknown)}")
-    set_details(lead, details)
+    set_details(lead, details, actor)
     return lead
 
 
@@ -199,8 +203,7 @@ def move_lead(
             raise FunnelError(_("Say why the lead was lost."), "lost_reason")
         lead.lost_reason_id = lost_reason.id
         lead.lost_note = clean(lost_note, NOTE_MAX, "lost_note")
-        lead.next_step_at = None
-        lead.next_step_note = None
+        plan_next_step(lead, actor, None, None, activity)
     else:
         lead.lost_reason_id = None
         lead.lost_note = None
@@ -209,8 +212,7 @@ def move_lead(
         if final is None:
             raise FunnelError(_("Enter the final value of the deal."), "value")
         lead.value = final
-        lead.next_step_at = None
-        lead.next_step_note = None
+        plan_next_step(lead, actor, None, None, activity)
     at = at or utcnow()
     change = StageChange(
         lead_id=lead.id,
@@ -261,6 +263,7 @@ def log_activity(
     )
     db.session.add(activity)
     db.session.flush()
+    keep_steps(lead, activity)
     if moving:
         move_lead(
             lead,
@@ -273,8 +276,8 @@ def log_activity(
             value=value,
         )
     if next_step_at is not KEEP and lead.stage.kind == StageKind.OPEN:
-        lead.next_step_at = next_step_at
-        lead.next_step_note = clean(next_step_note, NOTE_MAX, "next_step_note")
+        note = clean(next_step_note, NOTE_MAX, "next_step_note")
+        plan_next_step(lead, actor, next_step_at, note, activity)
     if lead.last_activity_at is None or occurred_at >= lead.last_activity_at:
         lead.last_activity_id = activity.id
         lead.last_activity_at = occurred_at
@@ -289,8 +292,137 @@ def reschedule(lead, actor, next_step_at):
         raise FunnelError(_("Only an open lead has a next step."), "next_step_at")
     if next_step_at is None:
         raise FunnelError(_("Choose a date for the next step."), "next_step_at")
-    lead.next_step_at = next_step_at
+    plan_next_step(lead, actor, next_step_at, lead.next_step_note)
     return lead
+
+
+# The history of next steps: each one planned is kept in PlannedStep after it is moved, replaced
+# or cleared, with whose it was and the contact that answered it, so the missed contacts page
+# can tell a call that was made from one quietly moved to another day.
+
+
+def plan_next_step(lead, actor, due_at, note, activity=None):
+    """Make `due_at` (None: nothing) with `note` the lead's next step.
+
+    The step it replaces ends now, answered by `activity` when logging that contact is what
+    replaced it. The same moment with another note is the same step, its note corrected. Only
+    an open lead has steps in the history.
+    """
+    if (due_at, note) == (lead.next_step_at, lead.next_step_note):
+        return
+    moved = due_at != lead.next_step_at
+    lead.next_step_at, lead.next_step_note = due_at, note
+    if lead.id is None:
+        # A lead being created: `create_lead` opens its first step once it has an id.
+        return
+    if not moved:
+        db.session.execute(current_step(lead).values(note=note))
+        return
+    now = utcnow()
+    ended = {"ended_at": now}
+    if activity is not None:
+        ended |= {
+            "ended_by_activity_id": activity.id,
+            "kept_by_activity_id": func.coalesce(PlannedStep.kept_by_activity_id, activity.id),
+        }
+    db.session.execute(current_step(lead).values(**ended))
+    open_step(lead, actor, now)
+
+
+def current_step(lead):
+    """An update of the lead's step that stands, in the history."""
+    return (
+        update(PlannedStep)
+        .where(PlannedStep.lead_id == lead.id, PlannedStep.ended_at.is_(None))
+        .execution_options(synchronize_session=False)
+    )
+
+
+def open_step(lead, actor, now):
+    """Record the lead's next step as planned now, if it has one and is open."""
+    if lead.next_step_at is None or lead.stage.kind != StageKind.OPEN:
+        return
+    db.session.add(
+        PlannedStep(
+            lead_id=lead.id,
+            owner_id=lead.owner_id,
+            due_at=lead.next_step_at,
+            note=lead.next_step_note,
+            planned_at=now,
+            planned_by_id=actor.id if actor else None,
+        )
+    )
+
+
+def hand_over_step(lead, owner_id):
+    """A lead changing hands takes its next step along, unless that came due already: a step
+    due and missed stays missed by whoever had the lead then."""
+    if lead.id is None or owner_id == lead.owner_id:
+        return
+    db.session.execute(
+        current_step(lead).where(PlannedStep.due_at > utcnow()).values(owner_id=owner_id)
+    )
+
+
+def window_holds(moment):
+    """The lead's steps whose time had come by `moment` and still stood then: a contact made
+    at that moment answers them (a late call is a call made)."""
+    return [
+        PlannedStep.due_at <= moment,
+        or_(PlannedStep.ended_at.is_(None), PlannedStep.ended_at >= moment),
+    ]
+
+
+def keep_steps(lead, activity):
+    """Mark the steps a newly logged contact answers."""
+    db.session.execute(
+        update(PlannedStep)
+        .where(
+            PlannedStep.lead_id == lead.id,
+            PlannedStep.kept_by_activity_id.is_(None),
+            *window_holds(activity.occurred_at),
+        )
+        .values(kept_by_activity_id=activity.id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def recheck_steps(activity):
+    """After a contact is moved in time or deleted, find again what answered the steps it
+    answered, and whether it now answers others."""
+    db.session.execute(
+        update(PlannedStep)
+        .where(
+            PlannedStep.lead_id == activity.lead_id,
+            or_(
+                PlannedStep.kept_by_activity_id.is_(None),
+                PlannedStep.kept_by_activity_id == activity.id,
+            ),
+        )
+        .values(kept_by_activity_id=answering_contact())
+        .execution_options(synchronize_session=False)
+    )
+
+
+def answering_contact():
+    """The contact that answers a step (correlated to PlannedStep): the one whose logging
+    replaced it if it still stands, else the first made while the step stood and at or after
+    its time."""
+    return (
+        select(Activity.id)
+        .where(
+            Activity.lead_id == PlannedStep.lead_id,
+            Activity.deleted_at.is_(None),
+            or_(
+                Activity.id == PlannedStep.ended_by_activity_id,
+                and_(*window_holds(Activity.occurred_at)),
+            ),
+        )
+        .order_by(Activity.occurred_at, Activity.id)
+        .limit(1)
+        .correlate(PlannedStep)
+        .scalar_subquery()
+    )
 
 
 def check_not_future(occurred_at):
@@ -335,6 +467,7 @@ def edit_activity(activity, actor, kind, body, occurred_at):
     activity.occurred_at = occurred_at
     activity.edited_at = utcnow()
     refresh_last_activity(activity.lead)
+    recheck_steps(activity)
     return activity
 
 
@@ -345,6 +478,7 @@ def delete_activity(activity, actor):
     keep_revision(activity, actor)
     activity.deleted_at = utcnow()
     refresh_last_activity(activity.lead)
+    recheck_steps(activity)
 
 
 def refresh_last_activity(lead):

@@ -316,6 +316,65 @@ class StageChange(db.Model):
     activity_id: Mapped[int | None] = mapped_column(ForeignKey("activities.id"))
 
 
+# The conditions of the partial indexes of planned steps, as the missed contacts page says them.
+UNANSWERED = text("kept_by_activity_id IS NULL")
+STANDING = text("ended_at IS NULL")
+
+
+class PlannedStep(db.Model):
+    """A next step as it was planned, kept after it is moved, replaced or cleared.
+
+    A lead holds only its current next step; this history is what shows a call that was due
+    and then quietly moved to another day. The funnel service writes it alongside the lead.
+    """
+
+    __tablename__ = "planned_steps"
+    __table_args__ = (
+        Index("ix_planned_steps_lead_due", "lead_id", "due_at"),
+        # The missed contacts page reads only the steps no contact answered, a small share: by
+        # when they were due, for everyone or one person, and those still standing. Each holds
+        # every column the page asks about, even those its condition leaves always empty, so
+        # SQLite reads the index alone; the standing one starts with the contact that answered
+        # so that SQLite, which keeps no statistics here, prefers it for what still stands.
+        Index(
+            "ix_planned_steps_unanswered",
+            *("due_at", "ended_at", "owner_id", "lead_id", "kept_by_activity_id"),
+            sqlite_where=UNANSWERED,
+            postgresql_where=UNANSWERED,
+        ),
+        Index(
+            "ix_planned_steps_unanswered_owner",
+            *("owner_id", "due_at", "ended_at", "lead_id", "kept_by_activity_id"),
+            sqlite_where=UNANSWERED,
+            postgresql_where=UNANSWERED,
+        ),
+        Index(
+            "ix_planned_steps_standing",
+            *("kept_by_activity_id", "owner_id", "due_at", "ended_at", "lead_id"),
+            sqlite_where=STANDING,
+            postgresql_where=STANDING,
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"))
+    # Whose call it was: the lead's owner when the step came due (or now, until it does).
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    due_at: Mapped[datetime] = mapped_column(DateTime)
+    note: Mapped[str | None] = mapped_column(String(500))
+    planned_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    planned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # When it stopped being the lead's next step (moved, replaced, cleared); None: it still is.
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The contact whose logging replaced it, if that is how it ended.
+    ended_by_activity_id: Mapped[int | None] = mapped_column(ForeignKey("activities.id"))
+    # The contact that answered it: one made at or after the planned moment while the step
+    # stood, or the one that replaced it. None while nothing did (a deleted contact does not).
+    kept_by_activity_id: Mapped[int | None] = mapped_column(ForeignKey("activities.id"))
+
+    lead: Mapped[Lead] = relationship()
+
+
 class LoginAttempt(db.Model):
     """Failed logins, counted in the database so throttling holds across workers and servers."""
 

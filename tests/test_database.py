@@ -1,6 +1,7 @@
 """The database: migrations without drift, SQLite tuned for several writers, lead numbers."""
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 
 import flask_migrate
 import pytest
@@ -9,9 +10,18 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from crm import create_app, search_index
+from crm import create_app, funnel_defaults, search_index
 from crm.extensions import db
-from crm.models import Counter, LoginAttempt, User
+from crm.models import (
+    Activity,
+    Counter,
+    Lead,
+    LoginAttempt,
+    PlannedStep,
+    Stage,
+    StageKind,
+    User,
+)
 from tests import factories
 from tests.conftest import BACKENDS, POSTGRES_URL
 
@@ -63,6 +73,57 @@ def test_migrations_downgrade_to_nothing(empty_database, tmp_path, monkeypatch):
             tables = set(db.inspect(conn).get_table_names()) - {"alembic_version"}
         db.engine.dispose()
     assert tables == set()
+
+
+def test_upgrading_keeps_each_open_leads_next_step(empty_database, tmp_path, monkeypatch):
+    """A database from before the history of next steps starts it with each open lead's
+    current step, answered if the newest contact came at or after it."""
+    monkeypatch.setenv("CRM_INSTANCE_PATH", str(tmp_path))
+    app = create_app({"SECRET_KEY": "x", "DATABASE_URL": empty_database})
+    with app.app_context():
+        flask_migrate.upgrade(revision="0005")
+        funnel_defaults.install("en")
+        stages = db.session.scalars(Stage.in_funnel_order()).all()
+        won = next(stage for stage in stages if stage.kind == StageKind.WON)
+        due, now = datetime(2026, 3, 2, 10), datetime(2026, 3, 1, 9)
+        leads = {
+            name: Lead(number=number, title=name, stage=stage, next_step_at=step, search_text="")
+            for number, (name, stage, step) in enumerate(
+                [
+                    ("waiting", stages[0], due),
+                    ("answered", stages[1], due),
+                    ("won", won, due),
+                    ("no step", stages[0], None),
+                ],
+                start=1,
+            )
+        }
+        leads["waiting"].next_step_note = "Call"
+        db.session.add_all(leads.values())
+        db.session.flush()
+        for name, at in (("waiting", due - timedelta(hours=1)), ("answered", due)):
+            contact = Activity(
+                lead_id=leads[name].id, kind_id=factories.kind().id, occurred_at=at, created_at=now
+            )
+            db.session.add(contact)
+            db.session.flush()
+            leads[name].last_activity_id, leads[name].last_activity_at = contact.id, at
+        db.session.commit()
+        ids = {name: lead.id for name, lead in leads.items()}
+        answer = leads["answered"].last_activity_id
+        db.session.remove()
+
+        flask_migrate.upgrade()
+        steps = db.session.execute(
+            select(PlannedStep.lead_id, PlannedStep.due_at, PlannedStep.note)
+            .where(PlannedStep.ended_at.is_(None))
+            .order_by(PlannedStep.lead_id)
+        ).all()
+        answered = db.session.scalars(select(PlannedStep.kept_by_activity_id)).all()
+        db.session.remove()
+        db.engine.dispose()
+    assert steps == [(ids["waiting"], due, "Call"), (ids["answered"], due, None)]
+    assert sorted(answered, key=lambda found: found is None) == [answer, None]
 
 
 def test_sqlite_connections_are_tuned(tmp_path, monkeypatch):

@@ -16,6 +16,7 @@ from crm.models import (
     ActivityRevision,
     Counter,
     Lead,
+    PlannedStep,
     Role,
     Stage,
     StageChange,
@@ -176,6 +177,55 @@ def test_next_steps_overdue_today_later_and_none(leads):
     assert all((lead.next_step_at is None) == (lead.next_step_note is None) for lead in leads)
 
 
+def test_each_open_next_step_is_the_last_planned(leads):
+    """The lead's next step is its one standing step in the history; closed leads have none."""
+    standing = db.session.execute(
+        select(PlannedStep.lead_id, PlannedStep.due_at, PlannedStep.note, PlannedStep.owner_id)
+        .where(PlannedStep.ended_at.is_(None))
+        .order_by(PlannedStep.lead_id)
+    ).all()
+    assert standing == [
+        (lead.id, lead.next_step_at, lead.next_step_note, lead.owner_id)
+        for lead in leads
+        if lead.next_step_at is not None
+    ]
+
+
+def test_the_history_of_next_steps_follows_the_contacts(generated):
+    created = dict(db.session.execute(select(Lead.id, Lead.created_at)).all())
+    activities = {a.id: a for a in db.session.scalars(select(Activity))}
+    steps = db.session.scalars(select(PlannedStep)).all()
+    now = utcnow()
+
+    assert generated.planned_steps == len(steps) > ACTIVITIES / 2
+    for step in steps:
+        assert created[step.lead_id] <= step.planned_at <= now
+        assert step.due_at > step.planned_at
+        assert step.ended_at is None or step.planned_at < step.ended_at <= now
+        if step.ended_by_activity_id:
+            replaced_by = activities[step.ended_by_activity_id]
+            assert replaced_by.lead_id == step.lead_id
+            assert replaced_by.occurred_at == step.ended_at
+    # What answered each step is what the funnel service would find.
+    answers = db.session.execute(
+        select(PlannedStep.kept_by_activity_id, funnel_service.answering_contact())
+    ).all()
+    assert all(kept == found for kept, found in answers)
+    # Most steps were answered; some were put off after their time, a few replaced early.
+    fates = Tally(
+        "answered"
+        if step.kept_by_activity_id
+        else "put off"
+        if step.ended_at and step.ended_at > step.due_at
+        else "waiting"
+        if step.ended_at is None
+        else "other"
+        for step in steps
+    )
+    assert fates["answered"] > len(steps) / 2
+    assert fates["put off"] > 0 and fates["waiting"] > 0
+
+
 def test_contact_details_in_both_alphabets(leads):
     names = [lead.contact_name for lead in leads]
     assert any(CYRILLIC.search(name) for name in names)
@@ -220,12 +270,12 @@ def test_the_same_seed_gives_the_same_data(app):
 
     generate(seed=3)
     first = story()
-    for model in (ActivityRevision, StageChange, Activity, Lead):
+    for model in (PlannedStep, ActivityRevision, StageChange, Activity, Lead):
         db.session.execute(delete(model))
     db.session.commit()
     generate(seed=3)
     assert story() == first
-    for model in (ActivityRevision, StageChange, Activity, Lead):
+    for model in (PlannedStep, ActivityRevision, StageChange, Activity, Lead):
         db.session.execute(delete(model))
     db.session.commit()
     generate(seed=4)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from crm import funnel
 from crm.extensions import db
-from crm.models import LostReason, StageChange, utcnow
+from crm.models import LostReason, PlannedStep, StageChange, utcnow
 from tests import factories
 
 
@@ -124,6 +124,135 @@ def test_only_the_funnel_service_moves_leads():
         str(path.relative_to(package))
         for path in package.rglob("*.py")
         if path.name not in allowed
+        and "migrations" not in path.parts
+        and writes.search(path.read_text())
+    ]
+    assert offenders == []
+
+
+# The history of next steps
+
+
+def steps_of(lead):
+    """(due, note, ended, ended by, kept by, owner) of each step planned for `lead`."""
+    db.session.flush()
+    return db.session.execute(
+        select(
+            PlannedStep.due_at,
+            PlannedStep.note,
+            PlannedStep.ended_at.is_not(None),
+            PlannedStep.ended_by_activity_id,
+            PlannedStep.kept_by_activity_id,
+            PlannedStep.owner_id,
+        )
+        .where(PlannedStep.lead_id == lead.id)
+        .order_by(PlannedStep.id)
+    ).all()
+
+
+def hours_from_now(hours):
+    return utcnow().replace(microsecond=0) + timedelta(hours=hours)
+
+
+def test_a_new_lead_plans_its_first_step(admin, stages):
+    due = hours_from_now(5)
+    lead = funnel.create_lead(admin, title="Acme", next_step_at=due, next_step_note="Call")
+    without = funnel.create_lead(admin, title="Quiet")
+    step = db.session.scalar(select(PlannedStep).where(PlannedStep.lead_id == lead.id))
+    assert (step.due_at, step.note, step.owner_id, step.planned_by_id) == (
+        due,
+        "Call",
+        admin.id,
+        admin.id,
+    )
+    assert step.ended_at is None and step.planned_at <= utcnow()
+    assert steps_of(without) == []
+
+
+def test_moving_a_step_keeps_the_one_before(admin, stages):
+    first, second = hours_from_now(-3), hours_from_now(20)
+    lead = factories.lead(owner=admin, next_step_at=first, next_step_note="Call")
+    funnel.reschedule(lead, admin, second)
+    assert steps_of(lead) == [
+        (first, "Call", True, None, None, admin.id),
+        (second, "Call", False, None, None, admin.id),
+    ]
+    # The same moment again changes nothing; a new note is the same step corrected.
+    funnel.reschedule(lead, admin, second)
+    funnel.update_lead(lead, admin, next_step_at=second, next_step_note="Call the boss")
+    assert steps_of(lead)[1:] == [(second, "Call the boss", False, None, None, admin.id)]
+    funnel.update_lead(lead, admin, next_step_at=None)
+    assert [ended for _due, _note, ended, *_rest in steps_of(lead)] == [True, True]
+    assert lead.next_step_at is None
+
+
+def test_a_contact_answers_and_replaces_steps(admin, stages):
+    due, after = hours_from_now(-5), hours_from_now(48)
+    lead = factories.lead(owner=admin, next_step_at=due, next_step_note="Call")
+    early = factories.activity(lead, admin, occurred_at=due - timedelta(hours=1))
+    assert steps_of(lead) == [(due, "Call", False, None, None, admin.id)]
+    late = factories.activity(lead, admin, occurred_at=due + timedelta(hours=2))
+    assert steps_of(lead) == [(due, "Call", False, None, late.id, admin.id)]
+    replacing = factories.activity(
+        lead, admin, occurred_at=hours_from_now(-1), next_step_at=after, next_step_note="Visit"
+    )
+    assert steps_of(lead) == [
+        (due, "Call", True, replacing.id, late.id, admin.id),
+        (after, "Visit", False, None, None, admin.id),
+    ]
+    assert early.id not in {row[4] for row in steps_of(lead)}
+
+
+def test_deleting_or_moving_a_contact_finds_the_answer_again(admin, stages):
+    due = hours_from_now(-5)
+    lead = factories.lead(owner=admin, next_step_at=due)
+    first = factories.activity(lead, admin, occurred_at=due + timedelta(hours=1))
+    second = factories.activity(lead, admin, occurred_at=due + timedelta(hours=2))
+    assert steps_of(lead)[0][4] == first.id
+    funnel.delete_activity(first, admin)
+    assert steps_of(lead)[0][4] == second.id
+    funnel.edit_activity(second, admin, second.kind, second.body, due - timedelta(hours=1))
+    assert steps_of(lead)[0][4] is None
+    funnel.edit_activity(second, admin, second.kind, second.body, due)
+    assert steps_of(lead)[0][4] == second.id
+
+
+def test_closing_a_lead_ends_its_step(admin, stages):
+    reason = db.session.scalar(select(LostReason).limit(1))
+    on_board = factories.lead(owner=admin, next_step_at=hours_from_now(2))
+    funnel.move_lead(on_board, stages[-1], admin, lost_reason=reason)
+    by_contact = factories.lead(owner=admin, next_step_at=hours_from_now(2))
+    won = factories.activity(by_contact, admin, stage=stages[-2])
+    assert [row[2:5] for row in steps_of(on_board)] == [(True, None, None)]
+    assert [row[2:5] for row in steps_of(by_contact)] == [(True, won.id, won.id)]
+    # A closed lead plans no steps.
+    funnel.update_lead(on_board, admin, next_step_at=hours_from_now(30))
+    assert len(steps_of(on_board)) == 1
+
+
+def test_a_step_changes_hands_until_it_is_due(admin, stages):
+    colleague = factories.user()
+    coming = factories.lead(owner=admin, next_step_at=hours_from_now(3))
+    passed = factories.lead(owner=admin, next_step_at=hours_from_now(-3))
+    for lead in (coming, passed):
+        funnel.update_lead(lead, admin, owner_id=colleague.id)
+    assert steps_of(coming)[0][5] == colleague.id
+    assert steps_of(passed)[0][5] == admin.id
+    funnel.reschedule(passed, admin, hours_from_now(5))
+    assert steps_of(passed)[1][5] == colleague.id
+
+
+def test_only_the_funnel_service_sets_next_steps():
+    """The history of steps is written where the steps are (the demo bulk-loads both)."""
+    import re
+    from pathlib import Path
+
+    writes = re.compile(r"\.next_step_(at|note) = |(?<!class )PlannedStep\(")
+    package = Path(funnel.__file__).parent
+    offenders = [
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if path.name not in {"funnel.py", "models.py"}
         and "migrations" not in path.parts
         and writes.search(path.read_text())
     ]

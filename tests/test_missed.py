@@ -1,5 +1,6 @@
 """Missed contacts over HTTP: which steps count as missed, by which day, for whom, and the cost."""
 
+from contextlib import contextmanager
 from datetime import UTC, datetime, time, timedelta
 from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
@@ -36,8 +37,8 @@ class MissedPage(HTMLParser):
         classes = (attrs.get("class") or "").split()
         if tag == "li" and "missed-day" in classes:
             self.bars[attrs["data-day"]] = int(attrs["data-count"])
-        elif tag == "tr" and (attrs.get("id") or "").startswith("missed-lead-"):
-            self.lead_ids.append(int(attrs["id"].removeprefix("missed-lead-")))
+        elif tag == "tr" and (attrs.get("id") or "").startswith("missed-step-"):
+            self.lead_ids.append(int(attrs["data-lead"]))
         elif tag == "table" and "missed-people" in classes:
             self._in_people = True
         elif tag == "tr" and self._in_people:
@@ -184,13 +185,153 @@ def test_archived_won_and_lost_leads_are_left_out(as_seller, seller, stages):
     assert sum(page.bars.values()) == 1
 
 
-def test_a_lead_closed_through_the_funnel_leaves_the_page(as_seller, seller, stages):
-    lead = step(seller, yesterday_noon())
+def test_a_step_missed_before_the_lead_closed_still_counts(as_seller, seller, stages):
+    """Closing a lead on the board clears its next step; one already missed stays missed."""
+    missed_then = step(seller, yesterday_noon())
+    closed_in_time = step(seller, utcnow() + timedelta(hours=2))
     reason = db.session.query(LostReason).first()
     lost = [stage for stage in stages if stage.kind == "lost"][0]
-    funnel.move_lead(lead, lost, seller, lost_reason=reason)
+    for lead in (missed_then, closed_in_time):
+        funnel.move_lead(lead, lost, seller, lost_reason=reason)
+    db.session.commit()
+    html, page = missed_page(as_seller)
+    assert page.lead_ids == [missed_then.id]
+    assert "Moved or cleared" in html
+
+
+def test_a_lead_closed_by_logging_a_contact_kept_its_step(as_seller, seller, stages):
+    lead = step(seller, yesterday_noon())
+    won = [stage for stage in stages if stage.kind == "won"][0]
+    factories.activity(lead, seller, occurred_at=yesterday_noon() - timedelta(hours=3), stage=won)
+    assert reload(lead).next_step_at is None
+    assert missed_page(as_seller)[1].lead_ids == []
+
+
+# What became of a step: moved, replaced, answered late
+
+
+@contextmanager
+def at(moment):
+    """Work the funnel as if it were `moment`: when steps were planned and moved."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(funnel, "utcnow", lambda: moment)
+        yield
+
+
+def days_ago(days, hour=12):
+    return datetime.combine(utc_today() - timedelta(days=days), time(hour))
+
+
+def test_a_step_moved_after_its_time_without_a_contact_is_still_missed(as_seller, seller):
+    lead = step(seller, yesterday_noon())
+    funnel.reschedule(lead, seller, utcnow() + timedelta(days=2))
+    db.session.commit()
+    html, page = missed_page(as_seller)
+    assert page.lead_ids == [lead.id]
+    assert page.missed_on(utc_today() - timedelta(days=1)) == 1
+    assert sum(page.bars.values()) == 1
+    assert "Moved or cleared" in html
+
+
+def test_a_step_moved_before_its_time_is_not_missed(as_seller, seller):
+    with at(days_ago(1, hour=9)):
+        lead = step(seller, days_ago(1))
+        funnel.reschedule(lead, seller, utcnow() + timedelta(days=2))
+        db.session.commit()
+    _html, page = missed_page(as_seller)
+    assert page.lead_ids == []
+    assert sum(page.bars.values()) == 0
+
+
+def test_each_day_a_step_was_put_off_is_missed(as_seller, seller):
+    """Due three days ago, put off every morning to noon: missed three times, once a day."""
+    with at(days_ago(3, hour=9)):
+        lead = step(seller, days_ago(3))
+    for days in (2, 1):
+        with at(days_ago(days, hour=9)):
+            funnel.reschedule(lead, seller, days_ago(days))
+            db.session.commit()
+    html, page = missed_page(as_seller)
+    assert page.lead_ids == [lead.id] * 3
+    assert {day for day, count in page.bars.items() if count} == {
+        (utc_today() - timedelta(days=days)).isoformat() for days in (1, 2, 3)
+    }
+    assert "3 steps missed" in html
+    # Only the last one is still the lead's next step.
+    assert html.count("Still the next step") == 1
+    assert html.count("Moved or cleared") == 2
+
+
+def test_a_late_contact_keeps_the_step(as_seller, seller):
+    """Called a day late, and the step then moved on: the call was made."""
+    lead = step(seller, days_ago(2))
+    with at(days_ago(1, hour=10)):
+        factories.activity(lead, seller, occurred_at=days_ago(1, hour=9))
+        funnel.reschedule(lead, seller, utcnow() + timedelta(days=3))
+        db.session.commit()
+    assert missed_page(as_seller)[1].lead_ids == []
+
+
+def test_a_contact_after_the_step_was_moved_does_not_answer_it(as_seller, seller):
+    lead = step(seller, days_ago(2))
+    with at(days_ago(1, hour=9)):
+        funnel.reschedule(lead, seller, days_ago(1, hour=15))
+        db.session.commit()
+    factories.activity(lead, seller, occurred_at=days_ago(1, hour=16))
+    _html, page = missed_page(as_seller)
+    # The step moved to yesterday 15:00 was answered at 16:00; the one before was not.
+    assert page.lead_ids == [lead.id]
+    assert page.missed_on(utc_today() - timedelta(days=2)) == 1
+    assert sum(page.bars.values()) == 1
+
+
+def test_a_step_replaced_by_logging_a_contact_is_not_missed(as_seller, seller):
+    """Logging a contact with a new next step answers the step it replaces, even a contact
+    dated before the step's time; deleting that contact takes the answer back."""
+    lead = step(seller, yesterday_noon())
+    contact = factories.activity(
+        lead,
+        seller,
+        occurred_at=yesterday_noon() - timedelta(hours=2),
+        next_step_at=utcnow() + timedelta(days=2),
+        next_step_note="Send the contract",
+    )
+    assert missed_page(as_seller)[1].lead_ids == []
+    funnel.delete_activity(contact, seller)
+    db.session.commit()
+    html, page = missed_page(as_seller)
+    assert page.lead_ids == [lead.id]
+    assert "Call about the estimate" in html and "Send the contract" not in html
+
+
+def test_a_contact_moved_before_the_step_no_longer_answers_it(as_seller, seller):
+    lead = step(seller, yesterday_noon())
+    contact = factories.activity(lead, seller, occurred_at=yesterday_noon() + timedelta(hours=1))
+    assert missed_page(as_seller)[1].lead_ids == []
+    earlier = yesterday_noon() - timedelta(hours=1)
+    funnel.edit_activity(contact, seller, contact.kind, contact.body, earlier)
+    db.session.commit()
+    assert missed_page(as_seller)[1].lead_ids == [lead.id]
+    funnel.edit_activity(contact, seller, contact.kind, contact.body, yesterday_noon())
     db.session.commit()
     assert missed_page(as_seller)[1].lead_ids == []
+
+
+def test_a_missed_step_stays_with_who_had_the_lead(as_manager, manager, seller, colleague):
+    """Handing a lead over moves its coming step to the new owner, not a missed one."""
+    missed_by_sam = step(seller, yesterday_noon())
+    with at(days_ago(3)):
+        handed_over = step(seller, days_ago(1, hour=15))
+        funnel.update_lead(handed_over, manager, owner_id=colleague.id)
+        db.session.commit()
+    funnel.update_lead(missed_by_sam, manager, owner_id=colleague.id)
+    db.session.commit()
+    _html, page = missed_page(as_manager, "/agenda/missed?owner=everyone")
+    assert sorted(page.people) == [("Cleo Colleague", 1), ("Sam Seller", 1)]
+    _html, page = missed_page(as_manager, f"/agenda/missed?owner={seller.id}")
+    assert page.lead_ids == [missed_by_sam.id]
+    _html, page = missed_page(as_manager, f"/agenda/missed?owner={colleague.id}")
+    assert page.lead_ids == [handed_over.id]
 
 
 def test_future_steps_and_leads_with_no_step_are_left_out(as_seller, seller):
@@ -211,16 +352,20 @@ def test_a_step_earlier_today_is_missed_today(as_seller, seller):
 
 
 def test_steps_due_before_the_period_are_counted_apart(as_seller, seller):
+    """Before the period only the steps still standing are counted: what can still be done."""
     recent = step(seller, yesterday_noon())
     old = step(seller, yesterday_noon() - timedelta(days=40))
+    moved_on = step(seller, yesterday_noon() - timedelta(days=50))
+    funnel.reschedule(moved_on, seller, utcnow() + timedelta(days=1))
+    db.session.commit()
     html, page = missed_page(as_seller)
     assert page.lead_ids == [recent.id]
     assert sum(page.bars.values()) == 1
     assert "and 1 more due before this period" in html
     _html, page = missed_page(as_seller, "/agenda/missed?days=90")
-    assert page.lead_ids == [recent.id, old.id]
+    assert page.lead_ids == [recent.id, old.id, moved_on.id]
     assert len(page.bars) == 90
-    assert sum(page.bars.values()) == 2
+    assert sum(page.bars.values()) == 3
 
 
 def test_the_days_of_the_period(as_seller, seller):
@@ -368,7 +513,7 @@ def test_a_salesperson_cannot_see_anothers(as_seller, colleague, owner):
     response = as_seller.get(f"/agenda/missed?owner={wanted}")
     assert response.status_code == 403
     assert "only your own missed contacts" in response.text
-    assert 'id="missed-lead-' not in response.text
+    assert 'id="missed-step-' not in response.text
     response = as_seller.get("/agenda/missed?owner=everyone", headers=HTMX)
     assert response.status_code == 403
 
@@ -441,7 +586,7 @@ def test_tampered_addresses_never_fail(as_seller, seller, query):
     step(seller, yesterday_noon())
     response = as_seller.get(f"/agenda/missed?{query}")
     assert response.status_code == 200
-    assert 'id="missed-lead-' in response.text
+    assert 'id="missed-step-' in response.text
 
 
 def test_an_unknown_period_falls_back_to_thirty_days(as_seller, seller):

@@ -1,12 +1,18 @@
-"""Missed contacts: planned next steps that passed with nothing logged since.
+"""Missed contacts: planned next steps that passed with nothing logged on the lead since.
 
-A lead stores only its current next step: moving a step to another day, or replacing it when a
-contact is logged, leaves no record of the step before. So what can be counted honestly is the
-steps still waiting now: open leads whose next step is due and on which nothing was logged since,
-counted on the day (in the viewer's zone) they were due.
+Every next step ever planned is kept in PlannedStep, with when it stopped being the lead's next
+step (moved, replaced, cleared) and the contact that answered it, which the funnel service finds
+as contacts are logged, corrected and deleted. A step is missed when its time came while it was
+still the plan and no contact answered it: none made from its time until it was moved or
+cleared (or until now, while it stands), and it was not replaced by logging one. Moving a step
+that was due to another day does not hide it; moving it before it is due does, as it never came
+due. It counts on the day (in the viewer's zone) it was due, for whoever owned the lead then.
+Steps of archived leads are left out; those of leads since won or lost stay, as they were missed
+before the lead was closed.
 
-The cost stays flat with the data: the per-day and per-person counts are one aggregate over the
-overdue leads, and the list is cut at LISTED rows.
+The cost stays flat with the data: the per-day and per-person counts are one aggregate over an
+index of the steps nobody answered, the steps due before the period are counted only while they
+still stand, and the list is cut at LISTED rows.
 """
 
 from dataclasses import dataclass
@@ -17,7 +23,8 @@ from flask import request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
-from sqlalchemy import case, false, func, literal_column, or_, select
+from sqlalchemy import case, func, literal_column, or_, select, true
+from sqlalchemy.orm import joinedload
 
 from crm import htmx
 from crm.agenda import bp
@@ -25,61 +32,79 @@ from crm.errors import render_error
 from crm.extensions import db
 from crm.formatting import medium_date
 from crm.i18n import user_locale
-from crm.leads.queries import last_contacts, leads_by_id
+from crm.leads.queries import last_contacts
 from crm.leads.views import id_arg
-from crm.models import Lead, Role, Stage, StageKind, User, utcnow
+from crm.models import Lead, PlannedStep, Role, User, utcnow
 from crm.timezones import day_bounds, local_today, user_zone
 
 # How many days back the page looks.
 PERIODS = (7, 30, 90)
 DEFAULT_PERIOD = 30
-# The list shows this many leads at most; the counts above it cover them all.
+# The list shows this many steps at most; the counts above it cover them all.
 LISTED = 100
 OWNER_MINE, OWNER_EVERYONE = "me", "everyone"
 # A bar's height in steps of a tenth of the busiest day (classes missed-bar-0 to missed-bar-10).
 BAR_STEPS = 10
-# The bucket of steps due before the period.
-EARLIER = -1
 
 
 # Reads
 
 
 def missed_conditions(now, owner_id=None):
-    """Open, unarchived leads whose next step is due and on which nothing was logged since.
+    """Steps whose time came while they were still the plan, answered by no contact, on leads
+    that are not archived.
 
-    The funnel service keeps `last_activity_at` as the newest contact that was not deleted, so
-    "nothing logged at or after the step" is a comparison on the lead's own row.
+    The funnel service records the contact that answered a step as it is logged, so "nothing
+    logged since" is a look at the step's own row; the covering indexes that start with that
+    column hold everything else asked here.
     """
-    open_stages = select(Stage.id).where(Stage.kind == StageKind.OPEN)
+    archived = select(Lead.id).where(Lead.archived == true())
     found = [
-        Lead.archived == false(),
-        Lead.stage_id.in_(open_stages),
-        Lead.next_step_at < now,
-        or_(Lead.last_activity_at.is_(None), Lead.last_activity_at < Lead.next_step_at),
+        PlannedStep.kept_by_activity_id.is_(None),
+        PlannedStep.due_at < now,
+        or_(PlannedStep.ended_at.is_(None), PlannedStep.ended_at > PlannedStep.due_at),
+        PlannedStep.lead_id.not_in(archived),
     ]
     if owner_id is not None:
-        found.append(Lead.owner_id == owner_id)
+        found.append(PlannedStep.owner_id == owner_id)
     return found
 
 
 def missed_counts(day_starts, now, owner_id=None):
-    """{(day index, owner id): count} of missed steps, the index into `day_starts` (the UTC
-    starts of the period's local days); EARLIER counts those due before the period.
+    """{(day index, owner id): count} of the steps missed in the period, the index into
+    `day_starts` (the UTC starts of the period's local days).
 
     The day is worked out by comparisons with the days' bounds, alike on SQLite and PostgreSQL
     and right across a change of summer time.
     """
-    day_index = day_index_of(Lead.next_step_at, day_starts, EARLIER, len(day_starts) - 1).label(
+    day_index = day_index_of(PlannedStep.due_at, day_starts, 0, len(day_starts) - 1).label(
         "day_index"
     )
-    missed = select(day_index, Lead.owner_id).where(*missed_conditions(now, owner_id)).subquery()
+    missed = (
+        select(day_index, PlannedStep.owner_id)
+        .where(*missed_conditions(now, owner_id), PlannedStep.due_at >= day_starts[0])
+        .subquery()
+    )
     rows = db.session.execute(
         select(missed.c.day_index, missed.c.owner_id, func.count()).group_by(
             missed.c.day_index, missed.c.owner_id
         )
     ).all()
     return {(index, owner): count for index, owner, count in rows}
+
+
+def still_waiting_before(start, now, owner_id=None):
+    """How many missed steps due before `start` are still the next step of their lead: the
+    older history is summed up by what can still be done about it."""
+    return db.session.scalar(
+        select(func.count())
+        .select_from(PlannedStep)
+        .where(
+            *missed_conditions(now, owner_id),
+            PlannedStep.ended_at.is_(None),
+            PlannedStep.due_at < start,
+        )
+    )
 
 
 def day_index_of(moment, day_starts, low, high):
@@ -94,25 +119,32 @@ def day_index_of(moment, day_starts, low, high):
     )
 
 
-def missed_leads(start, end, now, owner_id=None):
-    """The missed leads due between `start` and `end`, the most recently due first, with their
-    stage and owner.
+def missed_steps(start, end, now, owner_id=None):
+    """The steps missed between `start` and `end`, the most recently due first, with their
+    lead and its stage (whose step it was is known from the people already loaded).
 
-    The ids are found on the leads table alone, then their rows loaded: sorting narrow rows
-    keeps a period with thousands missed as quick as one with a few.
+    The ids are found on the index alone, then their rows loaded: sorting narrow rows keeps a
+    period with thousands missed as quick as one with a few.
     """
     ids = db.session.scalars(
-        select(Lead.id)
+        select(PlannedStep.id)
         .where(
             *missed_conditions(now, owner_id),
-            Lead.next_step_at >= start,
-            Lead.next_step_at < end,
+            PlannedStep.due_at >= start,
+            PlannedStep.due_at < end,
         )
-        .order_by(Lead.next_step_at.desc(), Lead.id.desc())
+        .order_by(PlannedStep.due_at.desc(), PlannedStep.id.desc())
         .limit(LISTED)
     ).all()
-    found = leads_by_id(ids)
-    return [found[lead_id] for lead_id in ids if lead_id in found]
+    if not ids:
+        return []
+    found = db.session.scalars(
+        select(PlannedStep)
+        .options(joinedload(PlannedStep.lead).joinedload(Lead.stage))
+        .where(PlannedStep.id.in_(ids))
+    ).all()
+    by_id = {step.id: step for step in found}
+    return [by_id[step_id] for step_id in ids if step_id in by_id]
 
 
 def everyone_by_name():
@@ -158,7 +190,7 @@ class MissedView:
         return self.owner == OWNER_EVERYONE
 
     def owner_id(self):
-        """Whose leads to count: None for everyone."""
+        """Whose steps to count: None for everyone."""
         if self.everyone:
             return None
         return self.user.id if self.owner == OWNER_MINE else int(self.owner)
@@ -251,23 +283,18 @@ def day_bars(view, per_day):
 
 
 def tally_days(counts, days):
-    """The missed steps of each day of the period, and of all days before it."""
+    """The missed steps of each day of the period."""
     per_day = [0] * days
-    earlier = 0
     for (index, _owner_id), count in counts.items():
-        if index == EARLIER:
-            earlier += count
-        else:
-            per_day[index] += count
-    return per_day, earlier
+        per_day[index] += count
+    return per_day
 
 
 def person_totals(counts, people):
     """Each owner's missed steps in the period, the most first."""
     by_owner = {}
-    for (index, owner_id), count in counts.items():
-        if index != EARLIER:
-            by_owner[owner_id] = by_owner.get(owner_id, 0) + count
+    for (_index, owner_id), count in counts.items():
+        by_owner[owner_id] = by_owner.get(owner_id, 0) + count
     names = {person.id: person for person in people}
     totals = [PersonTotal(names.get(owner_id), count) for owner_id, count in by_owner.items()]
     return sorted(totals, key=lambda t: (-t.count, t.person is None, t.person and t.person.name))
@@ -295,7 +322,8 @@ def missed():
     now = utcnow()
     day_starts = [day_bounds(day)[0] for day in view.days]
     counts = missed_counts(day_starts, now, view.owner_id())
-    per_day, earlier = tally_days(counts, len(view.days))
+    per_day = tally_days(counts, len(view.days))
+    earlier = still_waiting_before(day_starts[0], now, view.owner_id())
 
     if view.day:
         start, end = day_bounds(view.day)
@@ -303,7 +331,8 @@ def missed():
     else:
         start, end = day_starts[0], now
         listed_total = sum(per_day)
-    leads = missed_leads(start, end, now, view.owner_id())
+    steps = missed_steps(start, end, now, view.owner_id())
+    leads = [step.lead for step in steps]
     return htmx.render(
         "agenda/missed.html",
         "agenda/_missed.html",
@@ -319,7 +348,8 @@ def missed():
         total=sum(per_day),
         earlier=earlier,
         person_totals=person_totals(counts, people) if view.everyone else [],
-        leads=leads,
+        steps=steps,
+        owners={person.id: person for person in people},
         listed_total=listed_total,
         hints=last_contacts(leads),
         zone=str(user_zone()),
