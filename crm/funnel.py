@@ -288,7 +288,7 @@ def reschedule(lead, actor, next_step_at):
     """Move a lead's planned next step to another moment (the agenda's +1 day, the calendar's
     drag); its note stays. Only an open lead has a next step."""
     check_may_change(lead, actor)
-    if lead.stage.kind != StageKind.OPEN:
+    if lead.stage.kind != StageKind.OPEN or lead.archived:
         raise FunnelError(_("Only an open lead has a next step."), "next_step_at")
     if next_step_at is None:
         raise FunnelError(_("Choose a date for the next step."), "next_step_at")

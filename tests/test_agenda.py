@@ -238,9 +238,13 @@ def test_reschedule_to_a_picked_date(agenda_client, moscow_admin, stages):
 
 
 @pytest.mark.parametrize("data", [{}, {"date": "2026-02-30"}, {"date": "x"}, {"days": "5"},
-                                  {"date": "99999-01-01"}, {"date": "\x00"}])  # fmt: skip
+                                  {"date": "99999-01-01"}, {"date": "\x00"}, {"date": "0001-01-01"},
+                                  {"date": "2026W011"}, {"date": "20260101"}])  # fmt: skip
 def test_reschedule_refuses_bad_dates(agenda_client, moscow_admin, stages, data):
-    lead = lead_due(moscow_admin, stages[0], utcnow())
+    # A step at local midnight (a day without a time), in a zone east of UTC: year 1 would
+    # fall outside what a date can hold once turned into UTC.
+    midnight = datetime.combine(local_today(MOSCOW), time.min)
+    lead = lead_due(moscow_admin, stages[0], stored(midnight, MOSCOW))
     before = lead.next_step_at
     response = reschedule(agenda_client, lead, **data)
     assert response.status_code == 422
@@ -325,3 +329,12 @@ def test_a_salesperson_cannot_change_the_quiet_setting(client, auth, stages):
     auth.login(seller.email)
     response = client.post("/settings/general/quiet", data={"quiet_after_days": "3"})
     assert response.status_code == 403
+
+
+def test_an_archived_leads_next_step_is_not_moved(agenda_client, moscow_admin, stages):
+    lead = lead_due(moscow_admin, stages[0], utcnow())
+    funnel.archive_lead(lead, moscow_admin)
+    db.session.commit()
+    before = lead.next_step_at
+    assert reschedule(agenda_client, lead, days="1").status_code == 422
+    assert reload(lead).next_step_at == before

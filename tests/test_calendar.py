@@ -670,3 +670,14 @@ def test_the_days_list_costs_the_same_whatever_the_leads(client, user_in):
     for hour in range(8, 20):
         planned(me, utc_of(datetime(2026, 3, 10, hour), VLADIVOSTOK), stage=None)
     assert count_queries(client, url) == few
+
+
+def test_the_feed_falls_back_to_the_configured_zone_not_the_servers(app, monkeypatch):
+    from types import SimpleNamespace
+
+    from crm.agenda.calendar import zone_of
+
+    monkeypatch.setitem(app.config, "BABEL_DEFAULT_TIMEZONE", "Europe/Moscow")
+    with app.app_context():
+        assert str(zone_of(SimpleNamespace(timezone=None))) == "Europe/Moscow"
+        assert str(zone_of(SimpleNamespace(timezone="Asia/Tokyo"))) == "Asia/Tokyo"

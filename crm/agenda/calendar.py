@@ -596,7 +596,8 @@ def feed_steps(user):
 
 def zone_of(user):
     """The user's zone (the feed is read by a phone, not by the user's browser session)."""
-    for name in (user.timezone, current_app.config["BABEL_DEFAULT_TIMEZONE"]):
+    # Babel answers None with the server's own zone: skip it, as the pages do.
+    for name in filter(None, (user.timezone, current_app.config["BABEL_DEFAULT_TIMEZONE"])):
         try:
             return babel_dates.get_timezone(name)
         except LookupError:

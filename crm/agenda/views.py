@@ -7,7 +7,7 @@ picked date; afterwards the sections are drawn again, so the row leaves its sect
 count is right.
 """
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import abort, make_response, render_template, request, url_for
 from flask_babel import gettext as _
@@ -18,6 +18,7 @@ from flask_wtf.csrf import generate_csrf
 
 from crm import funnel, htmx
 from crm.agenda import bp, queries
+from crm.agenda.calendar import parse_day
 from crm.extensions import db
 from crm.formatting import medium_date
 from crm.i18n import user_locale
@@ -38,8 +39,6 @@ SECTIONS = {
 }
 EVERYONE = "everyone"
 RESCHEDULE_DAYS = (1, 3, 7)
-# A date a next step may be moved to: within reason, and within what both databases store.
-LATEST_YEAR = 9999
 
 
 def sees_everyone(user):
@@ -242,11 +241,7 @@ def new_day(form):
     days = form.get("days", "")
     if days.isdecimal() and days.isascii() and int(days) in RESCHEDULE_DAYS:
         return local_today() + timedelta(days=int(days))
-    try:
-        picked = date.fromisoformat(form.get("date", "").strip())
-    except ValueError:
-        return None
-    return picked if picked.year < LATEST_YEAR else None
+    return parse_day(form.get("date"))
 
 
 def at_same_time(lead, day):

@@ -33,5 +33,5 @@ def upgrade():
 def downgrade():
     op.drop_index('ix_leads_agenda', table_name='leads')
     op.drop_index('ix_users_calendar_token', table_name='users')
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_column('calendar_token')
+    # Plain ALTER TABLE (SQLite 3.35+): a batch would rebuild `users` and trip the foreign keys.
+    op.drop_column('users', 'calendar_token')
