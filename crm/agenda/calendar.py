@@ -29,7 +29,8 @@ from crm.agenda import bp
 from crm.extensions import db
 from crm.formatting import medium_date, short_time
 from crm.i18n import user_locale
-from crm.leads.queries import MAX_ID, leads_by_id, team
+from crm.leads.queries import leads_by_id, team
+from crm.leads.timeline import get_lead_by_id_or_404
 from crm.models import Lead, Role, Stage, StageKind, User, utcnow
 from crm.timezones import local_today, to_local, to_utc
 
@@ -414,9 +415,7 @@ def calendar_reschedule(lead_id):
     The answer redraws the days the page shows that changed (or, after a refusal, the days the
     drop touched, so the item goes back) and says what happened in the page's messages.
     """
-    lead = db.session.get(Lead, lead_id) if lead_id <= MAX_ID else None
-    if lead is None:
-        abort(404)
+    lead = get_lead_by_id_or_404(lead_id)
     target = read_day(request.form.get("date"))
     touched = {planned_day(lead), parse_day(request.form.get("from"))}
     if isinstance(target, date):

@@ -22,11 +22,10 @@ from crm.agenda.calendar import parse_day
 from crm.extensions import db
 from crm.formatting import medium_date
 from crm.i18n import user_locale
-from crm.leads.forms import attach_error
-from crm.leads.queries import MAX_ID, last_contacts, team
-from crm.leads.timeline import Choices, log_from_form, new_log_form
+from crm.leads.queries import last_contacts, team
+from crm.leads.timeline import Choices, get_lead_by_id_or_404, new_log_form, save_log
 from crm.leads.views import id_arg
-from crm.models import Lead, Role, utcnow
+from crm.models import Role, utcnow
 from crm.timezones import day_bounds, local_today, to_local, to_utc
 
 SECTIONS = {
@@ -163,34 +162,19 @@ def section_more(key):
     )
 
 
-def get_lead_or_404(lead_id):
-    lead = db.session.get(Lead, lead_id) if lead_id <= MAX_ID else None
-    if lead is None:
-        abort(404)
-    return lead
-
-
 @bp.route("/leads/<int:lead_id>/log", methods=["GET", "POST"])
 @login_required
 def log(lead_id):
     """The lead page's log form, in the agenda row; logging redraws the sections."""
-    lead = get_lead_or_404(lead_id)
+    lead = get_lead_by_id_or_404(lead_id)
     view = AgendaView(request.args, current_user)
     choices = Choices()
     if request.method == "GET":
         return log_form(lead, view, new_log_form(lead, choices), choices)
     form = new_log_form(lead, choices, formdata=request.form)
-    if form.validate():
-        try:
-            log_from_form(lead, form, choices)
-        except funnel.FunnelError as error:
-            db.session.rollback()
-            attach_error(form, error.field, error.message)
-            return log_form(lead, view, form, Choices(), status=422)
-        db.session.commit()
-        message = _("Contact with #%(number)d logged.", number=lead.number)
-        return sections(view, message)
-    return log_form(lead, view, form, choices, status=422)
+    if save_log(lead, form, choices):
+        return sections(view, _("Contact with #%(number)d logged.", number=lead.number))
+    return log_form(lead, view, form, Choices(), status=422)
 
 
 def log_form(lead, view, form, choices, status=200):
@@ -217,7 +201,7 @@ def sections(view, message, status=200):
 @login_required
 def reschedule(lead_id):
     """Move the next step to today + 1, 3 or 7 days, or to a picked date, keeping its time."""
-    lead = get_lead_or_404(lead_id)
+    lead = get_lead_by_id_or_404(lead_id)
     view = AgendaView(request.args, current_user)
     day = new_day(request.form)
     if day is None:

@@ -18,9 +18,10 @@ from crm.extensions import db
 from crm.formatting import currency
 from crm.leads.forms import attach_error
 from crm.leads.lead_queries import lost_reasons
-from crm.leads.queries import MAX_ID, team
+from crm.leads.queries import team
+from crm.leads.timeline import get_lead_by_id_or_404
 from crm.leads.views import id_arg, text_arg
-from crm.models import Lead, StageKind, utcnow
+from crm.models import StageKind, utcnow
 from crm.timezones import day_bounds, local_today
 
 OWNER_MINE = "me"
@@ -233,13 +234,6 @@ def move_form(stages, reasons, formdata=None):
     return form
 
 
-def get_lead_or_404(lead_id):
-    lead = db.session.get(Lead, lead_id) if lead_id <= MAX_ID else None
-    if lead is None:
-        abort(404)
-    return lead
-
-
 @bp.route("/leads/<int:lead_id>/move", methods=["GET", "POST"])
 @login_required
 def move(lead_id):
@@ -248,7 +242,7 @@ def move(lead_id):
     A drop that needs more (why it was lost, the final value of a won deal) gets the dialog
     back asking for it; a refused move says why and puts the card back.
     """
-    lead = get_lead_or_404(lead_id)
+    lead = get_lead_by_id_or_404(lead_id)
     stages = queries.board_stages()
     reasons = lost_reasons()
     if request.method == "GET":

@@ -35,6 +35,14 @@ def get_lead_or_404(number):
     return lead
 
 
+def get_lead_by_id_or_404(lead_id):
+    """The lead with this id (the board and the agenda address leads by id), or 404."""
+    lead = db.session.get(Lead, lead_id) if lead_id <= LARGEST_ID else None
+    if lead is None:
+        abort(404)
+    return lead
+
+
 def get_activity_or_404(lead, activity_id):
     activity = db.session.get(Activity, activity_id) if activity_id <= LARGEST_ID else None
     if activity is None or activity.lead_id != lead.id or activity.deleted_at is not None:
@@ -140,18 +148,25 @@ def log_activity(number):
     lead = get_lead_or_404(number)
     choices = Choices()
     form = new_log_form(lead, choices, formdata=request.form)
-    if form.validate():
-        try:
-            log_from_form(lead, form, choices)
-        except funnel.FunnelError as error:
-            db.session.rollback()
-            attach_error(form, error.field, error.message)
-            choices = Choices()
-        else:
-            db.session.commit()
-            # The commit expired the pick lists; loading them afresh is 4 queries, not 20.
-            return logged(lead, Choices())
-    return log_form_invalid(lead, form, choices)
+    if save_log(lead, form, choices):
+        # The commit expired the pick lists; loading them afresh is 4 queries, not 20.
+        return logged(lead, Choices())
+    return log_form_invalid(lead, form, Choices())
+
+
+def save_log(lead, form, choices):
+    """Log the contact the form describes and commit; False when the form or the funnel
+    refused it, with the reason on the form (the lead page and the agenda both log so)."""
+    if not form.validate():
+        return False
+    try:
+        log_from_form(lead, form, choices)
+    except funnel.FunnelError as error:
+        db.session.rollback()
+        attach_error(form, error.field, error.message)
+        return False
+    db.session.commit()
+    return True
 
 
 def log_from_form(lead, form, choices):
