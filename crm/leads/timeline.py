@@ -19,6 +19,7 @@ from crm.leads.lead_queries import (
     team,
     timeline_page,
 )
+from crm.leads.queries import MAX_ID
 from crm.models import Activity, Lead
 from crm.timezones import combine, local_now, to_local, to_utc
 
@@ -37,7 +38,8 @@ def get_lead_or_404(number):
 
 def get_lead_by_id_or_404(lead_id):
     """The lead with this id (the board and the agenda address leads by id), or 404."""
-    lead = db.session.get(Lead, lead_id) if lead_id <= LARGEST_ID else None
+    # Ids are 32-bit: PostgreSQL refuses a bigger one rather than finding nothing.
+    lead = db.session.get(Lead, lead_id) if lead_id <= MAX_ID else None
     if lead is None:
         abort(404)
     return lead
