@@ -50,19 +50,26 @@ class NotAllowed(FunnelError):
     """The user may not change this lead."""
 
 
+def manages_the_team(user):
+    """Admins and managers work every lead and see every colleague's agenda."""
+    return user.role in (Role.ADMIN, Role.MANAGER)
+
+
 def may_change(lead, actor):
     """Admins and managers work every lead; a salesperson works their own and unclaimed ones.
     No actor is the system itself (the demo data, an import)."""
-    if actor is None or actor.role in (Role.ADMIN, Role.MANAGER):
+    if actor is None or manages_the_team(actor):
         return True
     return lead.owner_id in (None, actor.id)
 
 
+def not_allowed_message():
+    return _("This lead is someone else's: only its owner or a manager can change it.")
+
+
 def check_may_change(lead, actor):
     if not may_change(lead, actor):
-        raise NotAllowed(
-            _("This lead is someone else's: only its owner or a manager can change it.")
-        )
+        raise NotAllowed(not_allowed_message())
 
 
 def phone_digits(phone):

@@ -31,7 +31,7 @@ from crm.formatting import medium_date, short_time
 from crm.i18n import user_locale
 from crm.leads.queries import leads_by_id, team
 from crm.leads.timeline import get_lead_by_id_or_404
-from crm.models import Lead, Role, Stage, StageKind, User, utcnow
+from crm.models import Lead, Stage, StageKind, User, utcnow
 from crm.timezones import local_today, to_local, to_utc
 
 VIEWS = ("month", "week")
@@ -64,10 +64,6 @@ def read_day(text):
     return day if FIRST_YEAR <= day.year <= LAST_YEAR else "out of range"
 
 
-def may_see_colleagues(user):
-    return user.role in (Role.ADMIN, Role.MANAGER)
-
-
 class CalendarView:
     """The calendar as the URL describes it: month or week, around which day, whose leads.
 
@@ -80,7 +76,7 @@ class CalendarView:
         self.kind = kind if kind in VIEWS else "month"
         self.anchor = parse_day(args.get("date")) or local_today()
         self.today = local_today()
-        self.team = team() if may_see_colleagues(user) else []
+        self.team = team() if funnel.manages_the_team(user) else []
         self.owner = self.read_owner(args.get("owner", ""))
         self.first_weekday = user_locale().first_week_day
 
@@ -421,7 +417,7 @@ def calendar_reschedule(lead_id):
     if isinstance(target, date):
         touched.add(target)
     if not funnel.may_change(lead, current_user):
-        return answer(lead, touched, refusal(lead), 403)
+        return answer(lead, touched, funnel.not_allowed_message(), 403)
     if lead.archived:
         message = _("Lead #%(number)d was archived meanwhile.", number=lead.number)
         return answer(lead, touched, message, 409)
@@ -439,14 +435,6 @@ def calendar_reschedule(lead_id):
         date=medium_date(target, str(user_locale())),
     )
     return answer(lead, touched, message, moved_to=target)
-
-
-def refusal(lead):
-    try:
-        funnel.check_may_change(lead, current_user)
-    except funnel.NotAllowed as error:
-        return error.message
-    return ""
 
 
 def answer(lead, touched, message, status=200, moved_to=None):

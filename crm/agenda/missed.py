@@ -26,7 +26,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import case, func, literal_column, or_, select, true
 from sqlalchemy.orm import joinedload
 
-from crm import htmx
+from crm import funnel, htmx
 from crm.agenda import bp
 from crm.errors import render_error
 from crm.extensions import db
@@ -34,7 +34,7 @@ from crm.formatting import medium_date
 from crm.i18n import user_locale
 from crm.leads.queries import last_contacts
 from crm.leads.views import id_arg
-from crm.models import Lead, PlannedStep, Role, User, utcnow
+from crm.models import Lead, PlannedStep, User, utcnow
 from crm.timezones import day_bounds, local_today, user_zone
 
 # How many days back the page looks.
@@ -154,10 +154,6 @@ def everyone_by_name():
 # What the URL asks for
 
 
-def may_see_others(user):
-    return user.role in (Role.ADMIN, Role.MANAGER)
-
-
 class NotYours(Exception):
     """A salesperson asked for someone else's missed contacts."""
 
@@ -179,7 +175,7 @@ class MissedView:
             owner = OWNER_MINE
         if owner != OWNER_EVERYONE and not id_arg(owner):
             owner = OWNER_MINE
-        if owner != OWNER_MINE and not may_see_others(user):
+        if owner != OWNER_MINE and not funnel.manages_the_team(user):
             raise NotYours
         self.owner = owner
         self.days = [today - timedelta(days=back) for back in range(self.period - 1, -1, -1)]
@@ -313,7 +309,7 @@ def missed():
         view = MissedView(request.args, current_user, local_today())
     except NotYours:
         return render_error(403, _("You can see only your own missed contacts."))
-    people = everyone_by_name() if may_see_others(current_user) else [current_user]
+    people = everyone_by_name() if funnel.manages_the_team(current_user) else [current_user]
     try:
         shown = person_shown(view, people)
     except NoSuchPerson:
@@ -340,7 +336,7 @@ def missed():
         active="agenda",
         view=view,
         shown=shown,
-        can_choose_owner=may_see_others(current_user),
+        can_choose_owner=funnel.manages_the_team(current_user),
         people=owner_choices(people, shown),
         periods=PERIODS,
         bars=day_bars(view, per_day),

@@ -25,7 +25,7 @@ from crm.i18n import user_locale
 from crm.leads.queries import last_contacts, team
 from crm.leads.timeline import Choices, get_lead_by_id_or_404, new_log_form, save_log
 from crm.leads.views import id_arg
-from crm.models import Role, utcnow
+from crm.models import utcnow
 from crm.timezones import day_bounds, local_today, to_local, to_utc
 
 SECTIONS = {
@@ -40,17 +40,13 @@ EVERYONE = "everyone"
 RESCHEDULE_DAYS = (1, 3, 7)
 
 
-def sees_everyone(user):
-    return user.role in (Role.ADMIN, Role.MANAGER)
-
-
 class AgendaView:
     """Whose agenda: one's own, or for managers a colleague's or everyone's (`owner`)."""
 
     def __init__(self, args, user):
         self.user = user
         owner = args.get("owner", "")
-        if not sees_everyone(user):
+        if not funnel.manages_the_team(user):
             owner = ""
         self.owner = owner if owner == EVERYONE or id_arg(owner) else ""
 
@@ -107,7 +103,7 @@ def rows_context(view):
     return {"row_labels": row_labels(), "row_paths": row_paths(view)}
 
 
-def sections_context(view, message=None, focus=None):
+def sections_context(view, message=None):
     quiet_days = queries.quiet_after_days()
     sections = queries.all_sections(view.owner_id, today(), quiet_days)
     leads = [lead for section in sections for lead in section.leads]
@@ -118,7 +114,6 @@ def sections_context(view, message=None, focus=None):
         "quiet_days": quiet_days,
         "hints": last_contacts(leads),
         "message": message,
-        "focus": focus,
         **rows_context(view),
     }
 
@@ -133,7 +128,7 @@ def index():
         "agenda/_sections.html",
         title=_("Agenda"),
         active="agenda",
-        team=team() if sees_everyone(current_user) else [],
+        team=team() if funnel.manages_the_team(current_user) else [],
         **sections_context(view),
     )
 

@@ -269,7 +269,7 @@ def move(lead_id):
         )
         return refused(message, 409)
     if not funnel.may_change(lead, current_user):
-        return refused(funnel_refusal(lead), 403)
+        return refused(funnel.not_allowed_message(), 403)
     if needs_more(lead, stage, form):
         return dialog(lead, form, asked=True)
     reason = next((r for r in reasons if r.id == form.lost_reason_id.data), None)
@@ -288,14 +288,6 @@ def move(lead_id):
         return dialog(lead, form, status=422)
     db.session.commit()
     return moved(lead, stage, change is not None)
-
-
-def funnel_refusal(lead):
-    try:
-        funnel.check_may_change(lead, current_user)
-    except funnel.NotAllowed as error:
-        return error.message
-    return ""
 
 
 def needs_more(lead, stage, form):
