@@ -49,6 +49,16 @@ def pytest_collection_modifyitems(config, items):
 # The app and its server
 
 
+def stored(app, lead_id, column):
+    """What the database holds for a lead now, read outside any request of the server."""
+    from crm.models import Lead
+
+    with app.app_context():
+        value = getattr(db.session.get(Lead, lead_id), column)
+        db.session.remove()
+    return value
+
+
 def build_app(directory):
     """A CRM with its own instance folder and SQLite file, schema created, nobody set up."""
     saved = os.environ.get("CRM_INSTANCE_PATH")

@@ -5,9 +5,16 @@ from datetime import timedelta
 import pytest
 
 from crm.extensions import db
-from crm.models import Lead, utcnow
+from crm.models import utcnow
 from tests import factories
-from tests.browser.conftest import ADMIN_EMAIL, ADMIN_NAME, ADMIN_PASSWORD, build_app, serving
+from tests.browser.conftest import (
+    ADMIN_EMAIL,
+    ADMIN_NAME,
+    ADMIN_PASSWORD,
+    build_app,
+    serving,
+    stored,
+)
 from tests.browser.pages import expect, log_in
 
 
@@ -64,10 +71,7 @@ def test_log_a_call_from_the_agenda(page, agenda):
     expect(page.locator(f"#agenda-overdue-{leads[0]}")).to_have_count(0)
     expect(page.locator(f"#agenda-week-{leads[0]}")).to_be_visible()
     expect(page.get_by_text("logged.")).to_be_visible()
-    with app.app_context():
-        lead = db.session.get(Lead, leads[0])
-        assert lead.last_activity_at is not None
-        db.session.remove()
+    assert stored(app, leads[0], "last_activity_at") is not None
 
 
 def test_reschedule_with_one_click(page, agenda):

@@ -7,7 +7,7 @@ import pytest
 
 from crm import funnel
 from crm.extensions import db
-from crm.models import Lead, Role, utcnow
+from crm.models import Role, utcnow
 from tests import factories
 from tests.browser.conftest import (
     ADMIN_EMAIL,
@@ -16,6 +16,7 @@ from tests.browser.conftest import (
     TIMEOUT_MS,
     build_app,
     serving,
+    stored,
 )
 from tests.browser.pages import expect, log_in
 
@@ -69,10 +70,7 @@ def card(page, lead_id):
 
 
 def stage_of(app, lead_id):
-    with app.app_context():
-        stage_id = db.session.get(Lead, lead_id).stage_id
-        db.session.remove()
-    return stage_id
+    return stored(app, lead_id, "stage_id")
 
 
 def open_board(page, base):

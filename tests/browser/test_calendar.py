@@ -10,7 +10,14 @@ from crm import funnel
 from crm.extensions import db
 from crm.models import Lead
 from tests import factories
-from tests.browser.conftest import ADMIN_EMAIL, ADMIN_NAME, ADMIN_PASSWORD, build_app, serving
+from tests.browser.conftest import (
+    ADMIN_EMAIL,
+    ADMIN_NAME,
+    ADMIN_PASSWORD,
+    build_app,
+    serving,
+    stored,
+)
 from tests.browser.pages import expect, log_in
 
 ZONE = "Asia/Vladivostok"
@@ -67,10 +74,7 @@ def item(page, lead_id):
 
 
 def next_step_of(app, lead_id):
-    with app.app_context():
-        moment = db.session.get(Lead, lead_id).next_step_at
-        db.session.remove()
-    return moment
+    return stored(app, lead_id, "next_step_at")
 
 
 def open_calendar(page, base, url=MONTH):
