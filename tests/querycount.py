@@ -22,9 +22,9 @@ def counting_queries():
         event.remove(db.engine, "before_cursor_execute", record)
 
 
-def count_queries(client, url):
-    """How many statements a successful GET of `url` runs."""
+def count_queries(client, url, status=200):
+    """How many statements a GET of `url` answered with `status` runs."""
     with counting_queries() as statements:
         response = client.get(url)
-    assert response.status_code == 200
+    assert response.status_code == status
     return len(statements)
