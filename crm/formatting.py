@@ -17,6 +17,7 @@ from crm.timezones import local_today, to_local
 def init_app(app):
     app.add_template_filter(money)
     app.add_template_filter(when)
+    app.add_template_filter(day)
     app.add_template_filter(ago)
     app.add_template_filter(first_line)
     app.add_template_global(next_step_state)
@@ -53,6 +54,11 @@ def when(moment):
     if local.hour == local.minute == 0:
         return day
     return f"{day} {short_time(local.hour, local.minute, locale)}"
+
+
+def day(local_day):
+    """A date (already the user's local day) as the user reads it."""
+    return medium_date(local_day, str(user_locale()))
 
 
 # A list or a board shows the same few dates and times many times over: each is formatted once.

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from crm import funnel as funnel_service
 from crm import funnel_defaults
 from crm.extensions import db
-from crm.models import ActivityKind, Role, Stage, User, utcnow
+from crm.models import ActivityKind, LostReason, Role, Stage, StageChange, StageKind, User, utcnow
 
 PASSWORD = "a long test password"
 _sequence = itertools.count(1)
@@ -70,5 +70,24 @@ def activity(lead, author=None, kind_code="call", body="Talked.", occurred_at=No
         occurred_at=occurred_at or utcnow() - timedelta(hours=1),
         **changes,
     )
+    db.session.commit()
+    return record
+
+
+def lead_with_history(owner, path, lost_reason=None, **details):
+    """A lead created in the first stage of `path` and moved along it: `path` is a list of
+    (stage, when) pairs, `when` a stored (naive UTC) moment, oldest first. A move to a lost
+    stage is given `lost_reason` (the first reason by default)."""
+    first_stage, created_at = path[0]
+    record = lead(owner=owner, stage=first_stage, **details)
+    record.created_at = created_at
+    record.stage_changed_at = created_at
+    first_change = db.session.scalar(select(StageChange).where(StageChange.lead_id == record.id))
+    first_change.changed_at = created_at
+    for stage, when in path[1:]:
+        reason = None
+        if stage.kind == StageKind.LOST:
+            reason = lost_reason or db.session.scalar(select(LostReason).order_by(LostReason.id))
+        funnel_service.move_lead(record, stage, owner, at=when, lost_reason=reason)
     db.session.commit()
     return record

@@ -23,11 +23,12 @@ from flask import request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
-from sqlalchemy import case, func, literal_column, or_, select, true
+from sqlalchemy import func, or_, select, true
 from sqlalchemy.orm import joinedload
 
 from crm import funnel, htmx
 from crm.agenda import bp
+from crm.buckets import index_of
 from crm.errors import render_error
 from crm.extensions import db
 from crm.formatting import medium_date
@@ -77,9 +78,7 @@ def missed_counts(day_starts, now, owner_id=None):
     The day is worked out by comparisons with the days' bounds, alike on SQLite and PostgreSQL
     and right across a change of summer time.
     """
-    day_index = day_index_of(PlannedStep.due_at, day_starts, 0, len(day_starts) - 1).label(
-        "day_index"
-    )
+    day_index = index_of(PlannedStep.due_at, day_starts).label("day_index")
     missed = (
         select(day_index, PlannedStep.owner_id)
         .where(*missed_conditions(now, owner_id), PlannedStep.due_at >= day_starts[0])
@@ -104,18 +103,6 @@ def still_waiting_before(start, now, owner_id=None):
             PlannedStep.ended_at.is_(None),
             PlannedStep.due_at < start,
         )
-    )
-
-
-def day_index_of(moment, day_starts, low, high):
-    """Which day `moment` falls on, known to be between `low` and `high`: halving the range at
-    each step, so a row needs seven comparisons for ninety days rather than up to ninety."""
-    if low == high:
-        return literal_column(str(int(low)))
-    middle = (low + high + 1) // 2
-    return case(
-        (moment < day_starts[middle], day_index_of(moment, day_starts, low, middle - 1)),
-        else_=day_index_of(moment, day_starts, middle, high),
     )
 
 

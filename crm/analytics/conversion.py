@@ -1,0 +1,14 @@
+"""Funnel: being built."""
+
+from flask_babel import lazy_gettext as _l
+
+from crm.analytics.reports import Report
+
+REPORT = Report(
+    slug="funnel",
+    title=_l("Funnel"),
+    template="analytics/funnel.html",
+    compute=lambda filters: None,
+    tables=lambda filters, result: {},
+    leads=lambda filters, args: None,
+)
