@@ -47,6 +47,7 @@ from sqlalchemy import event, func, select
 from werkzeug.security import generate_password_hash
 
 from crm import MIGRATIONS, create_app, data_version, demo
+from crm.analytics import cache as analytics_cache
 from crm.extensions import db
 from crm.models import Activity, ActivityKind, Lead, Role, Stage, StageKind, User, utcnow
 
@@ -68,8 +69,12 @@ BUDGETS = {
     "board_move": {"p50_ms": 15},
     "agenda": {"p50_ms": 40},
     "calendar_month": {"p50_ms": 40},
+    "analytics_funnel": {"p50_ms": 250},
+    "analytics_funnel_unchanged": {"p50_ms": 20},
+    "analytics_time_in_stage": {"p50_ms": 300},
 }
 RSS_BUDGET_MB = 120
+YEAR_FUNNEL = "/analytics/funnel?period=365"
 
 BENCH_EMAIL = "bench@example.com"
 # Statements that only control the transaction; the SQLite set-up sends BEGIN on every request.
@@ -268,6 +273,8 @@ class Op:
     url: object
     htmx: bool = False
     data: object = None
+    # Called before each request, such as to drop the kept reports so they are computed.
+    before: object = None
 
     def path(self):
         return self.url() if callable(self.url) else self.url
@@ -301,6 +308,15 @@ def operations(meta, stages, app):
         # opens them.
         Op("agenda", "GET", f"/agenda/?owner={busiest}"),
         Op("calendar_month", "GET", f"/agenda/calendar?owner={busiest}"),
+        # A year of step conversion computed afresh, then shown again with nothing changed.
+        Op("analytics_funnel", "GET", YEAR_FUNNEL, before=analytics_cache.forget_all),
+        Op("analytics_funnel_unchanged", "GET", YEAR_FUNNEL),
+        Op(
+            "analytics_time_in_stage",
+            "GET",
+            "/analytics/time-in-stage?period=365",
+            before=analytics_cache.forget_all,
+        ),
     ]
 
 
@@ -442,6 +458,8 @@ def measure(data, options, scratch, keep_copy=False):
 
 def request(client, op):
     headers = HTMX if op.htmx else {}
+    if op.before:
+        op.before()
     if op.method == "POST":
         return client.post(op.path(), data=op.data.data(), headers=headers)
     return client.get(op.path(), headers=headers)
@@ -547,6 +565,8 @@ def worker_memory(data, scratch):
             ("agenda", "/agenda/"),
             ("calendar_month", "/agenda/calendar"),
             ("activities_feed", "/activities/"),
+            ("analytics_funnel", YEAR_FUNNEL),
+            ("analytics_time_in_stage", "/analytics/time-in-stage?period=365"),
         ):
             status, _body = browser.get(path)
             pages[name] = rss_mb(worker) if status < 400 else f"status {status}"
@@ -707,6 +727,9 @@ def report(big, small, big_ops, small_ops, rss, seconds):
         "board_move",
         "agenda",
         "calendar_month",
+        "analytics_funnel",
+        "analytics_funnel_unchanged",
+        "analytics_time_in_stage",
     ]
     ops = {}
     for name in order:

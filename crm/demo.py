@@ -36,7 +36,7 @@ from sqlalchemy import exists, func, insert, select, text
 
 from crm import funnel_defaults
 from crm.extensions import db
-from crm.funnel import phone_digits, phone_tail, search_text
+from crm.funnel import phone_digits, phone_tail, search_text, seconds_between
 from crm.models import (
     Activity,
     ActivityKind,
@@ -56,7 +56,7 @@ from crm.models import (
 from crm.sample_data import TEXTS, WORDS
 
 # Bump when the generated data changes, so `make bench` rebuilds its stored databases.
-VERSION = 5
+VERSION = 6
 
 # The setup page's sample: 60 leads, all the new administrator's and all in the language chosen,
 # over the last three months (89 days back from today, so nothing is older than 90 days whatever
@@ -872,6 +872,7 @@ CHANGE_COLUMNS = (
     "changed_at",
     "changed_by_id",
     "activity_id",
+    "seconds_in_from_stage",
 )
 REVISION_COLUMNS = (
     "id",
@@ -1053,6 +1054,7 @@ class Writer:
                 if deleted_at is None:
                     last_id, last_at = activity_id, at
                 logged.append((activity_id, author, deleted_at is None, stage))
+            entered_at = None
             for changed_at, from_stage, to_stage, by, activity_id in changes:
                 change_rows.append(
                     (
@@ -1063,8 +1065,10 @@ class Writer:
                         changed_at,
                         by,
                         activity_id,
+                        seconds_between_stamps(changed_at, entered_at),
                     )
                 )
+                entered_at = changed_at
             final = plan.path[-1]
             next_step_at = next_step_note = next_minute = None
             if final in open_stages:
@@ -1170,6 +1174,15 @@ class Writer:
         value = self.ids[name]
         self.ids[name] += 1
         return value
+
+
+def seconds_between_stamps(later, earlier):
+    """Seconds between two moments as the rows hold them (text on SQLite, else datetimes)."""
+    if earlier is None:
+        return None
+    if isinstance(later, str):
+        later, earlier = datetime.fromisoformat(later), datetime.fromisoformat(earlier)
+    return seconds_between(later, earlier)
 
 
 def next_id(model):

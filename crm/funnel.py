@@ -228,12 +228,20 @@ def move_lead(
         changed_at=at,
         changed_by_id=actor.id if actor else None,
         activity_id=activity.id if activity else None,
+        seconds_in_from_stage=seconds_between(at, lead.stage_changed_at),
     )
     lead.stage = stage
     lead.stage_id = stage.id
     lead.stage_changed_at = at
     db.session.add(change)
     return change
+
+
+def seconds_between(later, earlier):
+    """Whole seconds from `earlier` to `later`; a move dated before the last one counts 0."""
+    if earlier is None:
+        return None
+    return max(0, int((later - earlier).total_seconds()))
 
 
 KEEP = object()

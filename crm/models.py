@@ -197,6 +197,8 @@ class Lead(db.Model):
         Index(
             "ix_leads_stage_changed",
             *("stage_id", "stage_changed_at", "archived", "value", "updated_at"),
+            # The won and lost report reads whose, why and since when off the index too.
+            *("owner_id", "lost_reason_id", "created_at", "source"),
         ),
         Index("ix_leads_source", "source"),
         # Covers the agenda: a person's open leads and everything its sections ask of them.
@@ -302,9 +304,19 @@ class ActivityRevision(db.Model):
 class StageChange(db.Model):
     __tablename__ = "stage_changes"
     __table_args__ = (
-        Index("ix_stage_changes_lead_changed", "lead_id", "changed_at"),
+        # Each lead's path in order, with the stages, so the funnel's conversion reads the
+        # index alone.
+        Index(
+            "ix_stage_changes_lead_changed",
+            *("lead_id", "changed_at", "from_stage_id", "to_stage_id"),
+        ),
         Index("ix_stage_changes_to_stage_changed", "to_stage_id", "changed_at"),
         Index("ix_stage_changes_activity", "activity_id"),
+        # Time in stage: the stays that ended in a period, read off the index alone.
+        Index(
+            "ix_stage_changes_stays",
+            *("changed_at", "from_stage_id", "seconds_in_from_stage", "lead_id"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -314,6 +326,9 @@ class StageChange(db.Model):
     changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     activity_id: Mapped[int | None] = mapped_column(ForeignKey("activities.id"))
+    # How long the lead had been in the stage it left, so time in stage is a sum, not a search
+    # for each change's predecessor. None at creation.
+    seconds_in_from_stage: Mapped[int | None] = mapped_column(Integer)
 
 
 # The conditions of the partial indexes of planned steps, as the missed contacts page says them.

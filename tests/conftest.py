@@ -9,6 +9,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from crm import create_app
+from crm.analytics import cache as analytics_cache
 from crm.extensions import db
 from tests import factories
 
@@ -87,6 +88,8 @@ def app(request, tmp_path, monkeypatch):
         }
     )
     app.test_client_class = RequestIsolatedClient
+    # Kept reports are keyed on the data version, which starts afresh in every test database.
+    analytics_cache.forget_all()
     with app.app_context():
         if backend == "sqlite":
             db.create_all()

@@ -26,6 +26,9 @@ OPS = [
     "board_move",
     "agenda",
     "calendar_month",
+    "analytics_funnel",
+    "analytics_funnel_unchanged",
+    "analytics_time_in_stage",
 ]
 
 

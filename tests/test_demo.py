@@ -10,6 +10,8 @@ from sqlalchemy import delete, func, select
 
 from crm import demo
 from crm import funnel as funnel_service
+from crm.analytics import conversion
+from crm.analytics.filters import ReportFilters
 from crm.extensions import db
 from crm.models import (
     Activity,
@@ -98,9 +100,12 @@ def test_each_leads_history_leads_to_its_stage(leads):
         history = changes[lead.id]
         assert history[0].from_stage_id is None
         assert history[0].changed_at == lead.created_at
+        assert history[0].seconds_in_from_stage is None
         for before, after in zip(history, history[1:], strict=False):
             assert after.from_stage_id == before.to_stage_id
             assert after.changed_at > before.changed_at
+            stay = after.changed_at - before.changed_at
+            assert after.seconds_in_from_stage == int(stay.total_seconds())
         assert history[-1].to_stage_id == lead.stage_id
         assert lead.stage_changed_at == history[-1].changed_at
         for change in history:
@@ -325,3 +330,13 @@ def test_more_activities_than_moves_is_not_needed(app):
     generate(leads=50, activities=0)
     assert count(Activity) == 0
     assert all(lead.stage.is_open for lead in db.session.scalars(select(Lead)))
+
+
+def test_a_believable_funnel_drops_off_and_loses_leads_at_every_step(generated):
+    manager = factories.user(role=Role.MANAGER)
+    filters = ReportFilters.from_args({"period": "365"}, manager)
+    steps = conversion.step_counts(filters, conversion.open_stages())
+    for step in steps:
+        assert step.entered > step.passed > 0
+        assert step.lost > 0
+    assert steps[0].entered > steps[-1].entered
