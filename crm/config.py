@@ -46,7 +46,12 @@ def load(app, config=None):
 
     url = app.config["DATABASE_URL"] or default_database_url(app.instance_path)
     app.config["SQLALCHEMY_DATABASE_URI"] = url
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if url.startswith("postgresql"):
+        # psycopg prepares a statement run five times, and PostgreSQL may then plan it once
+        # for any values: a report's period would be guessed, not seen, and its plan go wrong.
+        options["connect_args"] = {"prepare_threshold": None} | options.get("connect_args", {})
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if app.config["HTTPS"]:
         app.config["SESSION_COOKIE_SECURE"] = True
     if not app.config.get("SECRET_KEY"):

@@ -266,6 +266,13 @@ class Activity(db.Model):
         Index("ix_activities_author_occurred", "author_id", "occurred_at"),
         Index("ix_activities_occurred_at", "occurred_at"),
         Index("ix_activities_stage_after_occurred", "stage_after_id", "occurred_at"),
+        # The activity report: each person's contacts of a kind in a week, counted off the index.
+        Index(
+            "ix_activities_author_kind_occurred",
+            *("author_id", "kind_id", "occurred_at", "deleted_at", "lead_id"),
+        ),
+        # Contacts per won lead: each lead's contacts by author, off the index.
+        Index("ix_activities_lead_author", "lead_id", "author_id", "occurred_at", "deleted_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

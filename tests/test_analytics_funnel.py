@@ -124,11 +124,11 @@ def test_step_conversion_counts_each_step_by_hand(logged_in, stages, history):
     expected = {
         COLD: ("3", "3", "0", "0", "0.0 %"),
         INTERESTED: ("3", "3", "0", "0", "0.0 %"),
-        REQUESTED: ("4", "1", "1", "2", "75.0 %"),
+        REQUESTED: ("4", "1", "1", "2", "25.0 %"),
         MADE: ("1", "1", "0", "0", "0.0 %"),
         TASK: ("1", "1", "0", "0", "0.0 %"),
         TERMS: ("2", "2", "0", "0", "0.0 %"),
-        SIGNING: ("2", "1", "0", "1", "50.0 %"),
+        SIGNING: ("2", "1", "0", "1", "0.0 %"),
     }
     for index, (entered, passed, lost, still, drop) in expected.items():
         row = numbers(page, stages[index])
@@ -225,7 +225,7 @@ def test_the_steps_download_as_csv_with_a_byte_order_mark(logged_in, stages, his
     rows = list(csv.reader(io.StringIO(text[1:])))
     assert rows[0][:5] == ["Step", "Entered", "Passed", "Lost", "Still there"]
     requested = next(row for row in rows if row[0] == stages[REQUESTED].name)
-    assert requested[1:6] == ["4", "1", "1", "2", "75.0"]
+    assert requested[1:6] == ["4", "1", "1", "2", "25.0"]
 
 
 def test_the_report_is_in_russian_for_a_russian_user(client, auth, stages, history):
@@ -375,6 +375,8 @@ def test_the_stays_behind_the_numbers(logged_in, stages, stays):
 def test_a_step_few_leads_reached_is_not_called_the_worst():
     from crm.analytics.conversion import Step, worst_step
 
-    steps = [Step(1, entered=100, passed=40), Step(2, entered=40, passed=30), Step(3, 2, 0)]
+    steps = [Step(1, 100, passed=40, lost=30), Step(2, 40, passed=30, lost=5), Step(3, 2, lost=2)]
     assert worst_step(steps) == 1
     assert worst_step([Step(1, 0), Step(2, 0)]) is None
+    # Nothing lost anywhere: no step is the worst.
+    assert worst_step([Step(1, 10, passed=2, still=8)]) is None

@@ -48,13 +48,10 @@ class Step:
     still: int = 0
 
     @property
-    def dropped(self):
-        return self.entered - self.passed
-
-    @property
     def drop_off(self):
-        """The share of the leads that entered and did not move on, in per cent."""
-        return 100 * self.dropped / self.entered if self.entered else None
+        """The share of the leads that entered and were lost, in per cent: those still there
+        may yet move on."""
+        return 100 * self.lost / self.entered if self.entered else None
 
 
 @dataclass(frozen=True)
@@ -175,13 +172,13 @@ def step_counts(filters, stages):
 
 
 def worst_step(steps):
-    """The step that lets the largest share of its leads drop off (more lost first on a tie).
+    """The step that loses the largest share of its leads (the more lost first on a tie).
 
     A step that only a handful of leads reached says little: steps with fewer than a twentieth
     of the busiest step's leads are passed over.
     """
     busiest = max((step.entered for step in steps), default=0)
-    telling = [step for step in steps if step.entered and step.entered * 20 >= busiest]
+    telling = [step for step in steps if step.lost and step.entered * 20 >= busiest]
     if not telling:
         return None
     return max(telling, key=lambda step: (step.drop_off, step.lost)).stage_id

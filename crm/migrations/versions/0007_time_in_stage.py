@@ -61,9 +61,23 @@ def upgrade():
         ['changed_at', 'from_stage_id', 'seconds_in_from_stage', 'lead_id'],
         unique=False,
     )
+    op.create_index(
+        'ix_activities_author_kind_occurred',
+        'activities',
+        ['author_id', 'kind_id', 'occurred_at', 'deleted_at', 'lead_id'],
+        unique=False,
+    )
+    op.create_index(
+        'ix_activities_lead_author',
+        'activities',
+        ['lead_id', 'author_id', 'occurred_at', 'deleted_at'],
+        unique=False,
+    )
 
 
 def downgrade():
+    op.drop_index('ix_activities_lead_author', table_name='activities')
+    op.drop_index('ix_activities_author_kind_occurred', table_name='activities')
     op.drop_index('ix_leads_stage_changed', table_name='leads')
     op.create_index(
         'ix_leads_stage_changed',
