@@ -70,7 +70,7 @@ def test_the_same_two_clicks_in_russian(page, funnel_history):
     base, _names = funnel_history
     log_in(page, base, "ivan@example.com", PASSWORD)
 
-    main_nav(page).get_by_role("link", name="Аналитика").click()
+    page.get_by_role("link", name="Аналитика", exact=True).click()
     expect(page.locator("tr.is-worst")).to_be_visible()
     page.get_by_role("link", name="Почему здесь упускают лиды").click()
     expect(page.locator("#losses-title")).to_contain_text("Упущенные на этапе")
