@@ -48,6 +48,7 @@ from werkzeug.security import generate_password_hash
 
 from crm import MIGRATIONS, create_app, data_version, demo
 from crm.analytics import cache as analytics_cache
+from crm.api import tokens as api_tokens
 from crm.extensions import db
 from crm.models import Activity, ActivityKind, Lead, Role, Stage, StageKind, User, utcnow
 
@@ -72,6 +73,7 @@ BUDGETS = {
     "analytics_funnel": {"p50_ms": 250},
     "analytics_funnel_unchanged": {"p50_ms": 20},
     "analytics_time_in_stage": {"p50_ms": 300},
+    "api_leads_list": {"p50_ms": 20},
 }
 RSS_BUDGET_MB = 120
 YEAR_FUNNEL = "/analytics/funnel?period=365"
@@ -275,12 +277,13 @@ class Op:
     data: object = None
     # Called before each request, such as to drop the kept reports so they are computed.
     before: object = None
+    headers: dict = field(default_factory=dict)
 
     def path(self):
         return self.url() if callable(self.url) else self.url
 
 
-def operations(meta, stages, app):
+def operations(meta, stages, app, api_token):
     number = meta.get("lead_page_number") or 1
     busiest = busiest_owner(app)
     text_query = urllib.parse.urlencode({"q": meta["search_text"]})
@@ -316,6 +319,13 @@ def operations(meta, stages, app):
             "GET",
             "/analytics/time-in-stage?period=365",
             before=analytics_cache.forget_all,
+        ),
+        # A program reading the first page of leads with a personal token.
+        Op(
+            "api_leads_list",
+            "GET",
+            "/api/v1/leads",
+            headers={"Authorization": f"Bearer {api_token}"},
         ),
     ]
 
@@ -397,6 +407,15 @@ class LogForm:
         }
 
 
+def add_api_token(app):
+    """A personal API token of the bench user, made as the Settings page makes one."""
+    with app.app_context():
+        user = db.session.scalar(User.by_email(BENCH_EMAIL))
+        _record, token = api_tokens.issue(user, "bench")
+        db.session.commit()
+    return token
+
+
 def add_bench_user(app, password):
     """An administrator to log in as, in the run's copy of the database, with `password`."""
     with app.app_context():
@@ -423,6 +442,7 @@ def measure(data, options, scratch, keep_copy=False):
     app = make_app(work, WTF_CSRF_ENABLED=False)
     password = secrets.token_urlsafe(16)
     add_bench_user(app, password)
+    api_token = add_api_token(app)
     client = app.test_client()
     login = client.post("/login", data={"email": BENCH_EMAIL, "password": password})
     if login.status_code != 303:
@@ -442,7 +462,7 @@ def measure(data, options, scratch, keep_copy=False):
     log_form = LogForm(app, data.meta.get("lead_page_number") or 1)
     results = {}
     try:
-        for op in operations(data.meta, log_form, app):
+        for op in operations(data.meta, log_form, app, api_token):
             results[op.name] = time_op(client, op, statements, options)
             say(f"  {op.name:<20} {describe(results[op.name])}")
     finally:
@@ -457,7 +477,7 @@ def measure(data, options, scratch, keep_copy=False):
 
 
 def request(client, op):
-    headers = HTMX if op.htmx else {}
+    headers = (HTMX if op.htmx else {}) | op.headers
     if op.before:
         op.before()
     if op.method == "POST":
@@ -730,6 +750,7 @@ def report(big, small, big_ops, small_ops, rss, seconds):
         "analytics_funnel",
         "analytics_funnel_unchanged",
         "analytics_time_in_stage",
+        "api_leads_list",
     ]
     ops = {}
     for name in order:

@@ -427,3 +427,22 @@ class AppSetting(db.Model):
 
     key: Mapped[str] = mapped_column(String(80), primary_key=True)
     value: Mapped[str] = mapped_column(Text, default="")
+
+
+class ApiToken(db.Model):
+    """A personal token for the JSON API. Only its hash is kept: the token itself is shown
+    once, so a copy of the database opens nothing."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    # sha256 of the whole token, in hex: what a request's token is looked up by.
+    token_hash: Mapped[str] = mapped_column(String(64), index=True, unique=True)
+    # The token's first characters, so its owner can tell which one a program uses.
+    token_start: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Revoked tokens stay, so the list of what had access is never lost; they open nothing.
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)

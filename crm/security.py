@@ -68,9 +68,15 @@ def setup_done():
     return done
 
 
+SETUP_FREE_AREAS = ("api", "intake")
+
+
 def require_setup():
     """Until the first administrator exists, every page leads to the setup page."""
     if request.endpoint in SETUP_ALLOWED or request.endpoint is None:
+        return None
+    # Programs are not people: they get their own refusal (a token cannot exist yet).
+    if request.blueprint in SETUP_FREE_AREAS:
         return None
     if not setup_done():
         return htmx.redirect_to(url_for("auth.setup"))

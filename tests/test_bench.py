@@ -29,6 +29,7 @@ OPS = [
     "analytics_funnel",
     "analytics_funnel_unchanged",
     "analytics_time_in_stage",
+    "api_leads_list",
 ]
 
 

@@ -10,6 +10,8 @@ from sqlalchemy import select
 from crm import htmx
 from crm.accounts import AccountError, create_user
 from crm.agenda.queries import quiet_after_days
+from crm.api import tokens as api_tokens
+from crm.api.forms import ApiTokenForm
 from crm.errors import render_error
 from crm.extensions import db
 from crm.models import ActivityKind, LostReason, Stage, User
@@ -36,7 +38,62 @@ from crm.settings.lists import SettingsError
 @login_required
 def index():
     """Settings: one's own account, and for administrators the team."""
-    return render_template("settings/index.html", active="settings")
+    return render_template("settings/index.html", active="settings", **api_tokens_context())
+
+
+# One's own API tokens, on the Settings page.
+
+
+def api_tokens_context(form=None, new_token=None, new_token_name=None):
+    return {
+        "api_tokens": db.session.scalars(api_tokens.active_tokens(current_user)).all(),
+        "token_form": form or ApiTokenForm(formdata=None),
+        "new_token": new_token,
+        "new_token_name": new_token_name,
+    }
+
+
+def api_tokens_page(status=200, **context):
+    """The tokens section for htmx, the Settings page otherwise (with the same section)."""
+    return htmx.render(
+        "settings/index.html",
+        "settings/_api_tokens.html",
+        status=status,
+        active="settings",
+        oob_messages=htmx.is_partial(),
+        **api_tokens_context(**context),
+    )
+
+
+@bp.route("/api-tokens", methods=["POST"])
+@login_required
+def create_api_token():
+    """Make a personal API token and show it this once: only its hash is kept."""
+    form = ApiTokenForm()
+    if not form.validate_on_submit():
+        return api_tokens_page(status=422, form=form)
+    record, token = api_tokens.issue(current_user, form.name.data)
+    db.session.commit()
+    # Shown in this answer, never flashed: the session cookie is signed, not secret.
+    return api_tokens_page(new_token=token, new_token_name=record.name)
+
+
+@bp.route("/api-tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_api_token(token_id):
+    """Revoke one of one's own tokens: programs using it are refused from now on."""
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    record = api_tokens.own_token(current_user, token_id)
+    if record is None:
+        abort(404)
+    api_tokens.revoke(record)
+    db.session.commit()
+    flash(_("Token “%(name)s” revoked: it no longer works.", name=record.name), "success")
+    if htmx.is_partial():
+        return api_tokens_page()
+    return redirect(url_for("settings.index", _anchor="api-tokens"), 303)
 
 
 def get_user_or_404(user_id):

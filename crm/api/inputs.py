@@ -1,0 +1,231 @@
+"""Reading what a client sends: a JSON object in the body, query parameters, and their fields.
+
+Every check here runs before anything is written, and answers with the field at fault. Values
+are checked for their type and shape only; the funnel service checks what they mean.
+"""
+
+import base64
+import binascii
+import json
+import re
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+
+from email_validator import EmailNotValidError, validate_email
+from flask import request
+from flask_babel import gettext as _
+
+from crm.api.errors import ApiError, invalid
+from crm.funnel import VALUE_MAX
+from crm.leads.queries import MAX_ID
+
+JSON_TYPES = ("application/json",)
+# Longer than any ISO 8601 moment with microseconds and an offset.
+MOMENT_MAX = 40
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+CURSOR_MAX = 200
+# Anything longer than this is not a page size anyone meant.
+NUMBER_MAX_DIGITS = 12
+CENT = Decimal("0.01")
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def send_json_message():
+    return _("Send a JSON object, with the header Content-Type: application/json.")
+
+
+def _refuse_constant(name):
+    # NaN and Infinity are not JSON, though Python's parser reads them.
+    raise ValueError(name)
+
+
+def json_object():
+    """The body as a JSON object (a dict), or a 400 that says what to send."""
+    if request.mimetype not in JSON_TYPES:
+        raise ApiError(400, send_json_message())
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        raise ApiError(400, send_json_message())
+    try:
+        body = json.loads(raw, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):
+        raise ApiError(400, _("The body is not valid JSON.")) from None
+    if not isinstance(body, dict):
+        raise ApiError(400, send_json_message())
+    return body
+
+
+def check_fields(body, allowed):
+    """Refuse a field the endpoint does not know: a typo should not be dropped in silence."""
+    for name in body:
+        if name not in allowed:
+            raise invalid(_("There is no field “%(name)s” here.", name=name[:100]), name[:100])
+
+
+# Field values. Each takes the value as sent and the field's name, and returns it checked.
+
+
+def storable(value):
+    """Text as the database can hold it. PostgreSQL cannot store NUL and no one means it, so
+    it goes; a lone surrogate ("\\ud800" in JSON) is no character at all, so it reads as
+    U+FFFD, as undecodable bytes in a form post do."""
+    value = value.replace("\x00", "")
+    return value if value.isascii() else LONE_SURROGATE.sub("\ufffd", value)
+
+
+def text(value, field):
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return storable(value)
+    raise invalid(_("This must be text."), field)
+
+
+def whole_number(value, field):
+    # JSON true and false are Python ints too.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise invalid(_("This must be a whole number."), field)
+    return value
+
+
+def identifier(value, field, not_found_message):
+    """An id of something in the database: a positive whole number within an INTEGER."""
+    value = whole_number(value, field)
+    if not 0 < value <= MAX_ID:
+        raise invalid(not_found_message, field)
+    return value
+
+
+def optional_identifier(value, field, not_found_message):
+    return None if value is None else identifier(value, field, not_found_message)
+
+
+def flag(value, field):
+    if not isinstance(value, bool):
+        raise invalid(_("This must be true or false."), field)
+    return value
+
+
+def amount(value, field):
+    """Money as a string ("1250000.50") or a number; null for none."""
+    if value is None:
+        return None
+    message = _("Enter an amount of zero or more.")
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise invalid(message, field)
+    text = str(value).strip()
+    if len(text) > 40:
+        raise invalid(message, field)
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise invalid(message, field) from None
+    if not number.is_finite() or number < 0 or number > VALUE_MAX:
+        raise invalid(message, field)
+    # Cents, as stored; an exponent far below them would trip the rounding itself.
+    try:
+        return number.quantize(CENT)
+    except InvalidOperation:
+        raise invalid(message, field) from None
+
+
+def moment_message():
+    return _("Give a date and time in ISO 8601 with its zone, such as 2026-11-27T14:30:00Z.")
+
+
+def moment(value, field):
+    """An ISO 8601 date and time with its zone (Z or an offset), as stored: naive UTC."""
+    if not isinstance(value, str) or len(value) > MOMENT_MAX:
+        raise invalid(moment_message(), field)
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise invalid(moment_message(), field) from None
+    if parsed.tzinfo is None:
+        raise invalid(moment_message(), field)
+    # Checked before converting: no offset can then carry the year out of range.
+    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+        raise invalid(_("Enter a date between 1900 and 2999."), field)
+    return parsed.astimezone(UTC).replace(tzinfo=None)
+
+
+def optional_moment(value, field):
+    return None if value is None else moment(value, field)
+
+
+def email(value, field):
+    """An address as the lead form accepts it; null or "" for none."""
+    value = text(value, field)
+    if not value or not value.strip():
+        return value
+    try:
+        validate_email(value.strip(), check_deliverability=False)
+    except EmailNotValidError:
+        raise invalid(_("Enter an email address such as name@example.com."), field) from None
+    return value
+
+
+# Query parameters
+
+
+def query_flag(name):
+    value = request.args.get(name)
+    if value in (None, "", "0", "false"):
+        return False
+    if value in ("1", "true"):
+        return True
+    raise invalid(_("This must be true or false."), name)
+
+
+def query_limit(name, default, largest):
+    value = request.args.get(name)
+    if value is None or value == "":
+        return default
+    value = value.strip()
+    if (
+        value.isdecimal()
+        and value.isascii()
+        and len(value) <= NUMBER_MAX_DIGITS
+        and 1 <= int(value) <= largest
+    ):
+        return int(value)
+    raise invalid(_("Give a whole number from 1 to %(largest)d.", largest=largest), name)
+
+
+def query_id(value, name, not_found_message):
+    value = (value or "").strip()
+    if value.isdecimal() and value.isascii() and len(value) <= NUMBER_MAX_DIGITS:
+        number = int(value)
+        if 0 < number <= MAX_ID:
+            return number
+    raise invalid(not_found_message, name)
+
+
+# Cursors: opaque to the client, a few plain values inside.
+
+
+def encode_cursor(values):
+    text = json.dumps(values, separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def decode_cursor(name="cursor"):
+    """The values a `cursor` parameter carries (a list), or None when it is absent."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        if len(raw) > CURSOR_MAX or not raw.isascii():
+            raise ValueError(raw)
+        values = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+        if not isinstance(values, list):
+            raise ValueError(raw)
+    except (ValueError, binascii.Error, RecursionError):
+        raise broken_cursor(name) from None
+    return values
+
+
+def broken_cursor(name="cursor"):
+    return invalid(
+        _("This cursor is not one this API gave: start again from the first page."), name
+    )

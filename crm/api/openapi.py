@@ -1,0 +1,528 @@
+"""The OpenAPI 3.1 document of the API, written as data: what /api/v1/openapi.json serves.
+
+The tests check every answer they get against it, so it says what the API does, not what it
+was meant to.
+"""
+
+from crm.api import inputs
+from crm.funnel import BODY_MAX, NOTE_MAX, TITLE_MAX, VALUE_MAX
+
+PAGE_SIZE, PAGE_MAX = 50, 100
+
+
+def ref(name):
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def or_null(schema):
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def obj(properties, required=None, description=None):
+    """An object with exactly these properties; all of them always there unless told."""
+    schema = {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties) if required is None else required,
+        "additionalProperties": False,
+    }
+    if description:
+        schema["description"] = description
+    return schema
+
+
+ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+MOMENT = {
+    "type": "string",
+    "format": "date-time",
+    "pattern": "Z$",
+    "description": "ISO 8601, in UTC.",
+    "examples": ["2026-11-27T14:30:00Z"],
+}
+MONEY = {
+    "type": "string",
+    "pattern": r"^[0-9]{1,12}\.[0-9]{2}$",
+    "description": "An amount with two decimals, as a string so that no float rounds it.",
+    "examples": ["1250000.50"],
+}
+STAGE_KIND = {"type": "string", "enum": ["open", "won", "lost"]}
+MOMENT_IN = {
+    "type": "string",
+    "format": "date-time",
+    "maxLength": inputs.MOMENT_MAX,
+    "description": "ISO 8601 with a zone (Z or an offset), between the years "
+    f"{inputs.FIRST_YEAR} and {inputs.LAST_YEAR}.",
+    "examples": ["2026-11-27T14:30:00Z", "2026-11-27T17:30:00+03:00"],
+}
+MONEY_IN = {
+    "description": f'Zero to {VALUE_MAX}, as a string ("1250000.50") or a number; '
+    "rounded to cents.",
+    "anyOf": [{"type": "string", "maxLength": 40}, {"type": "number", "minimum": 0}],
+}
+
+
+def text_in(limit, description=None):
+    schema = {
+        "type": ["string", "null"],
+        "description": f"Up to {limit} characters once trimmed; empty means none.",
+    }
+    if description:
+        schema["description"] = f"{description} {schema['description']}"
+    return schema
+
+
+LEAD_DETAILS_IN = {
+    "title": {
+        "type": "string",
+        "description": f"Required, up to {TITLE_MAX} characters.",
+    },
+    "contact_name": text_in(200),
+    "phone": text_in(50),
+    "email": text_in(254, "An email address."),
+    "source": text_in(80, "Where the lead came from."),
+    "value": or_null(MONEY_IN),
+    "owner_id": or_null(
+        {**ID, "description": "An active account. A salesperson may give only their own id."}
+    ),
+    "next_step_at": or_null(MOMENT_IN),
+    "next_step_note": text_in(NOTE_MAX, "What to do at the next step."),
+}
+
+SCHEMAS = {
+    "Error": obj(
+        {
+            "error": obj(
+                {
+                    "message": {
+                        "type": "string",
+                        "description": "What went wrong, in the token owner's language.",
+                    },
+                    "field": {
+                        "type": ["string", "null"],
+                        "description": "The field or parameter at fault, if one is.",
+                    },
+                    "duplicates": {
+                        "type": "array",
+                        "items": {"type": "integer"},
+                        "description": "On a 409 from creating a lead: the numbers of the "
+                        "leads it may duplicate.",
+                    },
+                },
+                required=["message", "field"],
+            )
+        }
+    ),
+    "Person": obj({"id": ID, "name": {"type": "string"}}),
+    "StageRef": obj({"id": ID, "name": {"type": "string"}, "kind": STAGE_KIND}),
+    "LostReasonRef": obj({"id": ID, "name": {"type": "string"}}),
+    "Lead": obj(
+        {
+            "number": {"type": "integer", "minimum": 1, "description": "Shown as #123."},
+            "title": {"type": "string"},
+            "contact_name": {"type": ["string", "null"]},
+            "phone": {"type": ["string", "null"]},
+            "email": {"type": ["string", "null"]},
+            "source": {"type": ["string", "null"]},
+            "value": or_null(MONEY),
+            "stage": ref("StageRef"),
+            "owner": or_null(ref("Person")),
+            "next_step_at": or_null(MOMENT),
+            "next_step_note": {"type": ["string", "null"]},
+            "lost_reason": or_null(ref("LostReasonRef")),
+            "lost_note": {"type": ["string", "null"]},
+            "archived": {"type": "boolean"},
+            "stage_changed_at": MOMENT,
+            "last_activity_at": or_null(MOMENT),
+            "created_at": MOMENT,
+            "updated_at": MOMENT,
+        }
+    ),
+    "LeadPage": obj(
+        {
+            "leads": {"type": "array", "items": ref("Lead"), "maxItems": PAGE_MAX},
+            "next_cursor": {
+                "type": ["string", "null"],
+                "description": "Pass as `cursor` for the next page; null on the last one.",
+            },
+        }
+    ),
+    "Activity": obj(
+        {
+            "id": ID,
+            "lead_number": {"type": "integer", "minimum": 1},
+            "kind": obj(
+                {"id": ID, "code": {"type": ["string", "null"]}, "name": {"type": "string"}}
+            ),
+            "body": {"type": "string", "description": "What was said."},
+            "occurred_at": MOMENT,
+            "author": or_null(ref("Person")),
+            "stage_after": or_null(
+                {**ref("StageRef"), "description": "The stage the contact moved the lead to."}
+            ),
+            "created_at": MOMENT,
+            "edited_at": or_null(MOMENT),
+        }
+    ),
+    "ActivityPage": obj(
+        {
+            "activities": {"type": "array", "items": ref("Activity"), "maxItems": PAGE_MAX},
+            "next_cursor": {"type": ["string", "null"]},
+        }
+    ),
+    "Stage": obj(
+        {
+            "id": ID,
+            "name": {"type": "string"},
+            "colour": {"type": "string", "pattern": "^#[0-9a-fA-F]{6}$"},
+            "kind": STAGE_KIND,
+            "position": {"type": "integer"},
+            "stuck_after_days": {"type": ["integer", "null"]},
+        }
+    ),
+    "ActivityKind": obj(
+        {
+            "id": ID,
+            "code": {
+                "type": ["string", "null"],
+                "description": "The built-in kinds' code (call, email, meeting, message, note).",
+            },
+            "name": {"type": "string"},
+            "position": {"type": "integer"},
+            "active": {"type": "boolean"},
+        }
+    ),
+    "LostReason": obj(
+        {
+            "id": ID,
+            "name": {"type": "string"},
+            "position": {"type": "integer"},
+            "active": {"type": "boolean"},
+        }
+    ),
+    "LeadCreate": obj(
+        {
+            **LEAD_DETAILS_IN,
+            "stage_id": {**ID, "description": "An open stage; the funnel's first by default."},
+            "allow_duplicates": {
+                "type": "boolean",
+                "default": False,
+                "description": "Register the lead even if it looks like one already there.",
+            },
+        },
+        required=["title"],
+        description="A salesperson's lead is their own: owner_id, if given, is their id.",
+    ),
+    "LeadUpdate": obj(
+        {
+            **LEAD_DETAILS_IN,
+            "stage_id": {
+                **ID,
+                "description": "Move the lead to this stage. A lost stage needs "
+                "lost_reason_id; a won one a value, if the lead has none.",
+            },
+            "lost_reason_id": or_null({**ID, "description": "With stage_id: why it was lost."}),
+            "lost_note": text_in(NOTE_MAX, "With stage_id: details of the loss."),
+        },
+        required=[],
+        description="Only the fields sent change.",
+    ),
+    "ActivityCreate": obj(
+        {
+            "kind": {
+                "description": 'The kind of contact, by its code ("call") or its id.',
+                "anyOf": [{"type": "string"}, ID],
+            },
+            "body": text_in(BODY_MAX, "What was said."),
+            "occurred_at": or_null(
+                {**MOMENT_IN, "description": "When it happened; now if left out."}
+            ),
+            "stage_id": or_null({**ID, "description": "The lead's stage after the contact."}),
+            "next_step_at": or_null(
+                {
+                    **MOMENT_IN,
+                    "description": "The next step; null clears it, left out keeps it.",
+                }
+            ),
+            "next_step_note": text_in(NOTE_MAX),
+            "lost_reason_id": or_null({**ID, "description": "Needed for a lost stage."}),
+            "lost_note": text_in(NOTE_MAX),
+            "value": or_null(
+                {**MONEY_IN, "description": "The deal's final value, for a won stage."}
+            ),
+        },
+        required=["kind"],
+    ),
+}
+
+
+def error_response(description, **extra):
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": ref("Error")}},
+        **extra,
+    }
+
+
+RESPONSES = {
+    "BadRequest": error_response("The body is not a JSON object, or not sent as application/json."),
+    "Unauthorized": error_response(
+        "No token, or one that is wrong, revoked, or whose account is deactivated.",
+        headers={"WWW-Authenticate": {"schema": {"type": "string"}, "required": True}},
+    ),
+    "Forbidden": error_response("The token's owner may not do this (someone else's lead)."),
+    "NotFound": error_response("No lead with this number."),
+    "Conflict": error_response("The lead is archived, or the new one may be a duplicate."),
+    "TooLarge": error_response("The body is larger than 256 KiB."),
+    "Invalid": error_response("A field or parameter is wrong: `field` names it."),
+}
+
+
+def responses(success_status, success, *errors):
+    answers = {str(success_status): success}
+    codes = {
+        "BadRequest": "400",
+        "Unauthorized": "401",
+        "Forbidden": "403",
+        "NotFound": "404",
+        "Conflict": "409",
+        "TooLarge": "413",
+        "Invalid": "422",
+    }
+    for name in ("Unauthorized", *errors):
+        answers[codes[name]] = {"$ref": f"#/components/responses/{name}"}
+    return answers
+
+
+def json_answer(description, schema, **extra):
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": schema}},
+        **extra,
+    }
+
+
+def json_body(schema):
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+NUMBER = {
+    "name": "number",
+    "in": "path",
+    "required": True,
+    "description": "The lead's number (#123).",
+    "schema": {"type": "integer", "minimum": 1},
+}
+LIMIT = {
+    "name": "limit",
+    "in": "query",
+    "description": "How many to answer with.",
+    "schema": {"type": "integer", "minimum": 1, "maximum": PAGE_MAX, "default": PAGE_SIZE},
+}
+CURSOR = {
+    "name": "cursor",
+    "in": "query",
+    "description": "The `next_cursor` of the previous page.",
+    "schema": {"type": "string"},
+}
+LEAD_WRITTEN = json_answer("The lead as it is now.", ref("Lead"))
+
+PATHS = {
+    "/leads": {
+        "get": {
+            "operationId": "listLeads",
+            "summary": "Leads, newest first, filtered as the lead list filters them.",
+            "parameters": [
+                {
+                    "name": "q",
+                    "in": "query",
+                    "description": "Search: number, title, contact person, email or phone.",
+                    "schema": {"type": "string"},
+                },
+                {
+                    "name": "stage",
+                    "in": "query",
+                    "description": "Only leads in these stages (repeat for several).",
+                    "schema": {"type": "array", "items": {"type": "integer", "minimum": 1}},
+                    "style": "form",
+                    "explode": True,
+                },
+                {
+                    "name": "owner",
+                    "in": "query",
+                    "description": "An account's id, `me`, or `none` for leads nobody owns.",
+                    "schema": {"type": "string", "pattern": "^(me|none|[0-9]+)$"},
+                },
+                {
+                    "name": "archived",
+                    "in": "query",
+                    "description": "1: archived leads too.",
+                    "schema": {"type": "string", "enum": ["0", "1", "false", "true"]},
+                },
+                LIMIT,
+                CURSOR,
+            ],
+            "responses": responses(
+                200, json_answer("A page of leads.", ref("LeadPage")), "Invalid"
+            ),
+        },
+        "post": {
+            "operationId": "createLead",
+            "summary": "Register a lead.",
+            "requestBody": json_body(ref("LeadCreate")),
+            "responses": responses(
+                201,
+                json_answer(
+                    "The lead registered.",
+                    ref("Lead"),
+                    headers={
+                        "Location": {
+                            "description": "The lead's address in the API.",
+                            "schema": {"type": "string"},
+                            "required": True,
+                        }
+                    },
+                ),
+                "BadRequest",
+                "Forbidden",
+                "Conflict",
+                "TooLarge",
+                "Invalid",
+            ),
+        },
+    },
+    "/leads/{number}": {
+        "parameters": [NUMBER],
+        "get": {
+            "operationId": "getLead",
+            "summary": "One lead.",
+            "responses": responses(200, json_answer("The lead.", ref("Lead")), "NotFound"),
+        },
+        "patch": {
+            "operationId": "updateLead",
+            "summary": "Change a lead's details, or move it to another stage.",
+            "requestBody": json_body(ref("LeadUpdate")),
+            "responses": responses(
+                200,
+                LEAD_WRITTEN,
+                "BadRequest",
+                "Forbidden",
+                "NotFound",
+                "Conflict",
+                "TooLarge",
+                "Invalid",
+            ),
+        },
+    },
+    "/leads/{number}/archive": {
+        "parameters": [NUMBER],
+        "post": {
+            "operationId": "archiveLead",
+            "summary": "Archive a lead: out of the lists and the board, its history kept.",
+            "responses": responses(200, LEAD_WRITTEN, "Forbidden", "NotFound"),
+        },
+    },
+    "/leads/{number}/activities": {
+        "parameters": [NUMBER],
+        "get": {
+            "operationId": "listActivities",
+            "summary": "A lead's contacts, newest first.",
+            "parameters": [LIMIT, CURSOR],
+            "responses": responses(
+                200,
+                json_answer("A page of contacts.", ref("ActivityPage")),
+                "NotFound",
+                "Invalid",
+            ),
+        },
+        "post": {
+            "operationId": "logActivity",
+            "summary": "Log a contact, with the stage after it and the next step.",
+            "requestBody": json_body(ref("ActivityCreate")),
+            "responses": responses(
+                201,
+                json_answer("The contact logged.", ref("Activity")),
+                "BadRequest",
+                "Forbidden",
+                "NotFound",
+                "TooLarge",
+                "Invalid",
+            ),
+        },
+    },
+    "/stages": {
+        "get": {
+            "operationId": "listStages",
+            "summary": "The funnel's stages, in order.",
+            "responses": responses(
+                200,
+                json_answer(
+                    "The stages.",
+                    obj({"stages": {"type": "array", "items": ref("Stage")}}),
+                ),
+            ),
+        }
+    },
+    "/activity-kinds": {
+        "get": {
+            "operationId": "listActivityKinds",
+            "summary": "The kinds of contact.",
+            "responses": responses(
+                200,
+                json_answer(
+                    "The kinds.",
+                    obj({"activity_kinds": {"type": "array", "items": ref("ActivityKind")}}),
+                ),
+            ),
+        }
+    },
+    "/lost-reasons": {
+        "get": {
+            "operationId": "listLostReasons",
+            "summary": "Why leads are lost.",
+            "responses": responses(
+                200,
+                json_answer(
+                    "The reasons.",
+                    obj({"lost_reasons": {"type": "array", "items": ref("LostReason")}}),
+                ),
+            ),
+        }
+    },
+    "/openapi.json": {
+        "get": {
+            "operationId": "getOpenApiDocument",
+            "summary": "This document.",
+            "security": [],
+            "responses": {"200": json_answer("The OpenAPI document.", {"type": "object"})},
+        }
+    },
+}
+
+
+def document():
+    """The whole document, as /api/v1/openapi.json serves it."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "CRM API",
+            "version": "1",
+            "description": "Leads, their contacts and the funnel, for the owner of a personal "
+            "token (Settings → API tokens), with what that person may do on the pages. "
+            'Errors are `{"error": {"message": ..., "field": ...}}` with a 4xx status, the '
+            "message in the token owner's language.",
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"token": []}],
+        "paths": PATHS,
+        "components": {
+            "securitySchemes": {
+                "token": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A personal API token: `Authorization: Bearer crm_...`.",
+                }
+            },
+            "schemas": SCHEMAS,
+            "responses": RESPONSES,
+        },
+    }

@@ -1,0 +1,448 @@
+"""The JSON API: leads, their activities and the funnel's lists, for a token's owner.
+
+Every request carries a personal token; it acts as that person, with what they may do on the
+pages. Writes go through the funnel service, as the pages' do, and a refusal is a 4xx with the
+reason in the owner's language and the field at fault.
+"""
+
+from datetime import datetime
+
+from flask import jsonify, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from crm import funnel
+from crm.api import bp, inputs, openapi, queries, serialise, tokens
+from crm.api.errors import ApiError, invalid
+from crm.extensions import db, login_manager
+from crm.leads import queries as register
+from crm.models import ActivityKind, LostReason, Stage, User
+
+PAGE_SIZE = 50
+PAGE_MAX = 100
+# A lead or a contact is a few kilobytes even with an 8,000-character note written in \u escapes.
+BODY_MAX = 256 * 1024
+SEARCH_MAX = 200
+# The funnel service names some fields by what they are; the API by the ids it takes.
+SERVICE_FIELDS = {"stage": "stage_id", "lost_reason": "lost_reason_id"}
+
+
+def someone_message():
+    return _("Choose someone from the list.")
+
+
+def stage_message():
+    return _("Choose a stage from the list.")
+
+
+def reason_message():
+    return _("Choose a lost reason from the list.")
+
+
+def kind_message():
+    return _("Choose a kind of contact.")
+
+
+@bp.before_request
+def authenticate():
+    """Every request but the OpenAPI document carries a token; the session cookie never counts."""
+    request.max_content_length = BODY_MAX
+    # Not the browser's login: with no CSRF check here, a cookie must not open the API.
+    login_manager._update_request_context_with_user(None)
+    if request.endpoint == "api.openapi_document":
+        return
+    scheme, _space, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, _("Send your API token in the header Authorization: Bearer <token>."))
+    user = tokens.authenticate(token.strip())
+    if user is None:
+        raise ApiError(
+            401,
+            _("This API token does not work: it is wrong, revoked, or its account is deactivated."),
+        )
+    # The token's owner is the request's user: their language, their zone, their rights.
+    login_manager._update_request_context_with_user(user)
+
+
+@bp.after_request
+def never_kept(response):
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    """The OpenAPI 3.1 document of this API."""
+    return jsonify(openapi.document())
+
+
+def refusal(error):
+    """A refusal of the funnel service as the API answers it."""
+    if isinstance(error, funnel.NotAllowed):
+        return ApiError(403, error.message)
+    return ApiError(422, error.message, SERVICE_FIELDS.get(error.field, error.field))
+
+
+def check_may_change(lead):
+    if not funnel.may_change(lead, current_user):
+        raise ApiError(403, funnel.not_allowed_message())
+
+
+def get_lead_or_404(number):
+    lead = queries.lead_by_number(number)
+    if lead is None:
+        raise ApiError(404, _("There is no lead #%(number)d.", number=number))
+    return lead
+
+
+def lead_response(number, status=200, **headers):
+    """The lead as it is now, read afresh after the commit with everything it shows."""
+    return serialise.lead(queries.lead_by_number(number)), status, headers
+
+
+# Leads
+
+
+def lead_filters():
+    """The register's filters from the query string: q, stage (repeatable), owner, archived."""
+    stage_ids = tuple(
+        dict.fromkeys(
+            inputs.query_id(value, "stage", stage_message())
+            for value in request.args.getlist("stage")
+            if value != ""
+        )
+    )
+    owner = request.args.get("owner", "")
+    owner_id, unassigned = None, False
+    if owner == "me":
+        owner_id = current_user.id
+    elif owner == "none":
+        unassigned = True
+    elif owner != "":
+        owner_id = inputs.query_id(owner, "owner", someone_message())
+    search = (request.args.get("q") or "").replace("\x00", "").strip()[:SEARCH_MAX]
+    return register.LeadFilters(
+        search=search,
+        stage_ids=stage_ids,
+        owner_id=owner_id,
+        unassigned=unassigned,
+        include_archived=inputs.query_flag("archived"),
+    )
+
+
+def positive_ids(values, count):
+    return len(values) == count and all(
+        isinstance(value, int) and not isinstance(value, bool) and 0 < value <= register.MAX_ID
+        for value in values
+    )
+
+
+def lead_cursor():
+    values = inputs.decode_cursor()
+    if values is None:
+        return None
+    if not positive_ids(values, 2):
+        raise inputs.broken_cursor()
+    return register.Cursor(values[0], values[1])
+
+
+@bp.get("/leads")
+def list_leads():
+    """Leads, newest first, filtered as the lead register filters them, a page at a time."""
+    filters = lead_filters()
+    size = inputs.query_limit("limit", PAGE_SIZE, PAGE_MAX)
+    cursor = lead_cursor()
+    leads, following = queries.lead_page(filters, cursor, size)
+    return {
+        "leads": [serialise.lead(lead) for lead in leads],
+        "next_cursor": inputs.encode_cursor([following.key, following.id]) if following else None,
+    }
+
+
+@bp.get("/leads/<int:number>")
+def get_lead(number):
+    """One lead by its number."""
+    return serialise.lead(get_lead_or_404(number))
+
+
+def optional_owner(value, field):
+    return inputs.optional_identifier(value, field, someone_message())
+
+
+DETAIL_READERS = {
+    "title": inputs.text,
+    "contact_name": inputs.text,
+    "phone": inputs.text,
+    "email": inputs.email,
+    "source": inputs.text,
+    "value": inputs.amount,
+    "owner_id": optional_owner,
+    "next_step_at": inputs.optional_moment,
+    "next_step_note": inputs.text,
+}
+
+
+def read_details(body):
+    """The lead's details in `body`, checked for their types, as the funnel service takes them."""
+    return {name: read(body[name], name) for name, read in DETAIL_READERS.items() if name in body}
+
+
+def check_owner(owner_id):
+    """Leads go to someone on the team, as on the lead page: an active account."""
+    if owner_id is None:
+        return
+    owner = db.session.get(User, owner_id)
+    if owner is None or not owner.active:
+        raise invalid(someone_message(), "owner_id")
+
+
+def open_stage(value):
+    """A new lead starts in an open stage: won or lost comes after some contact."""
+    stage_id = inputs.identifier(value, "stage_id", stage_message())
+    stage = db.session.get(Stage, stage_id)
+    if stage is None or not stage.is_open:
+        raise invalid(stage_message(), "stage_id")
+    return stage
+
+
+def any_stage(value):
+    stage_id = inputs.identifier(value, "stage_id", stage_message())
+    stage = db.session.get(Stage, stage_id)
+    if stage is None:
+        raise invalid(stage_message(), "stage_id")
+    return stage
+
+
+def active_reason(value):
+    reason_id = inputs.optional_identifier(value, "lost_reason_id", reason_message())
+    if reason_id is None:
+        return None
+    reason = db.session.get(LostReason, reason_id)
+    if reason is None or not reason.active:
+        raise invalid(reason_message(), "lost_reason_id")
+    return reason
+
+
+def duplicates_of(lead, details):
+    """Leads that may be this new one, as the new lead form warns of them."""
+    found = register.possible_duplicates(
+        lead.title, details.get("email"), details.get("phone"), limit=register.DUPLICATES_SHOWN + 1
+    )
+    return [d.lead.number for d in found if d.lead.id != lead.id][: register.DUPLICATES_SHOWN]
+
+
+@bp.post("/leads")
+def create_lead():
+    """Register a lead; a salesperson's own. Possible duplicates are a 409 unless allowed."""
+    body = inputs.json_object()
+    inputs.check_fields(body, {*DETAIL_READERS, "stage_id", "allow_duplicates"})
+    details = read_details(body)
+    if details.get("title") is None:
+        raise invalid(_("This field is required."), "title")
+    stage = open_stage(body["stage_id"]) if "stage_id" in body else None
+    allow_duplicates = inputs.flag(body.get("allow_duplicates", False), "allow_duplicates")
+    if "owner_id" in details:
+        if not funnel.manages_the_team(current_user) and details["owner_id"] != current_user.id:
+            raise ApiError(
+                403,
+                _("A salesperson's new leads are their own: leave owner_id out or give your id."),
+                "owner_id",
+            )
+        check_owner(details["owner_id"])
+    try:
+        lead = funnel.create_lead(current_user, stage=stage, **details)
+    except funnel.FunnelError as error:
+        raise refusal(error) from None
+    # Checked once the service accepted the lead, so a mistake in it is told first.
+    duplicates = [] if allow_duplicates else duplicates_of(lead, details)
+    if duplicates:
+        numbers = ", ".join(f"#{number}" for number in duplicates)
+        raise ApiError(
+            409,
+            _(
+                "This may be a lead already registered: %(numbers)s. "
+                "Send allow_duplicates: true to register it all the same.",
+                numbers=numbers,
+            ),
+            duplicates=duplicates,
+        )
+    number = lead.number
+    db.session.commit()
+    return lead_response(number, 201, Location=url_for("api.get_lead", number=number))
+
+
+@bp.patch("/leads/<int:number>")
+def update_lead(number):
+    """Change a lead's details, and with stage_id move it to another stage."""
+    lead = get_lead_or_404(number)
+    check_may_change(lead)
+    body = inputs.json_object()
+    inputs.check_fields(body, {*DETAIL_READERS, "stage_id", "lost_reason_id", "lost_note"})
+    details = read_details(body)
+    if "owner_id" in details:
+        check_owner(details["owner_id"])
+    stage = any_stage(body["stage_id"]) if "stage_id" in body else None
+    if stage is None:
+        for field in ("lost_reason_id", "lost_note"):
+            if field in body:
+                raise invalid(_("Send it with stage_id, moving the lead to a lost stage."), field)
+    reason = active_reason(body.get("lost_reason_id"))
+    lost_note = inputs.text(body.get("lost_note"), "lost_note")
+    if stage is not None and lead.archived and stage.id != lead.stage_id:
+        raise ApiError(
+            409,
+            _("Lead #%(number)d is archived: it stays in its stage.", number=number),
+            "stage_id",
+        )
+    try:
+        funnel.update_lead(lead, current_user, **details)
+        if stage is not None:
+            funnel.move_lead(lead, stage, current_user, lost_reason=reason, lost_note=lost_note)
+    except funnel.FunnelError as error:
+        raise refusal(error) from None
+    db.session.commit()
+    return lead_response(number)
+
+
+@bp.post("/leads/<int:number>/archive")
+def archive_lead(number):
+    """Archive a lead: out of the lists and the board, its history kept."""
+    lead = get_lead_or_404(number)
+    try:
+        funnel.archive_lead(lead, current_user)
+    except funnel.FunnelError as error:
+        raise refusal(error) from None
+    db.session.commit()
+    return lead_response(number)
+
+
+# Activities
+
+
+def activity_cursor():
+    values = inputs.decode_cursor()
+    if values is None:
+        return None
+    if len(values) != 2 or not isinstance(values[0], str) or not positive_ids(values[1:], 1):
+        raise inputs.broken_cursor()
+    try:
+        occurred_at = datetime.fromisoformat(values[0])
+    except ValueError:
+        raise inputs.broken_cursor() from None
+    if occurred_at.tzinfo is not None:
+        raise inputs.broken_cursor()
+    return queries.ActivityCursor(occurred_at, values[1])
+
+
+@bp.get("/leads/<int:number>/activities")
+def list_activities(number):
+    """A lead's contacts, newest first, a page at a time."""
+    lead = get_lead_or_404(number)
+    size = inputs.query_limit("limit", PAGE_SIZE, PAGE_MAX)
+    cursor = activity_cursor()
+    page, following = queries.activity_page(lead, cursor, size)
+    next_cursor = None
+    if following:
+        next_cursor = inputs.encode_cursor([following.occurred_at.isoformat(), following.id])
+    return {
+        "activities": [serialise.activity(activity, lead.number) for activity in page],
+        "next_cursor": next_cursor,
+    }
+
+
+def active_kind(value):
+    """A kind of contact on offer, by its code ("call") or its id."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise invalid(kind_message(), "kind")
+    kinds = db.session.scalars(select_active_kinds()).all()
+    if isinstance(value, str):
+        kind = next((k for k in kinds if k.code is not None and k.code == value), None)
+    else:
+        kind = next((k for k in kinds if k.id == value), None)
+    if kind is None:
+        raise invalid(kind_message(), "kind")
+    return kind
+
+
+def select_active_kinds():
+    return select(ActivityKind).where(ActivityKind.active)
+
+
+ACTIVITY_FIELDS = {
+    "kind",
+    "body",
+    "occurred_at",
+    "stage_id",
+    "next_step_at",
+    "next_step_note",
+    "lost_reason_id",
+    "lost_note",
+    "value",
+}
+
+
+@bp.post("/leads/<int:number>/activities")
+def log_activity(number):
+    """Log a contact: what was said, the stage after it and the next step, at once."""
+    lead = get_lead_or_404(number)
+    check_may_change(lead)
+    body = inputs.json_object()
+    inputs.check_fields(body, ACTIVITY_FIELDS)
+    if body.get("kind") is None:
+        raise invalid(kind_message(), "kind")
+    kind = active_kind(body["kind"])
+    said = inputs.text(body.get("body"), "body")
+    occurred_at = inputs.optional_moment(body.get("occurred_at"), "occurred_at")
+    stage = None if body.get("stage_id") is None else any_stage(body["stage_id"])
+    next_step_note = inputs.text(body.get("next_step_note"), "next_step_note")
+    if "next_step_at" in body:
+        next_step_at = inputs.optional_moment(body["next_step_at"], "next_step_at")
+    elif "next_step_note" in body:
+        # A new note for the step already planned.
+        next_step_at = lead.next_step_at
+    else:
+        next_step_at = funnel.KEEP
+    reason = active_reason(body.get("lost_reason_id"))
+    lost_note = inputs.text(body.get("lost_note"), "lost_note")
+    value = inputs.amount(body.get("value"), "value")
+    try:
+        activity = funnel.log_activity(
+            lead,
+            current_user,
+            kind,
+            said,
+            occurred_at=occurred_at,
+            stage=stage,
+            next_step_at=next_step_at,
+            next_step_note=next_step_note,
+            lost_reason=reason,
+            lost_note=lost_note,
+            value=value,
+        )
+    except funnel.FunnelError as error:
+        raise refusal(error) from None
+    activity_id = activity.id
+    db.session.commit()
+    return serialise.activity(queries.activity_with_everything(activity_id), number), 201
+
+
+# The funnel's lists
+
+
+@bp.get("/stages")
+def list_stages():
+    """The funnel's stages in order."""
+    return {"stages": [serialise.stage(stage) for stage in queries.stages()]}
+
+
+@bp.get("/activity-kinds")
+def list_activity_kinds():
+    """The kinds of contact; a switched-off one is no longer accepted for new contacts."""
+    return {"activity_kinds": [serialise.activity_kind(k) for k in queries.activity_kinds()]}
+
+
+@bp.get("/lost-reasons")
+def list_lost_reasons():
+    """Why leads are lost; a switched-off reason is no longer accepted."""
+    return {"lost_reasons": [serialise.lost_reason(r) for r in queries.lost_reasons()]}
