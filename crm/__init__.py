@@ -63,9 +63,33 @@ def create_app(test_config=None):
 
 
 def register_blueprints(app):
-    from crm import activities, agenda, analytics, api, auth, board, leads, main, settings
+    from crm import (
+        activities,
+        agenda,
+        analytics,
+        api,
+        auth,
+        board,
+        exports,
+        intake,
+        leads,
+        main,
+        settings,
+    )
 
-    for area in (main, auth, agenda, leads, activities, board, analytics, settings, api):
+    for area in (
+        main,
+        auth,
+        agenda,
+        leads,
+        activities,
+        board,
+        analytics,
+        settings,
+        api,
+        exports,
+        intake,
+    ):
         app.register_blueprint(area.bp)
     # The API authenticates by a token in a header, never by the cookie a CSRF attack rides on.
     csrf.exempt(api.bp)

@@ -6,6 +6,7 @@ import click
 
 from crm import demo, funnel_defaults
 from crm.accounts import AccountError, create_user
+from crm.exports.command import export_command
 from crm.extensions import db
 from crm.models import AppSetting, Role, utcnow
 
@@ -13,6 +14,7 @@ from crm.models import AppSetting, Role, utcnow
 def init_app(app):
     app.cli.add_command(create_user_command)
     app.cli.add_command(demo_command)
+    app.cli.add_command(export_command)
 
 
 @click.command("create-user")

@@ -33,6 +33,15 @@ def default_activity_kinds():
     ]
 
 
+# The kind of the activities intake forms record. Not among the defaults: it is added with the
+# first intake form, so a CRM that takes no requests from the web never offers it.
+INCOMING_REQUEST = "request"
+
+
+def incoming_request_name():
+    return _("Incoming request")
+
+
 def default_lost_reasons():
     return [
         _("Price too high"),

@@ -446,3 +446,54 @@ class ApiToken(db.Model):
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
     # Revoked tokens stay, so the list of what had access is never lost; they open nothing.
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class IntakeReply(enum.StrEnum):
+    """What a visitor gets back after sending an intake form."""
+
+    PAGE = "page"
+    REDIRECT = "redirect"
+    JSON = "json"
+
+
+class IntakeForm(db.Model):
+    """A web form on another site whose requests come in as leads, at /intake/<token>."""
+
+    __tablename__ = "intake_forms"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    # The secret in the form's public address; replacing it turns the old address off.
+    token: Mapped[str] = mapped_column(String(64), index=True, unique=True)
+    # Set on the leads it creates, so the sources report tells the forms apart.
+    source: Mapped[str | None] = mapped_column(String(80))
+    # Who gets the new leads; None leaves them unclaimed for anyone to take.
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Sites allowed to send it from a browser, one origin ("https://example.com") a line.
+    allowed_origins: Mapped[str] = mapped_column(Text, default="")
+    reply: Mapped[str] = mapped_column(String(10), default=IntakeReply.PAGE)
+    redirect_url: Mapped[str | None] = mapped_column(String(500))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    owner: Mapped[User | None] = relationship()
+
+    @property
+    def origins(self):
+        return [line.strip() for line in (self.allowed_origins or "").splitlines() if line.strip()]
+
+
+class IntakeHit(db.Model):
+    """A request an intake form accepted, counted per address (in the database, so the limit
+    holds across workers and servers); rows older than the window are swept out."""
+
+    __tablename__ = "intake_hits"
+    __table_args__ = (
+        Index("ix_intake_hits_form_address_received", "form_id", "address", "received_at"),
+        Index("ix_intake_hits_received_at", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    form_id: Mapped[int] = mapped_column(ForeignKey("intake_forms.id"))
+    address: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

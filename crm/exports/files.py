@@ -1,0 +1,195 @@
+"""What the exported files hold: the leads and activities tables as a person reads them, and
+the full JSON export of everything, for a backup or for moving to another tool.
+
+The tables show dates in the reader's zone and names instead of ids; their headers are those
+the import recognises, so an exported file can be imported back. The JSON export keeps ids and
+UTC times, so nothing is lost or reinterpreted. Both are generators: nothing is read from the
+database before it is written out.
+"""
+
+import json
+from datetime import UTC
+from decimal import Decimal
+
+from flask_babel import gettext as _
+
+from crm.exports import queries
+from crm.models import (
+    Activity,
+    ActivityKind,
+    ActivityRevision,
+    AppSetting,
+    IntakeForm,
+    Lead,
+    LostReason,
+    PlannedStep,
+    Stage,
+    StageChange,
+    User,
+    utcnow,
+)
+
+FORMAT = "crm-export"
+VERSION = 1
+
+
+def local_text(moment, zone):
+    """A stored (naive UTC) moment in `zone`, as "2026-11-27 14:30"."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+def local_step(moment, zone):
+    """A next step: a whole day (midnight, as the lead page takes it) is written as the date."""
+    text = local_text(moment, zone)
+    return text.removesuffix(" 00:00") if text else text
+
+
+def leads_table(filters, zone, sort=queries.list_queries.DEFAULT_SORT, descending=None):
+    """The header and rows of the leads file: the lead list's filter, all its pages."""
+    header = [
+        _("Number"),
+        _("Title"),
+        _("Contact person"),
+        _("Phone"),
+        _("Email"),
+        _("Source"),
+        _("Stage"),
+        _("Owner"),
+        _("Value"),
+        _("Next step"),
+        _("Next step note"),
+        _("Lost reason"),
+        _("Lost note"),
+        _("Last contact"),
+        _("Created"),
+        _("Archived"),
+    ]
+    rows = (
+        (
+            row.number,
+            row.title,
+            row.contact_name,
+            row.phone,
+            row.email,
+            row.source,
+            row.stage,
+            row.owner,
+            row.value,
+            local_step(row.next_step_at, zone),
+            row.next_step_note,
+            row.lost_reason,
+            row.lost_note,
+            local_text(row.last_activity_at, zone),
+            local_text(row.created_at, zone),
+            row.archived,
+        )
+        for row in queries.lead_rows(filters, sort, descending)
+    )
+    return header, rows
+
+
+def activities_table(filters, zone):
+    """The header and rows of the activities file: the feed's filter, all its pages."""
+    header = [
+        _("Lead number"),
+        _("Lead"),
+        _("When"),
+        _("Kind"),
+        _("Author"),
+        _("What was said"),
+        _("Status after"),
+    ]
+    rows = (
+        (
+            row.lead_number,
+            row.lead_title,
+            local_text(row.occurred_at, zone),
+            row.kind,
+            row.author,
+            row.body,
+            row.stage_after,
+        )
+        for row in queries.activity_rows(filters)
+    )
+    return header, rows
+
+
+# The full export
+
+
+def columns(model, leave_out=()):
+    return [column for column in model.__table__.c if column.name not in leave_out]
+
+
+def whole(model, leave_out=(), key="id"):
+    """Every row of a model's table, but the columns left out."""
+    table = model.__table__
+    return queries.table_rows(columns(model, leave_out), table.c[key])
+
+
+def sections():
+    """(name, rows) of each part of the full export, in an order an import can follow.
+
+    Accounts are listed by what identifies a person: never a password hash, a session version
+    or the secret of a calendar feed. API tokens, login attempts and the secret addresses of
+    intake forms are left out; derived columns (the search line, cached last contact) too.
+    """
+    users = User.__table__.c
+    return [
+        ("users", queries.table_rows([users[name] for name in PERSON], users.id)),
+        ("stages", whole(Stage)),
+        ("activity_kinds", whole(ActivityKind)),
+        ("lost_reasons", whole(LostReason)),
+        ("settings", whole(AppSetting, key="key")),
+        ("intake_forms", whole(IntakeForm, {"token"})),
+        ("leads", whole(Lead, LEAD_CACHES)),
+        ("activities", (with_deleted_flag(row) for row in whole(Activity))),
+        ("activity_revisions", whole(ActivityRevision)),
+        ("stage_changes", whole(StageChange)),
+        ("planned_steps", whole(PlannedStep)),
+    ]
+
+
+# What is written, not what is left out: a secret column added to `users` later stays out of
+# the export until someone decides otherwise.
+PERSON = ("id", "email", "name", "role", "active", "locale", "timezone", "created_at")
+LEAD_CACHES = {"search_text", "phone_digits", "last_activity_id", "last_activity_at"}
+
+
+def with_deleted_flag(row):
+    return {**row, "deleted": row["deleted_at"] is not None}
+
+
+def json_value(value):
+    if isinstance(value, Decimal):
+        # As text: a float would round a sum of money.
+        return str(value)
+    if hasattr(value, "isoformat"):
+        # Stored naive in UTC: said so, so that no reader takes it for local time.
+        return value.isoformat() + "Z"
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def as_json(value):
+    return json.dumps(value, ensure_ascii=False, default=json_value)
+
+
+def everything():
+    """The full export as JSON text, in pieces: one object with a list for each section."""
+    yield "{\n"
+    yield f'"format": {as_json(FORMAT)},\n"version": {VERSION},\n'
+    yield f'"exported_at": {as_json(utcnow())}'
+    for name, rows in sections():
+        yield f",\n{as_json(name)}: ["
+        written = 0
+        batch = []
+        for row in rows:
+            batch.append(("\n" if written == 0 else ",\n") + as_json(dict(row)))
+            written += 1
+            if len(batch) == queries.CHUNK:
+                yield "".join(batch)
+                batch = []
+        yield "".join(batch) + ("\n]" if written else "]")
+    yield "\n}\n"

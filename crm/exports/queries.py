@@ -1,0 +1,119 @@
+"""Reads for the exports: every lead or activity a list or the feed matches, and every table
+for the full export, each read a chunk at a time by its key.
+
+A chunk is one query, so memory stays flat whatever the size of the database, and the number
+of queries follows the number of chunks, never of rows (no query per row).
+"""
+
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import aliased
+
+from crm.activities import queries as feed_queries
+from crm.extensions import db
+from crm.leads import queries as list_queries
+from crm.models import Activity, ActivityKind, Lead, LostReason, Stage, User
+
+CHUNK = 1000
+# The feed's filters with no limit on the dates: (start, end) of the activities of all time.
+ALL_TIME = (datetime.min, datetime.max)
+
+
+def lead_rows(filters, sort=list_queries.DEFAULT_SORT, descending=None):
+    """The leads the list shows for `filters` (every page), in its order, with the names of
+    their stage, owner and lost reason."""
+    if descending is None:
+        descending = list_queries.SORTS[sort].descending_first
+    # Built once: for some sorts building the column reads the stages or the team.
+    column = list_queries.SORTS[sort].column()
+    owner = aliased(User)
+    statement = (
+        select(
+            Lead.id,
+            Lead.number,
+            Lead.title,
+            Lead.contact_name,
+            Lead.phone,
+            Lead.email,
+            Lead.source,
+            Stage.name.label("stage"),
+            owner.name.label("owner"),
+            Lead.value,
+            Lead.next_step_at,
+            Lead.next_step_note,
+            LostReason.name.label("lost_reason"),
+            Lead.lost_note,
+            Lead.last_activity_at,
+            Lead.created_at,
+            Lead.archived,
+            column.label("sort_key"),
+        )
+        .join(Stage, Stage.id == Lead.stage_id)
+        .outerjoin(owner, owner.id == Lead.owner_id)
+        .outerjoin(LostReason, LostReason.id == Lead.lost_reason_id)
+        .where(*list_queries.filter_conditions(filters))
+        .order_by(*list_queries.order_by(sort, column, descending))
+        .limit(CHUNK)
+    )
+    cursor = None
+    while True:
+        after = list_queries.after_condition(sort, column, descending, cursor)
+        rows = db.session.execute(statement.where(after)).all()
+        yield from rows
+        if len(rows) < CHUNK:
+            return
+        cursor = list_queries.Cursor(rows[-1].sort_key, rows[-1].id)
+
+
+def activity_rows(filters):
+    """The activities the feed shows for `filters` (every page), oldest first, with their
+    lead, kind, author and the stage they moved the lead to."""
+    statement = (
+        select(
+            Activity.id,
+            Activity.occurred_at,
+            Lead.number.label("lead_number"),
+            Lead.title.label("lead_title"),
+            ActivityKind.name.label("kind"),
+            User.name.label("author"),
+            Stage.name.label("stage_after"),
+            Activity.body,
+        )
+        .join(Lead, Lead.id == Activity.lead_id)
+        .join(ActivityKind, ActivityKind.id == Activity.kind_id)
+        .outerjoin(User, User.id == Activity.author_id)
+        .outerjoin(Stage, Stage.id == Activity.stage_after_id)
+        .where(*feed_queries.conditions(filters))
+        .order_by(Activity.occurred_at, Activity.id)
+        .limit(CHUNK)
+    )
+    last = None
+    while True:
+        chunk = statement
+        if last is not None:
+            # The plain `>=` lets the occurred_at index seek; the OR settles ties.
+            chunk = chunk.where(
+                and_(
+                    Activity.occurred_at >= last.occurred_at,
+                    or_(Activity.occurred_at > last.occurred_at, Activity.id > last.id),
+                )
+            )
+        rows = db.session.execute(chunk).all()
+        yield from rows
+        if len(rows) < CHUNK:
+            return
+        last = rows[-1]
+
+
+def table_rows(columns, key):
+    """Every row of a table, as `columns`, in the order of its unique `key`."""
+    statement = select(*columns).order_by(key).limit(CHUNK)
+    last = None
+    while True:
+        chunk = statement if last is None else statement.where(key > last)
+        rows = db.session.execute(chunk).mappings().all()
+        yield from rows
+        if len(rows) < CHUNK:
+            return
+        last = rows[-1][key.name]

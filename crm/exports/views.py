@@ -1,0 +1,67 @@
+"""Downloads: the lead list and the activities feed as CSV files, as filtered on the page,
+and everything as JSON for administrators. All are streamed, whatever their size."""
+
+from flask import Response, request, stream_with_context
+from flask_login import current_user, login_required
+
+from crm import csv_export
+from crm.activities import queries as feed_queries
+from crm.activities.forms import FeedForm
+from crm.activities.views import set_choices
+from crm.errors import render_error
+from crm.exports import bp, files, queries
+from crm.leads.views import LeadList
+from crm.security import admin_required
+from crm.timezones import day_bounds, local_today, user_zone
+
+
+@bp.route("/leads.csv")
+@login_required
+def leads():
+    """The lead list as a CSV file: every lead its search and filters match, in its order."""
+    # Whoever sees the list may take it away: today everyone sees every lead.
+    view = LeadList(request.args, current_user)
+    header, rows = files.leads_table(view.filters(), user_zone(), view.sort, view.descending)
+    return csv_export.stream(f"leads-{local_today().isoformat()}.csv", header, rows)
+
+
+@bp.route("/activities.csv")
+@login_required
+def activities():
+    """The activities feed as a CSV file: the contacts its filters match, all pages, oldest
+    first; with `all=1`, of all time."""
+    form = FeedForm(formdata=request.args)
+    set_choices(form)
+    if not form.validate():
+        problems = [
+            f"{form[name].label.text}: {' '.join(str(e) for e in errors)}"
+            for name, errors in form.errors.items()
+        ]
+        return render_error(422, " ".join(problems))
+    if request.args.get("all") == "1":
+        start, end = queries.ALL_TIME
+        name = "activities"
+    else:
+        first, last = form.period(local_today())
+        start, end = day_bounds(first)[0], day_bounds(last)[1]
+        name = f"activities-{first.isoformat()}-{last.isoformat()}"
+    filters = feed_queries.Filters(
+        start=start,
+        end=end,
+        author_id=form.author.data,
+        kind_id=form.kind.data,
+        stage_id=form.stage.data,
+    )
+    header, rows = files.activities_table(filters, user_zone())
+    return csv_export.stream(f"{name}.csv", header, rows)
+
+
+@bp.route("/everything.json")
+@admin_required
+def everything():
+    """Everything in the CRM as one JSON file, for a backup or for moving to another tool."""
+    body = stream_with_context(piece.encode() for piece in files.everything())
+    response = Response(body, mimetype="application/json")
+    filename = f"crm-export-{local_today().isoformat()}.json"
+    response.headers["Content-Disposition"] = csv_export.attachment(filename)
+    return response
