@@ -8,12 +8,14 @@ from crm import demo, funnel_defaults
 from crm.accounts import AccountError, create_user
 from crm.exports.command import export_command
 from crm.extensions import db
+from crm.imports.command import import_command
 from crm.models import AppSetting, Role, utcnow
 
 
 def init_app(app):
     app.cli.add_command(create_user_command)
     app.cli.add_command(demo_command)
+    app.cli.add_command(import_command)
     app.cli.add_command(export_command)
 
 

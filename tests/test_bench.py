@@ -10,7 +10,7 @@ from bench import run
 TINY = [
     *("--leads", "60", "--activities", "400"),
     *("--small-leads", "20", "--small-activities", "100"),
-    *("--users", "3", "--warmup", "1", "--repeat", "2"),
+    *("--users", "3", "--warmup", "1", "--repeat", "2", "--import-leads", "40"),
 ]
 OPS = [
     "healthz",
@@ -70,6 +70,12 @@ def test_a_tiny_bench_writes_the_results(tmp_path, data_dir, capsys):
     assert "ok" in written["ops"]["lead_page"]
     assert "budget" not in written["ops"]["healthz"]
 
+    imported = written["import_10k"]
+    assert imported["status"] == "ok"
+    assert (imported["leads"], imported["activities"]) == (40, 120)
+    assert imported["stage_changes"] > 0
+    assert imported["budget_s"] == 15
+
     rss = written["worker_rss"]
     assert 20 < rss["worker_rss_mb"] < 1000
     assert rss["budget_mb"] == 120
@@ -109,7 +115,7 @@ def test_a_missing_page_is_reported_not_a_crash(data_dir, monkeypatch):
     monkeypatch.setattr(
         run,
         "operations",
-        lambda meta, log_form, app: [
+        lambda meta, log_form, app, api_token: [
             run.Op("healthz", "GET", "/healthz"),
             run.Op("leads_list", "GET", "/no-such-page/"),
         ],

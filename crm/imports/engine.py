@@ -1,0 +1,1197 @@
+"""The import: a dry run that says what would happen to each row, and the import that does it,
+all of it in one transaction or nothing.
+
+Both read the file row by row, a chunk at a time, and never hold it whole: a dry run keeps
+counts and the first errors; the activities, which must be applied oldest first for each lead
+whatever order the file has them in, are sorted in a scratch SQLite file beside the upload.
+
+Every rule of the funnel comes from `crm.funnel`: details are checked and set by `set_details`
+and `update_lead`, stage moves made by `move_lead`, answered steps marked by `keep_steps`. What
+`create_lead` and `log_activity` would add one flush at a time (the new lead, its first stage
+change, the activity rows) is written here a chunk at a time, with the same values; the tests
+compare the two.
+"""
+
+import re
+import sqlite3
+import time
+from collections import namedtuple
+from contextlib import closing
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask_babel import gettext as _
+from sqlalchemy import bindparam, func, insert, select, text, update
+
+from crm import funnel
+from crm.extensions import db
+from crm.imports import fields, parsing
+from crm.imports.matching import AMBIGUOUS, LeadFinder, casefolded, tail_of
+from crm.imports.reading import FileProblem, Table
+from crm.models import (
+    Activity,
+    ActivityKind,
+    Counter,
+    Lead,
+    LostReason,
+    PlannedStep,
+    Stage,
+    StageChange,
+    StageKind,
+    User,
+    utcnow,
+)
+from crm.settings import lists
+
+# Rows read, checked and written together: one set of lookups and one flush per chunk.
+CHUNK = 500
+# Leads whose contacts are applied together in the second pass over the activities.
+LEADS_PER_BATCH = 500
+ERRORS_KEPT = 100
+QUESTIONS_KEPT = 50
+# How often the progress is told, at most.
+PROGRESS_SECONDS = 0.5
+# Colours given to stages the import creates, in turn.
+NEW_STAGE_COLOURS = ("#0369a1", "#7c3aed", "#b45309", "#0f766e", "#be185d", "#4d7c0f")
+NEW_STAGE = "new:"
+EXISTING_STAGE = "stage:"
+# Rows written straight to the tables, a chunk at a time: the ORM's bulk path is far slower.
+ACTIVITIES = Activity.__table__
+LEADS = Lead.__table__
+STAGE_CHANGES = StageChange.__table__
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+# What the funnel needs to know of a contact just written: its id and when it happened.
+Written = namedtuple("Written", "id occurred_at")
+
+
+class ImportFailed(Exception):
+    """The import stopped on a row (or the file) and nothing was saved."""
+
+    def __init__(self, message, report=None):
+        super().__init__(message)
+        self.message = message
+        self.report = report
+
+
+class RowProblem(ValueError):
+    """A row that cannot be imported as it is; the message says why."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass
+class Settings:
+    """What the user decided on the mapping page (or on the command line)."""
+
+    kind: str
+    # Field key → column index.
+    mapping: dict
+    date_order: str | None = None
+    # Casefolded status → "stage:<id>" or "new:open" / "new:won" / "new:lost".
+    statuses: dict = field(default_factory=dict)
+    owner_id: int | None = None
+    kind_id: int | None = None
+    lost_reason_id: int | None = None
+    won_value: str | None = None
+    zone: str = "UTC"
+    actor_id: int | None = None
+    skip_errors: bool = False
+
+    def to_dict(self):
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data):
+        known = {key: value for key, value in data.items() if key in cls.__dataclass_fields__}
+        known["mapping"] = {key: int(index) for key, index in known.get("mapping", {}).items()}
+        return cls(**known)
+
+
+@dataclass
+class Report:
+    """What a dry run found, or what an import did: counts, and the first errors by line."""
+
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    failed: int = 0
+    stage_changes: int = 0
+    # [line, message], the first ERRORS_KEPT of them.
+    errors: list = field(default_factory=list)
+    # Casefolded status → [as written, rows]: statuses no stage is called, to be answered.
+    unknown_statuses: dict = field(default_factory=dict)
+    # Kinds of contact no kind is called: recorded as the default kind.
+    unknown_kinds: dict = field(default_factory=dict)
+    date_order_needed: bool = False
+    new_stages: list = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self):
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data):
+        return cls(**{key: value for key, value in data.items() if key in cls.__dataclass_fields__})
+
+    @property
+    def has_questions(self):
+        return bool(self.unknown_statuses) or self.date_order_needed
+
+    def fail(self, line, message):
+        self.failed += 1
+        if len(self.errors) < ERRORS_KEPT:
+            self.errors.append([line, message])
+
+    def note(self, seen, key, shown):
+        if key in seen:
+            seen[key][1] += 1
+        elif len(seen) < QUESTIONS_KEPT:
+            seen[key] = [shown, 1]
+
+
+class Progress:
+    """Tells `callback(phase, share, rows)` how far the run is, at most every half second."""
+
+    def __init__(self, callback=None):
+        self.callback = callback
+        self.told = 0.0
+
+    def __call__(self, phase, share, rows, force=False):
+        if self.callback is None:
+            return
+        now = time.monotonic()
+        if force or now - self.told >= PROGRESS_SECONDS:
+            self.told = now
+            self.callback(phase, share, rows)
+
+
+def run(path, layout, settings, apply=False, scratch=None, progress=None):
+    """Dry-run (`apply` False) or import the file; returns the Report.
+
+    The import raises ImportFailed on the first row it cannot take (unless rows with errors are
+    to be skipped) after rolling back: nothing is saved. The caller commits a successful one.
+    """
+    started = time.monotonic()
+    progress = Progress(progress)
+    scratch = Path(scratch)
+    scratch.mkdir(parents=True, exist_ok=True)
+    if apply and (settings.kind == fields.LEADS or db.session.get_bind().dialect.name == "sqlite"):
+        # Hold the lead numbers until the import commits, so that no lead made meanwhile takes
+        # one it gives. On SQLite this writes first, too: the transaction then holds the write
+        # lock from its start, and no writer in between can make it fail halfway.
+        Counter.take("lead", 0)
+    context = Context(settings, apply)
+    runner = (LeadImport if settings.kind == fields.LEADS else ActivityImport)(
+        context, Table(path, layout), scratch, progress
+    )
+    try:
+        try:
+            runner.run()
+        finally:
+            runner.close()
+    except FileProblem as problem:
+        if apply:
+            db.session.rollback()
+        raise ImportFailed(problem.message, context.report) from problem
+    except BaseException:
+        if apply:
+            db.session.rollback()
+        raise
+    context.report.errors.sort()
+    context.report.seconds = round(time.monotonic() - started, 2)
+    return context.report
+
+
+class Context:
+    """What every row is read against: the funnel's stages, kinds, reasons and people."""
+
+    def __init__(self, settings, apply):
+        self.settings = settings
+        self.apply = apply
+        self.report = Report()
+        self.actor = db.session.get(User, settings.actor_id) if settings.actor_id else None
+        try:
+            self.zone = ZoneInfo(settings.zone or "UTC")
+        except (ZoneInfoNotFoundError, ValueError):
+            self.zone = ZoneInfo("UTC")
+        self.stages = list(db.session.scalars(Stage.in_funnel_order()))
+        self.stage_by_name = {casefolded(s.name): s for s in self.stages}
+        self.stage_by_id = {s.id: s for s in self.stages}
+        self.first_stage = funnel.first_stage()
+        kinds = list(db.session.scalars(lists.in_order(ActivityKind)))
+        self.kind_by_name = {}
+        for kind in kinds:
+            self.kind_by_name.setdefault(casefolded(kind.name), kind)
+            if kind.code:
+                self.kind_by_name.setdefault(kind.code.casefold(), kind)
+        self.default_kind = next((k for k in kinds if k.id == settings.kind_id), None) or next(
+            (k for k in kinds if k.active), kinds[0] if kinds else None
+        )
+        reasons = list(db.session.scalars(lists.in_order(LostReason)))
+        self.reason_by_name = {casefolded(r.name): r for r in reasons}
+        self.reason_by_id = {r.id: r for r in reasons}
+        self.default_reason = next((r for r in reasons if r.id == settings.lost_reason_id), None)
+        self.users = {}
+        for user in db.session.scalars(select(User).order_by(User.active.desc(), User.id)):
+            self.users.setdefault(user.email.casefold(), user.id)
+            self.users.setdefault(casefolded(user.name), user.id)
+        self.won_value = None
+        if settings.won_value not in (None, ""):
+            self.won_value = funnel.check_value(Decimal(settings.won_value))
+        self.new_stages = {}
+        self.columns = list(settings.mapping.items())
+
+    # Reading cells
+
+    def values(self, cells):
+        """A row's cells by field: text stripped, the numbers and dates of an XLSX sheet as they
+        are; empty cells and columns not imported are left out."""
+        values = {}
+        width = len(cells)
+        for key, index in self.columns:
+            if index >= width or cells[index] is None:
+                continue
+            value = cells[index]
+            if isinstance(value, str):
+                value = parsing.text(value)
+                if value is None:
+                    continue
+            values[key] = value
+        return values
+
+    @staticmethod
+    def text(values, key):
+        value = values.get(key)
+        return value if value is None or isinstance(value, str) else parsing.text(value)
+
+    def moment(self, values, key):
+        """A date cell as stored: naive UTC, read in the importer's zone."""
+        value = values.get(key)
+        if value is None:
+            return None
+        try:
+            moment = parsing.parse_date(value, self.settings.date_order)
+        except parsing.AmbiguousDate:
+            self.report.date_order_needed = True
+            raise
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=self.zone)
+        return moment.astimezone(UTC).replace(tzinfo=None)
+
+    @staticmethod
+    def amount(values, key):
+        value = values.get(key)
+        if value is None:
+            return None
+        try:
+            return funnel.check_value(parsing.parse_number(value))
+        except funnel.FunnelError as error:
+            raise RowProblem(error.message) from None
+
+    def email(self, values, key):
+        email = self.text(values, key)
+        if email is None:
+            return None
+        if not EMAIL.match(email):
+            raise RowProblem(_("“%(value)s” is not an email address.", value=parsing.shown(email)))
+        return email.lower()
+
+    def person(self, values, key):
+        name = self.text(values, key)
+        if name is None:
+            return None
+        user_id = self.users.get(name.casefold()) or self.users.get(casefolded(name))
+        if user_id is None:
+            raise RowProblem(
+                _(
+                    "Nobody called “%(name)s” has an account: add them under Settings → Users, "
+                    "or leave the cell empty.",
+                    name=parsing.shown(name),
+                )
+            )
+        return user_id
+
+    def reason(self, values, key):
+        """Why a lead was lost, should the row lose it: the reason the row names, else the one
+        chosen for rows that do not say; a reason not in the list is kept as the note."""
+        written = self.text(values, key)
+        if written is None:
+            return self.default_reason, None
+        reason = self.reason_by_name.get(casefolded(written))
+        if reason is not None:
+            return reason, None
+        return self.default_reason, written[: funnel.NOTE_MAX]
+
+    def closing_value(self, row_value, lead_value):
+        """The value to close a won deal with: the row's, else the lead's own (None here lets
+        `move_lead` keep it), else the one chosen for deals with none."""
+        if row_value is not None:
+            return row_value
+        return None if lead_value is not None else self.won_value
+
+    def stage(self, values, key="status"):
+        """The stage a status names: by name, whatever the case, or as the user answered for
+        a status no stage is called. None: no status, or (in a dry run) one still to be
+        answered, which the report then asks about."""
+        written = self.text(values, key)
+        if written is None:
+            return None
+        name = casefolded(written)
+        stage = self.stage_by_name.get(name) or self.new_stages.get(name)
+        if stage is not None:
+            return stage
+        answer = self.settings.statuses.get(name, "")
+        if answer.startswith(EXISTING_STAGE):
+            stage = self.stage_by_id.get(int(answer.removeprefix(EXISTING_STAGE) or 0))
+            if stage is not None:
+                return stage
+        if answer.startswith(NEW_STAGE):
+            return self.create_stage(name, written, answer.removeprefix(NEW_STAGE))
+        if self.apply:
+            raise RowProblem(_("No stage is called “%(name)s”.", name=parsing.shown(written)))
+        self.report.note(self.report.unknown_statuses, name, written)
+        return None
+
+    def create_stage(self, name, written, kind):
+        if kind not in set(StageKind):
+            kind = StageKind.OPEN
+        colour = NEW_STAGE_COLOURS[len(self.new_stages) % len(NEW_STAGE_COLOURS)]
+        try:
+            if self.apply:
+                stage = lists.add_stage(written, colour, kind)
+                db.session.flush()
+            else:
+                lists.check_stage(written, colour, kind, None)
+                stage = PlannedStage(f"{NEW_STAGE}{name}", written, kind)
+        except lists.SettingsError as error:
+            raise RowProblem(error.message) from None
+        self.new_stages[name] = stage
+        self.stage_by_id[stage.id] = stage
+        self.report.new_stages.append(written)
+        return stage
+
+    def kind(self, values):
+        written = self.text(values, "kind")
+        if written is None:
+            return self.default_kind
+        kind = self.kind_by_name.get(casefolded(written))
+        if kind is None:
+            self.report.note(self.report.unknown_kinds, casefolded(written), written)
+            return self.default_kind
+        return kind
+
+    def closing_problem(self, stage, reason, value, lead_value):
+        """Why a move to `stage` would be refused, as `funnel.move_lead` would say it; None
+        when it would not be."""
+        if stage.kind == StageKind.LOST and reason is None:
+            return _("Say why the lead was lost.")
+        if stage.kind == StageKind.WON and value is None and lead_value is None:
+            return _("Enter the final value of the deal.")
+        return None
+
+
+@dataclass(frozen=True)
+class PlannedStage:
+    """A stage the dry run would create: it has no id yet."""
+
+    id: str
+    name: str
+    kind: str
+
+
+class Runner:
+    """What reading either sheet takes: the rows a chunk at a time, the scratch file, the
+    lookups of leads, and what to do with a row that cannot be imported."""
+
+    def __init__(self, context, table, scratch, progress):
+        self.context = context
+        self.report = context.report
+        self.settings = context.settings
+        self.apply = context.apply
+        self.table = table
+        self.progress = progress
+        self.staging_path = scratch / "staging.sqlite3"
+        self.staging_path.unlink(missing_ok=True)
+        self.staging = sqlite3.connect(self.staging_path)
+        self.finder = LeadFinder()
+        self.last_number = (
+            db.session.scalar(select(Counter.value).where(Counter.name == "lead")) or 0
+        )
+
+    def close(self):
+        self.staging.close()
+        self.staging_path.unlink(missing_ok=True)
+
+    def chunks(self):
+        chunk = []
+        for line, cells in self.table.rows():
+            self.report.rows += 1
+            chunk.append((line, cells))
+            if len(chunk) == CHUNK:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+    def row_failed(self, line, message):
+        """A row that cannot be imported: a dry run notes it; an import stops, unless such rows
+        are to be skipped."""
+        if self.apply and not self.settings.skip_errors:
+            raise ImportFailed(
+                _(
+                    "Line %(line)d: %(message)s Nothing was imported.",
+                    line=line,
+                    message=message,
+                ),
+                self.report,
+            )
+        self.report.fail(line, message)
+
+    def column_problem(self, key, message):
+        """A message about a cell, naming its column as the file's header does."""
+        index = self.settings.mapping.get(key)
+        headers = self.table.layout.headers
+        if index is not None and index < len(headers):
+            return f"“{headers[index]}”: {message}"
+        return message
+
+    def done_reading(self):
+        self.progress("reading", 1.0, self.report.rows, force=True)
+
+    def forget_chunk(self):
+        """Written rows leave the session, so a long file does not fill memory (the stages,
+        kinds and people read at the start stay)."""
+        for record in list(db.session):
+            if isinstance(record, Lead | StageChange | PlannedStep | Activity):
+                db.session.expunge(record)
+
+
+def blank(cells):
+    return all(parsing.text(cell) is None for cell in cells)
+
+
+def filled_beyond(cells, width):
+    return any(parsing.text(cell) is not None for cell in cells[width:])
+
+
+@dataclass
+class LeadRow:
+    line: int
+    number: int | None = None
+    details: dict = field(default_factory=dict)
+    # The details as the funnel stores them, on a lead of their own: saved if the row makes one.
+    lead: Lead | None = None
+    stage: object = None
+    created_at: datetime | None = None
+    lost_reason: object = None
+    lost_note: str | None = None
+
+    @property
+    def email(self):
+        return self.details.get("email")
+
+    @property
+    def tail(self):
+        return tail_of(self.details.get("phone"))
+
+
+class LeadImport(Runner):
+    """The leads sheet: each row creates a lead, or updates the one it matches."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.staging.execute("CREATE TABLE seen (key TEXT PRIMARY KEY, lead_id INTEGER)")
+        # Leads this import made: a row repeating one of them updates it.
+        self.made = set()
+        self.pending = {}
+        self.after_flush = []
+
+    def run(self):
+        width = len(self.table.layout.columns)
+        for chunk in self.chunks():
+            rows = []
+            for line, cells in chunk:
+                values = self.context.values(cells)
+                if not values and blank(cells):
+                    self.report.skipped += 1
+                    continue
+                if filled_beyond(cells, width):
+                    self.row_failed(line, too_many_cells())
+                    continue
+                try:
+                    rows.append(self.read(line, values))
+                except (parsing.ValueProblem, RowProblem, funnel.FunnelError) as problem:
+                    self.row_failed(line, problem.message)
+            self.finder.prepare(
+                numbers=[r.number for r in rows],
+                emails=[r.email for r in rows],
+                phones=[r.details.get("phone") for r in rows],
+            )
+            leads = self.load_matched(rows)
+            for row in rows:
+                self.take(row, leads)
+            self.end_chunk()
+            self.progress("reading", self.table.share_read, self.report.rows)
+        if self.apply:
+            self.save_counter()
+        self.done_reading()
+
+    def read(self, line, values):
+        context = self.context
+        row = LeadRow(line)
+        number = values.get("number")
+        if number is not None:
+            row.number = self.checked("number", parsing.parse_lead_number, number)
+        details = row.details
+        for key in ("title", "contact_name", "phone", "source", "next_step_note"):
+            value = context.text(values, key)
+            if value is not None:
+                details[key] = value
+        for key, read in (
+            ("email", context.email),
+            ("value", context.amount),
+            ("owner_id", lambda c, _k: context.person(c, "owner")),
+            ("next_step_at", context.moment),
+        ):
+            value = self.checked(key, read, values, key)
+            if value is not None:
+                details[key] = value
+        row.created_at = self.checked("created_at", context.moment, values, "created_at")
+        if row.created_at is not None and row.created_at > utcnow():
+            raise RowProblem(self.column_problem("created_at", _("The date is in the future.")))
+        row.stage = context.stage(values)
+        row.lost_reason, row.lost_note = context.reason(values, "lost_reason")
+        # Checked and cleaned as the funnel does it, on a lead not saved (unless the row makes
+        # a new one).
+        row.lead = Lead(title="")
+        self.set_details(row.lead, details)
+        return row
+
+    def set_details(self, lead, details):
+        try:
+            funnel.set_details(lead, details)
+        except funnel.FunnelError as error:
+            raise RowProblem(self.column_problem(error.field, error.message)) from None
+
+    def checked(self, key, read, *args):
+        try:
+            return read(*args)
+        except (parsing.ValueProblem, RowProblem) as problem:
+            raise RowProblem(self.column_problem(key, problem.message)) from None
+
+    # Matching
+
+    def load_matched(self, rows):
+        ids = set()
+        for row in rows:
+            for kind, key in self.keys(row):
+                lead_id = self.finder.get(kind, key)
+                if lead_id:
+                    ids.add(lead_id)
+        if not ids:
+            return {}
+        return {lead.id: lead for lead in db.session.scalars(select(Lead).where(Lead.id.in_(ids)))}
+
+    @staticmethod
+    def keys(row):
+        return [("number", row.number), ("email", row.email), ("phone", row.tail)]
+
+    def match(self, row):
+        """The lead the row means, by number, else email, else phone: one made earlier in this
+        file (a Lead, a PendingLead, or SEEN when a dry run's earlier chunk made it) or an id
+        in the database."""
+        for kind, key in self.keys(row):
+            if key is None:
+                continue
+            if (kind, key) in self.pending:
+                return self.pending[kind, key], kind
+            lead_id = self.finder.get(kind, key)
+            if lead_id:
+                return lead_id, kind
+            if not self.apply:
+                seen = self.staging.execute(
+                    "SELECT lead_id FROM seen WHERE key = ?", (f"{kind}:{key}",)
+                ).fetchone()
+                if seen:
+                    return seen[0], kind
+        return None, None
+
+    def take(self, row, leads):
+        target, matched_by = self.match(row)
+        try:
+            if target is None:
+                self.create(row)
+            elif isinstance(target, Lead):
+                # Made a few rows before: a row repeating a lead updates it.
+                self.report.updated += 1
+                if self.apply:
+                    self.change(row, target)
+            elif isinstance(target, PendingLead) or target == SEEN:
+                self.report.updated += 1
+            else:
+                self.update(row, leads[target], matched_by)
+        except RowProblem as problem:
+            self.row_failed(row.line, problem.message)
+        except funnel.FunnelError as error:
+            # Checked beforehand, so only a change made meanwhile gets here: stop, or the
+            # lead could be saved half changed.
+            raise ImportFailed(
+                _(
+                    "Line %(line)d: %(message)s Nothing was imported.",
+                    line=row.line,
+                    message=error.message,
+                ),
+                self.report,
+            ) from error
+
+    def remember(self, row, number, lead):
+        keys = [("number", number), ("email", row.email), ("phone", row.tail)]
+        for kind, key in keys:
+            if key is not None:
+                self.pending.setdefault((kind, key), lead)
+
+    # Creating
+
+    def create(self, row):
+        context = self.context
+        lead, details = row.lead, row.details
+        missing = {}
+        if "title" not in details:
+            missing["title"] = next(
+                (details[k] for k in ("contact_name", "email", "phone") if details.get(k)), None
+            )
+            if missing["title"] is None:
+                raise RowProblem(
+                    _("A new lead needs a title, a contact, an email or a phone: the row has none.")
+                )
+        if "owner_id" not in details:
+            missing["owner_id"] = self.settings.owner_id
+        self.set_details(lead, missing)
+        stage = row.stage
+        closes = stage is not None and stage.kind != StageKind.OPEN
+        if closes:
+            value = context.closing_value(details.get("value"), None)
+            problem = context.closing_problem(stage, row.lost_reason, value, None)
+            if problem:
+                raise RowProblem(problem)
+        number = row.number if row.number is not None else self.last_number + 1
+        self.last_number = max(self.last_number, number)
+        self.report.created += 1
+        if not self.apply:
+            self.remember(row, number, PendingLead(number))
+            return
+        # What `create_lead` does besides setting the details. A lead enters the funnel at an
+        # open stage, as on the new lead page; a won or lost one is moved there once it has an
+        # id, so the funnel's rules for closing hold.
+        actor = context.actor
+        at = row.created_at or utcnow()
+        lead.stage = context.first_stage if (stage is None or closes) else stage
+        lead.created_by_id = actor.id if actor else None
+        lead.created_at = lead.stage_changed_at = at
+        lead.number = number
+        funnel.refresh_search_text(lead)
+        db.session.add(lead)
+        self.remember(row, number, lead)
+        self.after_flush.append((lead, row, stage if closes else None))
+
+    # Updating
+
+    def update(self, row, lead, matched_by):
+        if lead.id in self.made:
+            # As a dry run counts it, not knowing what the earlier row made.
+            self.report.updated += 1
+            if self.apply:
+                self.change(row, lead)
+            return
+        if matched_by == "number" and self.conflicts(row, lead):
+            raise RowProblem(
+                _(
+                    "Lead #%(number)d is “%(title)s”, not “%(other)s”. If the numbers in the "
+                    "file are not the CRM's, do not import the number column.",
+                    number=lead.number,
+                    title=parsing.shown(lead.title),
+                    other=parsing.shown(row.details.get("title")),
+                )
+            )
+        changed = self.changes(row, lead)
+        moving = self.moving_to(row, lead)
+        if not changed and moving is None:
+            self.report.skipped += 1
+            return
+        if moving is not None:
+            value = self.context.closing_value(row.details.get("value"), lead.value)
+            problem = self.context.closing_problem(moving, row.lost_reason, value, lead.value)
+            if problem:
+                raise RowProblem(problem)
+        self.report.updated += 1
+        if self.apply:
+            self.change(row, lead)
+
+    def conflicts(self, row, lead):
+        """A number that names another lead than the row's title, email and phone do."""
+        title = row.details.get("title")
+        if not title or casefolded(title) == casefolded(lead.title):
+            return False
+        same_email = row.email is not None and row.email == lead.email
+        same_phone = row.tail is not None and row.tail == tail_of(lead.phone_digits)
+        return not (same_email or same_phone)
+
+    @staticmethod
+    def changes(row, lead):
+        """The row's details that differ from the lead's, as the funnel stores them."""
+        return {
+            key: value
+            for key, value in row.details.items()
+            if getattr(row.lead, key) != getattr(lead, key)
+        }
+
+    @staticmethod
+    def moving_to(row, lead):
+        if row.stage is None or row.stage.id == lead.stage_id:
+            return None
+        return row.stage
+
+    def change(self, row, lead):
+        actor = self.context.actor
+        changed = self.changes(row, lead)
+        if changed:
+            funnel.update_lead(lead, actor, **changed)
+        moving = self.moving_to(row, lead)
+        if moving is not None and lead.id is not None:
+            funnel.move_lead(
+                lead,
+                moving,
+                actor,
+                lost_reason=row.lost_reason,
+                lost_note=row.lost_note,
+                value=self.context.closing_value(row.details.get("value"), lead.value),
+            )
+
+    def end_chunk(self):
+        if not self.apply:
+            self.staging.executemany(
+                "INSERT OR IGNORE INTO seen (key, lead_id) VALUES (?, ?)",
+                [(f"{kind}:{key}", SEEN) for kind, key in self.pending],
+            )
+            self.pending = {}
+            self.forget_chunk()
+            return
+        new_leads = [lead for lead, _row, _closed in self.after_flush]
+        for lead, lead_id in zip(new_leads, reserve_ids(LEADS, len(new_leads)), strict=True):
+            lead.id = lead_id
+        db.session.flush()
+        actor = self.context.actor
+        changes = []
+        for lead, _row, _closing in self.after_flush:
+            self.made.add(lead.id)
+            changes.append(
+                {
+                    "lead_id": lead.id,
+                    "to_stage_id": lead.stage_id,
+                    "changed_at": lead.created_at,
+                    "changed_by_id": actor.id if actor else None,
+                }
+            )
+            funnel.open_step(lead, actor, utcnow())
+        if changes:
+            db.session.execute(insert(STAGE_CHANGES), changes)
+        for lead, row, closed in self.after_flush:
+            if closed is not None:
+                funnel.move_lead(
+                    lead,
+                    closed,
+                    actor,
+                    at=lead.created_at,
+                    lost_reason=row.lost_reason,
+                    lost_note=row.lost_note,
+                    value=self.context.closing_value(row.details.get("value"), None),
+                )
+        db.session.flush()
+        self.after_flush = []
+        self.pending = {}
+        self.forget_chunk()
+
+    def save_counter(self):
+        """Numbers kept from the file and numbers given are never given again."""
+        db.session.execute(
+            update(Counter)
+            .where(Counter.name == "lead", Counter.value < self.last_number)
+            .values(value=self.last_number)
+        )
+
+
+@dataclass(frozen=True)
+class PendingLead:
+    """A lead the dry run would make."""
+
+    number: int
+
+
+# A lead a dry run would have made in an earlier chunk of the file.
+SEEN = -1
+
+
+def too_many_cells():
+    return _("The row has more cells than the header: is a delimiter or a quote mark out of place?")
+
+
+class ActivityImport(Runner):
+    """The activities sheet: each row is a contact with a lead, logged in date order per lead
+    so the stage history comes out as it happened."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.staging.execute(
+            "CREATE TABLE contacts (lead_id INTEGER, occurred_at TEXT, line INTEGER, "
+            "kind_id INTEGER, stage TEXT, body TEXT, author_id INTEGER, value TEXT, "
+            "reason_id INTEGER, note TEXT)"
+        )
+        self.now = utcnow()
+        self.finder = LeadFinder(remember=True)
+
+    def run(self):
+        width = len(self.table.layout.columns)
+        for chunk in self.chunks():
+            rows = []
+            for line, cells in chunk:
+                values = self.context.values(cells)
+                if not values and blank(cells):
+                    self.report.skipped += 1
+                    continue
+                if filled_beyond(cells, width):
+                    self.row_failed(line, too_many_cells())
+                    continue
+                try:
+                    rows.append(self.read(line, values))
+                except (parsing.ValueProblem, RowProblem, funnel.FunnelError) as problem:
+                    self.row_failed(line, problem.message)
+            self.finder.prepare(
+                numbers=[r["lead_number"] for r in rows],
+                emails=[r["lead_email"] for r in rows],
+                phones=[r["lead_phone"] for r in rows],
+                titles=[r["lead_title"] for r in rows],
+            )
+            staged = []
+            for row in rows:
+                try:
+                    lead_id = self.lead_of(row)
+                except RowProblem as problem:
+                    self.row_failed(row["line"], problem.message)
+                    continue
+                staged.append(self.staged(lead_id, row))
+            self.staging.executemany(
+                "INSERT INTO contacts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", staged
+            )
+            self.progress("reading", self.table.share_read / 2, self.report.rows)
+        self.write()
+        self.progress("writing", 1.0, self.report.rows, force=True)
+
+    def read(self, line, values):
+        context = self.context
+        row = {"line": line}
+        number = values.get("lead_number")
+        row["lead_number"] = (
+            self.checked("lead_number", parsing.parse_lead_number, number)
+            if number is not None
+            else None
+        )
+        row["lead_email"] = self.checked("lead_email", context.email, values, "lead_email")
+        row["lead_phone"] = context.text(values, "lead_phone")
+        row["lead_title"] = context.text(values, "lead_title")
+        if not any(row[k] for k in ("lead_number", "lead_email", "lead_phone", "lead_title")):
+            raise RowProblem(_("The row does not say which lead the contact was with."))
+        occurred_at = self.checked("occurred_at", context.moment, values, "occurred_at")
+        if occurred_at is None:
+            raise RowProblem(
+                self.column_problem("occurred_at", _("The date of the contact is missing."))
+            )
+        try:
+            funnel.check_not_future(occurred_at)
+        except funnel.FunnelError as error:
+            raise RowProblem(self.column_problem("occurred_at", error.message)) from None
+        row["occurred_at"] = occurred_at
+        try:
+            row["body"] = funnel.clean(context.text(values, "body"), funnel.BODY_MAX, "body") or ""
+        except funnel.FunnelError as error:
+            raise RowProblem(self.column_problem("body", error.message)) from None
+        row["kind"] = context.kind(values)
+        if row["kind"] is None:
+            raise RowProblem(_("Choose a kind of contact."))
+        row["stage"] = context.stage(values)
+        row["author_id"] = self.checked("author", context.person, values, "author")
+        row["value"] = self.checked("value", context.amount, values, "value")
+        row["reason"], row["note"] = context.reason(values, "lost_reason")
+        return row
+
+    def checked(self, key, read, *args):
+        try:
+            return read(*args)
+        except (parsing.ValueProblem, RowProblem) as problem:
+            raise RowProblem(self.column_problem(key, problem.message)) from None
+
+    def lead_of(self, row):
+        finder = self.finder
+        for kind, key in (
+            ("number", row["lead_number"]),
+            ("email", row["lead_email"]),
+            ("phone", tail_of(row["lead_phone"])),
+            ("title", row["lead_title"]),
+        ):
+            lead_id = finder.get(kind, key)
+            if lead_id == AMBIGUOUS:
+                raise RowProblem(
+                    _(
+                        "Several leads are called “%(title)s”: name the lead by its number, "
+                        "email or phone instead.",
+                        title=parsing.shown(key),
+                    )
+                )
+            if lead_id:
+                return lead_id
+        named = next(
+            str(row[k])
+            for k in ("lead_number", "lead_title", "lead_email", "lead_phone")
+            if row[k] is not None
+        )
+        raise RowProblem(
+            _(
+                "No lead matches “%(lead)s”: import the leads sheet first, or check the name.",
+                lead=parsing.shown(named),
+            )
+        )
+
+    @staticmethod
+    def staged(lead_id, row):
+        stage = row["stage"]
+        return (
+            lead_id,
+            row["occurred_at"].isoformat(sep=" "),
+            row["line"],
+            row["kind"].id,
+            None if stage is None else str(stage.id),
+            row["body"],
+            row["author_id"],
+            None if row["value"] is None else str(row["value"]),
+            row["reason"].id if row["reason"] is not None else None,
+            row["note"],
+        )
+
+    # The second pass: each lead's contacts, oldest first
+
+    def batches(self):
+        """The staged contacts grouped by lead, LEADS_PER_BATCH leads at a time."""
+        with closing(
+            self.staging.execute("SELECT * FROM contacts ORDER BY lead_id, occurred_at, line")
+        ) as cursor:
+            batch, current = {}, None
+            for record in cursor:
+                contact = Contact(*record)
+                if contact.lead_id != current:
+                    if len(batch) == LEADS_PER_BATCH:
+                        yield batch
+                        batch = {}
+                    current = contact.lead_id
+                    batch[current] = []
+                batch[current].append(contact)
+            if batch:
+                yield batch
+
+    def write(self):
+        total = max(1, self.staging.execute("SELECT count(*) FROM contacts").fetchone()[0])
+        done = 0
+        for batch in self.batches():
+            self.write_batch(batch)
+            done += sum(len(contacts) for contacts in batch.values())
+            self.progress("writing", 0.5 + done / total / 2, self.report.rows)
+
+    def write_batch(self, batch):
+        ids = list(batch)
+        leads = {lead.id: lead for lead in db.session.scalars(select(Lead).where(Lead.id.in_(ids)))}
+        logged = set()
+        for lead_id, occurred_at, body in db.session.execute(
+            select(Activity.lead_id, Activity.occurred_at, Activity.body).where(
+                Activity.lead_id.in_(ids), Activity.deleted_at.is_(None)
+            )
+        ):
+            logged.add((lead_id, occurred_at, body))
+        steps_open = set(
+            db.session.scalars(
+                select(PlannedStep.lead_id)
+                .where(PlannedStep.lead_id.in_(ids), PlannedStep.kept_by_activity_id.is_(None))
+                .distinct()
+            )
+        )
+        plans = [
+            (leads[lead_id], self.plan(leads[lead_id], contacts, logged))
+            for lead_id, contacts in batch.items()
+        ]
+        if self.apply:
+            self.log(plans, steps_open)
+        self.forget_chunk()
+
+    def plan(self, lead, contacts, logged):
+        """Which of a lead's contacts are new, and the stage each moves it to: the funnel's
+        rules checked as `log_activity` and `move_lead` will apply them, on the lead as each
+        contact before it leaves it."""
+        context = self.context
+        stage_id, value = lead.stage_id, lead.value
+        planned = []
+        for contact in contacts:
+            occurred_at = datetime.fromisoformat(contact.occurred_at)
+            key = (lead.id, occurred_at, contact.body)
+            if key in logged:
+                self.report.skipped += 1
+                continue
+            stage = self.stage_of(contact)
+            moving = stage if stage is not None and stage.id != stage_id else None
+            reason = context.reason_by_id.get(contact.reason_id)
+            amount = Decimal(contact.value) if contact.value is not None else None
+            closing_value = context.closing_value(amount, value)
+            if moving is not None:
+                problem = context.closing_problem(moving, reason, closing_value, value)
+                if problem:
+                    self.row_failed(contact.line, problem)
+                    continue
+                stage_id = moving.id
+                if moving.kind == StageKind.WON and closing_value is not None:
+                    value = closing_value
+            logged.add(key)
+            self.report.created += 1
+            if moving is not None:
+                self.report.stage_changes += 1
+            planned.append(Planned(contact, occurred_at, moving, reason, closing_value))
+        return planned
+
+    def stage_of(self, contact):
+        if contact.stage is None:
+            return None
+        if contact.stage.startswith(NEW_STAGE):
+            return self.context.new_stages[contact.stage.removeprefix(NEW_STAGE)]
+        return self.context.stage_by_id[int(contact.stage)]
+
+    def log(self, plans, steps_open):
+        """Write the planned contacts of a batch of leads: the activity rows together, then
+        for each lead, oldest first, what `log_activity` does after writing one."""
+        actor = self.context.actor
+        rows = []
+        self.backdate([(lead, planned[0].occurred_at) for lead, planned in plans if planned])
+        for lead, planned in plans:
+            for item in planned:
+                rows.append(
+                    {
+                        "lead_id": lead.id,
+                        # Without an author column, the contacts are the owner's.
+                        "author_id": item.contact.author_id
+                        or lead.owner_id
+                        or (actor.id if actor else None),
+                        "kind_id": item.contact.kind_id,
+                        "occurred_at": item.occurred_at,
+                        "body": item.contact.body,
+                        "stage_after_id": item.moving.id if item.moving is not None else None,
+                        "created_at": self.now,
+                    }
+                )
+        if not rows:
+            return
+        for row, activity_id in zip(rows, reserve_ids(ACTIVITIES, len(rows)), strict=True):
+            row["id"] = activity_id
+        db.session.execute(insert(ACTIVITIES), rows)
+        new_ids = iter(row["id"] for row in rows)
+        changes = []
+        for lead, planned in plans:
+            for item in planned:
+                written = Written(next(new_ids), item.occurred_at)
+                if lead.id in steps_open:
+                    funnel.keep_steps(lead, written)
+                if item.moving is not None:
+                    changes.append(self.move(lead, item, written))
+                if lead.last_activity_at is None or item.occurred_at >= lead.last_activity_at:
+                    lead.last_activity_id = written.id
+                    lead.last_activity_at = item.occurred_at
+        # Given their ids, the stage changes `move_lead` made go in with one statement.
+        for change, change_id in zip(
+            changes, reserve_ids(STAGE_CHANGES, len(changes)), strict=True
+        ):
+            change.id = change_id
+        db.session.flush()
+
+    def move(self, lead, item, written):
+        """Move the lead as the contact says; returns the stage change, written with the
+        batch's others."""
+        try:
+            change = funnel.move_lead(
+                lead,
+                item.moving,
+                self.context.actor,
+                at=item.occurred_at,
+                activity=written,
+                lost_reason=item.reason,
+                lost_note=item.contact.note,
+                value=item.value,
+            )
+        except funnel.FunnelError as error:
+            raise ImportFailed(
+                _(
+                    "Line %(line)d: %(message)s Nothing was imported.",
+                    line=item.contact.line,
+                    message=error.message,
+                ),
+                self.report,
+            ) from error
+        return change
+
+    def backdate(self, firsts):
+        """A lead with no history of its own (no contact, no move since it came in) starts no
+        later than its first contact, so the funnel's analytics see it enter before it moves
+        on. `firsts` holds each lead with the time of its first new contact."""
+        entries = []
+        for lead, first_contact in firsts:
+            if (
+                lead.last_activity_at is None
+                and first_contact < lead.created_at
+                and lead.stage_changed_at == lead.created_at
+            ):
+                lead.created_at = lead.stage_changed_at = first_contact
+                entries.append({"lead": lead.id, "at": first_contact})
+        if entries:
+            db.session.execute(
+                update(STAGE_CHANGES)
+                .where(
+                    STAGE_CHANGES.c.lead_id == bindparam("lead"),
+                    STAGE_CHANGES.c.from_stage_id.is_(None),
+                )
+                .values(changed_at=bindparam("at")),
+                entries,
+            )
+
+
+def reserve_ids(table, count):
+    """Ids for `count` rows about to be written to `table`, so that they can be written in one
+    statement without asking for each id back. The import holds the write lock on SQLite, where
+    nobody else can take the next ids meanwhile; PostgreSQL's sequence gives them out."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        with db.session.no_autoflush:
+            return db.session.scalars(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
+                    "FROM generate_series(1, :count)"
+                ),
+                {"table": table.name, "count": count},
+            ).all()
+    with db.session.no_autoflush:
+        first = (db.session.scalar(select(func.max(table.c.id))) or 0) + 1
+    return range(first, first + count)
+
+
+Contact = namedtuple(
+    "Contact",
+    "lead_id occurred_at line kind_id stage body author_id value reason_id note",
+)
+Planned = namedtuple("Planned", "contact occurred_at moving reason value")

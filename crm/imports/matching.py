@@ -1,0 +1,125 @@
+"""Finding the lead a row means, a chunk of rows at a time: by number, by email, by phone (its
+last ten digits) or, for a contact, by title. One query per kind of key and chunk, so a file of
+100,000 rows costs a few hundred queries, not hundreds of thousands."""
+
+from sqlalchemy import func, literal_column, or_, select, table, text
+
+from crm import search_index
+from crm.extensions import db
+from crm.funnel import PHONE_TAIL, phone_tail
+from crm.leads.queries import PHONE_DIGITS_MIN
+from crm.models import Lead
+
+# Several leads answer to this title: the row must name its lead another way.
+AMBIGUOUS = -2
+REMEMBERED = 200_000
+
+
+def casefolded(text_):
+    return " ".join(text_.split()).casefold()
+
+
+def tail_of(phone):
+    tail = phone_tail(phone)
+    return tail if tail and len(tail) >= PHONE_DIGITS_MIN else None
+
+
+class LeadFinder:
+    """The leads a chunk of rows names, looked up together; `get` then answers each row.
+
+    With `remember`, what was looked up stays known for the rest of the file (an activities
+    sheet names each lead again and again, and makes none), up to REMEMBERED keys; otherwise
+    each chunk is looked up afresh, as the leads sheet makes leads as it goes.
+    """
+
+    def __init__(self, remember=False):
+        self.dialect = db.session.get_bind().dialect.name
+        self.remember = remember
+        self.found = {}
+        self.asked = set()
+
+    def prepare(self, numbers=(), emails=(), phones=(), titles=()):
+        """Look up every key of the next chunk of rows not known yet."""
+        if not self.remember or len(self.asked) > REMEMBERED:
+            self.found, self.asked = {}, set()
+        keys = {
+            "number": set(numbers),
+            "email": set(emails),
+            "phone": set(map(tail_of, phones)),
+            "title": set(titles),
+        }
+        for kind, values in keys.items():
+            values -= {None, ""}
+            values -= {key for key in values if (kind, key) in self.asked}
+            self.asked.update((kind, key) for key in values)
+        numbers, emails, tails, titles = keys.values()
+        if numbers:
+            for lead_id, number in db.session.execute(
+                select(Lead.id, Lead.number).where(Lead.number.in_(numbers))
+            ):
+                self.found["number", number] = lead_id
+        if emails:
+            rows = db.session.execute(
+                select(Lead.id, Lead.email).where(Lead.email.in_(emails)).order_by(Lead.number)
+            )
+            for lead_id, email in rows:
+                self.found.setdefault(("email", email), lead_id)
+        if tails:
+            rows = db.session.execute(
+                select(Lead.id, Lead.phone_digits)
+                .where(self.last_digits().in_(tails))
+                .order_by(Lead.number)
+            )
+            for lead_id, digits in rows:
+                tail = tail_of(digits)
+                if tail in tails:
+                    self.found.setdefault(("phone", tail), lead_id)
+        if titles:
+            self.find_titles(titles)
+
+    def find_titles(self, titles):
+        exact = {}
+        for lead_id, title in db.session.execute(
+            select(Lead.id, Lead.title).where(Lead.title.in_(titles))
+        ):
+            exact.setdefault(title, set()).add(lead_id)
+        missing = {casefolded(t) for t in titles if t not in exact}
+        folded = {}
+        searchable = {t for t in missing if len(t) >= search_index.TRIGRAM}
+        if searchable:
+            # Written another way ("ACME" for "Acme"): the casefolded search line holds it.
+            rows = db.session.execute(
+                select(Lead.id, Lead.title).where(
+                    self.holding("search_text", Lead.search_text, searchable)
+                )
+            )
+            for lead_id, title in rows:
+                key = casefolded(title)
+                if key in missing:
+                    folded.setdefault(key, set()).add(lead_id)
+        for title in titles:
+            ids = exact.get(title) or folded.get(casefolded(title)) or set()
+            if ids:
+                self.found["title", title] = next(iter(ids)) if len(ids) == 1 else AMBIGUOUS
+
+    def last_digits(self):
+        """A lead's phone as `phone_tail` has it. Read off every lead, which costs less than
+        asking the trigram index for hundreds of numbers at once."""
+        if self.dialect == "sqlite":
+            return func.substr(Lead.phone_digits, -PHONE_TAIL)
+        return func.right(Lead.phone_digits, PHONE_TAIL)
+
+    def holding(self, name, column, texts):
+        """Leads whose `column` holds one of `texts`, through the trigram index."""
+        if self.dialect == "sqlite":
+            query = " OR ".join(f"{name} : {search_index.fts_phrase(t)}" for t in sorted(texts))
+            matching = (
+                select(literal_column("rowid"))
+                .select_from(table(search_index.SQLITE_TABLE))
+                .where(text(f"{search_index.SQLITE_TABLE} MATCH :query").bindparams(query=query))
+            )
+            return Lead.id.in_(matching)
+        return or_(*(column.contains(t, autoescape=True) for t in texts))
+
+    def get(self, kind, key):
+        return self.found.get((kind, key)) if key is not None else None

@@ -1,0 +1,330 @@
+"""An uploaded table read row by row, never whole: CSV in whatever encoding and delimiter a
+spreadsheet saved it with (UTF-8 with or without a byte order mark, UTF-16, Windows-1251; comma,
+semicolon, tab), or a sheet of an XLSX workbook.
+
+`inspect` looks at a file once, at upload: its kind, encoding, delimiter, sheets, header row and
+a sample of each column. `Table` then gives the rows after the header with their line numbers
+(as a spreadsheet numbers its rows: the first row of the file is line 1), and how much of the
+file has been read, for the progress bar.
+"""
+
+import codecs
+import csv
+import io
+import math
+import os
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+
+from flask_babel import gettext as _
+
+from crm.imports import parsing
+
+DELIMITERS = (",", ";", "\t", "|")
+SAMPLE_BYTES = 64 * 1024
+# The header is the first row, within this many, that has at least half as many cells filled as
+# the widest row: title lines and empty rows above it are passed over.
+HEADER_SEARCH = 20
+# Rows looked at to show examples of each column and to tell how its dates are written.
+SAMPLE_ROWS = 1000
+EXAMPLES = 3
+EXAMPLE_LENGTH = 60
+ZIP = b"PK\x03\x04"
+OLE = b"\xd0\xcf\x11\xe0"
+
+
+class FileProblem(ValueError):
+    """The file as a whole cannot be read; the message says why."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass
+class Column:
+    index: int
+    header: str
+    examples: list = field(default_factory=list)
+    # What the sample's dates with slashes prove: parsing.DAY_FIRST, MONTH_FIRST, "both" (rows
+    # disagree), or None; and whether the column has any such date at all.
+    date_order: str | None = None
+    slashed: bool = False
+
+
+@dataclass
+class Layout:
+    """How to read the file, worked out once at upload and kept with the job."""
+
+    format: str = "csv"
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet: str | None = None
+    sheets: list = field(default_factory=list)
+    header_line: int = 1
+    columns: list = field(default_factory=list)
+
+    def to_dict(self):
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data):
+        data = dict(data)
+        data["columns"] = [Column(**column) for column in data.get("columns", [])]
+        return cls(**data)
+
+    @property
+    def headers(self):
+        return [column.header for column in self.columns]
+
+
+def inspect(path, sheet=None):
+    """Work out how to read the file at `path`, find its header and sample its columns."""
+    with open(path, "rb") as file:
+        head = file.read(8)
+    if not head:
+        raise FileProblem(_("The file is empty."))
+    if head.startswith(OLE):
+        raise FileProblem(
+            _("Old Excel files (.xls) cannot be read: save the sheet as CSV or XLSX and try again.")
+        )
+    if head.startswith(ZIP):
+        layout = Layout(format="xlsx")
+        layout.sheets = xlsx_sheets(path)
+        layout.sheet = sheet if sheet in layout.sheets else layout.sheets[0]
+    else:
+        layout = Layout(format="csv", encoding=detect_encoding(path))
+        layout.delimiter = detect_delimiter(path, layout.encoding)
+    find_header(path, layout)
+    return layout
+
+
+# CSV
+
+
+def detect_encoding(path):
+    """UTF-8 (with or without its byte order mark), UTF-16 with its mark, else Windows-1251,
+    the encoding of every CSV file a Russian Excel saves."""
+    with open(path, "rb") as file:
+        head = file.read(SAMPLE_BYTES)
+        if head.startswith(codecs.BOM_UTF8):
+            return "utf-8-sig"
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16"
+        if head.count(b"\x00") > len(head) // 10:
+            raise FileProblem(
+                _("This does not look like a table saved as CSV: save it as CSV and try again.")
+            )
+        file.seek(0)
+        # Checked to the end: a file can be plain ASCII for a megabyte and then Cyrillic.
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            while block := file.read(1 << 20):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1251"
+    return "utf-8"
+
+
+def open_text(path, encoding):
+    # Windows-1251 leaves a few bytes undefined: shown as "�" rather than refusing the file.
+    errors = "replace" if encoding == "cp1251" else "strict"
+    return open(path, encoding=encoding, errors=errors, newline="")  # noqa: SIM115
+
+
+def detect_delimiter(path, encoding):
+    """The delimiter that splits the first rows into the same number of cells, the most."""
+    with open_text(path, encoding) as file:
+        sample = file.read(SAMPLE_BYTES)
+        complete = file.read(1) == ""
+    if not complete and "\n" in sample:
+        sample = sample[: sample.rindex("\n")]
+    best, best_score = ",", None
+    for delimiter in DELIMITERS:
+        try:
+            widths = [
+                len(row)
+                for row in list(csv.reader(io.StringIO(sample), delimiter=delimiter))[:50]
+                if row
+            ]
+        except csv.Error:
+            continue
+        if not widths:
+            continue
+        common = max(set(widths), key=widths.count)
+        score = (common > 1, widths.count(common) / len(widths), common)
+        if best_score is None or score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def csv_records(path, layout, progress=None):
+    """Every record of a CSV file as (line, cells); `progress` is told the share read."""
+    size = os.path.getsize(path) or 1
+    raw = open(path, "rb")  # noqa: SIM115 (closed below, after the text wrapper)
+    errors = "replace" if layout.encoding == "cp1251" else "strict"
+    text = io.TextIOWrapper(raw, encoding=layout.encoding, errors=errors, newline="")
+    reader = csv.reader(text, delimiter=layout.delimiter or ",")
+    line = 0
+    try:
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                raise FileProblem(
+                    _(
+                        "Line %(line)d: the file cannot be read from here on (%(reason)s). "
+                        "Is a quote mark out of place?",
+                        line=line + 1,
+                        reason=str(error),
+                    )
+                ) from error
+            except UnicodeDecodeError as error:
+                raise FileProblem(
+                    _("Line %(line)d: the text is not in the file's encoding.", line=line + 1)
+                ) from error
+            line += 1
+            if progress is not None:
+                progress.read(raw.tell() / size)
+            yield line, cells
+    finally:
+        text.close()
+
+
+# XLSX
+
+
+@contextmanager
+def workbook_of(path):
+    """The workbook, read as it is needed rather than loaded whole."""
+    try:
+        import openpyxl
+    except ImportError:
+        raise FileProblem(
+            _("XLSX files cannot be read on this server: save the sheet as CSV and try again.")
+        ) from None
+    # A file rather than its path: openpyxl would refuse an upload saved without ".xlsx".
+    with open(path, "rb") as file:
+        try:
+            workbook = openpyxl.load_workbook(file, read_only=True, data_only=True)
+        except Exception as error:  # noqa: BLE001 (openpyxl raises many kinds on a broken file)
+            raise FileProblem(
+                _("This XLSX file cannot be read: save it again, or as CSV, and try again.")
+            ) from error
+        try:
+            yield workbook
+        finally:
+            workbook.close()
+
+
+def xlsx_sheets(path):
+    with workbook_of(path) as workbook:
+        return list(workbook.sheetnames)
+
+
+def xlsx_records(path, layout, progress=None):
+    with workbook_of(path) as workbook:
+        sheet = workbook[layout.sheet] if layout.sheet in workbook.sheetnames else workbook.active
+        total = sheet.max_row or 0
+        try:
+            for line, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+                if progress is not None and total:
+                    progress.read(min(1.0, line / total))
+                yield line, list(values)
+        except Exception as error:  # noqa: BLE001
+            raise FileProblem(
+                _("This XLSX file cannot be read: save it again, or as CSV, and try again.")
+            ) from error
+
+
+# Both
+
+
+def records(path, layout, progress=None):
+    if layout.format == "xlsx":
+        return xlsx_records(path, layout, progress)
+    return csv_records(path, layout, progress)
+
+
+def filled(cells):
+    return sum(1 for cell in cells if parsing.text(cell) is not None)
+
+
+def find_header(path, layout):
+    """Find the header row and sample the columns under it."""
+    rows = records(path, layout)
+    try:
+        first = []
+        for line, cells in rows:
+            first.append((line, cells))
+            if len(first) == HEADER_SEARCH:
+                break
+        widest = max((filled(cells) for _line, cells in first), default=0)
+        if widest == 0:
+            raise FileProblem(_("The file has no rows with anything in them."))
+        needed = max(min(2, widest), math.ceil(widest / 2))
+        line, header = next((line, c) for line, c in first if filled(c) >= needed)
+        layout.header_line = line
+        last = max(i for i, cell in enumerate(header) if parsing.text(cell) is not None)
+        layout.columns = [
+            Column(index=i, header=parsing.text(cell) or _("Column %(n)d", n=i + 1))
+            for i, cell in enumerate(header[: last + 1])
+        ]
+        sample(layout, (item for item in first if item[0] > line), rows)
+    finally:
+        rows.close()
+
+
+def sample(layout, buffered, rest):
+    seen = 0
+    for _line, cells in (*buffered, *limited(rest, SAMPLE_ROWS)):
+        seen += 1
+        for column in layout.columns:
+            value = cells[column.index] if column.index < len(cells) else None
+            if parsing.text(value) is None:
+                continue
+            if len(column.examples) < EXAMPLES:
+                example = parsing.text(value)
+                if len(example) > EXAMPLE_LENGTH:
+                    example = example[: EXAMPLE_LENGTH - 1] + "…"
+                column.examples.append(example)
+            if parsing.is_slashed(value):
+                column.slashed = True
+                order = parsing.slash_order(value)
+                if order and column.date_order not in (None, order):
+                    column.date_order = "both"
+                elif order and column.date_order is None:
+                    column.date_order = order
+        if seen >= SAMPLE_ROWS:
+            break
+
+
+def limited(rows, count):
+    for n, item in enumerate(rows):
+        if n >= count:
+            return
+        yield item
+
+
+class Table:
+    """The rows under the header, each as (line, cells), with how much has been read."""
+
+    def __init__(self, path, layout):
+        self.path = path
+        self.layout = layout
+        self.share_read = 0.0
+
+    def read(self, share):
+        self.share_read = share
+
+    def rows(self):
+        rows = records(self.path, self.layout, progress=self)
+        try:
+            for line, cells in rows:
+                if line > self.layout.header_line:
+                    yield line, cells
+        finally:
+            rows.close()

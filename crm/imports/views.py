@@ -1,0 +1,315 @@
+"""Settings → Import (administrators): upload a sheet, map its columns, read the dry run's
+report, answer its questions, import; the page follows the progress by polling."""
+
+from dataclasses import dataclass
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from crm import htmx
+from crm.extensions import csrf, db
+from crm.i18n import user_locale
+from crm.imports import bp, fields, jobs, parsing
+from crm.imports.engine import Settings
+from crm.imports.forms import (
+    ApplyForm,
+    UploadForm,
+    column_fields,
+    column_name,
+    mapping_form,
+    questions_form,
+)
+from crm.imports.reading import FileProblem, inspect
+from crm.models import ActivityKind, LostReason, Stage, User
+from crm.security import admin_required
+from crm.settings import lists
+from crm.timezones import user_zone
+
+# Uploads may be larger than other requests: 100,000 rows of a sheet come to a few dozen MB.
+MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+RECENT = 10
+
+
+def get_job_or_404(job_id):
+    job = jobs.get(job_id)
+    if job is None:
+        abort(404)
+    return job
+
+
+@bp.route("/", methods=["GET", "POST"])
+@csrf.exempt  # Checked below, once the size limit is raised: checking reads the upload.
+@admin_required
+def index():
+    """The upload form, and the latest imports."""
+    request.max_content_length = current_app.config.get("IMPORT_MAX_BYTES", MAX_UPLOAD_BYTES)
+    if request.method == "POST" and current_app.config["WTF_CSRF_ENABLED"]:
+        csrf.protect()
+    form = UploadForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        zone = user_zone()
+        job = jobs.new(
+            upload.stream,
+            upload.filename,
+            form.kind.data,
+            current_user,
+            str(user_locale()),
+            getattr(zone, "zone", None) or str(zone),
+        )
+        try:
+            job.layout = inspect(job.upload)
+        except FileProblem as problem:
+            jobs.discard(job)
+            form.file.errors.append(problem.message)
+        else:
+            job.save()
+            return redirect(url_for("imports.columns", job_id=job.id), 303)
+    status = 422 if form.errors else 200
+    return render_template(
+        "imports/index.html", form=form, recent=jobs.recent(RECENT), active="settings"
+    ), status
+
+
+@dataclass
+class Choices:
+    """What the mapping page offers from the database."""
+
+    people: list
+    me: int
+    kinds: list
+    default_kind: int | None
+    reasons: list
+
+    @classmethod
+    def load(cls):
+        people = db.session.execute(
+            select(User.id, User.name).where(User.active).order_by(User.name)
+        ).all()
+        kinds = db.session.scalars(lists.active_items(ActivityKind)).all()
+        reasons = db.session.scalars(lists.active_items(LostReason)).all()
+        return cls(
+            people=[(person.id, person.name) for person in people],
+            me=current_user.id,
+            kinds=[(kind.id, kind.name) for kind in kinds],
+            default_kind=kinds[0].id if kinds else None,
+            reasons=[(reason.id, reason.name) for reason in reasons],
+        )
+
+
+def evident_date_order(layout):
+    """The order the sample's dates prove, if they agree."""
+    proven = {c.date_order for c in layout.columns if c.slashed and c.date_order} - {None}
+    return proven.pop() if len(proven) == 1 and "both" not in proven else None
+
+
+def check_mapping(form, job):
+    """Each field from one column at most, and enough to know which lead each row is about."""
+    columns = column_fields(form, job.layout)
+    mapping, ok = {}, True
+    for column, select_field in columns:
+        key = select_field.data
+        if not key:
+            continue
+        if key in mapping:
+            label = fields.field_of(job.kind, key).label
+            select_field.errors = [
+                *select_field.errors,
+                _("“%(field)s” is chosen for another column too.", field=label),
+            ]
+            ok = False
+        else:
+            mapping[key] = column.index
+    if job.kind == fields.LEADS:
+        if not {"number", "title", "contact_name", "email", "phone"} & set(mapping):
+            form.form_errors.append(
+                _("Choose the column with the leads' titles (or their contacts, emails or phones).")
+            )
+            ok = False
+    else:
+        if not {"lead_number", "lead_title", "lead_email", "lead_phone"} & set(mapping):
+            form.form_errors.append(
+                _("Choose the column that names the lead: its number, title, email or phone.")
+            )
+            ok = False
+        if "occurred_at" not in mapping:
+            form.form_errors.append(_("Choose the column with the date of each contact."))
+            ok = False
+    date_keys = {f.key for f in fields.fields_of(job.kind) if f.is_date}
+    dated = {index for key, index in mapping.items() if key in date_keys}
+    undecided = any(
+        column.slashed and column.date_order in (None, "both")
+        for column in job.layout.columns
+        if column.index in dated
+    )
+    if undecided and not form.date_order.data:
+        form.date_order.errors = [
+            *form.date_order.errors,
+            _("Say whether the day or the month comes first in these dates."),
+        ]
+        ok = False
+    return mapping if ok else None
+
+
+@bp.route("/<job_id>/columns", methods=["GET", "POST"])
+@admin_required
+def columns(job_id):
+    """Which column holds what; saving it starts the dry run."""
+    job = get_job_or_404(job_id)
+    if job.status in jobs.RUNNING + (jobs.DONE,):
+        return redirect(url_for("imports.show", job_id=job.id), 303)
+    choices = Choices.load()
+    form = mapping_form(job, choices, formdata=request.form if request.method == "POST" else None)
+    if request.method == "GET" and job.settings is None:
+        form.date_order.data = evident_date_order(job.layout)
+    if request.method == "POST" and form.validate():
+        mapping = check_mapping(form, job)
+        if mapping is not None:
+            previous = job.settings
+            job.settings = Settings(
+                kind=job.kind,
+                mapping=mapping,
+                date_order=form.date_order.data or None,
+                statuses=previous.statuses if previous else {},
+                owner_id=form.owner_id.data if "owner_id" in form else None,
+                kind_id=form.kind_id.data if "kind_id" in form else None,
+                lost_reason_id=form.lost_reason_id.data,
+                won_value=str(parsing.parse_number(form.won_value.data))
+                if form.won_value.data
+                else None,
+                zone=job.meta.get("zone") or "UTC",
+                actor_id=current_user.id,
+            )
+            job.save()
+            if not jobs.start(job, apply=False):
+                flash(_("This file is being checked or imported already."), "info")
+            return redirect(url_for("imports.show", job_id=job.id), 303)
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "imports/columns.html",
+        job=job,
+        layout=job.layout,
+        form=form,
+        columns=column_fields(form, job.layout),
+        slashed=any(column.slashed for column in job.layout.columns),
+        column_name=column_name,
+        active="settings",
+    ), status
+
+
+@bp.route("/<job_id>/sheet", methods=["POST"])
+@admin_required
+def sheet(job_id):
+    """Read another sheet of an XLSX workbook."""
+    job = get_job_or_404(job_id)
+    layout = job.layout
+    if job.status in jobs.RUNNING + (jobs.DONE,) or layout.format != "xlsx":
+        abort(409)
+    name = request.form.get("sheet")
+    if name not in layout.sheets:
+        abort(400)
+    try:
+        job.layout = inspect(job.upload, sheet=name)
+    except FileProblem as problem:
+        flash(problem.message, "error")
+    else:
+        job.meta.pop("settings", None)
+        job.save()
+    return redirect(url_for("imports.columns", job_id=job.id), 303)
+
+
+def stages_in_order():
+    return db.session.scalars(Stage.in_funnel_order()).all()
+
+
+def page_context(job, **extra):
+    state = job.state
+    report = job.report
+    context = {
+        "job": job,
+        "state": state,
+        "report": report,
+        "apply_form": ApplyForm(),
+        "questions": None,
+        "active": "settings",
+    }
+    if state["status"] == jobs.CHECKED and report and report.has_questions:
+        context["questions"] = questions_form(report, stages_in_order())
+    return context | extra
+
+
+@bp.route("/<job_id>")
+@admin_required
+def show(job_id):
+    """Where the job is: its progress, the dry run's report, or what the import did. While it
+    runs, the status polls itself."""
+    job = get_job_or_404(job_id)
+    if job.settings is None and job.status == jobs.NEW:
+        return redirect(url_for("imports.columns", job_id=job.id))
+    return htmx.render("imports/job.html", "imports/_status.html", **page_context(job))
+
+
+@bp.route("/<job_id>/answers", methods=["POST"])
+@admin_required
+def answers(job_id):
+    """The dry run's questions answered: check the file again with them."""
+    job = get_job_or_404(job_id)
+    report = job.report
+    if job.status != jobs.CHECKED or report is None:
+        return redirect(url_for("imports.show", job_id=job.id), 303)
+    form = questions_form(report, stages_in_order(), formdata=request.form)
+    valid = form.validate()
+    if report.date_order_needed and not form.date_order.data:
+        form.date_order.errors = [
+            *form.date_order.errors,
+            _("Say whether the day or the month comes first in these dates."),
+        ]
+        valid = False
+    if not valid:
+        return htmx.render(
+            "imports/job.html", "imports/_status.html", 422, **page_context(job, questions=form)
+        )
+    settings = job.settings
+    settings.statuses = settings.statuses | {key: field.data for key, field in form.statuses}
+    if form.date_order.data:
+        settings.date_order = form.date_order.data
+    job.settings = settings
+    job.save()
+    if not jobs.start(job, apply=False):
+        flash(_("This file is being checked or imported already."), "info")
+    return htmx.redirect_to(url_for("imports.show", job_id=job.id))
+
+
+@bp.route("/<job_id>/import", methods=["POST"])
+@admin_required
+def apply(job_id):
+    """Import what the dry run showed, all of it in one transaction."""
+    job = get_job_or_404(job_id)
+    form = ApplyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    report = job.report
+    if job.status != jobs.CHECKED or report is None:
+        flash(_("Check the file first: the import follows its dry run."), "error")
+        return htmx.redirect_to(url_for("imports.show", job_id=job.id))
+    if report.has_questions or (report.failed and not form.skip_errors.data):
+        context = page_context(job, apply_form=form)
+        if report.has_questions:
+            context["questions"].form_errors.append(_("Answer these questions first."))
+        else:
+            form.skip_errors.errors = [
+                _(
+                    "Some rows have errors: correct the file and upload it again, or tick the "
+                    "box to skip them."
+                )
+            ]
+        return htmx.render("imports/job.html", "imports/_status.html", 422, **context)
+    settings = job.settings
+    settings.skip_errors = bool(form.skip_errors.data)
+    job.settings = settings
+    job.save()
+    if not jobs.start(job, apply=True):
+        flash(_("This file is being checked or imported already."), "info")
+    return htmx.redirect_to(url_for("imports.show", job_id=job.id))

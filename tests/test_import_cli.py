@@ -1,0 +1,116 @@
+"""`flask --app crm import leads|activities FILE`: the import from a shell."""
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from crm.extensions import db
+from crm.models import Activity, Lead, Stage
+
+
+def write(tmp_path, name, text, encoding="utf-8"):
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return str(path)
+
+
+LEADS = (
+    "№;Название;Телефон;Сумма\r\n1;ООО Ромашка;+7 999 123-45-67;1 250 000,50\r\n2;ИП Сидоров;;\r\n"
+)
+ACTIVITIES = (
+    "Проект\tДата\tСодержание\tСтатус\r\n"
+    "ООО Ромашка\t28.11.2025 10:00\tПозвонили\tInterested\r\n"
+    "ИП Сидоров\t29.11.2025\tНаписали\tНа паузе\r\n"
+)
+
+
+def leads_count():
+    return db.session.scalar(select(func.count()).select_from(Lead))
+
+
+def test_the_command_imports_both_sheets_with_progress(runner, admin, stages, tmp_path):
+    leads = write(tmp_path, "leads.csv", LEADS, "cp1251")
+    result = runner.invoke(args=["import", "leads", leads, "--owner", admin.email])
+    assert result.exit_code == 0, result.output
+    assert "Columns: № → number, Название → title, Телефон → phone, Сумма → value" in result.output
+    assert "reading: 2 rows, 100%" in result.output
+    assert "Imported: 2 rows: 2 new, 0 updated, 0 skipped, 0 with errors" in result.output
+    assert leads_count() == 2
+    assert db.session.scalar(select(Lead.owner_id).where(Lead.number == 1)) == admin.id
+
+    activities = write(tmp_path, "activities.tsv", ACTIVITIES, "utf-8-sig")
+    result = runner.invoke(args=["import", "activities", activities, "--dry-run"])
+    assert result.exit_code == 1
+    assert "No stage is called: На паузе." in result.output
+    assert '--status "STATUS=STAGE", or add --create-stages' in result.output
+
+    result = runner.invoke(
+        args=["import", "activities", activities, "--create-stages", "--timezone", "Europe/Moscow"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Imported: 2 rows: 2 new, 0 updated, 0 skipped, 0 with errors, 2 stage changes" in (
+        result.output
+    )
+    assert db.session.scalar(select(Stage).where(Stage.name == "На паузе")) is not None
+    first = db.session.scalar(select(Activity).order_by(Activity.occurred_at))
+    assert first.occurred_at == datetime(2025, 11, 28, 7, 0)
+
+    # Again: nothing new.
+    result = runner.invoke(
+        args=["import", "activities", activities, "--create-stages", "--timezone", "Europe/Moscow"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "2 skipped" in result.output
+
+
+def test_a_dry_run_changes_nothing(runner, admin, stages, tmp_path):
+    leads = write(tmp_path, "leads.csv", LEADS)
+    result = runner.invoke(args=["import", "leads", leads, "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "Would import: 2 rows: 2 new" in result.output
+    assert leads_count() == 0
+
+
+def test_rows_with_errors_stop_the_import_unless_skipped(runner, admin, stages, tmp_path):
+    path = write(tmp_path, "leads.csv", "Title,Value\nAcme,1\nBeta,a lot\n")
+    result = runner.invoke(args=["import", "leads", path])
+    assert result.exit_code == 1
+    assert "line 3: “Value”: “a lot” is not an amount" in result.output
+    assert "--skip-errors" in result.output
+    assert leads_count() == 0
+    result = runner.invoke(args=["import", "leads", path, "--skip-errors"])
+    assert result.exit_code == 0, result.output
+    assert leads_count() == 1
+
+
+def test_columns_can_be_mapped_by_hand(runner, admin, stages, tmp_path):
+    path = write(tmp_path, "leads.csv", "Firma,Kontakt,Misc\nAcme,Ann,x\n")
+    result = runner.invoke(
+        args=["import", "leads", path, "--map", "Firma=title", "--map", "B=contact_name"]
+    )
+    assert result.exit_code == 0, result.output
+    lead = db.session.scalar(select(Lead))
+    assert (lead.title, lead.contact_name) == ("Acme", "Ann")
+    bad = runner.invoke(args=["import", "leads", path, "--map", "Nope=title"])
+    assert bad.exit_code == 2 and "no column 'Nope'" in bad.output
+    bad = runner.invoke(args=["import", "leads", path, "--map", "Firma=colour"])
+    assert bad.exit_code == 2 and "no field 'colour'" in bad.output
+
+
+def test_ambiguous_dates_need_an_answer(runner, admin, stages, tmp_path):
+    runner.invoke(args=["import", "leads", write(tmp_path, "l.csv", "Title\nAcme\n")])
+    path = write(tmp_path, "a.csv", "Lead,Date\nAcme,03/04/2025\n")
+    result = runner.invoke(args=["import", "activities", path])
+    assert result.exit_code == 1
+    assert "add --dates day-first or month-first" in result.output
+    result = runner.invoke(args=["import", "activities", path, "--dates", "month-first"])
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(select(Activity.occurred_at)) == datetime(2025, 3, 4)
+
+
+def test_a_file_that_cannot_be_read(runner, admin, tmp_path):
+    path = tmp_path / "old.xls"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100)
+    result = runner.invoke(args=["import", "leads", str(path)])
+    assert result.exit_code == 1
+    assert "Old Excel files (.xls) cannot be read" in result.output
