@@ -37,9 +37,10 @@ def _changes_watched(session):
     )
 
 
-@event.listens_for(Session, "before_flush")
-def _bump(session, flush_context, instances):
-    if session.info.get(BUMPED) or not _changes_watched(session):
+def bump(session):
+    """Move the version on, once per transaction: for writes the ORM does not see, such as bulk
+    inserts."""
+    if session.info.get(BUMPED):
         return
     connection = session.connection()
     bumped = connection.execute(
@@ -48,6 +49,12 @@ def _bump(session, flush_context, instances):
     if bumped.rowcount == 0:
         connection.execute(insert(counters).values(name=NAME, value=1))
     session.info[BUMPED] = True
+
+
+@event.listens_for(Session, "before_flush")
+def _bump(session, flush_context, instances):
+    if _changes_watched(session):
+        bump(session)
 
 
 @event.listens_for(Session, "after_commit")

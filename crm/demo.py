@@ -34,7 +34,7 @@ from itertools import accumulate
 
 from sqlalchemy import exists, func, insert, select, text
 
-from crm import funnel_defaults
+from crm import data_version, funnel_defaults
 from crm.extensions import db
 from crm.funnel import phone_digits, phone_tail, search_text, seconds_between
 from crm.models import (
@@ -199,6 +199,8 @@ def generate(
     writer = Writer(generator, progress)
     with sqlite_bulk_load():
         summary = writer.write(plans)
+    # Bulk inserts pass the ORM by: open boards and kept reports must still see new data.
+    data_version.bump(db.session)
     summary.users = len(team.ids) if owner is None else 0
     summary.seconds = time.perf_counter() - started
     return summary

@@ -9,12 +9,8 @@ Every contact of the history, and whether it counts, is in `CONTACTS`; the right
 worked out by hand from it and written in the tests.
 """
 
-import csv
-import io
 import re
 from datetime import UTC, datetime, timedelta
-from html.parser import HTMLParser
-from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -27,13 +23,13 @@ from crm.extensions import db
 from crm.models import Lead, Role, utcnow
 from crm.timezones import local_today
 from tests import factories
+from tests.analytics_pages import ReportPage, csv_rows, listed, report_page
 from tests.querycount import count_queries
 
 PERIOD = "period=custom&from=2026-10-01&to=2026-10-20"
 PAGE = f"/analytics/activity?{PERIOD}"
 LEADS = f"/analytics/activity/leads?{PERIOD}"
 COLD, WON = 0, 7
-FILTER_ARGS = {"period", "from", "to", "owner", "source"}
 W0, W1, W2, W3 = "2026-09-28", "2026-10-05", "2026-10-12", "2026-10-19"
 VLADIVOSTOK = ZoneInfo("Asia/Vladivostok")
 
@@ -89,71 +85,9 @@ def fresh_results():
     cache.forget_all()
 
 
-# Reading the pages
-
-
-class ReportPage(HTMLParser):
-    """The rows with an id as lists of cell texts, and every number linked to its leads, by the
-    link's own arguments: {(("author", "2"), ("table", "contacts")): "7"}."""
-
-    def __init__(self, html):
-        super().__init__(convert_charrefs=True)
-        self.rows = {}
-        self.links = {}
-        self._row = None
-        self._cell = None
-        self._link = None
-        self.feed(html)
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "tr" and attrs.get("id"):
-            self._row = self.rows.setdefault(attrs["id"], [])
-        elif tag in ("td", "th") and self._row is not None:
-            self._cell = ""
-        elif tag == "a" and "/leads?" in (attrs.get("href") or ""):
-            self._link = [link_key(urlsplit(attrs["href"]).query), ""]
-
-    def handle_endtag(self, tag):
-        if tag in ("td", "th") and self._row is not None and self._cell is not None:
-            self._row.append(" ".join(self._cell.split()))
-            self._cell = None
-        elif tag == "tr":
-            self._row = None
-        elif tag == "a" and self._link:
-            key, text = self._link
-            self.links[key] = text
-            self._link = None
-
-    def handle_data(self, data):
-        if self._cell is not None:
-            self._cell += data
-        if self._link:
-            self._link[1] += data
-
-
-def link_key(query):
-    return tuple(sorted((k, v) for k, v in parse_qsl(query) if k not in FILTER_ARGS))
-
-
-def page(client, url=PAGE):
-    response = client.get(url)
-    assert response.status_code == 200, response.text[:500]
-    return ReportPage(response.text)
-
-
-def listed(client, query, leads=LEADS):
-    """The numbers of the leads listed behind a number."""
-    response = client.get(f"{leads}&{query}")
-    assert response.status_code == 200, response.text[:500]
-    return {int(n) for n in re.findall(r'href="/leads/(\d+)"', response.text)}
-
-
-def csv_rows(client, name, query=PERIOD):
-    response = client.get(f"/analytics/activity/{name}.csv?{query}")
-    assert response.status_code == 200
-    assert response.data.startswith("\ufeff".encode())
-    return list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
+def csv_of(name, query=PERIOD):
+    """The address of the report's CSV download `name` for `query`."""
+    return f"/analytics/activity/{name}.csv?{query}"
 
 
 def login(auth, user):
@@ -226,7 +160,7 @@ def kind_id(code):
 
 
 def test_contacts_per_person_and_kind(logged_in, history):
-    shown = page(logged_in)
+    shown = report_page(logged_in, PAGE)
     ann, bob = history.ann, history.bob
     # Columns: person, contacts, per week, Call, Email, Meeting, Message, Note, the strip.
     # Ann: a1 a3 a4 a6 calls, a2 email, a5 meeting; 6 in 20 days is 2.1 a week.
@@ -258,7 +192,7 @@ def test_contacts_per_person_and_kind(logged_in, history):
 
 
 def test_contacts_week_by_week(logged_in, history):
-    shown = page(logged_in)
+    shown = report_page(logged_in, PAGE)
     # Columns: the week, Bob, Ann, everyone.
     assert shown.rows[f"week-{W0}"] == ["Sep 28, 2026", "0", "3", "3"]
     assert shown.rows[f"week-{W1}"] == ["Oct 5, 2026", "2", "3", "5"]
@@ -284,14 +218,16 @@ def test_compute_returns_plain_counts(app, history):
 
 
 def test_deleted_archived_and_outside_contacts_are_not_counted(logged_in, history):
-    shown = page(logged_in)
+    shown = report_page(logged_in, PAGE)
     assert shown.rows["contacts-total"][1] == "13"
     # L3 is archived: none of Ann's leads behind her number is it.
-    behind = listed(logged_in, f"table=contacts&author={history.ann.id}")
+    behind = listed(logged_in, LEADS, f"table=contacts&author={history.ann.id}")
     assert behind == history.numbers("L1", "W0", "W1")
     # L2's only counted contact is Bob's message: the deleted email and the call after the
     # period are not.
-    behind = listed(logged_in, f"table=contacts&author={history.bob.id}&kind={kind_id('email')}")
+    behind = listed(
+        logged_in, LEADS, f"table=contacts&author={history.bob.id}&kind={kind_id('email')}"
+    )
     assert behind == history.numbers("W1")
 
 
@@ -303,7 +239,7 @@ def test_a_monday_past_midnight_in_vladivostok_is_in_the_new_week(client, auth, 
         timezone="Asia/Vladivostok",
     )
     login(auth, far_east)
-    shown = page(client)
+    shown = report_page(client, PAGE)
     # In Vladivostok (UTC+10) the period runs from 30 September 14:00 to 20 October 14:00 UTC.
     # Ann: "-before" (1 Oct 09:59 there), a1 and a3 in the first week; a2 (Monday 5 Oct,
     # 09:59), a4 and a5 in the second; a6, Monday 12 October 00:30, in the third.
@@ -315,30 +251,30 @@ def test_a_monday_past_midnight_in_vladivostok_is_in_the_new_week(client, auth, 
     assert shown.rows[f"week-{W1}"][1:] == ["3", "2", "5"]
     assert shown.rows[f"week-{W2}"][1:] == ["1", "3", "4"]
     assert shown.rows[f"week-{W3}"][1:] == ["0", "1", "1"]
-    behind = listed(client, f"table=contacts&author={history.ann.id}&week={W2}")
+    behind = listed(client, LEADS, f"table=contacts&author={history.ann.id}&week={W2}")
     assert behind == history.numbers("L1")
 
 
 def test_the_owner_filter_picks_the_author(logged_in, history):
     bob = history.bob
-    shown = page(logged_in, f"{PAGE}&owner={bob.id}")
+    shown = report_page(logged_in, f"{PAGE}&owner={bob.id}")
     # Bob's contacts, on his leads and on Ann's (b1 on L1, b2 on W1).
     assert shown.rows[f"contacts-{bob.id}"][:3] == ["Bob Baker", "7", "2.5"]
     assert f"contacts-{history.ann.id}" not in shown.rows
     assert shown.rows["contacts-total"][1] == "7"
-    behind = listed(logged_in, f"owner={bob.id}&table=contacts")
+    behind = listed(logged_in, LEADS, f"owner={bob.id}&table=contacts")
     assert behind == history.numbers("L1", "L2", "W1", "W2")
 
 
 def test_the_source_filter_is_the_leads_source(logged_in, history):
-    shown = page(logged_in, f"{PAGE}&source=Website")
+    shown = report_page(logged_in, f"{PAGE}&source=Website")
     # Ann's contacts are all on Website leads; Bob's b1 (L1) and b2 (W1) are.
     assert shown.rows[f"contacts-{history.ann.id}"][1] == "6"
     assert shown.rows[f"contacts-{history.bob.id}"][:4] == ["Bob Baker", "2", "0.7", "1"]
     assert shown.rows["contacts-total"][1] == "8"
-    behind = listed(logged_in, f"source=Website&table=contacts&author={history.bob.id}")
+    behind = listed(logged_in, LEADS, f"source=Website&table=contacts&author={history.bob.id}")
     assert behind == history.numbers("L1", "W1")
-    shown = page(logged_in, f"{PAGE}&source=Referral&owner={history.bob.id}")
+    shown = report_page(logged_in, f"{PAGE}&source=Referral&owner={history.bob.id}")
     # Bob's b3 to b7 on W2 and L2; the deleted email and the call after the period are not.
     assert shown.rows[f"contacts-{history.bob.id}"][:8] == [
         "Bob Baker",
@@ -365,17 +301,19 @@ def test_contacts_strip_and_empty_period(logged_in, history):
 
 
 def test_contacts_per_won_lead(logged_in, history):
-    shown = page(logged_in)
+    shown = report_page(logged_in, PAGE)
     # W1 (won 10 October) and W2 (won 15 October); W0 was won before the period.
     # Ann: a4 and a5 on W1. Bob: b2 on W1, b3 b4 b5 b7 on W2.
     assert shown.rows[f"won-{history.bob.id}"] == ["Bob Baker", "5", "2", "2.5", ""]
     assert shown.rows[f"won-{history.ann.id}"] == ["Ann Archer", "2", "1", "2.0", ""]
     assert shown.rows["won-total"] == ["Everyone", "7", "2", "3.5", ""]
-    assert listed(logged_in, f"table=per-won-lead&author={history.bob.id}") == history.numbers(
-        "W1", "W2"
-    )
-    assert listed(logged_in, f"table=per-won-lead&author={history.ann.id}") == history.numbers("W1")
-    assert listed(logged_in, "table=per-won-lead") == history.numbers("W1", "W2")
+    assert listed(
+        logged_in, LEADS, f"table=per-won-lead&author={history.bob.id}"
+    ) == history.numbers("W1", "W2")
+    assert listed(
+        logged_in, LEADS, f"table=per-won-lead&author={history.ann.id}"
+    ) == history.numbers("W1")
+    assert listed(logged_in, LEADS, "table=per-won-lead") == history.numbers("W1", "W2")
 
 
 def test_a_lead_won_then_reopened_is_not_won(logged_in, stages, history):
@@ -383,7 +321,7 @@ def test_a_lead_won_then_reopened_is_not_won(logged_in, stages, history):
 
     funnel.move_lead(history.leads["W2"], stages[COLD], history.bob, at=at("2026-10-18 10:00"))
     db.session.commit()
-    shown = page(logged_in)
+    shown = report_page(logged_in, PAGE)
     assert shown.rows[f"won-{history.bob.id}"] == ["Bob Baker", "1", "1", "1.0", ""]
     assert f"won-{history.ann.id}" in shown.rows
     assert shown.rows["won-total"] == ["Everyone", "3", "1", "3.0", ""]
@@ -416,7 +354,7 @@ def overdue(app, stages, history):
 
 
 def test_most_overdue_next_steps(logged_in, history, overdue):
-    shown = page(logged_in)
+    shown = report_page(logged_in, PAGE)
     ann, bob = history.ann, history.bob
     # Ann's step due at the start of today is not overdue; the one a minute before is.
     assert shown.rows[f"overdue-{bob.id}"] == ["Bob Baker", "2", ""]
@@ -425,25 +363,25 @@ def test_most_overdue_next_steps(logged_in, history, overdue):
     assert shown.rows["overdue-total"] == ["Total", "4", ""]
     order = [row for row in shown.rows if row.startswith("overdue-") and row != "overdue-total"]
     assert order == [f"overdue-{bob.id}", f"overdue-{ann.id}", "overdue-none"]
-    assert listed(logged_in, f"table=overdue&person={bob.id}") == {
+    assert listed(logged_in, LEADS, f"table=overdue&person={bob.id}") == {
         overdue["bob-3"],
         overdue["bob-10"],
     }
-    assert listed(logged_in, f"table=overdue&person={ann.id}") == {overdue["yesterday"]}
-    assert listed(logged_in, "table=overdue&person=none") == {overdue["nobody"]}
-    assert listed(logged_in, "table=overdue") == {
+    assert listed(logged_in, LEADS, f"table=overdue&person={ann.id}") == {overdue["yesterday"]}
+    assert listed(logged_in, LEADS, "table=overdue&person=none") == {overdue["nobody"]}
+    assert listed(logged_in, LEADS, "table=overdue") == {
         overdue["yesterday"],
         overdue["bob-3"],
         overdue["bob-10"],
         overdue["nobody"],
     }
     # The owner filter is the lead's owner here, and the source the lead's.
-    shown = page(logged_in, f"{PAGE}&owner={ann.id}")
+    shown = report_page(logged_in, f"{PAGE}&owner={ann.id}")
     assert [row for row in shown.rows if row.startswith("overdue-")] == [
         f"overdue-{ann.id}",
         "overdue-total",
     ]
-    shown = page(logged_in, f"{PAGE}&source=Website")
+    shown = report_page(logged_in, f"{PAGE}&source=Website")
     assert shown.rows["overdue-total"] == ["Total", "1", ""]
     html = logged_in.get(PAGE).text
     assert html.count('class="hbar bar-danger"') == 3
@@ -461,7 +399,7 @@ def test_overdue_is_counted_from_the_start_of_the_viewers_today(client, auth, hi
     factories.lead(owner=history.ann, next_step_at=starts - timedelta(minutes=1))
     factories.lead(owner=history.ann, next_step_at=starts)
     login(auth, far_east)
-    shown = page(client)
+    shown = report_page(client, PAGE)
     assert shown.rows[f"overdue-{history.ann.id}"] == ["Ann Archer", "1", ""]
 
 
@@ -476,7 +414,7 @@ def test_overdue_moves_with_the_day(app, history):
 def test_a_salesperson_sees_only_their_own(client, auth, history, overdue):
     ann, bob = history.ann, history.bob
     login(auth, ann)
-    shown = page(client, f"{PAGE}&owner={bob.id}")
+    shown = report_page(client, f"{PAGE}&owner={bob.id}")
     assert shown.rows[f"contacts-{ann.id}"][:3] == ["Ann Archer", "6", "2.1"]
     assert f"contacts-{bob.id}" not in shown.rows
     assert shown.rows["contacts-total"][1] == "6"
@@ -485,10 +423,10 @@ def test_a_salesperson_sees_only_their_own(client, auth, history, overdue):
     assert shown.rows["overdue-total"] == ["Total", "1", ""]
     assert f"overdue-{bob.id}" not in shown.rows
     # Bob's numbers are not hers to list.
-    assert listed(client, f"table=contacts&author={bob.id}") == set()
-    assert listed(client, f"table=overdue&person={bob.id}") == set()
-    assert listed(client, "table=contacts") == history.numbers("L1", "W0", "W1")
-    rows = csv_rows(client, "contacts", f"{PERIOD}&owner={bob.id}")
+    assert listed(client, LEADS, f"table=contacts&author={bob.id}") == set()
+    assert listed(client, LEADS, f"table=overdue&person={bob.id}") == set()
+    assert listed(client, LEADS, "table=contacts") == history.numbers("L1", "W0", "W1")
+    rows = csv_rows(client, csv_of("contacts", f"{PERIOD}&owner={bob.id}"))
     assert {row[0] for row in rows[1:]} == {"Ann Archer"}
 
 
@@ -496,14 +434,14 @@ def test_a_salesperson_sees_only_their_own(client, auth, history, overdue):
 
 
 def test_every_number_lists_the_leads_it_counts(logged_in, history):
-    shown = page(logged_in)
+    shown = report_page(logged_in, PAGE)
     contacts = {key: text for key, text in shown.links.items() if ("table", "contacts") in key}
     # Everyone, two people, their kinds, the weeks: every count with its own link.
     assert len(contacts) == 23
     for key in contacts:
         args = dict(key)
         query = "&".join(f"{name}={value}" for name, value in key)
-        assert listed(logged_in, query) == history.counted(
+        assert listed(logged_in, LEADS, query) == history.counted(
             args.get("author"), args.get("kind"), args.get("week")
         ), key
 
@@ -547,7 +485,7 @@ def test_captions_name_the_number(logged_in, history):
 
 
 def test_csv_downloads(logged_in, history, overdue):
-    rows = csv_rows(logged_in, "contacts")
+    rows = csv_rows(logged_in, csv_of("contacts"))
     assert rows[0] == ["Person", "Kind", "Week", "Contacts"]
     # Long form: a row per person, kind and week with any contacts; Bob first.
     assert rows[1:] == [
@@ -561,13 +499,13 @@ def test_csv_downloads(logged_in, history, overdue):
         ["Ann Archer", "Email", W0, "1"],
         ["Ann Archer", "Meeting", W1, "1"],
     ]
-    assert csv_rows(logged_in, "per-won-lead") == [
+    assert csv_rows(logged_in, csv_of("per-won-lead")) == [
         ["Person", "Contacts on won leads", "Won leads", "Contacts per won lead"],
         ["Bob Baker", "5", "2", "2.5"],
         ["Ann Archer", "2", "1", "2.0"],
         ["Everyone", "7", "2", "3.5"],
     ]
-    assert csv_rows(logged_in, "overdue") == [
+    assert csv_rows(logged_in, csv_of("overdue")) == [
         ["Owner", "Overdue next steps"],
         ["Bob Baker", "2"],
         ["Ann Archer", "1"],
@@ -617,7 +555,7 @@ def test_queries_do_not_grow_with_the_data(logged_in, history, overdue):
 
 
 def test_a_renamed_kind_shows_at_once(logged_in, history):
-    page(logged_in)
+    report_page(logged_in, PAGE)
     factories.kind("call").name = "Phone call"
     db.session.commit()
     assert "Phone call" in logged_in.get(PAGE).text

@@ -5,11 +5,7 @@ steps, a lead moved back, a lost lead revived, a move after the period, an archi
 lead created across midnight in another time zone.
 """
 
-import csv
-import io
-import re
 from datetime import datetime, timedelta
-from html.parser import HTMLParser
 
 import pytest
 
@@ -18,6 +14,7 @@ from crm.analytics import cache
 from crm.extensions import db
 from crm.models import LostReason, Role, utcnow
 from tests import factories
+from tests.analytics_pages import csv_rows, listed, report_page
 from tests.querycount import count_queries
 
 OCTOBER = "/analytics/funnel?period=custom&from=2026-10-01&to=2026-10-31"
@@ -28,42 +25,9 @@ def at(day, hour=10, month=10):
     return datetime(2026, month, day, hour)
 
 
-class ReportPage(HTMLParser):
-    """The numbers of a report table: {row id: {data-outcome or data-column: text}}."""
-
-    def __init__(self, html):
-        super().__init__(convert_charrefs=True)
-        self.rows = {}
-        self.worst = None
-        self._row = None
-        self._cell = None
-        self.feed(html)
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "tr" and attrs.get("id"):
-            self._row = self.rows.setdefault(attrs["id"], {})
-            if "is-worst" in (attrs.get("class") or ""):
-                self.worst = attrs["id"]
-        elif tag == "td" and self._row is not None:
-            self._cell = attrs.get("data-outcome") or attrs.get("data-column")
-            if self._cell:
-                self._row[self._cell] = ""
-
-    def handle_endtag(self, tag):
-        if tag == "td":
-            self._cell = None
-        elif tag == "tr":
-            self._row = None
-
-    def handle_data(self, data):
-        if self._row is not None and self._cell:
-            self._row[self._cell] += data.strip()
-
-
 def numbers(page, stage, prefix="step"):
-    row = page.rows[f"{prefix}-{stage.id}"]
-    return {name: value for name, value in row.items()}
+    """The named numbers of a stage's row: {"entered": "3", ...}."""
+    return page.cells[f"{prefix}-{stage.id}"]
 
 
 @pytest.fixture
@@ -114,13 +78,8 @@ def history(app, stages, admin):
     return made
 
 
-def lead_numbers(client, url):
-    html = client.get(url).get_data(as_text=True)
-    return sorted({int(n) for n in re.findall(r'href="/leads/(\d+)"', html)})
-
-
 def test_step_conversion_counts_each_step_by_hand(logged_in, stages, history):
-    page = ReportPage(logged_in.get(OCTOBER).get_data(as_text=True))
+    page = report_page(logged_in, OCTOBER)
     expected = {
         COLD: ("3", "3", "0", "0", "0.0 %"),
         INTERESTED: ("3", "3", "0", "0", "0.0 %"),
@@ -157,7 +116,7 @@ def test_a_viewer_in_moscow_counts_the_lead_created_after_their_midnight(
 ):
     factories.user(email="moscow@example.com", role=Role.MANAGER, timezone="Europe/Moscow")
     auth.login("moscow@example.com")
-    page = ReportPage(client.get(OCTOBER).get_data(as_text=True))
+    page = report_page(client, OCTOBER)
     row = numbers(page, stages[COLD])
     assert (row["entered"], row["passed"], row["still"]) == ("4", "3", "1")
 
@@ -166,40 +125,40 @@ def test_the_leads_behind_each_number_are_the_ones_counted(logged_in, stages, hi
     base = OCTOBER.replace("/analytics/funnel?", "/analytics/funnel/leads?")
 
     def behind(stage, outcome):
-        return lead_numbers(logged_in, f"{base}&stage={stages[stage].id}&outcome={outcome}")
+        return listed(logged_in, base, f"stage={stages[stage].id}&outcome={outcome}")
 
     number = {name: lead.number for name, lead in history.items()}
-    assert behind(REQUESTED, "entered") == sorted(number[n] for n in "ABCD")
-    assert behind(REQUESTED, "passed") == [number["B"]]
-    assert behind(REQUESTED, "lost") == [number["C"]]
-    assert behind(REQUESTED, "still") == sorted(number[n] for n in "AD")
-    assert behind(COLD, "passed") == sorted(number[n] for n in "ABE")
-    assert behind(SIGNING, "still") == [number["B"]]
+    assert behind(REQUESTED, "entered") == {number[n] for n in "ABCD"}
+    assert behind(REQUESTED, "passed") == {number["B"]}
+    assert behind(REQUESTED, "lost") == {number["C"]}
+    assert behind(REQUESTED, "still") == {number[n] for n in "AD"}
+    assert behind(COLD, "passed") == {number[n] for n in "ABE"}
+    assert behind(SIGNING, "still") == {number["B"]}
 
 
 def test_funnel_now_counts_open_leads_where_they_stand(logged_in, stages, history):
-    page = ReportPage(logged_in.get(OCTOBER).get_data(as_text=True))
+    page = report_page(logged_in, OCTOBER)
     assert f"now-{stages[COLD].id}" in page.rows
     base = OCTOBER.replace("/analytics/funnel?", "/analytics/funnel/leads?")
     number = {name: lead.number for name, lead in history.items()}
 
     def now(stage):
-        return lead_numbers(logged_in, f"{base}&stage={stages[stage].id}&outcome=now")
+        return listed(logged_in, base, f"stage={stages[stage].id}&outcome=now")
 
-    assert now(COLD) == sorted(number[n] for n in "GI")
-    assert now(REQUESTED) == sorted(number[n] for n in "AD")
-    assert now(MADE) == [number["E"]]
-    assert now(INTERESTED) == []
+    assert now(COLD) == {number[n] for n in "GI"}
+    assert now(REQUESTED) == {number[n] for n in "AD"}
+    assert now(MADE) == {number["E"]}
+    assert now(INTERESTED) == set()
 
 
 def test_owner_and_source_filters_narrow_the_counts(logged_in, stages, history, admin):
     funnel.update_lead(history["B"], admin, source="Website")
     funnel.update_lead(history["A"], admin, owner_id=admin.id)
     db.session.commit()
-    page = ReportPage(logged_in.get(OCTOBER + "&source=Website").get_data(as_text=True))
+    page = report_page(logged_in, OCTOBER + "&source=Website")
     assert numbers(page, stages[COLD])["entered"] == "1"
     assert numbers(page, stages[SIGNING])["still"] == "1"
-    page = ReportPage(logged_in.get(OCTOBER + "&owner=me").get_data(as_text=True))
+    page = report_page(logged_in, OCTOBER + "&owner=me")
     assert numbers(page, stages[COLD])["entered"] == "1"
     assert numbers(page, stages[REQUESTED])["still"] == "1"
 
@@ -208,21 +167,15 @@ def test_a_salesperson_sees_only_their_own_leads(client, auth, stages, history):
     auth.login("sam@example.com")
     other = factories.user(email="olga@example.com")
     factories.lead_with_history(other, [(stages[COLD], at(3)), (stages[INTERESTED], at(4))])
-    page = ReportPage(client.get(OCTOBER + "&owner=").get_data(as_text=True))
+    page = report_page(client, OCTOBER + "&owner=")
     assert numbers(page, stages[COLD])["entered"] == "3"
     assert 'id="report-owner"' not in client.get(OCTOBER).get_data(as_text=True)
 
 
 def test_the_steps_download_as_csv_with_a_byte_order_mark(logged_in, stages, history):
-    response = logged_in.get(
-        "/analytics/funnel/steps.csv?period=custom&from=2026-10-01&to=2026-10-31"
-    )
-    assert response.status_code == 200
-    assert response.mimetype == "text/csv"
-    assert "attachment" in response.headers["Content-Disposition"]
-    text = response.get_data(as_text=True)
-    assert text.startswith("\ufeff")
-    rows = list(csv.reader(io.StringIO(text[1:])))
+    url = "/analytics/funnel/steps.csv?period=custom&from=2026-10-01&to=2026-10-31"
+    assert "attachment" in logged_in.get(url).headers["Content-Disposition"]
+    rows = csv_rows(logged_in, url)
     assert rows[0][:5] == ["Step", "Entered", "Passed", "Lost", "Still there"]
     requested = next(row for row in rows if row[0] == stages[REQUESTED].name)
     assert requested[1:6] == ["4", "1", "1", "2", "25.0"]
@@ -270,7 +223,7 @@ def test_nonsense_filters_fall_back_to_the_defaults(logged_in, stages, args):
 def test_a_write_anywhere_shows_on_the_next_view(app, logged_in, stages, history, admin):
     """The kept result is keyed on the data version in the database, which every writer
     moves: a second app (another worker) moving a lead changes what this one shows."""
-    before = ReportPage(logged_in.get(OCTOBER).get_data(as_text=True))
+    before = report_page(logged_in, OCTOBER)
     assert numbers(before, stages[REQUESTED])["still"] == "2"
     from crm import create_app
 
@@ -287,7 +240,7 @@ def test_a_write_anywhere_shows_on_the_next_view(app, logged_in, stages, history
         db.session.commit()
         db.session.remove()
         db.engine.dispose()
-    after = ReportPage(logged_in.get(OCTOBER).get_data(as_text=True))
+    after = report_page(logged_in, OCTOBER)
     assert numbers(after, stages[REQUESTED])["still"] == "1"
     assert numbers(after, stages[REQUESTED])["passed"] == "2"
 
@@ -337,8 +290,7 @@ def stays(app, stages, admin):
 
 
 def time_row(client, stage, url="/analytics/time-in-stage?period=30"):
-    page = ReportPage(client.get(url).get_data(as_text=True))
-    return page.rows[f"time-{stage.id}"]
+    return report_page(client, url).cells[f"time-{stage.id}"]
 
 
 def test_time_in_stage_reads_median_and_80th_percentile(logged_in, stages, stays):
@@ -360,16 +312,15 @@ def test_a_past_period_counts_only_the_stays_that_ended_in_it(logged_in, stages,
 
 
 def test_time_in_stage_downloads_as_csv(logged_in, stages, stays):
-    text = logged_in.get("/analytics/time-in-stage/stages.csv?period=30").get_data(as_text=True)
-    rows = list(csv.reader(io.StringIO(text[1:])))
+    rows = csv_rows(logged_in, "/analytics/time-in-stage/stages.csv?period=30")
     interested = next(row for row in rows if row[0] == stages[INTERESTED].name)
     assert interested[1:5] == ["4", "1", "2.0", "10.0"]
 
 
 def test_the_stays_behind_the_numbers(logged_in, stages, stays):
     base = f"/analytics/time-in-stage/leads?period=30&stage={stages[INTERESTED].id}"
-    assert len(lead_numbers(logged_in, base + "&stays=ended")) == 3
-    assert len(lead_numbers(logged_in, base + "&stays=ongoing")) == 1
+    assert len(listed(logged_in, base, "stays=ended")) == 3
+    assert len(listed(logged_in, base, "stays=ongoing")) == 1
 
 
 def test_a_step_few_leads_reached_is_not_called_the_worst():
@@ -380,3 +331,12 @@ def test_a_step_few_leads_reached_is_not_called_the_worst():
     assert worst_step([Step(1, 0), Step(2, 0)]) is None
     # Nothing lost anywhere: no step is the worst.
     assert worst_step([Step(1, 10, passed=2, still=8)]) is None
+
+
+def test_dates_changed_by_hand_are_used_without_choosing_dates(logged_in, stages, history):
+    """The form sends the preset's dates along; changing them is enough to use them."""
+    by_hand = "/analytics/funnel?period=90&from=2026-10-01&to=2026-10-31"
+    page = report_page(logged_in, by_hand)
+    assert numbers(page, stages[REQUESTED])["entered"] == "4"
+    html = logged_in.get(by_hand).get_data(as_text=True)
+    assert '<option value="custom" selected>' in html

@@ -6,13 +6,8 @@ days to win, the losses by reason and the stage lost from, a lead won and then l
 lead revived, a lead created lost, an archived lead and leads closed outside the period.
 """
 
-import csv
-import io
-import re
 from datetime import datetime
 from decimal import Decimal
-from html.parser import HTMLParser
-from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
@@ -22,96 +17,17 @@ from crm.analytics.filters import ReportFilters
 from crm.extensions import db
 from crm.models import Lead, LostReason, Role
 from tests import factories
+from tests.analytics_pages import ReportPage, csv_rows, listed, numbers_of, report_page
 from tests.querycount import count_queries
 
 PERIOD = "period=custom&from=2026-08-01&to=2026-10-31"
 PAGE = f"/analytics/won-lost?{PERIOD}"
 LEADS = f"/analytics/won-lost/leads?{PERIOD}"
 COLD, INTERESTED, REQUESTED, MADE, TASK, TERMS, SIGNING, WON, LOST = range(9)
-# The URL parameters of the filters, left out when naming the number a link is for.
-FILTER_ARGS = {"period", "from", "to", "owner", "source"}
 
 
 def at(text):
     return datetime.fromisoformat(text)
-
-
-def is_bar(attrs):
-    """A bar's link, which opens the same list as the number beside it."""
-    return "hbar-link" in (attrs.get("class") or "")
-
-
-# Reading the pages
-
-
-class ReportPage(HTMLParser):
-    """The rows with an id as lists of cell texts, and every number linked to its leads,
-    named by the link's own arguments: {(("month", "2026-08"), ("outcome", "won")): 2}."""
-
-    def __init__(self, html):
-        super().__init__(convert_charrefs=True)
-        self.rows = {}
-        self.numbers = {}
-        self.largest = []
-        self._row = None
-        self._cell = None
-        self._link = None
-        self._strong = False
-        self.feed(html)
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "tr" and attrs.get("id"):
-            self._row = self.rows.setdefault(attrs["id"], [])
-        elif tag in ("td", "th") and self._row is not None:
-            self._cell = ""
-        elif tag == "strong" and "worst-mark" in (attrs.get("class") or ""):
-            self._strong = True
-        elif tag == "a" and "/leads?" in (attrs.get("href") or "") and not is_bar(attrs):
-            query = urlsplit(attrs["href"]).query
-            self._link = [link_key(query), ""]
-
-    def handle_endtag(self, tag):
-        if tag in ("td", "th") and self._row is not None and self._cell is not None:
-            self._row.append(" ".join(self._cell.split()))
-            self._cell = None
-        elif tag == "tr":
-            self._row = None
-        elif tag == "strong":
-            self._strong = False
-        elif tag == "a" and self._link:
-            key, text = self._link
-            self.numbers[key] = int(text.replace(",", ""))
-            if self._strong:
-                self.largest.append(key)
-            self._link = None
-
-    def handle_data(self, data):
-        if self._cell is not None:
-            self._cell += data
-        if self._link:
-            self._link[1] += data
-
-
-def link_key(query):
-    return tuple(sorted((k, v) for k, v in parse_qsl(query) if k not in FILTER_ARGS))
-
-
-def report(client, url=PAGE):
-    response = client.get(url)
-    assert response.status_code == 200, response.text[:500]
-    return ReportPage(response.text)
-
-
-def listed(client, query):
-    """The numbers of the leads listed behind a number."""
-    response = client.get(f"{LEADS}&{query}")
-    assert response.status_code == 200, response.text[:500]
-    return {int(n) for n in re.findall(r'href="/leads/(\d+)"', response.text)}
-
-
-def numbers_of(*leads):
-    return {lead.number for lead in leads}
 
 
 # The history
@@ -250,7 +166,7 @@ def history(app, stages, admin, seller, colleague, reasons):
 
 
 def test_wins_and_losses_per_month(logged_in, history):
-    page = report(logged_in)
+    page = report_page(logged_in, PAGE)
     # Month: won, won value, (bar), lost, win rate, average days to win.
     assert page.rows["month-2026-08"] == ["August 2026", "2", "4,000", "", "0", "100%", "15.5"]
     assert page.rows["month-2026-09"] == ["September 2026", "0", "0", "", "4", "0%", ""]
@@ -260,38 +176,37 @@ def test_wins_and_losses_per_month(logged_in, history):
 
 
 def test_numbers_link_to_the_leads_behind_them(logged_in, history):
-    page = report(logged_in)
+    page = report_page(logged_in, PAGE)
     assert page.numbers[(("month", "2026-08"), ("outcome", "won"))] == 2
     assert page.numbers[(("month", "2026-09"), ("outcome", "lost"))] == 4
     assert page.numbers[(("outcome", "won"),)] == 3
     assert page.numbers[(("outcome", "lost"),)] == 6
     h = history
-    assert listed(logged_in, "month=2026-08&outcome=won") == numbers_of(h["A"], h["B"])
-    assert listed(logged_in, "month=2026-09&outcome=lost") == numbers_of(
+    assert listed(logged_in, LEADS, "month=2026-08&outcome=won") == numbers_of(h["A"], h["B"])
+    assert listed(logged_in, LEADS, "month=2026-09&outcome=lost") == numbers_of(
         h["C"], h["D"], h["L"], h["E"]
     )
-    assert listed(logged_in, "month=2026-10&outcome=lost") == numbers_of(h["I"], h["K"])
-    assert listed(logged_in, "outcome=won") == numbers_of(h["A"], h["B"], h["H"])
+    assert listed(logged_in, LEADS, "month=2026-10&outcome=lost") == numbers_of(h["I"], h["K"])
+    assert listed(logged_in, LEADS, "outcome=won") == numbers_of(h["A"], h["B"], h["H"])
     # A month's bar opens the same list as its number of leads won.
-    bars = re.findall(r'class="hbar-link" href="([^"]+)"', logged_in.get(PAGE).text)
-    assert [link_key(urlsplit(href.replace("&amp;", "&")).query) for href in bars] == [
+    assert page.bars == [
         (("month", month), ("outcome", "won")) for month in ("2026-08", "2026-09", "2026-10")
     ]
 
 
 def test_every_number_lists_as_many_leads(logged_in, history):
-    page = report(logged_in)
+    page = report_page(logged_in, PAGE)
     assert len(page.numbers) > 20
     for key, count in page.numbers.items():
         query = "&".join(f"{name}={value}" for name, value in key)
-        assert len(listed(logged_in, query)) == count, key
+        assert len(listed(logged_in, LEADS, query)) == count, key
 
 
 # Loss analysis
 
 
 def test_losses_by_reason_and_stage(logged_in, history, stages, reasons):
-    page = report(logged_in)
+    page = report_page(logged_in, PAGE)
     price, competitor = reasons["price"].id, reasons["competitor"].id
     # Columns: Estimate made, Discussing terms, Work!, — (created lost); then the total.
     assert page.rows[f"loss-reason-{price}"] == [
@@ -319,24 +234,18 @@ def test_losses_by_reason_and_stage(logged_in, history, stages, reasons):
     assert page.largest == [cell]
     assert page.numbers[cell] == 3
     h = history
-    assert listed(logged_in, f"outcome=lost&reason={price}&from_stage={terms}") == numbers_of(
-        h["C"], h["D"], h["L"]
+    assert listed(
+        logged_in, LEADS, f"outcome=lost&reason={price}&from_stage={terms}"
+    ) == numbers_of(h["C"], h["D"], h["L"])
+    assert listed(logged_in, LEADS, "outcome=lost&reason=none&from_stage=none") == numbers_of(
+        h["I"]
     )
-    assert listed(logged_in, "outcome=lost&reason=none&from_stage=none") == numbers_of(h["I"])
     won_stage = stages[WON].id
-    assert listed(logged_in, f"outcome=lost&from_stage={won_stage}") == numbers_of(h["K"])
+    assert listed(logged_in, LEADS, f"outcome=lost&from_stage={won_stage}") == numbers_of(h["K"])
 
 
 def test_losses_by_owner(logged_in, history, stages, reasons, seller, colleague):
-    html = logged_in.get(PAGE).text
-    details = re.search(r'aria-labelledby="losses-by-owner">(.*?)</table>', html, re.S).group(1)
-    rows = [
-        [
-            " ".join(re.sub(r"<[^>]+>", " ", cell).split())
-            for cell in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)
-        ]
-        for row in re.findall(r"<tr>(.*?)</tr>", details, re.S)
-    ]
+    rows = report_page(logged_in, PAGE).tables["losses-by-owner"]
     assert rows[1:] == [
         ["Price too high", "Discussing terms", "Sam Seller", "2", "1,400"],
         ["Chose a competitor", "Estimate made", "Sam Seller", "1", "1,000"],
@@ -347,7 +256,7 @@ def test_losses_by_owner(logged_in, history, stages, reasons, seller, colleague)
     ]
     price, terms = reasons["price"].id, stages[TERMS].id
     query = f"outcome=lost&reason={price}&from_stage={terms}&lost_owner={seller.id}"
-    assert listed(logged_in, query) == numbers_of(history["D"], history["L"])
+    assert listed(logged_in, LEADS, query) == numbers_of(history["D"], history["L"])
 
 
 def test_losses_function_gives_plain_rows(app, history, stages, reasons, seller, colleague):
@@ -400,25 +309,25 @@ def test_losses_narrowed_to_a_stage(logged_in, history, stages, reasons):
 
 
 def test_a_revived_lead_is_not_lost(logged_in, history, reasons):
-    page = report(logged_in)
+    page = report_page(logged_in, PAGE)
     budget = reasons["budget"].id
     assert f"loss-reason-{budget}" not in page.rows
-    assert history["F"].number not in listed(logged_in, "outcome=lost")
+    assert history["F"].number not in listed(logged_in, LEADS, "outcome=lost")
 
 
 # Filters, people and time zones
 
 
 def test_owner_and_source_filters(logged_in, history, colleague):
-    page = report(logged_in, f"{PAGE}&owner={colleague.id}")
+    page = report_page(logged_in, f"{PAGE}&owner={colleague.id}")
     assert page.rows["month-2026-08"][1:5] == ["0", "0", "", "0"]
     assert page.rows["month-2026-09"][4] == "1"
     assert page.rows["month-2026-10"][4] == "1"
     assert page.rows["month-total"] == ["Total", "0", "0", "", "2", "0%", ""]
-    cleo = listed(logged_in, f"owner={colleague.id}&outcome=lost")
+    cleo = listed(logged_in, LEADS, f"owner={colleague.id}&outcome=lost")
     assert cleo == numbers_of(history["C"], history["K"])
 
-    page = report(logged_in, f"{PAGE}&source=Website")
+    page = report_page(logged_in, f"{PAGE}&source=Website")
     assert page.rows["month-2026-08"] == ["August 2026", "1", "1,000", "", "0", "100%", "21.0"]
     assert page.rows["month-2026-09"][4] == "1"
     assert page.rows["month-total"][1:5] == ["1", "1,000", "", "1"]
@@ -430,7 +339,7 @@ def test_a_salesperson_sees_only_their_own(
     auth.login(seller.email)
     # Asking for a colleague's leads changes nothing.
     for url in (PAGE, f"{PAGE}&owner={colleague.id}"):
-        page = report(client, url)
+        page = report_page(client, url)
         # Cleo's loss on price (C) and her lead lost from Work! (K) are not counted.
         assert page.rows["month-2026-09"][4] == "3"
         assert page.rows["month-2026-10"][4] == "1"
@@ -441,9 +350,9 @@ def test_a_salesperson_sees_only_their_own(
             "0",
             "2",
         ]
-    assert history["C"].number not in listed(client, "outcome=lost")
+    assert history["C"].number not in listed(client, LEADS, "outcome=lost")
     terms = stages[TERMS].id
-    assert listed(client, f"outcome=lost&from_stage={terms}") == numbers_of(
+    assert listed(client, LEADS, f"outcome=lost&from_stage={terms}") == numbers_of(
         history["D"], history["L"]
     )
     assert "Cleo Colleague" not in client.get(PAGE).text
@@ -463,13 +372,13 @@ def test_a_month_edge_in_the_users_zone(client, auth, app, stages):
     )
     url = "/analytics/won-lost?period=custom&from=2026-08-01&to=2026-09-30"
     auth.login(near.email)
-    page = report(client, url)
+    page = report_page(client, url)
     assert page.rows["month-2026-08"][1] == "2"
     assert page.rows["month-2026-09"][1] == "0"
     auth.logout()
     cache.forget_all()
     auth.login(far.email)
-    page = report(client, url)
+    page = report_page(client, url)
     assert page.rows["month-2026-08"][1] == "1"
     assert page.rows["month-2026-09"][1] == "1"
     # Days to win do not depend on the zone: 30.56 and 30.60.
@@ -491,14 +400,13 @@ def test_months_cut_to_the_period(logged_in, stages):
     factories.lead_with_history(
         None, [(s[COLD], at("2026-08-01 00:00")), (s[WON], at("2026-08-16 12:00"))]
     )
-    page = report(logged_in, "/analytics/won-lost?period=custom&from=2026-08-15&to=2026-09-10")
+    page = report_page(logged_in, "/analytics/won-lost?period=custom&from=2026-08-15&to=2026-09-10")
     assert page.rows["month-2026-08"][:2] == ["August 2026 Aug 15, 2026 to Aug 31, 2026", "1"]
     assert page.rows["month-2026-09"][0] == "September 2026 Sep 1, 2026 to Sep 10, 2026"
     assert "month-2026-07" not in page.rows and "month-2026-10" not in page.rows
-    csv_text = logged_in.get(
-        "/analytics/won-lost/months.csv?period=custom&from=2026-08-15&to=2026-09-10"
-    ).text
-    rows = list(csv.reader(io.StringIO(csv_text.lstrip("\ufeff"))))
+    rows = csv_rows(
+        logged_in, "/analytics/won-lost/months.csv?period=custom&from=2026-08-15&to=2026-09-10"
+    )
     assert rows[1][:4] == ["2026-08", "2026-08-15", "2026-08-31", "1"]
     assert rows[2][:3] == ["2026-09", "2026-09-01", "2026-09-10"]
 
@@ -507,12 +415,7 @@ def test_months_cut_to_the_period(logged_in, stages):
 
 
 def test_csv_downloads(logged_in, history, stages, admin):
-    response = logged_in.get(f"/analytics/won-lost/months.csv?{PERIOD}")
-    assert response.status_code == 200
-    assert response.mimetype == "text/csv"
-    assert response.data.startswith("\ufeff".encode())
-    rows = list(csv.reader(io.StringIO(response.text.lstrip("\ufeff"))))
-    assert rows == [
+    assert csv_rows(logged_in, f"/analytics/won-lost/months.csv?{PERIOD}") == [
         [
             "Month",
             "First day",
@@ -528,9 +431,7 @@ def test_csv_downloads(logged_in, history, stages, admin):
         ["2026-10", "2026-10-01", "2026-10-31", "1", "2000.00", "2", "33.3", "30.5"],
         ["Total", "2026-08-01", "2026-10-31", "3", "6000.00", "6", "33.3", "20.5"],
     ]
-    losses = logged_in.get(f"/analytics/won-lost/losses.csv?{PERIOD}")
-    rows = list(csv.reader(io.StringIO(losses.text.lstrip("\ufeff"))))
-    assert rows == [
+    assert csv_rows(logged_in, f"/analytics/won-lost/losses.csv?{PERIOD}") == [
         ["Why lost", "Lost from stage", "Owner", "Leads", "Value"],
         ["Price too high", "Discussing terms", "Sam Seller", "2", "1400.00"],
         ["Chose a competitor", "Estimate made", "Sam Seller", "1", "1000.00"],
@@ -540,19 +441,17 @@ def test_csv_downloads(logged_in, history, stages, admin):
     ]
     assert logged_in.get(f"/analytics/won-lost/nothing.csv?{PERIOD}").status_code == 404
     # Narrowed to the losses from one stage, as the page shows them.
-    narrowed = logged_in.get(f"/analytics/won-lost/losses.csv?{PERIOD}&stage={stages[TERMS].id}")
-    assert list(csv.reader(io.StringIO(narrowed.text.lstrip("\ufeff"))))[1:] == [
+    narrowed = f"/analytics/won-lost/losses.csv?{PERIOD}&stage={stages[TERMS].id}"
+    assert csv_rows(logged_in, narrowed)[1:] == [
         ["Price too high", "Discussing terms", "Sam Seller", "2", "1400.00"],
         ["Price too high", "Discussing terms", "Cleo Colleague", "1", "500.00"],
     ]
 
     admin.locale = "ru"
     db.session.commit()
-    ru = logged_in.get(f"/analytics/won-lost/months.csv?{PERIOD}")
-    assert ru.data.startswith("\ufeff".encode())
-    assert ru.text.lstrip("\ufeff").split(",")[0] == "Месяц"
-    header = logged_in.get(f"/analytics/won-lost/losses.csv?{PERIOD}").text.splitlines()[0]
-    assert header.lstrip("\ufeff").split(",")[2:] == ["Ответственный", "Лиды", "Сумма"]
+    assert csv_rows(logged_in, f"/analytics/won-lost/months.csv?{PERIOD}")[0][0] == "Месяц"
+    header = csv_rows(logged_in, f"/analytics/won-lost/losses.csv?{PERIOD}")[0]
+    assert header[2:] == ["Ответственный", "Лиды", "Сумма"]
     page = logged_in.get(PAGE)
     assert page.status_code == 200
     assert 'lang="ru"' in page.text or "Месяц" in page.text
@@ -627,9 +526,7 @@ def test_the_query_count_does_not_grow_with_the_data(logged_in, stages, admin, r
 
 def test_the_page_lists_the_largest_losses_only(logged_in, history, monkeypatch):
     monkeypatch.setattr(outcomes, "DETAILS_SHOWN", 2)
-    html = logged_in.get(PAGE).text
-    details = re.search(r'aria-labelledby="losses-by-owner">(.*?)</table>', html, re.S).group(1)
-    assert details.count("<tr>") == 1 + 2 + 1
-    assert "The 2 largest of 5; the CSV download holds them all." in html
-    csv_text = logged_in.get(f"/analytics/won-lost/losses.csv?{PERIOD}").text
-    assert len(csv_text.strip().splitlines()) == 1 + 5
+    response = logged_in.get(PAGE)
+    assert len(ReportPage(response.text).tables["losses-by-owner"]) == 1 + 2 + 1
+    assert "The 2 largest of 5; the CSV download holds them all." in response.text
+    assert len(csv_rows(logged_in, f"/analytics/won-lost/losses.csv?{PERIOD}")) == 1 + 5

@@ -4,13 +4,9 @@ Leads created August to October 2026 (UTC unless a test says otherwise), by sour
 they stand now. The right answers are worked out by hand in the comments of `history`.
 """
 
-import csv
-import io
-import re
 from datetime import datetime
 from decimal import Decimal
-from html.parser import HTMLParser
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import quote
 
 import pytest
 
@@ -19,86 +15,22 @@ from crm.analytics import cache
 from crm.extensions import db
 from crm.models import Lead, Role
 from tests import factories
+from tests.analytics_pages import csv_rows, listed, numbers_of, report_page
 from tests.querycount import count_queries
 
 PERIOD = "period=custom&from=2026-08-01&to=2026-10-31"
 PAGE = f"/analytics/sources?{PERIOD}"
 LEADS = f"/analytics/sources/leads?{PERIOD}"
 COLD, INTERESTED, REQUESTED, MADE, TASK, TERMS, SIGNING, WON, LOST = range(9)
-FILTER_ARGS = {"period", "from", "to", "owner", "source"}
 
 
 def at(text):
     return datetime.fromisoformat(text)
 
 
-def is_bar(attrs):
-    """A bar's link, which opens the same list as the number beside it."""
-    return "hbar-link" in (attrs.get("class") or "")
-
-
-class SourcesPage(HTMLParser):
-    """The table's rows as lists of cell texts, and every number linked to its leads, named
-    by the link's own arguments."""
-
-    def __init__(self, html):
-        super().__init__(convert_charrefs=True)
-        self.rows = []
-        self.numbers = {}
-        self._row = None
-        self._cell = None
-        self._link = None
-        self.feed(html)
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "tr":
-            self._row = []
-        elif tag in ("td", "th") and self._row is not None:
-            self._cell = ""
-        elif tag == "a" and "/leads?" in (attrs.get("href") or "") and not is_bar(attrs):
-            query = urlsplit(attrs["href"]).query
-            key = tuple(sorted((k, v) for k, v in parse_qsl(query) if k not in FILTER_ARGS))
-            self._link = [key, ""]
-
-    def handle_endtag(self, tag):
-        if tag in ("td", "th") and self._row is not None and self._cell is not None:
-            self._row.append(" ".join(self._cell.split()))
-            self._cell = None
-        elif tag == "tr" and self._row is not None:
-            self.rows.append(self._row)
-            self._row = None
-        elif tag == "a" and self._link:
-            key, text = self._link
-            self.numbers[key] = int(text.replace(",", ""))
-            self._link = None
-
-    def handle_data(self, data):
-        if self._cell is not None:
-            self._cell += data
-        if self._link:
-            self._link[1] += data
-
-    @property
-    def body(self):
-        """The rows after the header: source, leads, (bar), won, lost, open, win rate, value."""
-        return self.rows[1:]
-
-
-def report(client, url=PAGE):
-    response = client.get(url)
-    assert response.status_code == 200, response.text[:500]
-    return SourcesPage(response.text)
-
-
-def listed(client, query):
-    response = client.get(f"{LEADS}&{query}")
-    assert response.status_code == 200, response.text[:500]
-    return {int(n) for n in re.findall(r'href="/leads/(\d+)"', response.text)}
-
-
-def numbers_of(*leads):
-    return {lead.number for lead in leads}
+def body(page):
+    """The rows after the header: source, leads, (bar), won, lost, open, win rate, value."""
+    return page.table_rows[1:]
 
 
 @pytest.fixture
@@ -174,8 +106,8 @@ def history(app, stages, admin, seller, colleague):
 
 
 def test_leads_and_outcomes_by_source(logged_in, history):
-    page = report(logged_in)
-    assert page.body == [
+    page = report_page(logged_in, PAGE)
+    assert body(page) == [
         ["Website", "4", "", "1", "1", "2", "50%", "1,000"],
         ["Referral", "2", "", "2", "0", "0", "100%", "3,000"],
         ["No source", "2", "", "0", "1", "1", "0%", "0"],
@@ -186,67 +118,67 @@ def test_leads_and_outcomes_by_source(logged_in, history):
 
 def test_numbers_link_to_the_leads_behind_them(logged_in, history):
     h = history
-    page = report(logged_in)
+    page = report_page(logged_in, PAGE)
     assert page.numbers[(("source_key", "s:Website"),)] == 4
     assert page.numbers[(("outcome", "open"), ("source_key", "s:Website"))] == 2
     assert page.numbers[(("outcome", "lost"), ("source_key", "none"))] == 1
-    assert listed(logged_in, "source_key=none") == numbers_of(h["N1"], h["N2"])
-    assert listed(logged_in, "source_key=s:Website&outcome=open") == numbers_of(h["W3"], h["W4"])
-    assert listed(logged_in, "outcome=won") == numbers_of(h["W1"], h["R1"], h["R2"], h["P1"])
+    assert listed(logged_in, LEADS, "source_key=none") == numbers_of(h["N1"], h["N2"])
+    assert listed(logged_in, LEADS, "source_key=s:Website&outcome=open") == numbers_of(
+        h["W3"], h["W4"]
+    )
+    assert listed(logged_in, LEADS, "outcome=won") == numbers_of(h["W1"], h["R1"], h["R2"], h["P1"])
     # A source's bar opens the same list as its number of leads.
-    bars = re.findall(r'class="hbar-link" href="([^"]+)"', logged_in.get(PAGE).text)
-    assert [
-        dict(parse_qsl(urlsplit(href.replace("&amp;", "&")).query))["source_key"] for href in bars
-    ] == ["s:Website", "s:Referral", "none", "s:Partner"]
+    assert [dict(key)["source_key"] for key in page.bars] == [
+        "s:Website",
+        "s:Referral",
+        "none",
+        "s:Partner",
+    ]
     for key, count in page.numbers.items():
         query = "&".join(f"{name}={quote(value)}" for name, value in key)
-        assert len(listed(logged_in, query)) == count, key
+        assert len(listed(logged_in, LEADS, query)) == count, key
 
 
 def test_the_source_filter_narrows_to_one_source(logged_in, history):
-    page = report(logged_in, f"{PAGE}&source=Referral")
-    assert page.body == [
+    page = report_page(logged_in, f"{PAGE}&source=Referral")
+    assert body(page) == [
         ["Referral", "2", "", "2", "0", "0", "100%", "3,000"],
         ["Total", "2", "", "2", "0", "0", "100%", "3,000"],
     ]
     # A drill-down for another source under that filter lists nothing.
-    assert listed(logged_in, "source=Referral&source_key=s:Website") == set()
+    assert listed(logged_in, LEADS, "source=Referral&source_key=s:Website") == set()
 
 
 def test_owner_filter_and_a_salesperson(client, auth, logged_in, history, colleague, seller):
-    page = report(logged_in, f"{PAGE}&owner={colleague.id}")
-    assert page.body == [
+    page = report_page(logged_in, f"{PAGE}&owner={colleague.id}")
+    assert body(page) == [
         ["Partner", "1", "", "1", "0", "0", "100%", "1,000"],
         ["Total", "1", "", "1", "0", "0", "100%", "1,000"],
     ]
     auth.logout()
     auth.login(seller.email)
     for url in (PAGE, f"{PAGE}&owner={colleague.id}"):
-        page = report(client, url)
-        assert [row[0] for row in page.body] == ["Website", "Referral", "No source", "Total"]
-        assert page.body[-1] == ["Total", "8", "", "3", "2", "3", "60%", "4,000"]
-    assert history["P1"].number not in listed(client, "outcome=won")
-    assert listed(client, "source_key=s:Partner") == set()
+        page = report_page(client, url)
+        assert [row[0] for row in body(page)] == ["Website", "Referral", "No source", "Total"]
+        assert body(page)[-1] == ["Total", "8", "", "3", "2", "3", "60%", "4,000"]
+    assert history["P1"].number not in listed(client, LEADS, "outcome=won")
+    assert listed(client, LEADS, "source_key=s:Partner") == set()
 
 
 def test_the_period_in_the_users_zone(client, auth, history):
     far = factories.admin(name="Vlad", email="vlad@example.com", timezone="Asia/Vladivostok")
     auth.login(far.email)
-    page = report(client)
-    rows = {row[0]: row[1] for row in page.body}
+    page = report_page(client, PAGE)
+    rows = {row[0]: row[1] for row in body(page)}
     # V1 (00:30 on 1 August there) comes in; N2 (09:00 on 1 November there) goes out.
     assert rows["Exhibition"] == "1"
     assert rows["No source"] == "1"
     assert rows["Total"] == "9"
-    assert listed(client, "source_key=none") == numbers_of(history["N1"])
+    assert listed(client, LEADS, "source_key=none") == numbers_of(history["N1"])
 
 
 def test_csv_download(logged_in, history, admin):
-    response = logged_in.get(f"/analytics/sources/sources.csv?{PERIOD}")
-    assert response.status_code == 200
-    assert response.data.startswith("\ufeff".encode())
-    rows = list(csv.reader(io.StringIO(response.text.lstrip("\ufeff"))))
-    assert rows == [
+    assert csv_rows(logged_in, f"/analytics/sources/sources.csv?{PERIOD}") == [
         ["Source", "Leads", "Leads won", "Leads lost", "Still open", "Win rate (%)", "Won value"],
         ["Website", "4", "1", "1", "2", "50.0", "1000.00"],
         ["Referral", "2", "2", "0", "0", "100.0", "3000.00"],
@@ -256,9 +188,8 @@ def test_csv_download(logged_in, history, admin):
     ]
     admin.locale = "ru"
     db.session.commit()
-    ru = logged_in.get(f"/analytics/sources/sources.csv?{PERIOD}")
-    assert ru.data.startswith("\ufeff".encode())
-    assert ru.text.lstrip("\ufeff").split(",")[:2] == ["Источник", "Лиды"]
+    header = csv_rows(logged_in, f"/analytics/sources/sources.csv?{PERIOD}")[0]
+    assert header[:2] == ["Источник", "Лиды"]
     assert logged_in.get(PAGE).status_code == 200
 
 

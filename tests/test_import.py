@@ -971,3 +971,14 @@ def test_unknown_jobs_are_not_found(logged_in):
     assert logged_in.get("/settings/import/not-a-job").status_code == 404
     assert logged_in.get("/settings/import/" + "a" * 32).status_code == 404
     assert logged_in.get("/settings/import/../../secret_key").status_code == 404
+
+
+def test_an_import_moves_the_data_version(admin, tmp_path):
+    """Open boards and kept reports learn of leads written in bulk."""
+    before = data_version.current(db.session)
+    load(
+        fields.LEADS,
+        sheet(tmp_path, [["Название", "Телефон"], ["ООО Новая", "+7 900 1"]]),
+        tmp_path,
+    )
+    assert data_version.current(db.session) > before

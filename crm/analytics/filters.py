@@ -29,6 +29,10 @@ PERIODS = {
 DEFAULT_PERIOD = "90"
 # A custom period may go back this far, so a typo cannot ask for ten thousand years.
 LONGEST = timedelta(days=366 * 10)
+# Bounding a day in the user's zone, or finding its week or month, needs the days around it,
+# which the calendar's first and last days do not have: a custom period lies between these.
+EARLIEST = date(1900, 1, 1)
+LATEST = date(9998, 12, 31)
 OWNER_MINE = "me"
 
 
@@ -37,6 +41,15 @@ def parse_day(text):
         return date.fromisoformat((text or "").strip()[:10])
     except ValueError:
         return None
+
+
+def valid_span(first, last):
+    return (
+        first is not None
+        and last is not None
+        and EARLIEST <= first <= last <= LATEST
+        and last - first <= LONGEST
+    )
 
 
 def preset_days(period, today):
@@ -70,10 +83,12 @@ class ReportFilters:
         period = args.get("period", DEFAULT_PERIOD)
         if period not in PERIODS:
             period = DEFAULT_PERIOD
-        if period == "custom":
-            first, last = parse_day(args.get("from")), parse_day(args.get("to"))
-            if first is None or last is None or last < first or last - first > LONGEST:
-                period = DEFAULT_PERIOD
+        first, last = parse_day(args.get("from")), parse_day(args.get("to"))
+        if period != "custom" and (first, last) not in ((None, None), preset_days(period, today)):
+            # The form sends the preset's own dates along: dates changed by hand mean them.
+            period = "custom"
+        if period == "custom" and not valid_span(first, last):
+            period = DEFAULT_PERIOD
         if period != "custom":
             first, last = preset_days(period, today)
         sees_team = funnel.manages_the_team(user)
@@ -105,7 +120,8 @@ class ReportFilters:
 
     @property
     def reaches_now(self):
-        return self.end >= utcnow()
+        """Whether the period holds the present moment: it has begun and not yet ended."""
+        return self.start <= utcnow() < self.end
 
     def lead_conditions(self, lead=Lead):
         """The leads a report counts: not archived, of the chosen owner and source."""
@@ -125,8 +141,16 @@ class ReportFilters:
 
     def key(self):
         """What the numbers depend on, for the cache (besides the data version): the local
-        days are bounded in the viewer's zone."""
-        return (self.first_day, self.last_day, str(user_zone()), self.owner_id, self.source)
+        days are bounded in the viewer's zone, and whether the period still holds now decides
+        what counts up to now (it ends at a local midnight, which is not always on the hour)."""
+        return (
+            self.first_day,
+            self.last_day,
+            str(user_zone()),
+            self.owner_id,
+            self.source,
+            self.reaches_now,
+        )
 
     def params(self, **changes):
         """The URL parameters of these filters, with `changes`; defaults are left out."""

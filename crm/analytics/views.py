@@ -1,6 +1,6 @@
 """Funnel analytics: a page per report, its tables as CSV, and the leads behind any number."""
 
-from flask import abort, redirect, request, url_for
+from flask import abort, redirect, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
@@ -9,12 +9,12 @@ from sqlalchemy.orm import joinedload
 from crm import csv_export, htmx
 from crm.analytics import bp, cache
 from crm.analytics.catalogue import REPORTS, by_slug
-from crm.analytics.filters import PERIODS, ReportFilters
+from crm.analytics.filters import OWNER_MINE, PERIODS, ReportFilters
 from crm.board.queries import sources
 from crm.extensions import db
 from crm.formatting import currency
 from crm.leads.queries import last_contacts, stages_in_order, team
-from crm.models import Lead
+from crm.models import Lead, User
 
 # The leads behind a number are listed up to this many; the count covers them all.
 LISTED = 200
@@ -32,6 +32,30 @@ def result_of(report, filters):
     return cache.remember(report.slug, key, lambda: report.compute(filters))
 
 
+# The filters offer the active team and the first sources by name: the one chosen is added
+# when it is not among them, or the form would say "Everyone" (or "Any source") above numbers
+# that are someone's (or one source's).
+
+
+def owner_choices(filters):
+    """Whom the owner filter offers: the active team, and the person chosen if they left it."""
+    if not filters.sees_team:
+        return []
+    people = team()
+    chosen = filters.owner_id if filters.owner != OWNER_MINE else None
+    if chosen is not None and all(person.id != chosen for person in people):
+        person = db.session.get(User, chosen)
+        if person is not None:
+            people = [*people, person]
+    return people
+
+
+def source_choices(filters):
+    """The sources the source filter offers, the one chosen among them."""
+    shown = sources()
+    return shown if not filters.source or filters.source in shown else [*shown, filters.source]
+
+
 def page_context(report, filters):
     """What every report page shows around its own numbers."""
     stages = stages_in_order()
@@ -44,8 +68,8 @@ def page_context(report, filters):
         "periods": PERIODS,
         "stages": stages,
         "stage_by_id": {stage.id: stage for stage in stages},
-        "team": team() if filters.sees_team else [],
-        "sources": sources(),
+        "team": owner_choices(filters),
+        "sources": source_choices(filters),
         "currency_sign": currency(),
     }
 
@@ -53,8 +77,10 @@ def page_context(report, filters):
 @bp.route("/")
 @login_required
 def index():
-    """Analytics opens on the funnel."""
-    return redirect(url_for("analytics.show", slug=REPORTS[0].slug, **request.args))
+    """Analytics opens on the funnel, with the filters the URL gives (and nothing else: any
+    other argument, passed on to url_for, could name one of its own, such as `endpoint`)."""
+    filters = ReportFilters.from_args(request.args, current_user)
+    return redirect(filters.url("analytics.show", slug=REPORTS[0].slug))
 
 
 @bp.route("/<slug>")

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, func, insert, select, text, update
 
-from crm import funnel
+from crm import data_version, funnel
 from crm.extensions import db
 from crm.imports import fields, parsing
 from crm.imports.matching import AMBIGUOUS, LeadFinder, casefolded, tail_of
@@ -204,6 +204,10 @@ def run(path, layout, settings, apply=False, scratch=None, progress=None):
         if apply:
             db.session.rollback()
         raise
+    report = context.report
+    if apply and (report.created or report.updated or report.stage_changes):
+        # Rows written in bulk pass the ORM by: open boards and kept reports must see them.
+        data_version.bump(db.session)
     context.report.errors.sort()
     context.report.seconds = round(time.monotonic() - started, 2)
     return context.report
