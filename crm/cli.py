@@ -6,6 +6,7 @@ import click
 
 from crm import demo, funnel_defaults
 from crm.accounts import AccountError, create_user
+from crm.backup import backup_command, restore_command
 from crm.exports.command import export_command
 from crm.extensions import db
 from crm.imports.command import import_command
@@ -17,6 +18,8 @@ def init_app(app):
     app.cli.add_command(demo_command)
     app.cli.add_command(import_command)
     app.cli.add_command(export_command)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 @click.command("create-user")

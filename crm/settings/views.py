@@ -7,7 +7,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from crm import htmx
+from crm import backup, htmx
 from crm.accounts import AccountError, create_user
 from crm.agenda.queries import quiet_after_days
 from crm.api import tokens as api_tokens
@@ -39,6 +39,13 @@ from crm.settings.lists import SettingsError
 def index():
     """Settings: one's own account, and for administrators the team."""
     return render_template("settings/index.html", active="settings", **api_tokens_context())
+
+
+@bp.route("/backup.sqlite3")
+@admin_required
+def download_backup():
+    """A consistent, verified copy of the SQLite database, for an administrator to keep."""
+    return backup.download_response()
 
 
 # One's own API tokens, on the Settings page.
