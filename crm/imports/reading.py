@@ -110,21 +110,32 @@ def detect_encoding(path):
         if head.startswith(codecs.BOM_UTF8):
             return "utf-8-sig"
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            if not decodes(file, "utf-16"):
+                raise FileProblem(
+                    _("This does not look like a table saved as CSV: save it as CSV and try again.")
+                )
             return "utf-16"
         if head.count(b"\x00") > len(head) // 10:
             raise FileProblem(
                 _("This does not look like a table saved as CSV: save it as CSV and try again.")
             )
-        file.seek(0)
         # Checked to the end: a file can be plain ASCII for a megabyte and then Cyrillic.
-        decoder = codecs.getincrementaldecoder("utf-8")()
-        try:
-            while block := file.read(1 << 20):
-                decoder.decode(block)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
+        if not decodes(file, "utf-8"):
             return "cp1251"
     return "utf-8"
+
+
+def decodes(file, encoding):
+    """Whether the whole binary `file` reads as `encoding`."""
+    file.seek(0)
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        while block := file.read(1 << 20):
+            decoder.decode(block)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def open_text(path, encoding):

@@ -187,7 +187,6 @@ def receive(form, submission):
     All or nothing: a refusal leaves no lead and no activity behind.
     """
     check(submission)
-    kind = request_kind()
     body = body_of(submission, form)
     lead = matching_lead(submission.get("email"), submission.get("phone"))
     title_key, title = title_of(submission)
@@ -200,6 +199,8 @@ def receive(form, submission):
     }
     try:
         with db.session.begin_nested():
+            # Inside the savepoint: a refused request adds no kind of contact either.
+            kind = request_kind()
             if lead is None:
                 lead = funnel.create_lead(
                     None,

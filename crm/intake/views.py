@@ -10,13 +10,15 @@ from sqlalchemy.orm import joinedload
 from crm.extensions import db
 from crm.intake import bp, receiving
 from crm.intake.forms import IntakeSettingsForm, reply_choices
+from crm.leads.queries import MAX_ID
 from crm.models import IntakeForm, User
 from crm.security import admin_required
 from crm.settings.forms import ActionForm
 
 
 def get_form_or_404(form_id):
-    form = db.session.get(IntakeForm, form_id)
+    # An id no INTEGER holds is no form; SQLite would not even take it as a parameter.
+    form = db.session.get(IntakeForm, form_id) if 0 < form_id <= MAX_ID else None
     if form is None:
         abort(404)
     return form
