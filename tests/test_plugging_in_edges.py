@@ -1,4 +1,5 @@
-"""Review of issue 8: odd input, permissions and leaks in the API, import, export and intake."""
+"""Moving in and plugging in at the edges: odd input, permissions and leaks in the API, the
+import, the export and intake forms."""
 
 import io
 
@@ -13,7 +14,7 @@ from tests import factories
 
 
 def bearer(user):
-    _record, token = tokens.issue(user, "Review")
+    _record, token = tokens.issue(user, "Edges")
     db.session.commit()
     return {"Authorization": f"Bearer {token}"}
 
