@@ -444,6 +444,24 @@ class Runner:
         if chunk:
             yield chunk
 
+    def read_rows(self, chunk):
+        """The chunk's rows as `read` makes them; blank rows are skipped, bad ones reported."""
+        width = len(self.table.layout.columns)
+        rows = []
+        for line, cells in chunk:
+            values = self.context.values(cells)
+            if not values and blank(cells):
+                self.report.skipped += 1
+                continue
+            if filled_beyond(cells, width):
+                self.row_failed(line, too_many_cells())
+                continue
+            try:
+                rows.append(self.read(line, values))
+            except (parsing.ValueProblem, RowProblem, funnel.FunnelError) as problem:
+                self.row_failed(line, problem.message)
+        return rows
+
     def row_failed(self, line, message):
         """A row that cannot be imported: a dry run notes it; an import stops, unless such rows
         are to be skipped."""
@@ -518,21 +536,8 @@ class LeadImport(Runner):
         self.after_flush = []
 
     def run(self):
-        width = len(self.table.layout.columns)
         for chunk in self.chunks():
-            rows = []
-            for line, cells in chunk:
-                values = self.context.values(cells)
-                if not values and blank(cells):
-                    self.report.skipped += 1
-                    continue
-                if filled_beyond(cells, width):
-                    self.row_failed(line, too_many_cells())
-                    continue
-                try:
-                    rows.append(self.read(line, values))
-                except (parsing.ValueProblem, RowProblem, funnel.FunnelError) as problem:
-                    self.row_failed(line, problem.message)
+            rows = self.read_rows(chunk)
             self.finder.prepare(
                 numbers=[r.number for r in rows],
                 emails=[r.email for r in rows],
@@ -861,21 +866,8 @@ class ActivityImport(Runner):
         self.finder = LeadFinder(remember=True)
 
     def run(self):
-        width = len(self.table.layout.columns)
         for chunk in self.chunks():
-            rows = []
-            for line, cells in chunk:
-                values = self.context.values(cells)
-                if not values and blank(cells):
-                    self.report.skipped += 1
-                    continue
-                if filled_beyond(cells, width):
-                    self.row_failed(line, too_many_cells())
-                    continue
-                try:
-                    rows.append(self.read(line, values))
-                except (parsing.ValueProblem, RowProblem, funnel.FunnelError) as problem:
-                    self.row_failed(line, problem.message)
+            rows = self.read_rows(chunk)
             self.finder.prepare(
                 numbers=[r["lead_number"] for r in rows],
                 emails=[r["lead_email"] for r in rows],
