@@ -8,6 +8,7 @@ by when they happened. The durations are counted in tenths of a day per stage, a
 and the 80th percentile read from those counts (the nearest rank, rounded down to a tenth).
 """
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -24,7 +25,6 @@ from crm.models import Lead, Stage, StageChange, utcnow
 
 # Durations are counted in tenths of a day.
 TENTH = 8640
-PERCENTILES = {"median": 50, "p80": 80}
 
 
 @dataclass(frozen=True)
@@ -89,28 +89,31 @@ def percentile(counts, share):
 
 
 def compute(filters):
-    stages = open_stages()
-    stage_ids = [stage.id for stage in stages]
+    stage_ids = [stage.id for stage in open_stages()]
     ended = ended_stays(filters, stage_ids)
     ongoing = ongoing_stays(filters, stage_ids, utcnow()) if filters.reaches_now else {}
-    rows = []
-    for stage_id in stage_ids:
-        counts = {}
-        for source in (ended, ongoing):
-            for (found_stage, tenth), count in source.items():
-                if found_stage == stage_id:
-                    counts[max(tenth, 0)] = counts.get(max(tenth, 0), 0) + count
-        days = {name: percentile(counts, share) for name, share in PERCENTILES.items()}
-        rows.append(
-            StageTime(
-                stage_id,
-                stays=sum(counts.values()),
-                ongoing=sum(c for (s, _t), c in ongoing.items() if s == stage_id),
-                median_days=days["median"] / 10 if days["median"] is not None else None,
-                p80_days=days["p80"] / 10 if days["p80"] is not None else None,
-            )
-        )
-    return TimeResult(rows)
+    durations = {stage_id: Counter() for stage_id in stage_ids}
+    still_there = Counter()
+    for (stage_id, tenth), count in ended.items():
+        durations[stage_id][max(tenth, 0)] += count
+    for (stage_id, tenth), count in ongoing.items():
+        durations[stage_id][max(tenth, 0)] += count
+        still_there[stage_id] += count
+    return TimeResult(
+        [stage_time(stage_id, durations[stage_id], still_there[stage_id]) for stage_id in stage_ids]
+    )
+
+
+def stage_time(stage_id, tenths, ongoing):
+    """A stage's row from {tenths of a day: stays}."""
+    median, p80 = (percentile(tenths, share) for share in (50, 80))
+    return StageTime(
+        stage_id,
+        stays=sum(tenths.values()),
+        ongoing=ongoing,
+        median_days=median / 10 if median is not None else None,
+        p80_days=p80 / 10 if p80 is not None else None,
+    )
 
 
 def tables(filters, result):
