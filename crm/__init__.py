@@ -12,6 +12,7 @@ from crm import (
     errors,
     formatting,
     i18n,
+    request_log,
     search_index,
     security,
 )
@@ -46,6 +47,7 @@ def create_app(test_config=None):
     login_manager.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
 
+    request_log.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     i18n.init_app(app)

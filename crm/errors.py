@@ -3,16 +3,27 @@
 from flask import current_app, make_response, render_template
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
-from crm import htmx
+from crm import htmx, request_log
 from crm.extensions import db
+
+# Ids and lead numbers are 32-bit integers in the database.
+LARGEST_ID = 2**31 - 1
 
 
 def init_app(app):
+    app.url_value_preprocessor(no_ids_beyond_the_database)
     app.register_error_handler(CSRFError, csrf_failed)
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(Exception, unexpected_error)
+
+
+def no_ids_beyond_the_database(_endpoint, values):
+    """A number in an address larger than any id names nothing: 404, not a query the database
+    refuses (SQLite and PostgreSQL fail on such a number rather than find nothing)."""
+    if values and any(isinstance(value, int) and value > LARGEST_ID for value in values.values()):
+        raise NotFound()
 
 
 def title_for(status):
@@ -37,15 +48,20 @@ def explanation_for(status):
     }.get(status, title_for(status))
 
 
-def render_error(status, message=None):
-    """The error page, or for htmx a message fragment aimed at the message area."""
+def render_error(status, message=None, reference=None):
+    """The error page, or for htmx a message fragment aimed at the message area; `reference`
+    is the id under which the error was logged."""
     message = message or explanation_for(status)
     if htmx.is_htmx():
-        body = render_template("errors/_message.html", message=message)
+        body = render_template("errors/_message.html", message=message, reference=reference)
         response = htmx.to_messages(make_response(body, status))
     else:
         body = render_template(
-            "errors/error.html", title=title_for(status), message=message, status=status
+            "errors/error.html",
+            title=title_for(status),
+            message=message,
+            status=status,
+            reference=reference,
         )
         response = make_response(body, status)
     response.vary.add(htmx.VARY_ON)
@@ -64,9 +80,17 @@ def csrf_failed(_error):
 
 
 def unexpected_error(error):
-    """Roll back whatever the request half-did, log it, and show a calm page."""
+    """Roll back whatever the request half-did, log it, and show a calm page with the id of
+    the log entry, the same as the request's log line, for whoever reports it."""
     db.session.rollback()
     if isinstance(error, HTTPException):
         return http_error(error)
-    current_app.logger.exception("Unhandled error", exc_info=error)
-    return render_error(500)
+    reference = log_unexpected(error)
+    return render_error(500, reference=reference)
+
+
+def log_unexpected(error):
+    """Log the traceback under the request's id, and return the id."""
+    reference = request_log.request_id()
+    current_app.logger.error("Unhandled error request_id=%s", reference, exc_info=error)
+    return reference

@@ -1,5 +1,7 @@
 """Friendly error pages, and small fragments for htmx requests."""
 
+import logging
+
 from sqlalchemy import func, select
 
 from crm import htmx
@@ -89,3 +91,54 @@ def test_htmx_request_after_logout_reloads_to_the_login_page(hx, admin):
     response = hx.get("/settings/")
     assert response.status_code == 204
     assert response.headers["HX-Redirect"].startswith("/login?next=")
+
+
+def failing_page(app):
+    """A logged-in client and a page that fails with an unexpected error."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    def fails():
+        raise RuntimeError("the printer is on fire")
+
+    app.add_url_rule("/fails", "fails", fails)
+    owner = factories.admin()
+    client = app.test_client()
+    client.post("/login", data={"email": owner.email, "password": factories.PASSWORD})
+    return client
+
+
+def logged_error(caplog):
+    [record] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    return record
+
+
+def test_500_page_shows_the_reference_of_the_logged_traceback(app, stages, caplog):
+    client = failing_page(app)
+    caplog.clear()
+    response = client.get("/fails")
+
+    assert response.status_code == 500
+    reference = response.headers["X-Request-ID"]
+    assert f"Error reference: {reference}" in response.text
+    record = logged_error(caplog)
+    assert reference in record.getMessage()
+    assert "RuntimeError: the printer is on fire" in caplog.text  # the traceback
+    [line] = [r.getMessage() for r in caplog.records if r.name == "crm.requests"]
+    assert f"request_id={reference}" in line and "status=500" in line
+
+
+def test_500_for_htmx_shows_the_reference_in_the_message(app, stages, caplog):
+    client = failing_page(app)
+    caplog.clear()
+    response = client.get("/fails", headers={"HX-Request": "true"})
+    assert response.status_code == 500
+    assert "<html" not in response.text
+    reference = response.headers["X-Request-ID"]
+    assert f"Error reference: {reference}" in response.text
+    assert reference in logged_error(caplog).getMessage()
+
+
+def test_expected_errors_show_no_reference(logged_in):
+    response = logged_in.get("/no/such/page")
+    assert response.status_code == 404
+    assert "Error reference" not in response.text

@@ -88,10 +88,36 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            set_sqlite_foreign_keys(connection, "OFF")
+        try:
+            context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
-        with context.begin_transaction():
-            context.run_migrations()
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            if sqlite:
+                check_sqlite_foreign_keys(connection)
+
+
+# A batch migration rebuilds a table on SQLite: it copies it, drops the old one and renames the
+# copy. With foreign keys enforced, dropping a table that other rows point at (leads with their
+# contacts) fails, so they are off while migrations run, and checked afterwards. The pragma is
+# ignored inside a transaction: it is set on the driver's connection before any begins.
+def set_sqlite_foreign_keys(connection, state):
+    connection.connection.driver_connection.execute(f"PRAGMA foreign_keys={state}")
+
+
+def check_sqlite_foreign_keys(connection):
+    # Each migration committed its own transaction: what is still open only read the version.
+    if connection.in_transaction():
+        connection.rollback()
+    broken = connection.connection.driver_connection.execute("PRAGMA foreign_key_check").fetchall()
+    # Back on before the connection returns to the pool the app draws from.
+    set_sqlite_foreign_keys(connection, "ON")
+    if broken:
+        raise RuntimeError(f"Migrations left rows pointing at nothing: {broken[:10]}")
 
 
 if context.is_offline_mode():
