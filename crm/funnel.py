@@ -247,6 +247,23 @@ def seconds_between(later, earlier):
 KEEP = object()
 
 
+def hold(lead):
+    """Lock the lead until the save commits, and read it afresh.
+
+    Without this, on PostgreSQL two contacts logged on one lead at once both start from the
+    stage, next step and newest contact read before either saved, and the later one undoes the
+    earlier's. On SQLite a saving request already began with BEGIN IMMEDIATE, before it read.
+    """
+    if db.session.get_bind().dialect.name == "sqlite":
+        return
+    db.session.scalars(
+        select(Lead)
+        .where(Lead.id == lead.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
 def log_activity(
     lead,
     actor,
@@ -261,6 +278,7 @@ def log_activity(
     value=None,
 ):
     """Record a contact: what was said, the stage after it and the next step, all at once."""
+    hold(lead)
     check_may_change(lead, actor)
     if kind is None:
         raise FunnelError(_("Choose a kind of contact."), "kind")
@@ -302,6 +320,7 @@ def log_activity(
 def reschedule(lead, actor, next_step_at):
     """Move a lead's planned next step to another moment (the agenda's +1 day, the calendar's
     drag); its note stays. Only an open lead has a next step."""
+    hold(lead)
     check_may_change(lead, actor)
     if lead.stage.kind != StageKind.OPEN or lead.archived:
         raise FunnelError(_("Only an open lead has a next step."), "next_step_at")

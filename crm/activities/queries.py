@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import contains_eager
 
+from crm.access import scope_condition
 from crm.models import Activity, ActivityKind, Lead, Stage, User
 
 PAGE_SIZE = 50
@@ -38,6 +39,8 @@ class Filters:
     author_id: int | None = None
     kind_id: int | None = None
     stage_id: int | None = None
+    # Set for a salesperson who may not see colleagues' leads: see crm.access.
+    restricted_to: int | None = None
 
 
 def conditions(filters, with_kind=True):
@@ -53,6 +56,9 @@ def conditions(filters, with_kind=True):
         terms.append(Activity.kind_id == filters.kind_id)
     if filters.stage_id is not None:
         terms.append(Activity.stage_after_id == filters.stage_id)
+    if filters.restricted_to is not None:
+        visible = select(Lead.id).where(*scope_condition(filters.restricted_to))
+        terms.append(Activity.lead_id.in_(visible))
     return terms
 
 

@@ -7,9 +7,10 @@ from itertools import groupby
 from flask import request, url_for
 from flask_babel import format_date, format_time
 from flask_babel import gettext as _
-from flask_login import login_required
+from flask_login import current_user, login_required
 
 from crm import htmx
+from crm.access import restricted_to
 from crm.activities import bp, queries
 from crm.activities.forms import FeedForm, is_quick
 from crm.extensions import db
@@ -158,6 +159,7 @@ def index():
         author_id=form.author.data,
         kind_id=form.kind.data,
         stage_id=form.stage.data,
+        restricted_to=restricted_to(current_user),
     )
     activities = db.session.scalars(
         queries.feed_page(filters, before=cursor, limit=queries.PAGE_SIZE)

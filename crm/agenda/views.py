@@ -162,6 +162,8 @@ def section_more(key):
 def log(lead_id):
     """The lead page's log form, in the agenda row; logging redraws the sections."""
     lead = get_lead_by_id_or_404(lead_id)
+    if not funnel.may_change(lead, current_user):
+        abort(403)
     view = AgendaView(request.args, current_user)
     choices = Choices()
     if request.method == "GET":

@@ -13,6 +13,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from crm import funnel
+from crm.access import may_see, restricted_to
 from crm.api import bp, inputs, openapi, queries, serialise, tokens
 from crm.api.errors import ApiError, invalid
 from crm.extensions import db, login_manager
@@ -91,7 +92,7 @@ def check_may_change(lead):
 
 def get_lead_or_404(number):
     lead = queries.lead_by_number(number)
-    if lead is None:
+    if lead is None or not may_see(lead, current_user):
         raise ApiError(404, _("There is no lead #%(number)d.", number=number))
     return lead
 
@@ -128,6 +129,7 @@ def lead_filters():
         owner_id=owner_id,
         unassigned=unassigned,
         include_archived=inputs.query_flag("archived"),
+        restricted_to=restricted_to(current_user),
     )
 
 
@@ -296,6 +298,7 @@ def update_lead(number):
             "stage_id",
         )
     try:
+        funnel.hold(lead)
         funnel.update_lead(lead, current_user, **details)
         if stage is not None:
             funnel.move_lead(lead, stage, current_user, lost_reason=reason, lost_note=lost_note)

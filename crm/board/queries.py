@@ -11,6 +11,7 @@ from decimal import Decimal
 from sqlalchemy import and_, false, func, literal, or_, select, text, union_all
 from sqlalchemy.orm import aliased
 
+from crm.access import scope_condition
 from crm.extensions import db
 from crm.leads.queries import last_contacts, leads_by_id, search_condition
 from crm.models import Lead, Stage
@@ -35,6 +36,8 @@ class BoardFilters:
     overdue_before: datetime | None = None
     stuck_only: bool = False
     period_days: int = DEFAULT_PERIOD
+    # Set for a salesperson who may not see colleagues' leads: see crm.access.
+    restricted_to: int | None = None
 
 
 @dataclass
@@ -86,6 +89,7 @@ def is_stuck(lead, stage, now):
 
 def conditions(filters, stages, now):
     found = [Lead.archived == false(), search_condition(filters.search)]
+    found += scope_condition(filters.restricted_to)
     if filters.owner_id is not None:
         found.append(Lead.owner_id == filters.owner_id)
     if filters.source:

@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from crm import data_version, funnel, htmx
+from crm.access import restricted_to
 from crm.board import bp, queries
 from crm.board.forms import MoveForm
 from crm.extensions import db
@@ -55,6 +56,7 @@ class BoardView:
             overdue_before=day_bounds(local_today())[0] if self.overdue else None,
             stuck_only=self.stuck,
             period_days=self.period,
+            restricted_to=restricted_to(self.user),
         )
 
     def params(self, **changes):
@@ -246,6 +248,8 @@ def move(lead_id):
     stages = queries.board_stages()
     reasons = lost_reasons()
     if request.method == "GET":
+        if not funnel.may_change(lead, current_user):
+            return refused(funnel.not_allowed_message(), 403)
         form = move_form(
             stages, reasons, formdata=request.args if "stage_id" in request.args else None
         )
@@ -259,6 +263,7 @@ def move(lead_id):
             return refused(_("That stage is no longer on the board."), 422)
         return dialog(lead, form, status=422)
     stage = next(s for s in stages if s.id == form.stage_id.data)
+    funnel.hold(lead)
     if lead.archived:
         return refused(_("Lead #%(number)d was archived meanwhile.", number=lead.number), 409)
     if id_arg(form.from_stage_id.data) not in (None, lead.stage_id):

@@ -13,6 +13,7 @@ from sqlalchemy import and_, case, false, func, null, or_, select, true
 from sqlalchemy.orm import joinedload
 
 from crm import search_index
+from crm.access import scope_condition
 from crm.extensions import db
 from crm.funnel import VALUE_MAX, phone_digits, phone_tail
 from crm.models import Activity, ActivityKind, Lead, Stage, StageKind, User
@@ -91,6 +92,8 @@ class LeadFilters:
     overdue_before: datetime | None = None
     no_next_step: bool = False
     include_archived: bool = False
+    # Set for a salesperson who may not see colleagues' leads: see crm.access.
+    restricted_to: int | None = None
 
 
 @dataclass(frozen=True)
@@ -163,7 +166,7 @@ def holds_every_word(dialect, column, name, words):
 
 
 def filter_conditions(filters):
-    conditions = [search_condition(filters.search)]
+    conditions = [search_condition(filters.search), *scope_condition(filters.restricted_to)]
     if not filters.include_archived:
         conditions.append(Lead.archived == false())
     if filters.stage_ids:
@@ -333,6 +336,8 @@ class Duplicate:
     same_email: bool
     same_phone: bool
     similar_title: bool
+    # A colleague's lead the user may not open: named by number and owner only.
+    hidden: bool = False
 
 
 def possible_duplicates(title, email=None, phone=None, limit=DUPLICATES_SHOWN):

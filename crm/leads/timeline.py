@@ -9,6 +9,7 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from crm import funnel, htmx
+from crm.access import may_see
 from crm.extensions import db
 from crm.leads import bp
 from crm.leads.forms import LeadDetailsForm, LogForm, attach_error, lead_details
@@ -31,17 +32,29 @@ def get_lead_or_404(number):
     if number > LARGEST_ID:
         abort(404)
     lead = db.session.scalar(select(Lead).where(Lead.number == number))
-    if lead is None:
-        abort(404)
-    return lead
+    return visible_or_404(lead)
 
 
 def get_lead_by_id_or_404(lead_id):
     """The lead with this id (the board and the agenda address leads by id), or 404."""
     # Ids are 32-bit: PostgreSQL refuses a bigger one rather than finding nothing.
     lead = db.session.get(Lead, lead_id) if lead_id <= MAX_ID else None
-    if lead is None:
+    return visible_or_404(lead)
+
+
+def visible_or_404(lead):
+    """A lead hidden from the user is answered as if it did not exist: a guessed number
+    tells nothing."""
+    if lead is None or not may_see(lead, current_user):
         abort(404)
+    return lead
+
+
+def changeable_lead_or_403(number):
+    """A lead the user may change: a colleague's lead they may only read is 403."""
+    lead = get_lead_or_404(number)
+    if not funnel.may_change(lead, current_user):
+        abort(403)
     return lead
 
 
@@ -240,7 +253,7 @@ def log_form_invalid(lead, form, choices):
 @login_required
 def edit_details(number):
     """Edit the lead's details in place: the summary swaps to a form and back."""
-    lead = get_lead_or_404(number)
+    lead = changeable_lead_or_403(number)
     choices = Choices()
     form = choices.fill_lead_form(LeadDetailsForm(obj=lead if request.method == "GET" else None))
     if request.method == "GET":
@@ -292,20 +305,18 @@ def save_details(lead, form, choices):
 def summary(number):
     """The lead's header and details (what "Cancel" on the edit form swaps back)."""
     lead = get_lead_or_404(number)
-    return htmx.render(
-        "leads/show.html",
-        "leads/_summary.html",
-        lead=lead,
-        choices=Choices(),
-        **({} if htmx.is_partial() else page_context(lead, Choices())),
-    )
+    choices = Choices()
+    context = {"lead": lead, "choices": choices}
+    if not htmx.is_partial():
+        context = page_context(lead, choices)
+    return htmx.render("leads/show.html", "leads/_summary.html", **context)
 
 
 @bp.route("/<int:number>/archive", methods=["POST"])
 @login_required
 def archive(number):
     """Archive or restore: archived leads leave lists and the board but keep their history."""
-    lead = get_lead_or_404(number)
+    lead = changeable_lead_or_403(number)
     if request.form.get("restore"):
         funnel.restore_lead(lead, current_user)
         flash(_("Lead restored."), "success")

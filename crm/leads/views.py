@@ -1,11 +1,14 @@
 """The lead register: the list with search, filters and sort, and the new lead form."""
 
+from dataclasses import replace
+
 from flask import flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
 from crm import funnel, htmx
+from crm.access import may_see, restricted_to
 from crm.extensions import db
 from crm.formatting import currency
 from crm.leads import bp, queries
@@ -67,6 +70,7 @@ class LeadList:
             overdue_before=day_bounds(local_today())[0] if self.overdue else None,
             no_next_step=self.no_next_step,
             include_archived=self.archived,
+            restricted_to=restricted_to(self.user),
         )
 
     @property
@@ -195,6 +199,14 @@ def create_from_form(form, choices):
     )
 
 
+def visible_duplicates(duplicates):
+    """Warn of a colleague's lead even when it is hidden, but without its details."""
+    return [
+        replace(duplicate, hidden=not may_see(duplicate.lead, current_user))
+        for duplicate in duplicates
+    ]
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 def new():
@@ -209,8 +221,8 @@ def new():
         form = new_lead_form(choices, formdata=without_nul(request.form))
         if form.validate() and check_next_step(form):
             if request.form.get("confirmed") != "1":
-                duplicates = queries.possible_duplicates(
-                    form.title.data, form.email.data, form.phone.data
+                duplicates = visible_duplicates(
+                    queries.possible_duplicates(form.title.data, form.email.data, form.phone.data)
                 )
             if not duplicates:
                 try:

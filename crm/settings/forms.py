@@ -6,9 +6,11 @@ from wtforms import (
     EmailField,
     IntegerField,
     PasswordField,
+    RadioField,
     SelectField,
     StringField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
     Email,
@@ -20,6 +22,7 @@ from wtforms.validators import (
     Regexp,
 )
 
+from crm.access import ColleaguesLeads
 from crm.agenda.queries import QUIET_MAX
 from crm.forms import LANGUAGE_CHOICES, PASSWORDS_DIFFER, optional_id, strong_password
 from crm.models import Role, StageKind
@@ -145,4 +148,17 @@ class QuietForm(FlaskForm):
         _l("Gone quiet after, days"),
         validators=[InputRequired(), NumberRange(min=1, max=QUIET_MAX)],
         render_kw={"min": 1, "max": QUIET_MAX},
+    )
+
+
+class ColleaguesLeadsForm(FlaskForm):
+    colleagues_leads = RadioField(
+        _l("Salespeople see their colleagues' leads"),
+        choices=[
+            SelectChoice(ColleaguesLeads.READ_ONLY.value, _l("Yes, read-only")),
+            SelectChoice(
+                ColleaguesLeads.HIDDEN.value, _l("No: only their own and unclaimed leads")
+            ),
+        ],
+        validators=[InputRequired()],
     )

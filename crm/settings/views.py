@@ -7,7 +7,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from crm import backup, htmx
+from crm import access, backup, htmx
 from crm.accounts import AccountError, create_user
 from crm.agenda.queries import quiet_after_days
 from crm.api import tokens as api_tokens
@@ -19,6 +19,7 @@ from crm.security import admin_required
 from crm.settings import bp, lists
 from crm.settings.forms import (
     ActionForm,
+    ColleaguesLeadsForm,
     CurrencyForm,
     MoveForm,
     NameForm,
@@ -561,6 +562,17 @@ def quiet_form(formdata=None):
     return QuietForm(formdata=formdata, data={"quiet_after_days": quiet_after_days()})
 
 
+def general_page(status=200, **forms):
+    """The general settings page; `forms` are the ones posted, the others show what is set."""
+    forms.setdefault("form", CurrencyForm(formdata=None, data={"currency": lists.currency()}))
+    forms.setdefault("quiet_form", quiet_form())
+    forms.setdefault(
+        "access_form",
+        ColleaguesLeadsForm(formdata=None, data={"colleagues_leads": access.colleagues_leads()}),
+    )
+    return render_template("settings/general.html", active="settings", **forms), status
+
+
 @bp.route("/general/quiet", methods=["POST"])
 @admin_required
 def general_quiet():
@@ -576,15 +588,30 @@ def general_quiet():
         )
         flash(message, "success")
         return redirect(url_for("settings.general"), 303)
-    currency_form = CurrencyForm(data={"currency": lists.currency()})
-    context = {"form": currency_form, "quiet_form": form, "active": "settings"}
-    return render_template("settings/general.html", **context), 422
+    return general_page(422, quiet_form=form)
+
+
+@bp.route("/general/access", methods=["POST"])
+@admin_required
+def general_access():
+    """Whether salespeople see their colleagues' leads (read-only) or only their own."""
+    form = ColleaguesLeadsForm(request.form)
+    if form.validate_on_submit():
+        access.set_colleagues_leads(form.colleagues_leads.data)
+        db.session.commit()
+        if form.colleagues_leads.data == access.ColleaguesLeads.HIDDEN:
+            flash(_("Salespeople now see only their own and unclaimed leads."), "success")
+        else:
+            flash(_("Salespeople now see their colleagues' leads, read-only."), "success")
+        return redirect(url_for("settings.general"), 303)
+    return general_page(422, access_form=form)
 
 
 @bp.route("/general", methods=["GET", "POST"])
 @admin_required
 def general():
-    """Instance-wide settings: the currency shown next to amounts, when a lead goes quiet."""
+    """Instance-wide settings: the currency shown next to amounts, when a lead goes quiet,
+    what salespeople see of each other's leads."""
     form = CurrencyForm(data={"currency": lists.currency()} if request.method == "GET" else None)
     if form.validate_on_submit():
         try:
@@ -599,6 +626,4 @@ def general():
             else:
                 flash(_("Amounts are now shown without a currency."), "success")
             return redirect(url_for("settings.general"), 303)
-    status = 422 if form.errors else 200
-    context = {"form": form, "quiet_form": quiet_form(), "active": "settings"}
-    return render_template("settings/general.html", **context), status
+    return general_page(422 if form.errors else 200, form=form)

@@ -1,0 +1,347 @@
+"""Who may reach what, for every route the app has.
+
+Every endpoint is listed in ROUTES with the rule it follows; a new route without a rule fails
+`test_every_route_has_an_access_rule`, so nobody adds a page without deciding who may see it.
+"""
+
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from crm import access, data_version
+from crm.extensions import db
+from crm.models import Activity, AppSetting, Lead, Role, StageChange
+from tests import factories
+
+# Reachable without logging in (some answer 404 without a valid secret in the address).
+PUBLIC = "public"
+# The JSON API: a token, never a login session.
+API = "api"
+# Administrators only.
+ADMIN = "admin"
+# Names a lead (by number or id): a lead hidden from the user is 404, a colleague's lead is
+# read-only.
+LEAD = "lead"
+# Lists leads: a hidden lead is not among them.
+LIST = "list"
+# Any logged-in user, about themselves or the instance's shared lists.
+USER = "user"
+
+SECRET_TITLE = "Zanzibar Shipping Secret"
+
+ROUTES = {
+    "static": (PUBLIC, "GET", "/static/css/app.css"),
+    "main.healthz": (PUBLIC, "GET", "/healthz"),
+    "main.set_language": (PUBLIC, "POST", "/language"),
+    "main.stage_styles": (PUBLIC, "GET", "/stages.css"),
+    "auth.login": (PUBLIC, "GET", "/login"),
+    "auth.setup": (PUBLIC, "GET", "/setup"),
+    "intake.receive": (PUBLIC, "POST", "/intake/not-a-token"),
+    "agenda.calendar_feed": (PUBLIC, "GET", "/agenda/calendar/not-a-token.ics"),
+    "api.openapi_document": (PUBLIC, "GET", "/api/v1/openapi.json"),
+    "main.index": (USER, "GET", "/"),
+    "auth.logout": (USER, "POST", "/logout"),
+    "auth.change_password": (USER, "GET", "/account/password"),
+    "agenda.index": (LIST, "GET", "/agenda/"),
+    "agenda.section_more": (LIST, "GET", "/agenda/sections/overdue"),
+    "agenda.calendar": (LIST, "GET", "/agenda/calendar"),
+    "agenda.calendar_day": (LIST, "GET", "/agenda/calendar/day?date={today}"),
+    "agenda.calendar_new_feed": (USER, "POST", "/agenda/calendar/feed"),
+    "agenda.missed": (LIST, "GET", "/agenda/missed"),
+    "agenda.log": (LEAD, "GET", "/agenda/leads/{id}/log"),
+    "agenda.reschedule": (LEAD, "POST", "/agenda/leads/{id}/reschedule"),
+    "agenda.calendar_reschedule": (LEAD, "POST", "/agenda/calendar/leads/{id}/reschedule"),
+    "activities.index": (LIST, "GET", "/activities/?period=all"),
+    "analytics.index": (LIST, "GET", "/analytics/"),
+    "analytics.show": (LIST, "GET", "/analytics/funnel?period=365"),
+    "analytics.leads": (LIST, "GET", "/analytics/funnel/leads?period=365&outcome=now&stage={stage}"),
+    "analytics.download": (LIST, "GET", "/analytics/funnel/now.csv?period=365"),
+    "board.index": (LIST, "GET", "/board/"),
+    "board.changes": (LIST, "GET", "/board/changes?version=0"),
+    "board.column": (LIST, "GET", "/board/columns/{stage}"),
+    "board.move": (LEAD, "GET", "/board/leads/{id}/move"),
+    "leads.index": (LIST, "GET", "/leads/"),
+    "leads.new": (USER, "GET", "/leads/new"),
+    "leads.show": (LEAD, "GET", "/leads/{number}"),
+    "leads.summary": (LEAD, "GET", "/leads/{number}/summary"),
+    "leads.timeline": (LEAD, "GET", "/leads/{number}/timeline?before=2100-01-01T00:00:00~1~1"),
+    "leads.edit_details": (LEAD, "GET", "/leads/{number}/details"),
+    "leads.log_activity": (LEAD, "POST", "/leads/{number}/log"),
+    "leads.archive": (LEAD, "POST", "/leads/{number}/archive"),
+    "leads.edit_activity": (LEAD, "GET", "/leads/{number}/activities/{activity}"),
+    "leads.delete_activity": (LEAD, "POST", "/leads/{number}/activities/{activity}/delete"),
+    "exports.leads": (LIST, "GET", "/export/leads.csv"),
+    "exports.activities": (LIST, "GET", "/export/activities.csv?all=1"),
+    "exports.everything": (ADMIN, "GET", "/export/everything.json"),
+    "api.list_leads": (API, "GET", "/api/v1/leads"),
+    "api.get_lead": (API, "GET", "/api/v1/leads/{number}"),
+    "api.create_lead": (API, "POST", "/api/v1/leads"),
+    "api.update_lead": (API, "PATCH", "/api/v1/leads/{number}"),
+    "api.archive_lead": (API, "POST", "/api/v1/leads/{number}/archive"),
+    "api.list_activities": (API, "GET", "/api/v1/leads/{number}/activities"),
+    "api.log_activity": (API, "POST", "/api/v1/leads/{number}/activities"),
+    "api.list_stages": (API, "GET", "/api/v1/stages"),
+    "api.list_activity_kinds": (API, "GET", "/api/v1/activity-kinds"),
+    "api.list_lost_reasons": (API, "GET", "/api/v1/lost-reasons"),
+    "settings.index": (USER, "GET", "/settings/"),
+    "settings.create_api_token": (USER, "POST", "/settings/api-tokens"),
+    "settings.revoke_api_token": (USER, "POST", "/settings/api-tokens/{token}/revoke"),
+    "settings.download_backup": (ADMIN, "GET", "/settings/backup.sqlite3"),
+    "settings.general": (ADMIN, "GET", "/settings/general"),
+    "settings.general_quiet": (ADMIN, "POST", "/settings/general/quiet"),
+    "settings.general_access": (ADMIN, "POST", "/settings/general/access"),
+    "settings.users": (ADMIN, "GET", "/settings/users"),
+    "settings.user_set_active": (ADMIN, "POST", "/settings/users/{user}/active"),
+    "settings.user_reset_password": (ADMIN, "GET", "/settings/users/{user}/password"),
+    "settings.stages": (ADMIN, "GET", "/settings/stages"),
+    "settings.stage_edit": (ADMIN, "GET", "/settings/stages/{stage}"),
+    "settings.stage_move": (ADMIN, "POST", "/settings/stages/{stage}/move"),
+    "settings.stage_remove": (ADMIN, "GET", "/settings/stages/{stage}/remove"),
+    "settings.list_items": (ADMIN, "GET", "/settings/lost-reasons"),
+    "settings.list_item_rename": (ADMIN, "GET", "/settings/lost-reasons/1"),
+    "settings.list_item_move": (ADMIN, "POST", "/settings/lost-reasons/1/move"),
+    "settings.list_item_set_active": (ADMIN, "POST", "/settings/lost-reasons/1/active"),
+    "imports.index": (ADMIN, "GET", "/settings/import/"),
+    "imports.show": (ADMIN, "GET", "/settings/import/0123abcd"),
+    "imports.sheet": (ADMIN, "POST", "/settings/import/0123abcd/sheet"),
+    "imports.columns": (ADMIN, "GET", "/settings/import/0123abcd/columns"),
+    "imports.answers": (ADMIN, "POST", "/settings/import/0123abcd/answers"),
+    "imports.apply": (ADMIN, "POST", "/settings/import/0123abcd/import"),
+    "intake.index": (ADMIN, "GET", "/settings/intake-forms"),
+    "intake.new": (ADMIN, "GET", "/settings/intake-forms/new"),
+    "intake.edit": (ADMIN, "GET", "/settings/intake-forms/1"),
+    "intake.new_address": (ADMIN, "POST", "/settings/intake-forms/1/address"),
+}
+
+
+def of_kind(kind):
+    return sorted(endpoint for endpoint, (rule, *_) in ROUTES.items() if rule == kind)
+
+
+class Team:
+    """An admin, a manager, two salespeople, and one lead of Sue's that Sam must not see."""
+
+    def __init__(self):
+        self.stages = factories.funnel()
+        self.admin = factories.admin(name="Ada Admin")
+        self.manager = factories.user(name="Max Manager", role=Role.MANAGER)
+        self.sam = factories.user(name="Sam Seller")
+        self.sue = factories.user(name="Sue Seller")
+        self.lead = factories.lead(title=SECRET_TITLE, owner=self.sue, phone="+7 999 111-22-33")
+        self.activity = factories.activity(self.lead, author=self.sue, body="Secret call notes")
+        self.sams_lead = factories.lead(title="Sam's own lead", owner=self.sam)
+
+    def url(self, endpoint):
+        method, path = ROUTES[endpoint][1:]
+        return method, path.format(
+            number=self.lead.number,
+            id=self.lead.id,
+            activity=self.activity.id,
+            stage=self.stages[0].id,
+            user=self.sue.id,
+            token=1,
+            today=date.today().isoformat(),
+        )
+
+
+@pytest.fixture
+def team(app):
+    return Team()
+
+
+def hide_colleagues_leads():
+    access.set_colleagues_leads(access.ColleaguesLeads.HIDDEN)
+    db.session.commit()
+
+
+def log_in(client, user):
+    client.post("/login", data={"email": user.email, "password": factories.PASSWORD})
+    return client
+
+
+def state():
+    """What a refused request must leave exactly as it was."""
+    counts = [
+        db.session.scalar(select(func.count()).select_from(model))
+        for model in (Lead, Activity, StageChange, AppSetting)
+    ]
+    return data_version.current(db.session), counts
+
+
+def request(client, team, endpoint, **kwargs):
+    method, url = team.url(endpoint)
+    return client.open(url, method=method, **kwargs)
+
+
+def test_every_route_has_an_access_rule(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints - set(ROUTES) == set(), "add an access rule (and tests) for new routes"
+    assert set(ROUTES) - endpoints == set()
+
+
+@pytest.mark.parametrize("endpoint", sorted(set(ROUTES) - set(of_kind(PUBLIC)) - set(of_kind(API))))
+def test_without_logging_in_every_page_leads_to_the_login(team, client, endpoint):
+    before = state()
+    response = request(client, team, endpoint)
+    assert response.status_code in (302, 303), response.status_code
+    assert "/login" in response.headers["Location"]
+    assert state() == before
+
+
+@pytest.mark.parametrize("endpoint", of_kind(API))
+def test_without_a_token_the_api_answers_401(team, client, endpoint):
+    log_in(client, team.admin)
+    before = state()
+    response = request(client, team, endpoint, json={})
+    assert response.status_code == 401
+    assert state() == before
+
+
+@pytest.mark.parametrize("endpoint", of_kind(PUBLIC))
+def test_public_addresses_never_ask_for_a_login(team, client, endpoint):
+    response = request(client, team, endpoint)
+    response.close()
+    assert "/login" not in response.headers.get("Location", "")
+    assert response.status_code < 500
+
+
+@pytest.mark.parametrize("role", [Role.SALESPERSON, Role.MANAGER])
+@pytest.mark.parametrize("endpoint", of_kind(ADMIN))
+def test_only_administrators_reach_the_administration(team, client, endpoint, role):
+    log_in(client, team.sam if role == Role.SALESPERSON else team.manager)
+    before = state()
+    assert request(client, team, endpoint).status_code == 403
+    assert state() == before
+
+
+@pytest.mark.parametrize("endpoint", of_kind(ADMIN))
+def test_administrators_reach_the_administration(team, client, endpoint):
+    log_in(client, team.admin)
+    response = request(client, team, endpoint)
+    response.close()
+    # The made-up import job and intake form do not exist; the page is reached all the same.
+    assert response.status_code in (200, 303, 302, 404, 422), response.status_code
+
+
+@pytest.mark.parametrize("endpoint", of_kind(LEAD))
+def test_a_hidden_lead_does_not_exist_for_a_salesperson(team, client, endpoint):
+    hide_colleagues_leads()
+    log_in(client, team.sam)
+    before = state()
+    response = request(client, team, endpoint, data={"body": "Sneaky", "kind_id": 1})
+    assert response.status_code == 404
+    assert SECRET_TITLE not in response.text
+    assert state() == before
+
+
+@pytest.mark.parametrize("endpoint", of_kind(LEAD))
+def test_a_colleagues_lead_is_read_only_for_a_salesperson(team, client, endpoint):
+    log_in(client, team.sam)
+    before = state()
+    response = request(client, team, endpoint, data={"body": "Sneaky", "kind_id": 1})
+    if ROUTES[endpoint][1] == "GET" and endpoint not in (
+        "leads.edit_details",
+        "leads.edit_activity",
+        "board.move",
+        "agenda.log",
+    ):
+        assert response.status_code == 200
+    else:
+        assert response.status_code in (403, 422), response.status_code
+    assert state() == before
+
+
+@pytest.mark.parametrize("endpoint", of_kind(LEAD))
+def test_a_manager_works_every_lead(team, client, endpoint):
+    hide_colleagues_leads()
+    log_in(client, team.manager)
+    response = request(client, team, endpoint)
+    assert response.status_code != 404
+    assert response.status_code < 500
+
+
+@pytest.mark.parametrize("endpoint", of_kind(LIST))
+def test_lists_leave_out_hidden_leads(team, client, endpoint):
+    hide_colleagues_leads()
+    log_in(client, team.sam)
+    response = request(client, team, endpoint, follow_redirects=True)
+    # The board's poll may answer "nothing changed" (204).
+    assert response.status_code in (200, 204)
+    assert SECRET_TITLE not in response.text
+    assert "Secret call notes" not in response.text
+
+
+SHOWN_TO_THE_TEAM = ["leads.index", "board.index", "activities.index", "exports.leads"]
+
+
+@pytest.mark.parametrize("endpoint", SHOWN_TO_THE_TEAM)
+def test_lists_show_colleagues_leads_when_allowed(team, client, endpoint):
+    log_in(client, team.sam)
+    assert SECRET_TITLE in request(client, team, endpoint).text
+
+
+@pytest.mark.parametrize("endpoint", SHOWN_TO_THE_TEAM)
+def test_managers_see_every_lead_when_salespeople_do_not(team, client, endpoint):
+    hide_colleagues_leads()
+    log_in(client, team.manager)
+    assert SECRET_TITLE in request(client, team, endpoint).text
+
+
+def test_a_hidden_lead_is_not_found_by_search_or_phone(team, client):
+    hide_colleagues_leads()
+    log_in(client, team.sam)
+    for query in ("Zanzibar", "999 111", f"#{team.lead.number}"):
+        response = client.get("/leads/", query_string={"q": query})
+        assert SECRET_TITLE not in response.text
+    assert "Sam&#39;s own lead" in client.get("/leads/").text
+
+
+def test_the_board_poll_does_not_count_hidden_leads(team, client):
+    hide_colleagues_leads()
+    log_in(client, team.sam)
+    page = client.get("/board/").text
+    assert SECRET_TITLE not in page
+    # The first column holds Sam's lead alone: it counts one lead, not two.
+    column = client.get(f"/board/columns/{team.stages[0].id}").text
+    assert "1 lead<" in column
+
+
+def test_a_duplicate_warning_names_a_hidden_lead_without_its_details(team, client):
+    hide_colleagues_leads()
+    log_in(client, team.sam)
+    response = client.post(
+        "/leads/new", data={"title": "Another", "phone": "+7 999 111 22 33", "stage_id": team.stages[0].id}
+    )
+    assert f"#{team.lead.number}" in response.text
+    assert "Sue Seller" in response.text
+    assert SECRET_TITLE not in response.text
+    assert f"/leads/{team.lead.number}" not in response.text
+
+
+def test_the_api_hides_a_colleagues_lead(team, client):
+    from tests.test_api import token_for
+
+    hide_colleagues_leads()
+    headers = {"Authorization": f"Bearer {token_for(team.sam)}"}
+    listed = client.get("/api/v1/leads", headers=headers).get_json()
+    assert [lead["title"] for lead in listed["leads"]] == ["Sam's own lead"]
+    assert client.get(f"/api/v1/leads/{team.lead.number}", headers=headers).status_code == 404
+    response = client.post(
+        f"/api/v1/leads/{team.lead.number}/activities",
+        headers=headers,
+        json={"kind": "call", "body": "Sneaky"},
+    )
+    assert response.status_code == 404
+
+
+def test_an_administrator_chooses_what_salespeople_see(team, client):
+    log_in(client, team.admin)
+    page = client.get("/settings/general")
+    assert "Salespeople see their colleagues" in page.text
+    response = client.post("/settings/general/access", data={"colleagues_leads": "hidden"})
+    assert response.status_code == 303
+    assert access.colleagues_leads() == access.ColleaguesLeads.HIDDEN
+    refused = client.post("/settings/general/access", data={"colleagues_leads": "everything"})
+    assert refused.status_code == 422
+    assert "Not a valid choice" in refused.text
