@@ -6,6 +6,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from crm import (
+    audit,  # noqa: F401  (its session event records every change)
     config,
     data_version,  # noqa: F401  (its session events keep the number)
     database,

@@ -146,6 +146,30 @@ def set_details(lead, details, actor=None):
     refresh_search_text(lead)
 
 
+REASSIGN_BATCH = 500
+
+
+def reassign_leads(lead_ids, owner_id, actor):
+    """Give every lead in `lead_ids` to `owner_id` (None leaves them unclaimed): a manager's
+    work. Each goes through `update_lead`, so its next step follows and the change is recorded;
+    returns how many changed hands."""
+    if actor is not None and not manages_the_team(actor):
+        raise NotAllowed(_("Only a manager or an administrator can reassign leads."))
+    changed = 0
+    for start in range(0, len(lead_ids), REASSIGN_BATCH):
+        chunk = lead_ids[start : start + REASSIGN_BATCH]
+        batch = db.session.scalars(select(Lead).where(Lead.id.in_(chunk))).all()
+        for lead in batch:
+            if lead.owner_id != owner_id:
+                update_lead(lead, actor, owner_id=owner_id)
+                changed += 1
+        # Flushed and let go a batch at a time, so thousands of leads do not pile up in memory.
+        db.session.flush()
+        for lead in batch:
+            db.session.expunge(lead)
+    return changed
+
+
 def first_stage():
     return db.session.scalar(Stage.in_funnel_order().where(Stage.kind == StageKind.OPEN).limit(1))
 
@@ -511,6 +535,17 @@ def delete_activity(activity, actor):
         raise FunnelError(_("Only the author can change an activity, within a day."))
     keep_revision(activity, actor)
     activity.deleted_at = utcnow()
+    refresh_last_activity(activity.lead)
+    recheck_steps(activity)
+
+
+def restore_activity(activity, actor):
+    """Bring a deleted activity back to its timeline: administrators undo a deletion."""
+    if actor is not None and actor.role != Role.ADMIN:
+        raise NotAllowed(_("Only an administrator can restore a deleted activity."))
+    if activity.deleted_at is None:
+        return
+    activity.deleted_at = None
     refresh_last_activity(activity.lead)
     recheck_steps(activity)
 

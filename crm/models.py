@@ -497,3 +497,36 @@ class IntakeHit(db.Model):
     form_id: Mapped[int] = mapped_column(ForeignKey("intake_forms.id"))
     address: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AuditEntry(db.Model):
+    """One change to a lead, an activity, a stage or a user: who, when, which field, old → new.
+
+    Written by crm.audit for every flush, so no page or command can change these unrecorded.
+    Values are kept as text: ids for what they name, ISO moments in UTC, "true"/"false".
+    """
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (
+        Index("ix_audit_entries_lead", "lead_id", "id"),
+        Index("ix_audit_entries_subject", "subject", "subject_id", "id"),
+        Index("ix_audit_entries_actor", "actor_id", "id"),
+        Index("ix_audit_entries_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # None when the system itself changed it: a command, the demo, a migration.
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # "lead", "activity", "stage" or "user", and that row's id.
+    subject: Mapped[str] = mapped_column(String(20))
+    subject_id: Mapped[int] = mapped_column(Integer)
+    # The lead the change belongs to (itself, or an activity's lead), for its page's history.
+    lead_id: Mapped[int | None] = mapped_column(Integer)
+    # "created", "changed", "archived", "restored", "deleted".
+    action: Mapped[str] = mapped_column(String(20))
+    field: Mapped[str | None] = mapped_column(String(40))
+    old: Mapped[str | None] = mapped_column(Text)
+    new: Mapped[str | None] = mapped_column(Text)
+
+    actor: Mapped[User | None] = relationship()

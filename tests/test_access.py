@@ -20,6 +20,8 @@ PUBLIC = "public"
 API = "api"
 # Administrators only.
 ADMIN = "admin"
+# Managers and administrators.
+MANAGER = "manager"
 # Names a lead (by number or id): a lead hidden from the user is 404, a colleague's lead is
 # read-only.
 LEAD = "lead"
@@ -55,7 +57,11 @@ ROUTES = {
     "activities.index": (LIST, "GET", "/activities/?period=all"),
     "analytics.index": (LIST, "GET", "/analytics/"),
     "analytics.show": (LIST, "GET", "/analytics/funnel?period=365"),
-    "analytics.leads": (LIST, "GET", "/analytics/funnel/leads?period=365&outcome=now&stage={stage}"),
+    "analytics.leads": (
+        LIST,
+        "GET",
+        "/analytics/funnel/leads?period=365&outcome=now&stage={stage}",
+    ),
     "analytics.download": (LIST, "GET", "/analytics/funnel/now.csv?period=365"),
     "board.index": (LIST, "GET", "/board/"),
     "board.changes": (LIST, "GET", "/board/changes?version=0"),
@@ -63,8 +69,11 @@ ROUTES = {
     "board.move": (LEAD, "GET", "/board/leads/{id}/move"),
     "leads.index": (LIST, "GET", "/leads/"),
     "leads.new": (USER, "GET", "/leads/new"),
+    "leads.reassign": (MANAGER, "POST", "/leads/reassign?q=Sam"),
     "leads.show": (LEAD, "GET", "/leads/{number}"),
     "leads.summary": (LEAD, "GET", "/leads/{number}/summary"),
+    "leads.history_of": (LEAD, "GET", "/leads/{number}/history"),
+    "leads.restore_activity": (ADMIN, "POST", "/leads/{number}/activities/{activity}/restore"),
     "leads.timeline": (LEAD, "GET", "/leads/{number}/timeline?before=2100-01-01T00:00:00~1~1"),
     "leads.edit_details": (LEAD, "GET", "/leads/{number}/details"),
     "leads.log_activity": (LEAD, "POST", "/leads/{number}/log"),
@@ -91,6 +100,7 @@ ROUTES = {
     "settings.general": (ADMIN, "GET", "/settings/general"),
     "settings.general_quiet": (ADMIN, "POST", "/settings/general/quiet"),
     "settings.general_access": (ADMIN, "POST", "/settings/general/access"),
+    "settings.audit_log": (ADMIN, "GET", "/settings/audit"),
     "settings.users": (ADMIN, "GET", "/settings/users"),
     "settings.user_set_active": (ADMIN, "POST", "/settings/users/{user}/active"),
     "settings.user_reset_password": (ADMIN, "GET", "/settings/users/{user}/password"),
@@ -224,6 +234,21 @@ def test_administrators_reach_the_administration(team, client, endpoint):
     assert response.status_code in (200, 303, 302, 404, 422), response.status_code
 
 
+@pytest.mark.parametrize("endpoint", of_kind(MANAGER))
+def test_salespeople_cannot_do_a_managers_work(team, client, endpoint):
+    log_in(client, team.sam)
+    before = state()
+    assert request(client, team, endpoint).status_code == 403
+    assert state() == before
+
+
+@pytest.mark.parametrize("endpoint", of_kind(MANAGER))
+def test_managers_do_their_work(team, client, endpoint):
+    log_in(client, team.manager)
+    response = request(client, team, endpoint, data={"owner_id": team.sue.id})
+    assert response.status_code in (200, 303), response.status_code
+
+
 @pytest.mark.parametrize("endpoint", of_kind(LEAD))
 def test_a_hidden_lead_does_not_exist_for_a_salesperson(team, client, endpoint):
     hide_colleagues_leads()
@@ -311,7 +336,8 @@ def test_a_duplicate_warning_names_a_hidden_lead_without_its_details(team, clien
     hide_colleagues_leads()
     log_in(client, team.sam)
     response = client.post(
-        "/leads/new", data={"title": "Another", "phone": "+7 999 111 22 33", "stage_id": team.stages[0].id}
+        "/leads/new",
+        data={"title": "Another", "phone": "+7 999 111 22 33", "stage_id": team.stages[0].id},
     )
     assert f"#{team.lead.number}" in response.text
     assert "Sue Seller" in response.text

@@ -2,13 +2,15 @@
 
 from dataclasses import replace
 
-from flask import flash, request, url_for
+from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
 from crm import funnel, htmx
 from crm.access import may_see, restricted_to
+from crm.errors import render_error
 from crm.extensions import db
 from crm.formatting import currency
 from crm.leads import bp, queries
@@ -148,6 +150,7 @@ def index():
         stages=choices.all_stages,
         team=choices.team,
         currency_sign=choices.currency_sign,
+        may_reassign=funnel.manages_the_team(current_user),
     )
 
 
@@ -245,3 +248,43 @@ def new():
         inline=inline,
         currency_sign=choices.currency_sign,
     )
+
+
+@bp.route("/reassign", methods=["POST"])
+@login_required
+def reassign():
+    """Give every lead the list's search and filters match (all pages) to someone else."""
+    if not funnel.manages_the_team(current_user):
+        abort(403)
+    view = LeadList(request.args, current_user)
+    team = {str(person.id): person for person in queries.team()}
+    choice = request.form.get("owner_id", "")
+    if choice != "" and choice not in team:
+        return render_error(422, _("Choose someone from the list."))
+    owner = team.get(choice)
+    lead_ids = queries.matching_ids(view.filters())
+    if list_changed(request.form.get("expected", ""), len(lead_ids)):
+        message = _("The list changed meanwhile: check it and reassign again. Nothing changed.")
+        return render_error(409, message)
+    changed = funnel.reassign_leads(lead_ids, owner.id if owner else None, current_user)
+    db.session.commit()
+    if owner:
+        message = ngettext(
+            "%(num)d lead now belongs to %(name)s.",
+            "%(num)d leads now belong to %(name)s.",
+            changed,
+            name=owner.name,
+        )
+    else:
+        message = ngettext(
+            "%(num)d lead is now unclaimed.", "%(num)d leads are now unclaimed.", changed
+        )
+    flash(message, "success")
+    return htmx.redirect_to(view.url())
+
+
+def list_changed(expected, found):
+    """Whether the leads matching differ from the count the manager saw (when it was exact)."""
+    if not expected.isdecimal() or int(expected) > queries.COUNT_CAP:
+        return False
+    return int(expected) != found

@@ -3,6 +3,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     ColorField,
+    DateField,
     EmailField,
     IntegerField,
     PasswordField,
@@ -23,6 +24,7 @@ from wtforms.validators import (
 )
 
 from crm.access import ColleaguesLeads
+from crm.activities.forms import BAD_DATE, plausible_year
 from crm.agenda.queries import QUIET_MAX
 from crm.forms import LANGUAGE_CHOICES, PASSWORDS_DIFFER, optional_id, strong_password
 from crm.models import Role, StageKind
@@ -64,7 +66,8 @@ class ActionForm(FlaskForm):
 
 
 def strip(text):
-    return text.strip() if isinstance(text, str) else text
+    # PostgreSQL cannot store NUL in text, and nobody types it.
+    return text.replace("\x00", "").strip() if isinstance(text, str) else text
 
 
 def stage_kind_choices():
@@ -161,4 +164,29 @@ class ColleaguesLeadsForm(FlaskForm):
             ),
         ],
         validators=[InputRequired()],
+    )
+
+
+class AuditLogForm(FlaskForm):
+    """The log's filters, read from the query string; choices are set by the view."""
+
+    class Meta:
+        # Filters only read: a link must be able to carry them.
+        csrf = False
+
+    subject = SelectField(_l("What"), default="", validate_choice=True)
+    actor = SelectField(_l("Who"), coerce=optional_id, validate_choice=True)
+    date_from = DateField(
+        _l("From"),
+        name="from",
+        validators=[Optional(), plausible_year],
+        invalid_value_message=BAD_DATE,
+    )
+    date_to = DateField(
+        _l("To"), name="to", validators=[Optional(), plausible_year], invalid_value_message=BAD_DATE
+    )
+    lead = IntegerField(
+        _l("Lead number"),
+        validators=[Optional(), NumberRange(min=1, max=2**31 - 1)],
+        render_kw={"min": 1, "inputmode": "numeric"},
     )

@@ -1,0 +1,125 @@
+"""The audit trail: every change to a lead, an activity, a stage or a user, as it is flushed.
+
+A session event reads what each flush writes (the ORM's own record of every attribute's old
+and new value) and adds one row per changed field to `audit_entries`, in the same transaction:
+a change is recorded exactly when it is saved, whichever page, command or API call made it.
+Bulk inserts that pass the ORM by (the demo data, an import's activities) are not recorded.
+"""
+
+from datetime import datetime
+from decimal import Decimal
+
+from flask import g, has_request_context
+from sqlalchemy import event, insert, inspect
+from sqlalchemy.orm import Session
+
+from crm.models import Activity, AuditEntry, Lead, Stage, User, utcnow
+
+# What is recorded of each kind of row. Caches kept by the service (search text, the newest
+# contact, when the stage changed) and bookkeeping (session versions) are left out.
+FIELDS = {
+    Lead: (
+        *("title", "contact_name", "phone", "email", "source", "owner_id", "stage_id"),
+        *("value", "next_step_at", "next_step_note", "lost_reason_id", "lost_note", "archived"),
+    ),
+    Activity: ("kind_id", "occurred_at", "body", "deleted_at"),
+    Stage: ("name", "colour", "position", "kind", "stuck_after_days"),
+    User: ("email", "name", "role", "active", "locale", "timezone", "password_hash"),
+}
+SUBJECTS = {Lead: "lead", Activity: "activity", Stage: "stage", User: "user"}
+# How a new or deleted row is named in the log.
+NAMES = {Lead: "title", Activity: "body", Stage: "name", User: "name"}
+# Fields whose change is an action of its own rather than an old → new value.
+ACTIONS = {
+    (Lead, "archived"): {True: "archived", False: "restored"},
+    (Activity, "deleted_at"): {True: "deleted", False: "restored"},
+}
+# Never written down, only that it changed.
+SECRET_FIELDS = {"password_hash"}
+
+
+def as_text(value):
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if hasattr(value, "id"):
+        return str(value.id)
+    return str(value)
+
+
+def acting_user_id():
+    """The logged-in user of this request, if one was loaded: never a query inside a flush."""
+    if not has_request_context():
+        return None
+    user = g.get("_login_user")
+    return user.id if user is not None and user.is_authenticated else None
+
+
+def lead_of(instance):
+    if isinstance(instance, Lead):
+        return instance.id
+    if isinstance(instance, Activity):
+        return instance.lead_id
+    return None
+
+
+def entry(instance, action, field=None, old=None, new=None):
+    return {
+        "subject": SUBJECTS[type(instance)],
+        "subject_id": instance.id,
+        "lead_id": lead_of(instance),
+        "action": action,
+        "field": field,
+        "old": old,
+        "new": new,
+    }
+
+
+def changes(instance):
+    """The entries for an updated row: one per recorded field that really changed."""
+    model = type(instance)
+    state = inspect(instance)
+    for field in FIELDS[model]:
+        history = state.attrs[field].history
+        if not history.has_changes():
+            continue
+        old = history.deleted[0] if history.deleted else None
+        new = history.added[0] if history.added else None
+        if as_text(old) == as_text(new):
+            continue
+        actions = ACTIONS.get((model, field))
+        if actions:
+            yield entry(instance, actions[new is not None and new is not False])
+        elif field in SECRET_FIELDS:
+            yield entry(instance, "changed", field)
+        else:
+            yield entry(instance, "changed", field, as_text(old), as_text(new))
+
+
+def entries(session):
+    for instance in session.new:
+        if type(instance) in SUBJECTS and not isinstance(instance, Activity):
+            # A new activity is its own record, with author and time; its lead's changes are.
+            yield entry(instance, "created", new=getattr(instance, NAMES[type(instance)]))
+    for instance in session.dirty:
+        if type(instance) in SUBJECTS and session.is_modified(instance):
+            yield from changes(instance)
+    for instance in session.deleted:
+        if type(instance) in SUBJECTS:
+            yield entry(instance, "deleted", old=getattr(instance, NAMES[type(instance)]))
+
+
+@event.listens_for(Session, "after_flush")
+def record(session, _flush_context):
+    rows = list(entries(session))
+    if not rows:
+        return
+    actor_id, at = acting_user_id(), utcnow()
+    for row in rows:
+        row.update(actor_id=actor_id, at=at)
+    session.connection().execute(insert(AuditEntry.__table__), rows)

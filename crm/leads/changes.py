@@ -1,0 +1,52 @@
+"""A lead's history of changes, and undoing a deletion: every edit stays on record."""
+
+from flask import abort, flash, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from crm import funnel, history, htmx
+from crm.extensions import db
+from crm.leads import bp
+from crm.leads.timeline import get_lead_or_404
+from crm.models import Activity
+from crm.security import admin_required
+
+
+def before_arg():
+    before = request.args.get("before", "")
+    if before == "":
+        return None
+    if not before.isdecimal() or not 0 < int(before) <= history.MAX_ID:
+        abort(400)
+    return int(before)
+
+
+@bp.route("/<int:number>/history")
+@login_required
+def history_of(number):
+    """Who changed what on this lead and its activities, newest first."""
+    lead = get_lead_or_404(number)
+    lines, more = history.lead_history(lead, before_arg())
+    return htmx.render(
+        "leads/history.html",
+        "leads/_history.html",
+        title=_("History of #%(number)d", number=lead.number),
+        active="leads",
+        lead=lead,
+        lines=lines,
+        more=more,
+    )
+
+
+@bp.route("/<int:number>/activities/<int:activity_id>/restore", methods=["POST"])
+@admin_required
+def restore_activity(number, activity_id):
+    """Put a deleted activity back on the timeline."""
+    lead = get_lead_or_404(number)
+    activity = db.session.get(Activity, activity_id)
+    if activity is None or activity.lead_id != lead.id or activity.deleted_at is None:
+        abort(404)
+    funnel.restore_activity(activity, current_user)
+    db.session.commit()
+    flash(_("The activity is back on the timeline."), "success")
+    return htmx.redirect_to(url_for("leads.show", number=lead.number))
