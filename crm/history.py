@@ -26,12 +26,20 @@ SUBJECT_LABELS = {
     "stage": _l("Stage"),
     "user": _l("User"),
 }
-ACTION_LABELS = {
-    "created": _l("created"),
-    "changed": _l("changed"),
-    "archived": _l("archived"),
-    "restored": _l("restored"),
-    "deleted": _l("deleted"),
+# Whole phrases, so each language can make the words agree.
+WHAT = {
+    ("lead", "created"): _l("Lead created"),
+    ("lead", "changed"): _l("Lead changed"),
+    ("lead", "archived"): _l("Lead archived"),
+    ("lead", "restored"): _l("Lead restored"),
+    ("activity", "changed"): _l("Activity changed"),
+    ("activity", "deleted"): _l("Activity deleted"),
+    ("activity", "restored"): _l("Activity restored"),
+    ("stage", "created"): _l("Stage created"),
+    ("stage", "changed"): _l("Stage changed"),
+    ("stage", "deleted"): _l("Stage deleted"),
+    ("user", "created"): _l("User created"),
+    ("user", "changed"): _l("User changed"),
 }
 FIELD_LABELS = {
     "title": _l("Title"),
@@ -146,7 +154,7 @@ def describe(entry, names, leads=None, deleted_activities=frozenset()):
     return Line(
         entry=entry,
         who=who or _("the system"),
-        what=f"{SUBJECT_LABELS[entry.subject]} {ACTION_LABELS[entry.action]}",
+        what=WHAT.get((entry.subject, entry.action), SUBJECT_LABELS[entry.subject]),
         field=field,
         old=old,
         new=new,
