@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from crm import create_app, funnel_defaults, search_index
+from crm import audit, create_app, funnel_defaults, search_index
 from crm.extensions import db
 from crm.models import (
     Activity,
@@ -80,7 +80,7 @@ def test_upgrading_keeps_each_open_leads_next_step(empty_database, tmp_path, mon
     current step, answered if the newest contact came at or after it."""
     monkeypatch.setenv("CRM_INSTANCE_PATH", str(tmp_path))
     app = create_app({"SECRET_KEY": "x", "DATABASE_URL": empty_database})
-    with app.app_context():
+    with app.app_context(), audit.paused(db.session):
         flask_migrate.upgrade(revision="0005")
         funnel_defaults.install("en")
         stages = db.session.scalars(Stage.in_funnel_order()).all()
