@@ -163,6 +163,12 @@ def describe(entry, names, leads=None, deleted_activities=frozenset()):
     )
 
 
+def read_before(text):
+    """The entry id a page of entries starts before, from the address; None for the first."""
+    text = text or ""
+    return int(text) if text.isdecimal() and 0 < int(text) <= MAX_ID else None
+
+
 def page(statement, before=None, size=PAGE_SIZE):
     """Newest first, `size` entries before the entry id `before`; and the id to go on from."""
     if before is not None:

@@ -12,21 +12,12 @@ from crm.models import Activity
 from crm.security import admin_required
 
 
-def before_arg():
-    before = request.args.get("before", "")
-    if before == "":
-        return None
-    if not before.isdecimal() or not 0 < int(before) <= history.MAX_ID:
-        abort(400)
-    return int(before)
-
-
 @bp.route("/<int:number>/history")
 @login_required
 def history_of(number):
     """Who changed what on this lead and its activities, newest first."""
     lead = get_lead_or_404(number)
-    lines, more = history.lead_history(lead, before_arg())
+    lines, more = history.lead_history(lead, history.read_before(request.args.get("before")))
     return htmx.render(
         "leads/history.html",
         "leads/_history.html",

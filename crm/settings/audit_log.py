@@ -33,20 +33,16 @@ def log_filters(form):
     )
 
 
-def before_arg():
-    before = request.args.get("before", "")
-    if before.isdecimal() and 0 < int(before) <= history.MAX_ID:
-        return int(before)
-    return None
-
-
 @bp.route("/audit")
 @admin_required
 def audit_log():
     """Every recorded change, newest first, narrowed by what, who, when and lead."""
     form = log_form()
     valid = form.validate()
-    lines, more = history.log_page(log_filters(form), before_arg()) if valid else ([], None)
+    lines, more = [], None
+    if valid:
+        before = history.read_before(request.args.get("before"))
+        lines, more = history.log_page(log_filters(form), before)
     args = {k: v for k, v in request.args.items() if k != "before"}
     return render_template(
         "settings/audit.html",
