@@ -34,7 +34,8 @@ def password_problem(password):
 
 
 def normalise_email(email):
-    return email.strip().lower()
+    # PostgreSQL refuses NUL even in a query: nobody types it, so it goes.
+    return email.replace("\x00", "").strip().lower()
 
 
 def create_user(email, name, password, role=Role.SALESPERSON, locale="en"):
@@ -45,7 +46,8 @@ def create_user(email, name, password, role=Role.SALESPERSON, locale="en"):
     problem = password_problem(password)
     if problem:
         raise AccountError(problem)
-    user = User(email=email, name=name.strip(), role=role, locale=locale, active=True)
+    name = name.replace("\x00", "").strip()
+    user = User(email=email, name=name, role=role, locale=locale, active=True)
     user.set_password(password)
     db.session.add(user)
     db.session.flush()

@@ -68,8 +68,10 @@ class IntakeSettingsForm(FlaskForm):
         for line in lines:
             origin = origins.normalise(line)
             if origin is None:
+                # Not lazy: a lazy string counts as safe markup in a template, and this one
+                # carries what was typed.
                 raise ValidationError(
-                    _l(
+                    _(
                         "“%(line)s” is not a site address like https://example.com.",
                         line=line[:100],
                     )
