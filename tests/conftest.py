@@ -1,12 +1,16 @@
 """Fixtures in the flaskr style: app, client, hx, runner, auth; on SQLite and PostgreSQL."""
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 from flask import has_app_context
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, func, literal, select, text, union_all
 from sqlalchemy.engine import make_url
+from werkzeug.routing import Rule
 
 from crm import create_app
 from crm.analytics import cache as analytics_cache
@@ -15,6 +19,40 @@ from tests import factories
 
 POSTGRES_URL = os.environ.get("CRM_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+# Memory-backed, where the system has it: every commit's fsync on a real disk adds up over
+# thousands of tests, and what the tests check does not depend on the data reaching a disk.
+MEMORY_DIR = "/dev/shm"  # noqa: S108 (each test makes its own private folder in it)
+# A test that left more rows than this in a table gets it truncated rather than deleted from,
+# so later tests do not scan its dead rows.
+MANY_ROWS = 1000
+
+
+def reuse_url_builders():
+    """Compile each route's URL builder once per run instead of once per app.
+
+    Werkzeug generates and compiles Python code for every route of every new app, which is
+    most of what `create_app` costs, and the suite makes an app per test. The code depends only
+    on the route's rule, defaults and converters; the rule it builds for is passed at call time.
+    """
+    compile_builder = Rule._compile_builder
+    compiled = {}
+
+    def cached(self, append_unknown=True):
+        key = (
+            self.rule,
+            tuple(self._trace),
+            repr(sorted((self.defaults or {}).items())),
+            tuple(sorted((name, type(c)) for name, c in self._converters.items())),
+            append_unknown,
+        )
+        if key not in compiled:
+            compiled[key] = compile_builder(self, append_unknown)
+        return compiled[key]
+
+    Rule._compile_builder = cached
+
+
+reuse_url_builders()
 
 
 def ensure_database(url):
@@ -45,17 +83,95 @@ def postgres_schema():
 
 
 def empty_postgres():
-    tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-    # A transaction a test left open would make TRUNCATE wait for ever: fail instead.
+    """Leave every table empty and every id starting at 1 again, as in a new database.
+
+    Only the tables the test filled are emptied, and with DELETE: TRUNCATE makes new files for
+    every table it names and waits for autovacuum, which costs far more than the few rows a
+    test leaves. A table with many rows is truncated, so its dead rows do not slow later tests.
+    """
+    # A transaction a test left open would make the emptying wait for ever: fail instead.
     db.session.execute(text("SET LOCAL lock_timeout = '10s'"))
-    db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    rows = filled_tables()
+    many = [name for name, count in rows.items() if count > MANY_ROWS]
+    if many:
+        db.session.execute(text(f"TRUNCATE {quoted(many)} RESTART IDENTITY CASCADE"))
+    # Children before parents, so no foreign key is ever left dangling.
+    for table in reversed(db.metadata.sorted_tables):
+        if table.name in rows and table.name not in many:
+            db.session.execute(table.delete())
+    for sequence in used_sequences():
+        db.session.execute(text(f"ALTER SEQUENCE {sequence} RESTART"))
     db.session.commit()
 
 
-def database_url(backend, request, tmp_path):
+def quoted(names):
+    return ", ".join(f'"{name}"' for name in names)
+
+
+def filled_tables():
+    """{table name: rows, counted up to MANY_ROWS + 1} for the tables holding any row."""
+    counts = union_all(
+        *(
+            select(literal(table.name), count_rows(table).scalar_subquery())
+            for table in db.metadata.sorted_tables
+        )
+    )
+    return {name: count for name, count in db.session.execute(counts) if count}
+
+
+def count_rows(table):
+    some = select(literal(1)).select_from(table).limit(MANY_ROWS + 1).subquery()
+    return select(func.count()).select_from(some)
+
+
+def used_sequences():
+    """The sequences that have handed out an id, even for a row rolled back since."""
+    return db.session.scalars(
+        text(
+            "SELECT format('%I.%I', schemaname, sequencename) FROM pg_sequences "
+            "WHERE schemaname = current_schema() AND last_value IS NOT NULL"
+        )
+    ).all()
+
+
+@pytest.fixture(scope="session")
+def sqlite_schema(tmp_path_factory):
+    """A SQLite file with the schema built once per run; each test starts from a copy of it.
+
+    Copying a file is far cheaper than building the tables, indexes, search index and
+    triggers again for every test, and the copy is byte for byte what `create_all` made.
+    """
+    folder = tmp_path_factory.mktemp("sqlite_schema")
+    path = folder / "schema.sqlite3"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CRM_INSTANCE_PATH", str(folder / "instance"))
+        app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{path}", "SECRET_KEY": "x"})
+    with app.app_context():
+        db.create_all()
+        # Closing the last connection moves everything into the file and removes the WAL.
+        db.engine.dispose()
+    leftovers = [p.name for p in folder.iterdir() if p.name.startswith(path.name + "-")]
+    assert not leftovers, f"the schema is not all in {path.name}: {leftovers}"
+    return path
+
+
+@pytest.fixture
+def sqlite_folder(tmp_path):
+    """Where a test's SQLite file lives: in memory when the system offers it."""
+    if not os.access(MEMORY_DIR, os.W_OK):
+        yield tmp_path
+        return
+    folder = Path(tempfile.mkdtemp(prefix="crm-test-", dir=MEMORY_DIR))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def database_url(backend, request):
     if backend == "postgresql":
         return request.getfixturevalue("postgres_schema")
-    return f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    path = request.getfixturevalue("sqlite_folder") / "test.sqlite3"
+    shutil.copyfile(request.getfixturevalue("sqlite_schema"), path)
+    return f"sqlite:///{path}"
 
 
 class RequestIsolatedClient(FlaskClient):
@@ -81,7 +197,7 @@ def app(request, tmp_path, monkeypatch):
         {
             "TESTING": True,
             "SECRET_KEY": "test secret key",
-            "DATABASE_URL": database_url(backend, request, tmp_path),
+            "DATABASE_URL": database_url(backend, request),
             "WTF_CSRF_ENABLED": False,
             # Hashing as slowly as in production would only slow the suite down.
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
@@ -91,8 +207,6 @@ def app(request, tmp_path, monkeypatch):
     # Kept reports are keyed on the data version, which starts afresh in every test database.
     analytics_cache.forget_all()
     with app.app_context():
-        if backend == "sqlite":
-            db.create_all()
         yield app
         db.session.remove()
         if backend == "postgresql":
