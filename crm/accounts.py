@@ -20,7 +20,11 @@ COMMON_PASSWORDS = _load_common_passwords()
 
 
 class AccountError(ValueError):
-    """A reason, fit to show the user, why an account change was refused."""
+    """A reason, fit to show the user, why an account change was refused, and the field."""
+
+    def __init__(self, message, field="email"):
+        super().__init__(message)
+        self.field = field
 
 
 def password_problem(password):
@@ -45,8 +49,10 @@ def create_user(email, name, password, role=Role.SALESPERSON, locale="en"):
         raise AccountError(_("An account with this email already exists."))
     problem = password_problem(password)
     if problem:
-        raise AccountError(problem)
+        raise AccountError(problem, "password")
     name = name.replace("\x00", "").strip()
+    if not name:
+        raise AccountError(_("Enter the person's name."), "name")
     user = User(email=email, name=name, role=role, locale=locale, active=True)
     user.set_password(password)
     db.session.add(user)

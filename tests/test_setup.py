@@ -111,3 +111,9 @@ def test_no_default_account_exists(client):
     response = client.post("/login", data={"email": "admin@example.com", "password": "admin"})
     assert response.status_code == 303
     assert response.location.endswith("/setup")
+
+
+def test_a_name_of_nothing_but_invisible_characters_is_refused(client):
+    response = client.post("/setup", data=GOOD | {"name": "\x00"})
+    assert response.status_code == 422
+    assert "Enter the person&#39;s name." in response.text

@@ -30,14 +30,18 @@ def setup():
     if form.validate_on_submit():
         try:
             user = install(form)
-        except (AccountError, IntegrityError):
+        except AccountError as error:
+            db.session.rollback()
+            form[error.field].errors.append(str(error))
+        except IntegrityError:
             # Another browser finished setup a moment earlier.
             db.session.rollback()
             abort(404)
-        rotate_session()
-        login_user(user)
-        flash(_("Welcome! Your CRM is ready."), "success")
-        return redirect(url_for("agenda.index"), 303)
+        else:
+            rotate_session()
+            login_user(user)
+            flash(_("Welcome! Your CRM is ready."), "success")
+            return redirect(url_for("agenda.index"), 303)
     status = 422 if form.errors else 200
     return render_template("auth/setup.html", form=form), status
 

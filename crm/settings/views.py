@@ -126,7 +126,7 @@ def users():
                 locale=form.language.data,
             )
         except AccountError as error:
-            form.email.errors.append(str(error))
+            form[error.field].errors.append(str(error))
         else:
             db.session.commit()
             flash(_("Account for %(name)s created.", name=user.name), "success")
