@@ -11,11 +11,11 @@ CATALOGUES := $(wildcard crm/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGUES:.po=.mo)
 
 .PHONY: run dev test lint install install-dev migrate translations extract-messages lock clean \
-	bench
+	bench load audit
 
+# No gunicorn access log: the app logs a line per request itself, with its timing and user.
 run: install translations migrate
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --threads $(THREADS) \
-		--access-logfile - wsgi:app
+	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --threads $(THREADS) wsgi:app
 
 dev: install translations migrate
 	$(BIN)/flask --app crm run --debug --host $(HOST) --port $(PORT)
@@ -29,6 +29,11 @@ test: install-dev translations
 # BENCH_ARGS="--leads 5000 --activities 50000 --repeat 10" makes a quick run.
 bench: install translations
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# A team at work for a minute on a copy of the benchmark database, served as `make run` serves.
+# LOAD_ARGS="--postgres" runs two servers on one PostgreSQL database instead.
+load: install translations
+	$(BIN)/python -m bench.load --workers $(WORKERS) --threads $(THREADS) $(LOAD_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .
@@ -73,6 +78,22 @@ lock:
 	.lock-venv/bin/pip install --quiet '.[postgres,dev]'
 	.lock-venv/bin/pip freeze --exclude-editable | grep -v '^crm' > $(LOCK)
 	rm -rf .lock-venv
+
+# Known vulnerabilities in the locked versions (from PyPI's advisory data). pip-audit has a venv
+# of its own, so neither it nor what it needs enters the app's lock. --strict: a package it could
+# not look up fails the audit instead of passing unchecked.
+PIP_AUDIT := 2.10.1
+AUDIT_VENV := .audit-venv
+
+$(AUDIT_VENV)/.pip-audit-$(PIP_AUDIT):
+	rm -rf $(AUDIT_VENV)
+	$(PYTHON) -m venv $(AUDIT_VENV)
+	$(AUDIT_VENV)/bin/pip install --quiet pip-audit==$(PIP_AUDIT)
+	touch $@
+
+audit: $(AUDIT_VENV)/.pip-audit-$(PIP_AUDIT)
+	$(AUDIT_VENV)/bin/pip-audit --strict --requirement $(LOCK) --no-deps --disable-pip \
+		--progress-spinner off
 
 clean:
 	rm -rf $(VENV) build *.egg-info $(COMPILED)

@@ -165,10 +165,14 @@ def isolated_environment():
 
 
 def make_app(path, **config):
+    """The app on the SQLite file `path`, or on the database `path` names as a URL."""
     return create_app(
-        {"DATABASE_URL": f"sqlite:///{path}", "SECRET_KEY": "bench " + secrets.token_hex(8)}
-        | config
+        {"DATABASE_URL": database_url(path), "SECRET_KEY": "bench " + secrets.token_hex(8)} | config
     )
+
+
+def database_url(path):
+    return str(path) if "://" in str(path) else f"sqlite:///{path}"
 
 
 # Datasets
@@ -188,15 +192,7 @@ def dataset(name, leads, activities, data_dir, users, seed, language):
     data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / f"{name}.sqlite3"
     meta_path = data_dir / f"{name}.json"
-    params = {
-        "leads": leads,
-        "activities": activities,
-        "users": users,
-        "seed": seed,
-        "language": language,
-        "generator": demo.VERSION,
-        "schema": schema_head(),
-    }
+    params = dataset_params(leads, activities, users, seed, language)
     if path.exists() and meta_path.exists():
         meta = json.loads(meta_path.read_text())
         if meta.get("params") == params:
@@ -214,6 +210,19 @@ def dataset(name, leads, activities, data_dir, users, seed, language):
     meta_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
     say(f"Built {path} in {meta['build_seconds']:.0f} s ({meta['bytes'] / 2**20:.0f} MiB).")
     return Dataset(name, path, meta)
+
+
+def dataset_params(leads, activities, users, seed, language):
+    """What a stored database was built from: it is built again when any of these change."""
+    return {
+        "leads": leads,
+        "activities": activities,
+        "users": users,
+        "seed": seed,
+        "language": language,
+        "generator": demo.VERSION,
+        "schema": schema_head(),
+    }
 
 
 def schema_head():
@@ -262,8 +271,9 @@ def build(path, params):
         )
         db.session.commit()
         # The copy made for each run then needs no write-ahead log beside it.
-        with db.engine.connect() as connection:
-            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        if db.engine.dialect.name == "sqlite":
+            with db.engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         db.engine.dispose()
     return {
         "params": params,
@@ -557,28 +567,10 @@ def worker_memory(data, scratch):
     log_form = LogForm(app, number)
     with app.app_context():
         db.engine.dispose()
-    port = free_port()
-    instance = scratch / "gunicorn-instance"
-    instance.mkdir(exist_ok=True)
-    env = os.environ | {
-        "CRM_DATABASE_URL": f"sqlite:///{work}",
-        "CRM_INSTANCE_PATH": str(instance),
-    }
-    log_path = scratch / "gunicorn.log"
-    command = [
-        sys.executable,
-        *("-m", "gunicorn", "--bind", f"127.0.0.1:{port}"),
-        *("--workers", "1", "--threads", "4", "wsgi:app"),
-    ]
-    with open(log_path, "wb") as log:
-        server = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
-            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
+    server = Gunicorn(database_url(work), scratch)
     try:
-        base = f"http://127.0.0.1:{port}"
-        browser = Browser(base)
-        wait_until_up(browser, server, log_path)
-        worker = worker_pid(server.pid)
+        browser = Browser(server.base)
+        worker = worker_pid(server.process.pid)
         pages = {"started": rss_mb(worker)}
         browser.login(BENCH_EMAIL, password)
         pages["logged_in"] = rss_mb(worker)
@@ -606,14 +598,9 @@ def worker_memory(data, scratch):
         pages["log_activity"] = rss_mb(worker) if status < 400 else f"status {status}"
         rss = rss_mb(worker)
         peak = rss_mb(worker, "VmHWM")
-        master = rss_mb(server.pid)
+        master = rss_mb(server.process.pid)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        server.stop()
         work.unlink(missing_ok=True)
     return {
         "worker_rss_mb": rss,
@@ -623,6 +610,41 @@ def worker_memory(data, scratch):
         "budget_mb": RSS_BUDGET_MB,
         "ok": rss <= RSS_BUDGET_MB,
     }
+
+
+class Gunicorn:
+    """The app served by gunicorn on a free loopback port, on the database `url`, with its
+    own instance folder and its output in `<name>.log` in `scratch`; answering once made."""
+
+    def __init__(self, url, scratch, workers=1, threads=4, name="gunicorn", env=None, options=()):
+        self.base = f"http://127.0.0.1:{free_port()}"
+        instance = scratch / f"{name}-instance"
+        instance.mkdir(exist_ok=True)
+        env = os.environ | (env or {})
+        env |= {"CRM_DATABASE_URL": url, "CRM_INSTANCE_PATH": str(instance)}
+        self.log_path = scratch / f"{name}.log"
+        command = [
+            sys.executable,
+            *("-m", "gunicorn", "--bind", self.base.removeprefix("http://")),
+            *("--workers", str(workers), "--threads", str(threads), *options, "wsgi:app"),
+        ]
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
+                command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+        try:
+            wait_until_up(Browser(self.base), self.process, self.log_path)
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
 def free_port():

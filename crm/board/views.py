@@ -90,8 +90,10 @@ def read_shown(args):
     return shown
 
 
-def build_columns(view, stages, shown=None, only=None):
-    """The columns of `stages` (all of them, or the ids in `only`), with their cards.
+def build_columns(view, stages, shown=None, only=None, changed_only=False):
+    """The columns of `stages` (all of them, or the ids in `only`), with their cards; with
+    `changed_only`, only those whose signature differs from the one the page has, so a poll
+    loads no cards it would throw away.
 
     `shown` is what the page has ({stage id: (cards, signature)}): a column keeps as many
     cards as it had, and a closed one stays folded or unfolded. A new page shows the first
@@ -105,6 +107,8 @@ def build_columns(view, stages, shown=None, only=None):
         if only is not None and stage.id not in only:
             continue
         count, total, signature = summaries.get(stage.id, (0, 0, "0"))
+        if changed_only and shown.get(stage.id, (0, None))[1] == signature:
+            continue
         cards = shown.get(stage.id, (queries.CARDS if stage.is_open else 0, ""))[0]
         column = queries.Column(stage, count, total, signature, expanded=bool(cards))
         if stage.is_open:
@@ -141,7 +145,10 @@ def card_paths():
     }
 
 
-def board_context(view, stages, columns, hints):
+def board_context(view, stages, columns, hints, version):
+    """What the board's templates need. `version` is the data version read before the columns:
+    on PostgreSQL each statement sees the latest commits, so one read after them could claim a
+    move the columns do not show yet, and the board would never ask again."""
     return {
         "labels": card_labels(),
         "paths": card_paths(),
@@ -150,7 +157,7 @@ def board_context(view, stages, columns, hints):
         "columns": columns,
         "hints": hints,
         "now": view.now,
-        "version": data_version.current(db.session),
+        "version": version,
         "is_stuck": queries.is_stuck,
     }
 
@@ -161,6 +168,7 @@ def index():
     """The whole board; the filter form asks for the columns alone."""
     view = BoardView(request.args, current_user)
     stages = queries.board_stages()
+    version = data_version.current(db.session)
     columns, hints = build_columns(view, stages)
     return htmx.render(
         "board/index.html",
@@ -170,7 +178,7 @@ def index():
         team=team(),
         sources=queries.sources(),
         periods=queries.PERIODS,
-        **board_context(view, stages, columns, hints),
+        **board_context(view, stages, columns, hints, version),
     )
 
 
@@ -178,8 +186,9 @@ def index():
 @login_required
 def changes():
     """The poll: 204 when nothing changed since `version`, else the changed columns."""
-    version = request.args.get("version", "")
-    if version == str(data_version.current(db.session)) and "reset" not in request.args:
+    version = data_version.current(db.session)
+    reset = "reset" in request.args
+    if request.args.get("version", "") == str(version) and not reset:
         return no_content()
     view = BoardView(request.args, current_user)
     stages = queries.board_stages()
@@ -189,12 +198,8 @@ def changes():
         response = no_content()
         response.headers["HX-Refresh"] = "true"
         return response
-    columns, hints = build_columns(view, stages, shown)
-    if "reset" not in request.args:
-        columns = [c for c in columns if c.signature != shown[c.stage.id][1]]
-        if not columns:
-            return updated_version(board_context(view, stages, [], {}))
-    return updated_version(board_context(view, stages, columns, hints))
+    columns, hints = build_columns(view, stages, shown, changed_only=not reset)
+    return updated_version(board_context(view, stages, columns, hints, version))
 
 
 def no_content():
@@ -219,8 +224,9 @@ def column(stage_id):
         abort(404)
     cards = request.args.get("cards", "")
     count = min(int(cards), queries.CARDS_MAX) if cards.isdecimal() and cards.isascii() else 0
+    version = data_version.current(db.session)
     columns, hints = build_columns(view, stages, {stage_id: (count, "")}, only={stage_id})
-    context = board_context(view, stages, columns, hints)
+    context = board_context(view, stages, columns, hints, version)
     return render_template("board/_column.html", column=columns[0], **context)
 
 

@@ -1,0 +1,354 @@
+"""`make load`: a team at work on the benchmark database, served by gunicorn as in production.
+
+Serves a copy of the benchmark database (100,000 leads, 1,000,000 activities; built once in
+bench/data/ by the same code as `make bench`) with gunicorn and the recommended workers and
+threads, and from this process, over loopback, drives for a minute what a sales team does:
+
+- each salesperson in a loop searches the lead list (as the search box does), opens one of their
+  leads and logs a contact on it with the page's own form, 5 s between clicks: a contact every
+  15 s or so, many times a real team's pace (`--think 0`: flat out, what the server can take);
+- 50 idle boards ask every 4 seconds whether anything changed, exactly as board.js does, and
+  draw the columns that did;
+- a manager drops one card on another column every 10 seconds; every board must show it within
+  5 seconds;
+- `/healthz` is asked four times a second per server, the floor every page is compared with.
+
+Then it fails ten logins alternately on the servers and checks that the eleventh is refused on
+each, and that every contact answered as logged is in the database. It prints per request kind
+the count, errors, throughput, p50/p95/p99 and the ratio of each p50 to healthz's, lists what
+failed, and exits non-zero if anything did.
+
+    python -m bench.load                                   # SQLite, one server
+    python -m bench.load --postgres --servers 2            # two servers, one PostgreSQL
+    python -m bench.load --help
+"""
+
+import argparse
+import random
+import secrets
+import threading
+import time
+import urllib.parse
+
+from bench import run
+from bench.load_board import Board, Moves
+from bench.load_data import activities_now, postgres_copy, postgres_source, prepare_team
+from bench.load_data import drop as drop_database
+from bench.load_http import Browser, Failure, Recorder, log_form_fields
+from bench.load_report import MOVE_SEEN_WITHIN, print_report
+
+POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+# The board polls this often (POLL_MS in crm/static/js/board.js).
+POLL_SECONDS = 4.0
+HEALTHZ_EVERY = 0.25
+LOGIN_TRIES = 10
+OK = {200}
+NOTES = (
+    "Called: they liked the estimate, waiting for their director to sign off.",
+    "Sent the revised offer with the discount we discussed; call back Thursday.",
+    "No answer, left a voicemail.",
+    "Talked to the buyer: budget is approved for next quarter, wants a demo first.",
+    "Agreed on the delivery terms. Contract draft goes out tomorrow.",
+)
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.load", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--seconds", type=float, default=60, help="how long the team works")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--servers", type=int, default=None, help="app servers (1, or 2 on PG)")
+    parser.add_argument(
+        "--salespeople", type=int, default=None, help="browsers logging contacts (the team's)"
+    )
+    parser.add_argument("--boards", type=int, default=50, help="idle boards polling")
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=5,
+        help="seconds between a salesperson's clicks (0: flat out, what the server can take)",
+    )
+    parser.add_argument("--move-every", type=float, default=10, help="seconds between moves")
+    parser.add_argument(
+        "--postgres",
+        nargs="?",
+        const=POSTGRES_SERVER,
+        default=None,
+        metavar="URL",
+        help=f"serve PostgreSQL instead of SQLite (default server {POSTGRES_SERVER})",
+    )
+    parser.add_argument(
+        "--database",
+        default="crm_load",
+        help="start of the PostgreSQL databases' names: <name>_<leads>_<activities> holds the "
+        "benchmark data, <name>_run the run's copy",
+    )
+    parser.add_argument("--leads", type=int, default=None, help="100,000 (10,000 on PostgreSQL)")
+    parser.add_argument(
+        "--activities", type=int, default=None, help="1,000,000 (100,000 on PostgreSQL)"
+    )
+    parser.add_argument("--seed", type=int, default=1)
+    options = parser.parse_args(argv)
+    big = options.postgres is None
+    options.servers = options.servers or (1 if big else 2)
+    options.leads = options.leads if options.leads is not None else 100_000 if big else 10_000
+    if options.activities is None:
+        options.activities = 1_000_000 if big else 100_000
+    return options
+
+
+def main(argv=None):
+    options = parse_args(argv)
+    with run.isolated_environment() as scratch:
+        url, described = served_copy(options, scratch)
+        try:
+            team = prepare_team(url, options.seed)
+            outcome = serve_and_drive(url, team, options, scratch)
+            outcome["activities_saved"] = activities_now(url) - team.activities
+        finally:
+            if options.postgres:
+                drop_database(options.postgres, f"{options.database}_run")
+    outcome["setup"] = described
+    return print_report(outcome, options)
+
+
+def served_copy(options, scratch):
+    """A fresh copy of the benchmark database for this run: its URL and a description."""
+    common = {"users": 10, "seed": options.seed, "language": "en"}
+    if options.postgres:
+        # One database per size, so a run of another size leaves the bigger build in place.
+        name = f"{options.database}_{options.leads}_{options.activities}"
+        source = postgres_source(
+            options.postgres, name, options.leads, options.activities, **common
+        )
+        run.say(f"Copying {name} to {options.database}_run ...")
+        url = postgres_copy(options.postgres, name, f"{options.database}_run")
+        kind = "PostgreSQL"
+    else:
+        # Another size gets its own file: `make bench`'s stays as it is.
+        size = (options.leads, options.activities)
+        name = "big" if size == (100_000, 1_000_000) else "load-{}-{}".format(*size)
+        source = run.dataset(name, options.leads, options.activities, run.DATA_DIR, **common)
+        run.say(f"Copying {source.path} ...")
+        url = run.database_url(run.copy_database(source.path, scratch))
+        kind = "SQLite"
+    params = source.meta["params"]
+    return url, f"{kind}, {params['leads']:,} leads / {params['activities']:,} activities"
+
+
+def serve_and_drive(url, team, options, scratch):
+    # One key for all servers, as behind a load balancer: a session works on either.
+    env = {"CRM_SECRET_KEY": secrets.token_hex(32)}
+    servers = []
+    try:
+        for index in range(options.servers):
+            run.say(f"Starting gunicorn {index + 1} ...")
+            servers.append(
+                run.Gunicorn(
+                    url,
+                    scratch,
+                    workers=options.workers,
+                    threads=options.threads,
+                    name=f"server-{index + 1}",
+                    env=env,
+                )
+            )
+        outcome = drive([server.base for server in servers], team, options)
+        outcome["throttle"] = check_throttle([server.base for server in servers], team)
+    finally:
+        for server in servers:
+            server.stop()
+    outcome["server_logs"] = [server.log_path for server in servers]
+    return outcome
+
+
+# The run
+
+
+def drive(bases, team, options):
+    recorder = Recorder()
+    rng = random.Random(options.seed)  # noqa: S311 - picks pages, not secrets
+    run.say("Logging in the team and opening the boards ...")
+    sellers = open_sellers(bases, team, options, recorder)
+    boards = open_boards(bases, team, options, recorder)
+    mover = Board(Browser(bases[0], recorder, 0), index=-1)
+    mover.browser.login(team.manager, team.password)
+    mover.open()
+    moves = Moves()
+    cpu_started = time.process_time()
+    recorder.started = time.monotonic()
+    deadline = recorder.started + options.seconds
+    run.say(f"Driving the mix for {options.seconds:.0f} s ...")
+    jobs = [
+        *(
+            (work_leads, (browser, numbers, team.searches, deadline, options.think, seeded(rng)))
+            for browser, numbers in sellers
+        ),
+        *((watch_board, (board, deadline, moves, seeded(rng))) for board in boards),
+        *(
+            (sample_healthz, (Browser(base, recorder, index), deadline))
+            for index, base in enumerate(bases)
+        ),
+        (move_card, (mover, team, deadline, moves, options.move_every)),
+    ]
+    threads = [
+        threading.Thread(target=guarded, args=(job, args, recorder), daemon=True)
+        for job, args in jobs
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {
+        "recorder": recorder,
+        "moves": moves.results(boards),
+        "client_cpu": time.process_time() - cpu_started,
+        "sellers": len(sellers),
+        "boards": len(boards),
+        "servers": len(bases),
+    }
+
+
+def guarded(job, args, recorder):
+    """Run one browser's part; if the script itself breaks, that is a failure of the run too."""
+    try:
+        job(*args)
+    except Exception as error:  # noqa: BLE001 - reported with the failed requests
+        failure = Failure(job.__name__, "-", "-", f"{type(error).__name__}: {error}")
+        recorder.note(job.__name__, 0, time.monotonic(), 0, failure)
+
+
+def seeded(rng):
+    return random.Random(rng.random())  # noqa: S311
+
+
+def open_sellers(bases, team, options, recorder):
+    count = options.salespeople or len(team.salespeople)
+    sellers = []
+    for index in range(count):
+        email, numbers = team.salespeople[index % len(team.salespeople)]
+        browser = Browser(bases[index % len(bases)], recorder, index % len(bases))
+        browser.login(email, team.password)
+        sellers.append((browser, numbers))
+    return sellers
+
+
+def open_boards(bases, team, options, recorder):
+    """The boards left open around the office, each in its own logged-in browser."""
+    people = [email for email, _numbers in team.salespeople] + [team.manager]
+    boards = []
+    for index in range(options.boards):
+        server = index % len(bases)
+        browser = Browser(bases[server], recorder, server)
+        browser.login(people[index % len(people)], team.password)
+        board = Board(browser, index)
+        board.open()
+        boards.append(board)
+    return boards
+
+
+def work_leads(browser, numbers, searches, deadline, think, rng):
+    """A salesperson: find a lead, open it, log the contact just made; again."""
+    while time.monotonic() < deadline:
+        query = urllib.parse.urlencode({"q": rng.choice(searches), "owner": ""})
+        headers = browser.htmx_headers("input#lead-search", "div#lead-rows", "/leads/")
+        browser.timed("search", "GET", f"/leads/?{query}", OK, headers=headers)
+        pause(think, deadline)
+        number = rng.choice(numbers)
+        page = browser.timed("lead_page", "GET", f"/leads/{number}", OK)
+        if page is None:
+            continue
+        pause(think, deadline)
+        log_contact(browser, number, page.body, rng.choice(NOTES))
+        pause(think, deadline)
+
+
+def log_contact(browser, number, page, note):
+    """Post the lead page's log form as htmx does, with what was said typed in."""
+    path = f"/leads/{number}/log"
+    try:
+        fields = log_form_fields(page)
+        browser.read_token(page)
+    except (ValueError, RuntimeError) as error:
+        failure = Failure("log_activity", "POST", path, f"the lead page: {error}")
+        browser.recorder.note("log_activity", browser.server, time.monotonic(), 0, failure)
+        return
+    fields["body"] = note
+    headers = browser.htmx_headers("form#log-form", "ol#timeline-items", f"/leads/{number}")
+    browser.timed("log_activity", "POST", path, OK, form=fields, headers=headers)
+
+
+def pause(seconds, deadline):
+    if seconds:
+        time.sleep(max(0.0, min(seconds, deadline - time.monotonic())))
+
+
+def sample_healthz(browser, deadline):
+    """The floor: the same server, the same moment, a route that does nothing."""
+    while time.monotonic() < deadline:
+        browser.timed("healthz", "GET", "/healthz", OK)
+        time.sleep(HEALTHZ_EVERY)
+
+
+def watch_board(board, deadline, moves, rng):
+    """An idle board: board.js's timer asks every 4 s, skipping a tick while a poll is out."""
+    tick = time.monotonic() + rng.uniform(0, POLL_SECONDS)
+    while tick < deadline:
+        time.sleep(max(0.0, tick - time.monotonic()))
+        board.poll(moves)
+        now = time.monotonic()
+        while tick <= now:
+            tick += POLL_SECONDS
+
+
+def move_card(board, team, deadline, moves, every):
+    """A manager drags the first card of a column to the next one and back, now and then."""
+    start = time.monotonic()
+    moment = start + every / 2
+    here, there = team.move_stages
+    # The last move leaves the boards time to show it before the run ends.
+    while moment < deadline - MOVE_SEEN_WITHIN - 1:
+        time.sleep(max(0.0, moment - time.monotonic()))
+        move = moves.add(team.moved_lead_id, there)
+        answer = board.browser.timed(
+            "board_move",
+            "POST",
+            f"/board/leads/{team.moved_lead_id}/move",
+            OK,
+            form={"stage_id": str(there), "from_stage_id": str(here)},
+            headers=board.browser.htmx_headers(
+                f"li#card-{team.moved_lead_id}", "div#messages", "/board/"
+            ),
+        )
+        moves.done(move, answered=answer is not None)
+        if answer is not None:
+            here, there = there, here
+        # The answer's "board-changed" makes this board poll at once.
+        board.poll(moves)
+        moment += every
+
+
+def check_throttle(bases, team):
+    """Ten wrong passwords, alternately on each server; the eleventh try, with the right
+    password, must be refused by every server: the count is shared."""
+    results = []
+    for attempt in range(LOGIN_TRIES):
+        server = attempt % len(bases)
+        status = try_login(bases[server], team.manager, "wrong " + secrets.token_hex(4))
+        results.append((attempt + 1, server, status, 422))
+    for server, base in enumerate(bases):
+        results.append((LOGIN_TRIES + 1, server, try_login(base, team.manager, team.password), 429))
+    return results
+
+
+def try_login(base, email, password):
+    browser = Browser(base, Recorder())
+    page = browser.fetch("GET", "/login")
+    form = {"email": email, "password": password, "csrf_token": run.csrf_token(page.body)}
+    return browser.fetch("POST", "/login", form).status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
