@@ -193,3 +193,15 @@ def test_a_manager_cannot_read_the_log(client, stages):
     manager = factories.user(role=Role.MANAGER)
     log_in(client, manager)
     assert client.get("/settings/audit").status_code == 403
+
+
+def test_a_change_through_the_api_is_recorded_under_the_tokens_owner(client, sam, sams_lead):
+    from tests.test_api import token_for
+
+    headers = {"Authorization": f"Bearer {token_for(sam)}"}
+    response = client.patch(
+        f"/api/v1/leads/{sams_lead.number}", headers=headers, json={"title": "Acme via API"}
+    )
+    assert response.status_code == 200
+    (change,) = entries(field="title")
+    assert (change.old, change.new, change.actor_id) == ("Acme Tools", "Acme via API", sam.id)
