@@ -206,6 +206,9 @@ AMOUNT = re.compile(
     r"^(" + CURRENCY + r")([+\-−]?)(" + CURRENCY + r")([\d.,]+)(" + CURRENCY + r"\.?)$"
 )
 SCIENTIFIC = re.compile(r"^[+-]?\d+(?:\.\d+)?[eE][+-]?\d{1,3}$")
+# No amount takes more to write; AMOUNT tries every split of a long run of non-digits between
+# its currency groups, which grows with the square of the length, so longer text is no amount.
+AMOUNT_MAX_LENGTH = 100
 # What may stand before or after the digits: currency signs and words, such as "₽", "руб.", "$".
 CURRENCY_WORD = re.compile(r"^[^\W\d_]*\.?$|^[$€£¥₽₴₸]$")
 
@@ -237,6 +240,8 @@ def parse_number(value):
         return value
     raw = str(value).strip()
     compact = GROUPING.sub("", raw)
+    if len(compact) > AMOUNT_MAX_LENGTH:
+        raise not_an_amount(raw)
     if SCIENTIFIC.match(compact):
         return to_decimal(compact, raw)
     match = AMOUNT.match(compact)
