@@ -3,6 +3,7 @@
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -172,6 +173,27 @@ def database_url(backend, request):
     path = request.getfixturevalue("sqlite_folder") / "test.sqlite3"
     shutil.copyfile(request.getfixturevalue("sqlite_schema"), path)
     return f"sqlite:///{path}"
+
+
+@contextmanager
+def own_database(backend, tmp_path, suffix):
+    """The URL of an empty database of a test's own: a SQLite file, or on PostgreSQL a sibling
+    of the test database (named with `suffix`), which the other tests keep using."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / (suffix + '.sqlite3')}"
+        return
+    url = make_url(POSTGRES_URL)
+    name = f"{url.database}_{suffix}"
+    server = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with server.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
 
 
 class RequestIsolatedClient(FlaskClient):

@@ -25,7 +25,7 @@ from crm import create_app
 from crm.extensions import db
 from crm.models import StageKind
 from tests import factories
-from tests.conftest import BACKENDS, POSTGRES_URL
+from tests.conftest import BACKENDS, own_database
 from tests.crash_server import GUNICORN, NO_ANSWER, Browser, Gunicorn
 
 SECRET_KEY = "crash test secret key"
@@ -42,19 +42,8 @@ STRETCH_TIMEOUT = 20
 def crash_database(request, tmp_path):
     """An empty database of its own: on PostgreSQL a sibling of the test database, which
     the other tests keep using."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'crm.sqlite3'}"
-        return
-    url = make_url(POSTGRES_URL)
-    name = f"{url.database}_crash"
-    server = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with server.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with server.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    server.dispose()
+    with own_database(request.param, tmp_path, "crash") as url:
+        yield url
 
 
 @dataclass

@@ -7,8 +7,7 @@ import flask_migrate
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select, text
 
 from crm import audit, create_app, funnel_defaults, search_index
 from crm.extensions import db
@@ -23,25 +22,14 @@ from crm.models import (
     User,
 )
 from tests import factories
-from tests.conftest import BACKENDS, POSTGRES_URL
+from tests.conftest import BACKENDS, own_database
 
 
 @pytest.fixture(params=BACKENDS)
 def empty_database(request, tmp_path):
     """The URL of a database with nothing in it."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
-        return
-    url = make_url(POSTGRES_URL)
-    name = f"{url.database}_migrations"
-    server = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with server.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with server.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    server.dispose()
+    with own_database(request.param, tmp_path, "migrations") as url:
+        yield url
 
 
 def test_migrations_build_exactly_the_models_schema(empty_database, tmp_path, monkeypatch):

@@ -7,14 +7,13 @@ from decimal import Decimal
 import flask_migrate
 import pytest
 from alembic.script import ScriptDirectory
-from sqlalchemy import bindparam, create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import bindparam, select, text
 from werkzeug.security import generate_password_hash
 
 from crm import MIGRATIONS, create_app
 from crm.extensions import db
 from tests import factories
-from tests.conftest import BACKENDS, POSTGRES_URL
+from tests.conftest import BACKENDS, own_database
 
 DAY = timedelta(days=1)
 START = datetime(2025, 3, 3, 9, 0)
@@ -23,19 +22,8 @@ START = datetime(2025, 3, 3, 9, 0)
 @pytest.fixture(params=BACKENDS)
 def upgrade_database(request, tmp_path):
     """An empty database of its own: never the shared test database the other tests use."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'upgraded.sqlite3'}"
-        return
-    url = make_url(POSTGRES_URL)
-    name = f"{url.database}_upgrade"
-    server = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with server.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with server.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    server.dispose()
+    with own_database(request.param, tmp_path, "upgrade") as url:
+        yield url
 
 
 @pytest.fixture
