@@ -1,7 +1,7 @@
 """Builders for test data: call them inside an app context."""
 
 import itertools
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -60,6 +60,12 @@ def kind(code="call"):
     return db.session.scalar(select(ActivityKind).where(ActivityKind.code == code))
 
 
+def an_hour_ago_today():
+    """An hour ago, or midnight in the first hour of the day (UTC): still today's contact."""
+    now = utcnow()
+    return max(now - timedelta(hours=1), datetime.combine(now.date(), time.min))
+
+
 def activity(lead, author=None, kind_code="call", body="Talked.", occurred_at=None, **changes):
     """A contact logged through the funnel service (`stage=` moves the lead too)."""
     record = funnel_service.log_activity(
@@ -67,7 +73,7 @@ def activity(lead, author=None, kind_code="call", body="Talked.", occurred_at=No
         author,
         kind(kind_code),
         body,
-        occurred_at=occurred_at or utcnow() - timedelta(hours=1),
+        occurred_at=occurred_at or an_hour_ago_today(),
         **changes,
     )
     db.session.commit()

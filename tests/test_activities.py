@@ -198,7 +198,7 @@ def test_keyset_pages_neither_repeat_nor_skip(logged_in, admin, lead, monkeypatc
     made = []
     # Several at the very same moment: the id settles their order across a page break.
     for n in range(11):
-        at = moment if n % 2 else moment - timedelta(minutes=n)
+        at = moment if n % 2 else earlier_today(30 + n)
         made.append((at, factories.activity(lead, admin, occurred_at=at).id))
 
     seen, url, pages = [], "/activities/", 0
