@@ -47,9 +47,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import event, func, select
 from werkzeug.security import generate_password_hash
 
-from crm import MIGRATIONS, create_app, data_version, demo
+from crm import MIGRATIONS, api_tokens, create_app, data_version, demo
 from crm.analytics import cache as analytics_cache
-from crm.api import tokens as api_tokens
 from crm.extensions import db
 from crm.models import Activity, ActivityKind, Lead, Role, Stage, StageKind, User, utcnow
 

@@ -1,21 +1,62 @@
-"""Who sees which leads.
+"""Who sees and who changes which leads: the one place for that policy.
 
-Admins and managers see every lead. Salespeople see their own and the unclaimed ones (which
-they may take), and, unless an admin has turned it off, their colleagues' leads read-only.
-Every read of leads (pages, partials, the board and its poll, the agenda, exports, the API)
-narrows itself with `lead_scope`, and a lead fetched by its number or id passes `may_see`.
+Admins and managers see and work every lead. Salespeople work their own and the unclaimed ones
+(which they may take), and see, unless an admin has turned it off, their colleagues' leads
+read-only. Every read of leads (pages, partials, the board and its poll, the agenda, exports,
+the API) narrows itself with `lead_scope`, and a lead fetched by its number or id passes
+`may_see`. The funnel service asks `may_change` before every write.
 """
 
+from datetime import timedelta
 from enum import StrEnum
 
-from flask import g
-from sqlalchemy import or_
+from flask import abort, g
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import or_, select
 
+from crm.args import MAX_ID
 from crm.extensions import db
-from crm.funnel import manages_the_team
-from crm.models import AppSetting, Lead
+from crm.models import Activity, AppSetting, Lead, Role, utcnow
 
 SETTING = "salespeople_see"
+
+
+# How long the author may still edit or delete an activity they logged.
+EDIT_WINDOW = timedelta(hours=24)
+
+
+def manages_the_team(user):
+    """Admins and managers work every lead and see every colleague's agenda."""
+    return user.role in (Role.ADMIN, Role.MANAGER)
+
+
+def may_change(lead, actor):
+    """Admins and managers work every lead; a salesperson works their own and unclaimed ones.
+    No actor is the system itself (the demo data, an import)."""
+    if actor is None or manages_the_team(actor):
+        return True
+    return lead.owner_id in (None, actor.id)
+
+
+def not_allowed_message():
+    return _("This lead is someone else's: only its owner or a manager can change it.")
+
+
+def can_change_activity(activity, actor, now=None):
+    """Authors may correct what they logged for a while; after that it stands."""
+    now = now or utcnow()
+    return (
+        actor is not None
+        and activity.author_id == actor.id
+        and activity.deleted_at is None
+        and now - activity.created_at <= EDIT_WINDOW
+    )
+
+
+def may_restore_activities(actor):
+    """Administrators undo a deletion; no actor is the system itself."""
+    return actor is None or actor.role == Role.ADMIN
 
 
 class ColleaguesLeads(StrEnum):
@@ -68,3 +109,42 @@ def lead_scope(user):
 
 def may_see(lead, user):
     return sees_every_lead(user) or lead.owner_id in (None, user.id)
+
+
+# A lead named in an address
+
+
+def lead_or_404(number):
+    """The lead with this number, if the user may see it; else 404."""
+    found = select(Lead).where(Lead.number == number)
+    return visible_or_404(db.session.scalar(found) if number <= MAX_ID else None)
+
+
+def lead_by_id_or_404(lead_id):
+    """The lead with this id (the board and the agenda address leads by id), or 404."""
+    lead = db.session.get(Lead, lead_id) if lead_id <= MAX_ID else None
+    return visible_or_404(lead)
+
+
+def visible_or_404(lead):
+    """A lead hidden from the user is answered as if it did not exist: a guessed number
+    tells nothing."""
+    if lead is None or not may_see(lead, current_user):
+        abort(404)
+    return lead
+
+
+def changeable_lead_or_403(number):
+    """A lead the user may change: a colleague's lead they may only read is 403."""
+    lead = lead_or_404(number)
+    if not may_change(lead, current_user):
+        abort(403)
+    return lead
+
+
+def activity_or_404(lead, activity_id):
+    """One of the lead's activities, not deleted, or 404."""
+    activity = db.session.get(Activity, activity_id) if activity_id <= MAX_ID else None
+    if activity is None or activity.lead_id != lead.id or activity.deleted_at is not None:
+        abort(404)
+    return activity

@@ -10,11 +10,12 @@ from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 
-from flask import g, has_request_context
+from flask import has_request_context
 from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session
 
 from crm.models import Activity, AuditEntry, Lead, Stage, User, utcnow
+from crm.security import acting_user
 
 # What is recorded of each kind of row. Caches kept by the service (search text, the newest
 # contact, when the stage changed) and bookkeeping (session versions) are left out.
@@ -69,8 +70,8 @@ def acting_user_id():
     """The logged-in user of this request, if one was loaded: never a query inside a flush."""
     if not has_request_context():
         return None
-    user = g.get("_login_user")
-    return user.id if user is not None and user.is_authenticated else None
+    user = acting_user()
+    return user.id if user is not None else None
 
 
 def lead_of(instance):

@@ -1,15 +1,13 @@
 """Friendly error pages; htmx requests get a short message in the page's message area."""
 
-from flask import current_app, make_response, render_template
+from flask import current_app, render_template
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, NotFound
 
 from crm import htmx, request_log
+from crm.args import MAX_ID
 from crm.extensions import db
-
-# Ids and lead numbers are 32-bit integers in the database.
-LARGEST_ID = 2**31 - 1
 
 
 def init_app(app):
@@ -25,7 +23,7 @@ def no_ids_beyond_the_database(endpoint, values):
     checks its numbers itself, to say which lead it did not find."""
     if not values or (endpoint or "").startswith("api."):
         return
-    if any(isinstance(value, int) and value > LARGEST_ID for value in values.values()):
+    if any(isinstance(value, int) and value > MAX_ID for value in values.values()):
         raise NotFound()
 
 
@@ -57,18 +55,15 @@ def render_error(status, message=None, reference=None):
     message = message or explanation_for(status)
     if htmx.is_htmx():
         body = render_template("errors/_message.html", message=message, reference=reference)
-        response = htmx.to_messages(make_response(body, status))
-    else:
-        body = render_template(
-            "errors/error.html",
-            title=title_for(status),
-            message=message,
-            status=status,
-            reference=reference,
-        )
-        response = make_response(body, status)
-    response.vary.add(htmx.VARY_ON)
-    return response
+        return htmx.to_messages(htmx.fragment(body, status))
+    body = render_template(
+        "errors/error.html",
+        title=title_for(status),
+        message=message,
+        status=status,
+        reference=reference,
+    )
+    return htmx.fragment(body, status)
 
 
 def http_error(error):

@@ -8,7 +8,6 @@ from flask import g
 from flask_babel import gettext as _
 
 from crm.extensions import db
-from crm.funnel import can_change_activity, may_change
 from crm.i18n import user_locale
 from crm.models import AppSetting, utcnow
 from crm.timezones import local_today, to_local
@@ -22,8 +21,6 @@ def init_app(app):
     app.add_template_filter(first_line)
     app.add_template_global(next_step_state)
     app.add_template_global(currency)
-    app.add_template_global(can_change_activity)
-    app.add_template_global(may_change)
 
 
 def currency():

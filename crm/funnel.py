@@ -12,6 +12,7 @@ from decimal import Decimal
 from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select, update
 
+from crm import access
 from crm.extensions import db
 from crm.models import (
     Activity,
@@ -20,7 +21,6 @@ from crm.models import (
     Lead,
     LostReason,
     PlannedStep,
-    Role,
     Stage,
     StageChange,
     StageKind,
@@ -31,8 +31,6 @@ TITLE_MAX = 200
 BODY_MAX = 8000
 NOTE_MAX = 500
 VALUE_MAX = Decimal("999999999999.99")
-# How long the author may still edit or delete an activity they logged.
-EDIT_WINDOW = timedelta(hours=24)
 # Phones are compared on their last ten digits: "+7 999 ..." and "8 999 ..." are the same line.
 PHONE_TAIL = 10
 
@@ -50,26 +48,9 @@ class NotAllowed(FunnelError):
     """The user may not change this lead."""
 
 
-def manages_the_team(user):
-    """Admins and managers work every lead and see every colleague's agenda."""
-    return user.role in (Role.ADMIN, Role.MANAGER)
-
-
-def may_change(lead, actor):
-    """Admins and managers work every lead; a salesperson works their own and unclaimed ones.
-    No actor is the system itself (the demo data, an import)."""
-    if actor is None or manages_the_team(actor):
-        return True
-    return lead.owner_id in (None, actor.id)
-
-
-def not_allowed_message():
-    return _("This lead is someone else's: only its owner or a manager can change it.")
-
-
 def check_may_change(lead, actor):
-    if not may_change(lead, actor):
-        raise NotAllowed(not_allowed_message())
+    if not access.may_change(lead, actor):
+        raise NotAllowed(access.not_allowed_message())
 
 
 def phone_digits(phone):
@@ -153,7 +134,7 @@ def reassign_leads(lead_ids, owner_id, actor):
     """Give every lead in `lead_ids` to `owner_id` (None leaves them unclaimed): a manager's
     work. Each goes through `update_lead`, so its next step follows and the change is recorded;
     returns how many changed hands."""
-    if actor is not None and not manages_the_team(actor):
+    if actor is not None and not access.manages_the_team(actor):
         raise NotAllowed(_("Only a manager or an administrator can reassign leads."))
     changed = 0
     for start in range(0, len(lead_ids), REASSIGN_BATCH):
@@ -489,17 +470,6 @@ def check_not_future(occurred_at):
         raise FunnelError(_("A contact cannot be in the future."), "occurred_at")
 
 
-def can_change_activity(activity, actor, now=None):
-    """Authors may correct what they logged for a while; after that it stands."""
-    now = now or utcnow()
-    return (
-        actor is not None
-        and activity.author_id == actor.id
-        and activity.deleted_at is None
-        and now - activity.created_at <= EDIT_WINDOW
-    )
-
-
 def keep_revision(activity, actor):
     db.session.add(
         ActivityRevision(
@@ -514,7 +484,7 @@ def keep_revision(activity, actor):
 
 def edit_activity(activity, actor, kind, body, occurred_at):
     """Correct one's own activity; the previous wording is kept as a revision."""
-    if not can_change_activity(activity, actor):
+    if not access.can_change_activity(activity, actor):
         raise FunnelError(_("Only the author can change an activity, within a day."))
     if kind is None:
         raise FunnelError(_("Choose a kind of contact."), "kind")
@@ -531,7 +501,7 @@ def edit_activity(activity, actor, kind, body, occurred_at):
 
 def delete_activity(activity, actor):
     """Hide one's own activity from the timeline; it stays in the database with its history."""
-    if not can_change_activity(activity, actor):
+    if not access.can_change_activity(activity, actor):
         raise FunnelError(_("Only the author can change an activity, within a day."))
     keep_revision(activity, actor)
     activity.deleted_at = utcnow()
@@ -541,7 +511,7 @@ def delete_activity(activity, actor):
 
 def restore_activity(activity, actor):
     """Bring a deleted activity back to its timeline: administrators undo a deletion."""
-    if actor is not None and actor.role != Role.ADMIN:
+    if not access.may_restore_activities(actor):
         raise NotAllowed(_("Only an administrator can restore a deleted activity."))
     if activity.deleted_at is None:
         return

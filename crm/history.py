@@ -12,13 +12,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from crm.args import MAX_ID
 from crm.extensions import db
 from crm.formatting import first_line, money, when
 from crm.models import Activity, ActivityKind, AuditEntry, Lead, LostReason, Stage, User
 
 PAGE_SIZE = 50
-# Entry ids are 32-bit integers in the database.
-MAX_ID = 2**31 - 1
 
 SUBJECT_LABELS = {
     "lead": _l("Lead"),

@@ -14,6 +14,8 @@ import time
 
 from flask import g, request, request_finished, request_started
 
+from crm.security import acting_user
+
 logger = logging.getLogger("crm.requests")
 
 # A reverse proxy asks every few seconds whether the app answers: not worth a line each time.
@@ -81,8 +83,8 @@ def logged_path():
 
 def logged_in_user_id():
     """The user the request already loaded: asking `current_user` could cost a query."""
-    user = g.get("_login_user")  # where Flask-Login keeps the request's user once loaded
-    return user.id if user is not None and user.is_authenticated else None
+    user = acting_user()
+    return user.id if user is not None else None
 
 
 def logfmt(fields):

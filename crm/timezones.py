@@ -2,7 +2,8 @@
 
 from datetime import UTC, datetime, time, timedelta
 
-from flask import g, has_request_context
+from babel import dates as babel_dates
+from flask import current_app, g, has_request_context
 from flask_babel import get_timezone
 
 from crm.models import utcnow
@@ -15,6 +16,17 @@ def user_zone():
     if "user_zone" not in g:
         g.user_zone = get_timezone()
     return g.user_zone
+
+
+def zone_of(user):
+    """A user's zone outside their own requests (a feed read by their phone, an email)."""
+    # Babel answers None with the server's own zone: skip it, as the pages do.
+    for name in filter(None, (user.timezone, current_app.config["BABEL_DEFAULT_TIMEZONE"])):
+        try:
+            return babel_dates.get_timezone(name)
+        except LookupError:
+            continue
+    return UTC
 
 
 def to_local(moment):

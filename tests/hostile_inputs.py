@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select
 
-from crm.api import tokens as api_tokens
+from crm import api_tokens
 from crm.extensions import db
 from crm.intake import receiving
 from crm.models import IntakeForm, LoginAttempt, User

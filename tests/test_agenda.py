@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from crm import funnel
+from crm import funnel, lists
 from crm.agenda import queries
 from crm.extensions import db
 from crm.models import Activity, AppSetting, Lead, Role, utcnow
@@ -148,7 +148,7 @@ def test_gone_quiet_follows_the_setting(agenda_client, moscow_admin, stages):
     lead = factories.lead(owner=moscow_admin, stage=stages[0])
     factories.activity(lead, moscow_admin, occurred_at=utcnow() - timedelta(days=10))
     assert lead.id not in members(agenda(agenda_client), "quiet")
-    db.session.add(AppSetting(key=queries.QUIET_SETTING, value="7"))
+    db.session.add(AppSetting(key=lists.QUIET_SETTING, value="7"))
     db.session.commit()
     html = agenda(agenda_client)
     assert lead.id in members(html, "quiet")
@@ -308,9 +308,9 @@ def test_log_errors_stay_in_the_form(agenda_client, moscow_admin, stages):
 
 
 def test_quiet_setting_parses_safely(app, stages):
-    db.session.add(AppSetting(key=queries.QUIET_SETTING, value="lots"))
+    db.session.add(AppSetting(key=lists.QUIET_SETTING, value="lots"))
     db.session.commit()
-    assert queries.quiet_after_days() == queries.QUIET_DEFAULT
+    assert lists.quiet_after_days() == lists.QUIET_DEFAULT
 
 
 def test_admin_sets_when_a_lead_goes_quiet(logged_in, admin, stages):
@@ -318,10 +318,10 @@ def test_admin_sets_when_a_lead_goes_quiet(logged_in, admin, stages):
     assert 'for="quiet_after_days"' in page.text
     saved = logged_in.post("/settings/general/quiet", data={"quiet_after_days": "21"})
     assert saved.status_code == 303
-    assert queries.quiet_after_days() == 21
+    assert lists.quiet_after_days() == 21
     refused = logged_in.post("/settings/general/quiet", data={"quiet_after_days": "0"})
     assert refused.status_code == 422
-    assert queries.quiet_after_days() == 21
+    assert lists.quiet_after_days() == 21
 
 
 def test_a_salesperson_cannot_change_the_quiet_setting(client, auth, stages):

@@ -18,8 +18,9 @@ from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAP
 from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
 from sqlalchemy import func, select, text
 
+from crm import api_tokens as tokens
 from crm import funnel
-from crm.api import openapi, tokens
+from crm.api import openapi
 from crm.extensions import db
 from crm.models import (
     Activity,

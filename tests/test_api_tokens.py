@@ -6,7 +6,7 @@ from html import unescape
 
 from sqlalchemy import func, select
 
-from crm.api import tokens
+from crm import api_tokens as tokens
 from crm.extensions import db
 from crm.models import ApiToken
 from tests import factories

@@ -675,7 +675,7 @@ def test_the_days_list_costs_the_same_whatever_the_leads(client, user_in):
 def test_the_feed_falls_back_to_the_configured_zone_not_the_servers(app, monkeypatch):
     from types import SimpleNamespace
 
-    from crm.agenda.calendar import zone_of
+    from crm.timezones import zone_of
 
     monkeypatch.setitem(app.config, "BABEL_DEFAULT_TIMEZONE", "Europe/Moscow")
     with app.app_context():

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from crm import funnel
+from crm import access, funnel
 from crm.extensions import db
 from crm.models import LostReason, PlannedStep, StageChange, utcnow
 from tests import factories
@@ -100,9 +100,9 @@ def test_only_the_author_changes_an_activity_within_a_day(admin, stages):
     lead = factories.lead(owner=admin)
     activity = factories.activity(lead, admin)
     colleague = factories.user()
-    assert funnel.can_change_activity(activity, admin)
-    assert not funnel.can_change_activity(activity, colleague)
-    assert not funnel.can_change_activity(activity, admin, now=utcnow() + timedelta(days=2))
+    assert access.can_change_activity(activity, admin)
+    assert not access.can_change_activity(activity, colleague)
+    assert not access.can_change_activity(activity, admin, now=utcnow() + timedelta(days=2))
     with pytest.raises(funnel.FunnelError):
         funnel.edit_activity(activity, colleague, activity.kind, "changed", activity.occurred_at)
 

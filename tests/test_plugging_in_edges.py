@@ -6,7 +6,7 @@ import io
 import pytest
 from sqlalchemy import func, select
 
-from crm.api import tokens
+from crm import api_tokens as tokens
 from crm.extensions import db
 from crm.intake import receiving
 from crm.models import ActivityKind, IntakeForm, Lead, Role

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from crm import lists
 from crm.extensions import db
 from crm.models import (
     ActivityKind,
@@ -15,7 +16,6 @@ from crm.models import (
     StageChange,
     StageKind,
 )
-from crm.settings import lists
 from tests import factories
 from tests.querycount import counting_queries
 

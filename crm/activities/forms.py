@@ -2,25 +2,15 @@
 
 from datetime import timedelta
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField
 from wtforms.validators import Optional, ValidationError
 
-from crm.forms import optional_id
-
-# Dates outside these years are typos, and would overflow date arithmetic near the ends.
-FIRST_YEAR = 1900
-LAST_YEAR = 2999
-
-BAD_DATE = _l("Enter a date as year-month-day, for example 2026-03-07.")
-
-
-def plausible_year(form, field):
-    if field.data is not None and not FIRST_YEAR <= field.data.year <= LAST_YEAR:
-        raise ValidationError(
-            _l("Enter a date between %(first)s and %(last)s.", first=FIRST_YEAR, last=LAST_YEAR)
-        )
+from crm.activities import queries
+from crm.extensions import db
+from crm.forms import BAD_DATE, optional_id, plausible_year
 
 
 def quick_range(name, today):
@@ -86,3 +76,17 @@ def is_quick(first, last, today):
         if quick_range(name, today) == (first, last):
             return name
     return None
+
+
+def set_choices(form):
+    """Fill the filter lists; returns the kinds by id for the counts."""
+    people = db.session.execute(queries.authors()).all()
+    kinds = db.session.scalars(queries.kinds()).all()
+    stages = db.session.scalars(queries.stages()).all()
+    form.author.choices = {"": _("Everyone")} | {
+        person.id: person.name if person.active else _("%(name)s (deactivated)", name=person.name)
+        for person in people
+    }
+    form.kind.choices = {"": _("All kinds")} | {kind.id: kind.name for kind in kinds}
+    form.stage.choices = {"": _("Any, or no change")} | {stage.id: stage.name for stage in stages}
+    return {kind.id: kind for kind in kinds}

@@ -18,8 +18,6 @@ COUNT_LIMIT = 5000
 # The stage filter has no index of its own, so counting with it scans the whole range:
 # only done for ranges up to this many days.
 STAGE_COUNT_DAYS = 31
-# The largest id a link may carry: PostgreSQL's integer.
-MAX_ID = 2**31 - 1
 
 
 @dataclass(frozen=True)

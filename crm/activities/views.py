@@ -12,7 +12,8 @@ from flask_login import current_user, login_required
 from crm import htmx
 from crm.access import restricted_to
 from crm.activities import bp, queries
-from crm.activities.forms import FeedForm, is_quick
+from crm.activities.forms import FeedForm, is_quick, set_choices
+from crm.args import MAX_ID
 from crm.extensions import db
 from crm.timezones import day_bounds, local_today, to_local
 
@@ -50,7 +51,7 @@ def parse_cursor(args):
         cursor = queries.Cursor(datetime.fromisoformat(moment).replace(tzinfo=None), int(ident))
     except (TypeError, ValueError):
         raise BadCursor from None
-    if not 0 < cursor.id <= queries.MAX_ID:
+    if not 0 < cursor.id <= MAX_ID:
         raise BadCursor
     return cursor
 
@@ -98,20 +99,6 @@ def range_label(first, last, today):
         first=format_date(first, "medium"),
         last=format_date(last, "medium"),
     )
-
-
-def set_choices(form):
-    """Fill the filter lists; returns the kinds by id for the counts."""
-    people = db.session.execute(queries.authors()).all()
-    kinds = db.session.scalars(queries.kinds()).all()
-    stages = db.session.scalars(queries.stages()).all()
-    form.author.choices = {"": _("Everyone")} | {
-        person.id: person.name if person.active else _("%(name)s (deactivated)", name=person.name)
-        for person in people
-    }
-    form.kind.choices = {"": _("All kinds")} | {kind.id: kind.name for kind in kinds}
-    form.stage.choices = {"": _("Any, or no change")} | {stage.id: stage.name for stage in stages}
-    return {kind.id: kind for kind in kinds}
 
 
 @bp.route("/")

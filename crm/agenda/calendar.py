@@ -1,10 +1,8 @@
 """The calendar of planned next steps, and its feed for phone calendars.
 
 A month (or a week) shows each day's count of planned next steps and the first few of them; a
-day's whole list comes on demand. Days are the viewer's: each day's bounds are worked out in the
-user's zone and compared with the stored UTC moments, so neither database needs to know zones.
-The month costs the same few statements whatever the data: one counts every day (each count an
-index range), one takes each day's first ids (a limited range each), one loads those leads.
+day's whole list comes on demand (the reads are in `crm.agenda.queries`). A next step is moved
+to another day by a drop or a date field.
 
 The feed (.ics) lists one user's planned calls for a phone calendar to subscribe to. The token in
 its address is the only secret: making a new one retires the old address at once.
@@ -12,56 +10,30 @@ its address is the only secret: making a new one retires the old address at once
 
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
 
 from babel import dates as babel_dates
 from flask import abort, current_app, flash, make_response, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import bindparam, false, func, literal, select, union_all
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy import select
 
-from crm import funnel, htmx
-from crm.agenda import bp
+from crm import access, funnel, htmx, lists
+from crm.access import lead_by_id_or_404
+from crm.agenda import bp, ical, queries
+from crm.args import day_arg, read_day
 from crm.extensions import db
 from crm.formatting import medium_date, short_time
 from crm.i18n import user_locale
-from crm.leads.queries import leads_by_id, team
-from crm.leads.timeline import get_lead_by_id_or_404
-from crm.models import Lead, Stage, StageKind, User, utcnow
-from crm.timezones import local_today, to_local, to_utc
+from crm.models import User
+from crm.timezones import local_today, to_local, to_utc, zone_of
 
 VIEWS = ("month", "week")
 OWNER_MINE, OWNER_EVERYONE = "me", "everyone"
 # How many of a day's leads its cell shows; the rest are one click away, in the day's list.
 SHOWN_PER_DAY = {"month": 3, "week": 12}
-DAY_LIST_MAX = 200
-# The years the lead form accepts; beyond them a date is a typing slip or a hand-made URL.
-FIRST_YEAR, LAST_YEAR = 1900, 2999
-DAY_FORMAT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-
-def parse_day(text):
-    """A YYYY-MM-DD date, or None when it is no real day (2026-02-30) or not in the years."""
-    day = read_day(text)
-    return day if isinstance(day, date) else None
-
-
-def read_day(text):
-    """The day in `text`, or why there is none: "empty", "malformed" or "out of range"."""
-    text = (text or "").strip()
-    if not text:
-        return "empty"
-    if not DAY_FORMAT.fullmatch(text):
-        return "malformed"
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        return "malformed"
-    return day if FIRST_YEAR <= day.year <= LAST_YEAR else "out of range"
 
 
 class CalendarView:
@@ -74,9 +46,9 @@ class CalendarView:
         self.user = user
         kind = args.get("view")
         self.kind = kind if kind in VIEWS else "month"
-        self.anchor = parse_day(args.get("date")) or local_today()
+        self.anchor = day_arg(args.get("date")) or local_today()
         self.today = local_today()
-        self.team = team() if funnel.manages_the_team(user) else []
+        self.team = lists.team() if access.manages_the_team(user) else []
         self.owner = self.read_owner(args.get("owner", ""))
         self.first_weekday = user_locale().first_week_day
 
@@ -187,105 +159,6 @@ def next_month(day):
     return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
-# Reads
-
-
-@dataclass
-class Day:
-    """One day of the calendar: how many leads are planned, and the first few of them."""
-
-    date: date
-    count: int = 0
-    leads: list = field(default_factory=list)
-
-    @property
-    def more(self):
-        return self.count - len(self.leads)
-
-
-def day_range(day):
-    """The stored (UTC) start and end of a day in the user's zone."""
-    start = to_utc(datetime.combine(day, time.min))
-    return start, to_utc(datetime.combine(day + timedelta(days=1), time.min))
-
-
-def planned(owner_id):
-    """Open, kept leads of one owner (or of everyone, for None): those whose next step counts."""
-    open_stages = select(Stage.id).where(Stage.kind == StageKind.OPEN)
-    found = [
-        Lead.archived == false(),
-        Lead.stage_id.in_(open_stages),
-        # Said the way the board's card index has it, so everyone's days are counted from that
-        # index alone (one person's come from the agenda's index).
-        Lead.next_step_at.is_(None) == false(),
-    ]
-    if owner_id is not None:
-        found.append(Lead.owner_id == owner_id)
-    return found
-
-
-def fill_days(days, owner_id, shown):
-    """Each of `days` with its count and its first `shown` leads, in three statements: every
-    day's count, every day's first ids (a limited index range each), and those leads."""
-    counting, first_ids = day_statements(len(days), owner_id is None, shown)
-    params = {"owner_id": owner_id}
-    for index, day in enumerate(days):
-        params[f"start_{index}"], params[f"end_{index}"] = day_range(day)
-    counts = db.session.execute(counting, params).one()
-    rows = db.session.execute(first_ids, params).all() if any(counts) else []
-    leads = leads_by_id([row[0] for row in rows])
-    found = [Day(day, count) for day, count in zip(days, counts, strict=True)]
-    for lead_id, index in rows:
-        if lead_id in leads:
-            found[index].leads.append(leads[lead_id])
-    for day in found:
-        # A union keeps no order of its own.
-        day.leads.sort(key=lambda lead: (lead.next_step_at, lead.id))
-    return found
-
-
-@lru_cache(maxsize=32)
-def day_statements(size, everyone, shown):
-    """The two statements of `fill_days` for `size` days, built once: a month's 42 days make
-    big statements, and building them costs more than running them."""
-    where = planned(None if everyone else bindparam("owner_id"))
-
-    def on_day(index):
-        moment = Lead.next_step_at
-        return [*where, moment >= bindparam(f"start_{index}"), moment < bindparam(f"end_{index}")]
-
-    counting = select(
-        *(select(func.count()).where(*on_day(index)).scalar_subquery() for index in range(size))
-    )
-    first_ids = union_all(
-        *(
-            select(
-                aliased(
-                    select(Lead.id, literal(index).label("day"))
-                    .where(*on_day(index))
-                    .order_by(Lead.next_step_at, Lead.id)
-                    .limit(shown)
-                    .subquery()
-                )
-            )
-            for index in range(size)
-        )
-    )
-    return counting, first_ids
-
-
-def day_leads(day, owner_id, limit=DAY_LIST_MAX):
-    """A day's planned leads in the order of their next steps, with their stage and owner."""
-    start, end = day_range(day)
-    return db.session.scalars(
-        select(Lead)
-        .options(joinedload(Lead.stage), joinedload(Lead.owner))
-        .where(*planned(owner_id), Lead.next_step_at >= start, Lead.next_step_at < end)
-        .order_by(Lead.next_step_at, Lead.id)
-        .limit(limit + 1)
-    ).all()
-
-
 def planned_day(lead):
     """The day a lead's next step falls on for the user, if the calendar shows it at all."""
     if lead.next_step_at is None or lead.archived or not lead.stage.is_open:
@@ -346,7 +219,7 @@ def full_date(day, locale):
 def calendar():
     """The month (or week) of planned next steps, with counts per day; drag one to move it."""
     view = CalendarView(request.args, current_user)
-    days = fill_days(view.days, view.owner_id, view.shown_per_day)
+    days = queries.fill_days(view.days, view.owner_id, view.shown_per_day)
     return render_template(
         "agenda/calendar.html",
         title=_("Calendar"),
@@ -361,10 +234,10 @@ def calendar():
 def calendar_day():
     """One day's planned leads, each with a date field to move it: a partial, or a page."""
     view = CalendarView(request.args, current_user)
-    day = parse_day(request.args.get("date"))
+    day = day_arg(request.args.get("date"))
     if day is None:
         abort(404)
-    leads = day_leads(day, view.owner_id)
+    leads = queries.day_leads(day, view.owner_id)
     return htmx.render(
         "agenda/calendar_day.html",
         "agenda/_calendar_day.html",
@@ -379,8 +252,8 @@ def day_context(day, leads, focus_lead=None, focus_heading=None):
     """The day's list; the focus goes to one lead's date field, or else to the heading."""
     return {
         "day": day,
-        "leads": leads[:DAY_LIST_MAX],
-        "more_than": DAY_LIST_MAX if len(leads) > DAY_LIST_MAX else None,
+        "leads": leads[: queries.DAY_LIST_MAX],
+        "more_than": queries.DAY_LIST_MAX if len(leads) > queries.DAY_LIST_MAX else None,
         "focus_lead": focus_lead,
         "focus_heading": not focus_lead if focus_heading is None else focus_heading,
     }
@@ -411,13 +284,13 @@ def calendar_reschedule(lead_id):
     The answer redraws the days the page shows that changed (or, after a refusal, the days the
     drop touched, so the item goes back) and says what happened in the page's messages.
     """
-    lead = get_lead_by_id_or_404(lead_id)
+    lead = lead_by_id_or_404(lead_id)
     target = read_day(request.form.get("date"))
-    touched = {planned_day(lead), parse_day(request.form.get("from"))}
+    touched = {planned_day(lead), day_arg(request.form.get("from"))}
     if isinstance(target, date):
         touched.add(target)
-    if not funnel.may_change(lead, current_user):
-        return answer(lead, touched, funnel.not_allowed_message(), 403)
+    if not access.may_change(lead, current_user):
+        return answer(lead, touched, access.not_allowed_message(), 403)
     if lead.archived:
         message = _("Lead #%(number)d was archived meanwhile.", number=lead.number)
         return answer(lead, touched, message, 409)
@@ -449,7 +322,7 @@ def answer(lead, touched, message, status=200, moved_to=None):
     moved_shown = ok and any(cell.date == moved_to for cell in cells)
     context = grid_context(view, cells, moved_lead=lead.id if moved_shown else None)
     if listed:
-        leads = day_leads(listed, view.owner_id)
+        leads = queries.day_leads(listed, view.owner_id)
         context |= day_context(listed, leads, focus_heading=not moved_shown)
     page = render_template(
         "agenda/_calendar_moved.html",
@@ -459,15 +332,13 @@ def answer(lead, touched, message, status=200, moved_to=None):
         listed=listed,
         **context,
     )
-    response = make_response(page, status)
-    response.vary.add(htmx.VARY_ON)
-    return response
+    return htmx.fragment(page, status)
 
 
 def plain_answer(view, lead, message, status):
     """Without JavaScript: back to the day's list after a move; a refusal shows it with why."""
     flash(message, "success" if status == 200 else "error")
-    day = parse_day(request.form.get("listed"))
+    day = day_arg(request.form.get("listed"))
     if status == 200:
         if day is None:
             return htmx.redirect_to(view.url())
@@ -479,7 +350,7 @@ def plain_answer(view, lead, message, status):
         active="agenda",
         standalone=True,
         **grid_context(view, []),
-        **day_context(day, day_leads(day, view.owner_id)),
+        **day_context(day, queries.day_leads(day, view.owner_id)),
     )
     return make_response(page, status)
 
@@ -498,18 +369,13 @@ def redrawn(view, touched):
         return [], None
     shown = set(view.days)
     days = sorted(day for day in touched if day in shown)
-    cells = fill_days(days, view.owner_id, view.shown_per_day) if days else []
-    listed = parse_day(request.form.get("listed"))
+    cells = queries.fill_days(days, view.owner_id, view.shown_per_day) if days else []
+    listed = day_arg(request.form.get("listed"))
     return cells, listed if listed in touched else None
 
 
 # The feed for phone calendars
 
-FEED_DAYS_BEFORE = 30
-FEED_DAYS_AFTER = 365
-FEED_EVENTS_MAX = 2000
-# A timed next step shows as a block of this length, not as a line a phone can hardly tap.
-CALL_LENGTH = "PT30M"
 TOKEN_FORMAT = re.compile(r"[A-Za-z0-9_-]{20,64}")
 
 
@@ -533,13 +399,11 @@ def calendar_new_feed():
     if not htmx.is_htmx():
         flash(message, "success")
         return htmx.redirect_to(url_for("agenda.calendar") + "#calendar-feed")
-    response = make_response(
+    return htmx.fragment(
         render_template(
             "agenda/_calendar_feed.html", feed_url=feed_url(current_user), message=message
         )
     )
-    response.vary.add(htmx.VARY_ON)
-    return response
 
 
 @bp.route("/calendar/<token>.ics")
@@ -551,7 +415,7 @@ def calendar_feed(token):
         user = db.session.scalar(select(User).where(User.calendar_token == token))
     if user is None or not user.active or not secrets.compare_digest(user.calendar_token, token):
         abort(404)
-    body = feed_calendar(user, feed_steps(user), request.host)
+    body = feed_calendar(user, queries.feed_steps(user), request.host)
     response = make_response(body.encode())
     response.headers["Content-Type"] = "text/calendar; charset=utf-8"
     response.headers["Cache-Control"] = "no-store"
@@ -559,111 +423,27 @@ def calendar_feed(token):
     return response
 
 
-def feed_steps(user):
-    """The user's open planned next steps from a month ago to a year ahead: rows, not leads."""
-    now = utcnow()
-    return db.session.execute(
-        select(
-            Lead.id,
-            Lead.number,
-            Lead.title,
-            Lead.next_step_at,
-            Lead.next_step_note,
-            Lead.updated_at,
-        )
-        .where(
-            *planned(user.id),
-            Lead.next_step_at >= now - timedelta(days=FEED_DAYS_BEFORE),
-            Lead.next_step_at < now + timedelta(days=FEED_DAYS_AFTER),
-        )
-        .order_by(Lead.next_step_at, Lead.id)
-        .limit(FEED_EVENTS_MAX)
-    ).all()
-
-
-def zone_of(user):
-    """The user's zone (the feed is read by a phone, not by the user's browser session)."""
-    # Babel answers None with the server's own zone: skip it, as the pages do.
-    for name in filter(None, (user.timezone, current_app.config["BABEL_DEFAULT_TIMEZONE"])):
-        try:
-            return babel_dates.get_timezone(name)
-        except LookupError:
-            continue
-    return UTC
-
-
 def feed_calendar(user, steps, host):
-    """The VCALENDAR text: one VEVENT per next step, lines folded and ended as RFC 5545 says."""
-    zone = zone_of(user)
+    """The user's planned calls as iCalendar text, named in their language, days in their zone."""
     with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
         name = _("Planned calls")
     lead_path = url_for("leads.show", number=0, _external=True).removesuffix("0")
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//CRM//Planned calls//EN",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        "X-WR-CALNAME:" + ics_text(name),
-        "REFRESH-INTERVAL;VALUE=DURATION:PT1H",
-        "X-PUBLISHED-TTL:PT1H",
-    ]
-    for step in steps:
-        lines.extend(feed_event(step, zone, host, lead_path))
-    lines.append("END:VCALENDAR")
-    return "".join(fold(line) + "\r\n" for line in lines)
+    zone = zone_of(user)
+    return ical.calendar(name, [feed_event(step, zone, host, lead_path) for step in steps])
 
 
 def feed_event(step, zone, host, lead_path):
     local = step.next_step_at.replace(tzinfo=UTC).astimezone(zone)
-    if local.hour == local.minute == local.second == 0:
-        # Planned for the day, not for an hour: an all-day event on the user's date.
-        when = [f"DTSTART;VALUE=DATE:{local:%Y%m%d}"]
-    else:
-        when = [f"DTSTART:{step.next_step_at:%Y%m%dT%H%M%SZ}", f"DURATION:{CALL_LENGTH}"]
     summary = f"#{step.number} {step.title}"
     if step.next_step_note:
         summary += f": {step.next_step_note}"
-    return [
-        "BEGIN:VEVENT",
-        f"UID:lead-{step.id}@{host}",
-        f"DTSTAMP:{step.updated_at:%Y%m%dT%H%M%SZ}",
-        *when,
-        "SUMMARY:" + ics_text(summary),
-        f"URL:{lead_path}{step.number}",
-        "END:VEVENT",
-    ]
-
-
-# Control characters other than tab have no place in an iCalendar TEXT value.
-CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
-def ics_text(value):
-    """A TEXT value escaped as RFC 5545 (3.3.11) says: backslash, semicolon, comma, newline."""
-    value = value.replace("\r\n", "\n").replace("\r", "\n")
-    value = CONTROLS.sub("", value)
-    for char, escaped in (("\\", "\\\\"), (";", "\\;"), (",", "\\,"), ("\n", "\\n")):
-        value = value.replace(char, escaped)
-    return value
-
-
-LINE_OCTETS = 75
-
-
-def fold(line):
-    """A content line cut into lines of at most 75 octets, each continuation starting with a
-    space (RFC 5545, 3.1); never inside a character's UTF-8 bytes."""
-    if len(line.encode()) <= LINE_OCTETS:
-        return line
-    parts, current, size, limit = [], [], 0, LINE_OCTETS
-    for char in line:
-        width = len(char.encode())
-        if size + width > limit:
-            parts.append("".join(current))
-            # The leading space of a continuation line counts too.
-            current, size, limit = [], 0, LINE_OCTETS - 1
-        current.append(char)
-        size += width
-    parts.append("".join(current))
-    return "\r\n ".join(parts)
+    event = ical.Event(
+        uid=f"lead-{step.id}@{host}",
+        stamp=step.updated_at,
+        summary=summary,
+        url=f"{lead_path}{step.number}",
+    )
+    if local.hour == local.minute == local.second == 0:
+        # Planned for the day, not for an hour: an all-day event on the user's date.
+        return replace(event, day=local.date())
+    return replace(event, starts=step.next_step_at)

@@ -26,15 +26,15 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select, true
 from sqlalchemy.orm import joinedload
 
-from crm import funnel, htmx
+from crm import access, htmx
 from crm.agenda import bp
+from crm.args import id_arg
 from crm.buckets import index_of
 from crm.errors import render_error
 from crm.extensions import db
 from crm.formatting import medium_date
 from crm.i18n import user_locale
 from crm.leads.queries import last_contacts
-from crm.leads.views import id_arg
 from crm.models import Lead, PlannedStep, User, utcnow
 from crm.timezones import day_bounds, local_today, user_zone
 
@@ -162,7 +162,7 @@ class MissedView:
             owner = OWNER_MINE
         if owner != OWNER_EVERYONE and not id_arg(owner):
             owner = OWNER_MINE
-        if owner != OWNER_MINE and not funnel.manages_the_team(user):
+        if owner != OWNER_MINE and not access.manages_the_team(user):
             raise NotYours
         self.owner = owner
         self.days = [today - timedelta(days=back) for back in range(self.period - 1, -1, -1)]
@@ -296,7 +296,7 @@ def missed():
         view = MissedView(request.args, current_user, local_today())
     except NotYours:
         return render_error(403, _("You can see only your own missed contacts."))
-    people = everyone_by_name() if funnel.manages_the_team(current_user) else [current_user]
+    people = everyone_by_name() if access.manages_the_team(current_user) else [current_user]
     try:
         shown = person_shown(view, people)
     except NoSuchPerson:
@@ -323,7 +323,7 @@ def missed():
         active="agenda",
         view=view,
         shown=shown,
-        can_choose_owner=funnel.manages_the_team(current_user),
+        can_choose_owner=access.manages_the_team(current_user),
         people=owner_choices(people, shown),
         periods=PERIODS,
         bars=day_bars(view, per_day),

@@ -16,15 +16,15 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
-from crm import funnel, htmx
+from crm import access, funnel, htmx, lists
+from crm.access import lead_by_id_or_404
 from crm.agenda import bp, queries
-from crm.agenda.calendar import parse_day
+from crm.args import day_arg, id_arg
 from crm.extensions import db
 from crm.formatting import medium_date
 from crm.i18n import user_locale
-from crm.leads.queries import last_contacts, team
-from crm.leads.timeline import Choices, get_lead_by_id_or_404, new_log_form, save_log
-from crm.leads.views import id_arg
+from crm.leads.queries import last_contacts
+from crm.log_form import new_log_form, save_log
 from crm.models import utcnow
 from crm.timezones import day_bounds, local_today, to_local, to_utc
 
@@ -46,7 +46,7 @@ class AgendaView:
     def __init__(self, args, user):
         self.user = user
         owner = args.get("owner", "")
-        if not funnel.manages_the_team(user):
+        if not access.manages_the_team(user):
             owner = ""
         self.owner = owner if owner == EVERYONE or id_arg(owner) else ""
 
@@ -104,7 +104,7 @@ def rows_context(view):
 
 
 def sections_context(view, message=None):
-    quiet_days = queries.quiet_after_days()
+    quiet_days = lists.quiet_after_days()
     sections = queries.all_sections(view.owner_id, today(), quiet_days)
     leads = [lead for section in sections for lead in section.leads]
     return {
@@ -128,7 +128,7 @@ def index():
         "agenda/_sections.html",
         title=_("Agenda"),
         active="agenda",
-        team=team() if funnel.manages_the_team(current_user) else [],
+        team=lists.team() if access.manages_the_team(current_user) else [],
         **sections_context(view),
     )
 
@@ -142,8 +142,8 @@ def section_more(key):
     view = AgendaView(request.args, current_user)
     offset = request.args.get("offset", "")
     offset = min(int(offset), 100_000) if offset.isdecimal() and offset.isascii() else 0
-    quiet_days = queries.quiet_after_days()
-    stages = queries.open_stages()
+    quiet_days = lists.quiet_after_days()
+    stages = lists.open_stages()
     day = today()
     count = queries.counts(view.owner_id, day, stages, quiet_days).get(key, 0)
     rows = queries.section_rows(key, view.owner_id, day, stages, quiet_days, offset)
@@ -161,22 +161,22 @@ def section_more(key):
 @login_required
 def log(lead_id):
     """The lead page's log form, in the agenda row; logging redraws the sections."""
-    lead = get_lead_by_id_or_404(lead_id)
-    if not funnel.may_change(lead, current_user):
+    lead = lead_by_id_or_404(lead_id)
+    if not access.may_change(lead, current_user):
         abort(403)
     view = AgendaView(request.args, current_user)
-    choices = Choices()
+    choices = lists.Choices()
     if request.method == "GET":
         return log_form(lead, view, new_log_form(lead, choices), choices)
     form = new_log_form(lead, choices, formdata=request.form)
-    if save_log(lead, form, choices):
+    if save_log(lead, form, choices, current_user):
         return sections(view, _("Contact with #%(number)d logged.", number=lead.number))
-    return log_form(lead, view, form, Choices(), status=422)
+    return log_form(lead, view, form, lists.Choices(), status=422)
 
 
 def log_form(lead, view, form, choices, status=200):
     body = render_template(
-        "leads/_log_form.html",
+        "_log_form.html",
         lead=lead,
         log_form=form,
         choices=choices,
@@ -198,7 +198,7 @@ def sections(view, message, status=200):
 @login_required
 def reschedule(lead_id):
     """Move the next step to today + 1, 3 or 7 days, or to a picked date, keeping its time."""
-    lead = get_lead_by_id_or_404(lead_id)
+    lead = lead_by_id_or_404(lead_id)
     view = AgendaView(request.args, current_user)
     day = new_day(request.form)
     if day is None:
@@ -222,7 +222,7 @@ def new_day(form):
     days = form.get("days", "")
     if days.isdecimal() and days.isascii() and int(days) in RESCHEDULE_DAYS:
         return local_today() + timedelta(days=int(days))
-    return parse_day(form.get("date"))
+    return day_arg(form.get("date"))
 
 
 def at_same_time(lead, day):

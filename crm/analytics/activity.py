@@ -29,10 +29,10 @@ from sqlalchemy import (
 
 from crm.analytics.filters import parse_day
 from crm.analytics.reports import LeadsBehind, Report, Table
+from crm.args import id_arg
 from crm.buckets import index_of, local_starts, weeks_from
 from crm.extensions import db
 from crm.formatting import day
-from crm.leads.views import id_arg
 from crm.models import Activity, ActivityKind, Lead, Stage, StageKind, User
 from crm.timezones import day_bounds, local_today, user_zone
 

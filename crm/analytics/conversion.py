@@ -20,10 +20,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, null, or_, select
 
+from crm import lists
 from crm.analytics.filters import ReportFilters
 from crm.analytics.reports import LeadsBehind, Report, Table
+from crm.args import id_arg
 from crm.extensions import db
-from crm.leads.views import id_arg
 from crm.models import Lead, Stage, StageChange, StageKind
 
 # Ranks along the funnel: an open stage ranks twice its position, so that "entered just this
@@ -67,10 +68,6 @@ class FunnelResult:
     @property
     def most_entered(self):
         return max((step.entered for step in self.steps), default=0)
-
-
-def open_stages():
-    return db.session.scalars(Stage.in_funnel_order().where(Stage.kind == StageKind.OPEN)).all()
 
 
 def rank(stage):
@@ -185,7 +182,7 @@ def worst_step(steps):
 
 
 def compute(filters):
-    stages = open_stages()
+    stages = lists.open_stages()
     steps = step_counts(filters, stages)
     return FunnelResult(
         now=funnel_now(filters, stages),

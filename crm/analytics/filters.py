@@ -11,8 +11,8 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import false, select, true
 
-from crm import funnel
-from crm.leads.views import id_arg, text_arg
+from crm import access
+from crm.args import id_arg, text_arg
 from crm.models import Lead, utcnow
 from crm.timezones import day_bounds, local_today, user_zone
 
@@ -91,7 +91,7 @@ class ReportFilters:
             period = DEFAULT_PERIOD
         if period != "custom":
             first, last = preset_days(period, today)
-        sees_team = funnel.manages_the_team(user)
+        sees_team = access.manages_the_team(user)
         owner = args.get("owner", "")
         if not sees_team:
             owner = OWNER_MINE

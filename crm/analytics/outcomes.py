@@ -18,10 +18,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, literal, null, select, union_all
 
+from crm import lists
 from crm.analytics.reports import LeadsBehind, Report, Table
+from crm.args import id_arg
 from crm.buckets import days_between, index_of, local_starts, months_from
 from crm.extensions import db
-from crm.leads.views import id_arg
 from crm.models import Lead, LostReason, Stage, StageChange, StageKind, User
 
 # The drill-down value naming "none": no lost reason, no stage lost from, no owner.
@@ -357,7 +358,7 @@ def percent(rate):
 
 
 def tables(filters, result):
-    in_order = db.session.scalars(Stage.in_funnel_order()).all()
+    in_order = lists.stages_in_order()
     stages = {stage.id: stage.name for stage in in_order}
     months = Table(
         [

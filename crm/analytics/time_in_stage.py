@@ -16,11 +16,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, cast, func, literal, select
 
-from crm.analytics.conversion import open_stages
+from crm import lists
 from crm.analytics.reports import LeadsBehind, Report, Table
+from crm.args import id_arg
 from crm.buckets import days_between
 from crm.extensions import db
-from crm.leads.views import id_arg
 from crm.models import Lead, Stage, StageChange, utcnow
 
 # Durations are counted in tenths of a day.
@@ -89,7 +89,7 @@ def percentile(counts, share):
 
 
 def compute(filters):
-    stage_ids = [stage.id for stage in open_stages()]
+    stage_ids = [stage.id for stage in lists.open_stages()]
     ended = ended_stays(filters, stage_ids)
     ongoing = ongoing_stays(filters, stage_ids, utcnow()) if filters.reaches_now else {}
     durations = {stage_id: Counter() for stage_id in stage_ids}

@@ -13,7 +13,8 @@ from crm.analytics.filters import OWNER_MINE, PERIODS, ReportFilters
 from crm.board.queries import sources
 from crm.extensions import db
 from crm.formatting import currency
-from crm.leads.queries import last_contacts, stages_in_order, team
+from crm.leads.queries import last_contacts
+from crm.lists import stages_in_order, team
 from crm.models import Lead, User
 
 # The leads behind a number are listed up to this many; the count covers them all.

@@ -16,13 +16,12 @@ from flask import request
 from flask_babel import gettext as _
 
 from crm.api.errors import ApiError, invalid
+from crm.args import FIRST_YEAR, LAST_YEAR, MAX_ID
 from crm.funnel import VALUE_MAX
-from crm.leads.queries import MAX_ID
 
 JSON_TYPES = ("application/json",)
 # Longer than any ISO 8601 moment with microseconds and an offset.
 MOMENT_MAX = 40
-FIRST_YEAR, LAST_YEAR = 1900, 2999
 CURSOR_MAX = 200
 # Anything longer than this is not a page size anyone meant.
 NUMBER_MAX_DIGITS = 12

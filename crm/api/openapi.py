@@ -5,6 +5,7 @@ was meant to.
 """
 
 from crm.api import inputs
+from crm.args import FIRST_YEAR, LAST_YEAR, MAX_ID
 from crm.funnel import BODY_MAX, NOTE_MAX, TITLE_MAX, VALUE_MAX
 
 PAGE_SIZE, PAGE_MAX = 50, 100
@@ -31,7 +32,7 @@ def obj(properties, required=None, description=None):
     return schema
 
 
-ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 MOMENT = {
     "type": "string",
     "format": "date-time",
@@ -51,7 +52,7 @@ MOMENT_IN = {
     "format": "date-time",
     "maxLength": inputs.MOMENT_MAX,
     "description": "ISO 8601 with a zone (Z or an offset), between the years "
-    f"{inputs.FIRST_YEAR} and {inputs.LAST_YEAR}.",
+    f"{FIRST_YEAR} and {LAST_YEAR}.",
     "examples": ["2026-11-27T14:30:00Z", "2026-11-27T17:30:00+03:00"],
 }
 MONEY_IN = {

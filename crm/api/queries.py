@@ -13,7 +13,7 @@ from crm.activities.queries import Cursor as ActivityCursor
 from crm.activities.queries import older_than
 from crm.extensions import db
 from crm.leads import queries as register
-from crm.models import Activity, ActivityKind, Lead, LostReason, Stage
+from crm.models import Activity, ActivityKind, Lead, LostReason
 
 # Newest first, as the register opens: by number, which is unique, so it alone is the key.
 SORT = "number"
@@ -92,10 +92,6 @@ def activity_with_everything(activity_id):
         )
         .where(Activity.id == activity_id)
     )
-
-
-def stages():
-    return db.session.scalars(Stage.in_funnel_order()).all()
 
 
 def activity_kinds():

@@ -1,11 +1,10 @@
 import secrets
 from functools import cache
-from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -16,7 +15,7 @@ from crm.auth.forms import ChangePasswordForm, LoginForm, SetupForm
 from crm.auth.throttle import forget_failures, is_throttled, record_failure
 from crm.extensions import db
 from crm.models import AppSetting, Role, User, utcnow
-from crm.security import rotate_session, setup_done
+from crm.security import log_in, log_out, rotate_session, safe_next, setup_done
 
 
 @bp.route("/setup", methods=["GET", "POST"])
@@ -39,7 +38,7 @@ def setup():
             abort(404)
         else:
             rotate_session()
-            login_user(user)
+            log_in(user)
             flash(_("Welcome! Your CRM is ready."), "success")
             return redirect(url_for("agenda.index"), 303)
     status = 422 if form.errors else 200
@@ -105,18 +104,8 @@ def login():
     forget_failures(email)
     db.session.commit()
     rotate_session()
-    login_user(user)
+    log_in(user)
     return redirect(safe_next(request.args.get("next")) or url_for("agenda.index"), 303)
-
-
-def safe_next(target):
-    """Follow `next` only to a path on this site."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
 
 
 @bp.route("/logout", methods=["POST"])
@@ -125,7 +114,7 @@ def logout():
     """Log out everywhere: every session of this account ends, not just this browser's."""
     current_user.end_sessions()
     db.session.commit()
-    logout_user()
+    log_out()
     rotate_session()
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"), 303)
@@ -145,7 +134,7 @@ def change_password():
             user.end_sessions()
             db.session.commit()
             rotate_session()
-            login_user(user)
+            log_in(user)
             flash(_("Your password has been changed. Other sessions were logged out."), "success")
             return redirect(url_for("settings.index"), 303)
     status = 422 if form.errors else 200

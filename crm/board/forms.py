@@ -3,8 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField
 from wtforms.validators import InputRequired
 
-from crm.forms import optional_id
-from crm.leads.forms import OutcomeMixin
+from crm.forms import OutcomeMixin, optional_id
 
 
 class MoveForm(OutcomeMixin, FlaskForm):

@@ -187,10 +187,6 @@ def load_cards(ids_by_column):
     return cards, hints
 
 
-def board_stages():
-    return db.session.scalars(Stage.in_funnel_order()).all()
-
-
 # Walks the source index from one distinct value to the next (a "loose index scan"), so the
 # cost follows the number of sources, not of leads; the same SQL runs on SQLite and PostgreSQL.
 DISTINCT_SOURCES = text(

@@ -11,17 +11,14 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
-from crm import data_version, funnel, htmx
-from crm.access import restricted_to
+from crm import access, data_version, funnel, htmx, lists
+from crm.access import lead_by_id_or_404, restricted_to
+from crm.args import id_arg, text_arg
 from crm.board import bp, queries
 from crm.board.forms import MoveForm
 from crm.extensions import db
 from crm.formatting import currency
-from crm.leads.forms import attach_error
-from crm.leads.lead_queries import lost_reasons
-from crm.leads.queries import team
-from crm.leads.timeline import get_lead_by_id_or_404
-from crm.leads.views import id_arg, text_arg
+from crm.forms import attach_error
 from crm.models import StageKind, utcnow
 from crm.timezones import day_bounds, local_today
 
@@ -167,7 +164,7 @@ def board_context(view, stages, columns, hints, version):
 def index():
     """The whole board; the filter form asks for the columns alone."""
     view = BoardView(request.args, current_user)
-    stages = queries.board_stages()
+    stages = lists.stages_in_order()
     version = data_version.current(db.session)
     columns, hints = build_columns(view, stages)
     return htmx.render(
@@ -175,7 +172,7 @@ def index():
         "board/_board.html",
         title=_("Board"),
         active="board",
-        team=team(),
+        team=lists.team(),
         sources=queries.sources(),
         periods=queries.PERIODS,
         **board_context(view, stages, columns, hints, version),
@@ -189,23 +186,15 @@ def changes():
     version = data_version.current(db.session)
     reset = "reset" in request.args
     if request.args.get("version", "") == str(version) and not reset:
-        return no_content()
+        return htmx.no_content()
     view = BoardView(request.args, current_user)
-    stages = queries.board_stages()
+    stages = lists.stages_in_order()
     shown = read_shown(request.args)
     if set(shown) != {stage.id for stage in stages}:
         # A stage was added or removed: the page's columns no longer fit, load it afresh.
-        response = no_content()
-        response.headers["HX-Refresh"] = "true"
-        return response
+        return htmx.refresh(htmx.no_content())
     columns, hints = build_columns(view, stages, shown, changed_only=not reset)
     return updated_version(board_context(view, stages, columns, hints, version))
-
-
-def no_content():
-    response = make_response("", 204)
-    response.vary.add(htmx.VARY_ON)
-    return response
 
 
 def updated_version(context):
@@ -219,7 +208,7 @@ def updated_version(context):
 def column(stage_id):
     """One column: unfolded or folded (`cards=0`), or with more cards (`cards=N`)."""
     view = BoardView(request.args, current_user)
-    stages = queries.board_stages()
+    stages = lists.stages_in_order()
     if stage_id not in {stage.id for stage in stages}:
         abort(404)
     cards = request.args.get("cards", "")
@@ -250,12 +239,12 @@ def move(lead_id):
     A drop that needs more (why it was lost, the final value of a won deal) gets the dialog
     back asking for it; a refused move says why and puts the card back.
     """
-    lead = get_lead_by_id_or_404(lead_id)
-    stages = queries.board_stages()
-    reasons = lost_reasons()
+    lead = lead_by_id_or_404(lead_id)
+    stages = lists.stages_in_order()
+    reasons = lists.lost_reasons()
     if request.method == "GET":
-        if not funnel.may_change(lead, current_user):
-            return refused(funnel.not_allowed_message(), 403)
+        if not access.may_change(lead, current_user):
+            return refused(access.not_allowed_message(), 403)
         form = move_form(
             stages, reasons, formdata=request.args if "stage_id" in request.args else None
         )
@@ -279,8 +268,8 @@ def move(lead_id):
             stage=lead.stage.name,
         )
         return refused(message, 409)
-    if not funnel.may_change(lead, current_user):
-        return refused(funnel.not_allowed_message(), 403)
+    if not access.may_change(lead, current_user):
+        return refused(access.not_allowed_message(), 403)
     if needs_more(lead, stage, form):
         return dialog(lead, form, asked=True)
     reason = next((r for r in reasons if r.id == form.lost_reason_id.data), None)
@@ -315,20 +304,13 @@ def needs_more(lead, stage, form):
 
 def dialog(lead, form, status=200, asked=False):
     """The move dialog, sent into the page's dialog (the drop's own request swaps nothing)."""
-    response = make_response(
-        render_template("board/_move_dialog.html", lead=lead, form=form, asked=asked), status
-    )
-    response.headers["HX-Retarget"] = "#move-dialog-body"
-    response.headers["HX-Reswap"] = "innerHTML"
-    return response
+    body = render_template("board/_move_dialog.html", lead=lead, form=form, asked=asked)
+    return htmx.retarget(make_response(body, status), "#move-dialog-body")
 
 
 def refused(message, status):
     response = make_response(render_template("board/_message.html", message=message), status)
-    response.headers["HX-Retarget"] = "#messages"
-    response.headers["HX-Reswap"] = "beforeend"
-    response.headers["HX-Trigger"] = BOARD_RESET
-    return response
+    return htmx.trigger(htmx.to_messages(response), BOARD_RESET)
 
 
 def moved(lead, stage, changed=True):
@@ -339,7 +321,4 @@ def moved(lead, stage, changed=True):
             "Lead #%(number)d is already in %(stage)s.", number=lead.number, stage=stage.name
         )
     response = make_response(render_template("board/_message.html", message=message, ok=True))
-    response.headers["HX-Retarget"] = "#messages"
-    response.headers["HX-Reswap"] = "beforeend"
-    response.headers["HX-Trigger"] = BOARD_CHANGED
-    return response
+    return htmx.trigger(htmx.to_messages(response), BOARD_CHANGED)

@@ -7,11 +7,10 @@ from flask_login import current_user, login_required
 from crm import csv_export
 from crm.access import restricted_to
 from crm.activities import queries as feed_queries
-from crm.activities.forms import FeedForm
-from crm.activities.views import set_choices
+from crm.activities.forms import FeedForm, set_choices
 from crm.errors import render_error
 from crm.exports import bp, files, queries
-from crm.leads.views import LeadList
+from crm.leads.filters import LeadList
 from crm.security import admin_required
 from crm.timezones import day_bounds, local_today, user_zone
 

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, func, insert, select, text, update
 
-from crm import data_version, funnel
+from crm import data_version, funnel, lists
 from crm.extensions import db
 from crm.imports import fields, parsing
 from crm.imports.matching import AMBIGUOUS, LeadFinder, casefolded, tail_of
@@ -44,7 +44,6 @@ from crm.models import (
     User,
     utcnow,
 )
-from crm.settings import lists
 
 # Rows read, checked and written together: one set of lookups and one flush per chunk.
 CHUNK = 500

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from crm import htmx
+from crm import htmx, lists
 from crm.extensions import csrf, db
 from crm.i18n import user_locale
 from crm.imports import bp, fields, jobs, parsing
@@ -22,9 +22,9 @@ from crm.imports.forms import (
     questions_form,
 )
 from crm.imports.reading import FileProblem, inspect
-from crm.models import ActivityKind, LostReason, Stage, User
+from crm.lists import stages_in_order
+from crm.models import ActivityKind, LostReason, User
 from crm.security import admin_required
-from crm.settings import lists
 from crm.timezones import user_zone
 
 # Uploads may be larger than other requests: 100,000 rows of a sheet come to a few dozen MB.
@@ -218,10 +218,6 @@ def sheet(job_id):
         job.meta.pop("settings", None)
         job.save()
     return redirect(url_for("imports.columns", job_id=job.id), 303)
-
-
-def stages_in_order():
-    return db.session.scalars(Stage.in_funnel_order()).all()
 
 
 def page_context(job, **extra):

@@ -7,13 +7,14 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from crm import lists
+from crm.args import MAX_ID
 from crm.extensions import db
+from crm.forms import ActionForm
 from crm.intake import bp, receiving
 from crm.intake.forms import IntakeSettingsForm, reply_choices
-from crm.leads.queries import MAX_ID
-from crm.models import IntakeForm, User
+from crm.models import IntakeForm
 from crm.security import admin_required
-from crm.settings.forms import ActionForm
 
 
 def get_form_or_404(form_id):
@@ -36,7 +37,7 @@ def snippet(form):
 def settings_form(form=None):
     """The settings form, filled from `form` (an IntakeForm) or from the request."""
     settings = IntakeSettingsForm(obj=form)
-    team = db.session.scalars(select(User).where(User.active).order_by(User.name, User.id)).all()
+    team = lists.team()
     settings.owner_id.choices = {"": _("Nobody: anyone may take them")} | {
         person.id: person.name for person in team
     }

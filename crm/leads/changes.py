@@ -5,9 +5,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from crm import funnel, history, htmx
+from crm.access import lead_or_404
 from crm.extensions import db
 from crm.leads import bp
-from crm.leads.timeline import get_lead_or_404
 from crm.models import Activity
 from crm.security import admin_required
 
@@ -16,7 +16,7 @@ from crm.security import admin_required
 @login_required
 def history_of(number):
     """Who changed what on this lead and its activities, newest first."""
-    lead = get_lead_or_404(number)
+    lead = lead_or_404(number)
     lines, more = history.lead_history(lead, history.read_before(request.args.get("before")))
     return htmx.render(
         "leads/history.html",
@@ -33,7 +33,7 @@ def history_of(number):
 @admin_required
 def restore_activity(number, activity_id):
     """Put a deleted activity back on the timeline."""
-    lead = get_lead_or_404(number)
+    lead = lead_or_404(number)
     activity = db.session.get(Activity, activity_id)
     if activity is None or activity.lead_id != lead.id or activity.deleted_at is None:
         abort(404)

@@ -1,4 +1,5 @@
-"""Reads for the lead register: the list a page at a time, last-contact hints and duplicates.
+"""Reads for the lead register and the lead page: the list a page at a time, last-contact
+hints, duplicates, and a lead's timeline a page at a time.
 
 The list pages by keyset (the last row's sort key and id), so page 2,000 costs what page 1 does,
 and counts at most COUNT_CAP rows, so no keystroke of the search counts the whole table.
@@ -14,15 +15,14 @@ from sqlalchemy.orm import joinedload
 
 from crm import search_index
 from crm.access import scope_condition
+from crm.args import MAX_ID
 from crm.extensions import db
 from crm.funnel import VALUE_MAX, phone_digits, phone_tail
-from crm.models import Activity, ActivityKind, Lead, Stage, StageKind, User
+from crm.models import Activity, ActivityKind, Lead, Stage, StageChange, StageKind, User
 
 PAGE_SIZE = 50
 # "More than 1,000 leads" is as precise as a list needs; counting further costs a whole scan.
 COUNT_CAP = 1000
-# Ids and numbers beyond a 32-bit integer are nobody's: refuse them before PostgreSQL does.
-MAX_ID = 2**31 - 1
 
 
 def parse_amount(text):
@@ -291,15 +291,6 @@ def last_contacts(leads):
     return {row[0]: ContactHint(row[1], row[2], row[3] or "") for row in rows}
 
 
-def stages_in_order():
-    return db.session.scalars(Stage.in_funnel_order()).all()
-
-
-def team():
-    """Everyone who can own a lead, by name."""
-    return db.session.scalars(select(User).where(User.active).order_by(User.name, User.id)).all()
-
-
 # Duplicates
 
 # Legal forms say nothing about who the client is: "ООО Ромашка" and "Ромашка" are one client.
@@ -395,3 +386,97 @@ def possible_duplicates(title, email=None, phone=None, limit=DUPLICATES_SHOWN):
     ]
     duplicates.sort(key=lambda d: (not d.same_email, not d.same_phone, -d.lead.number))
     return duplicates[:limit]
+
+
+# A lead's timeline
+
+TIMELINE_PAGE = 20
+# Within one moment, an activity is shown above the stage changes of the same moment.
+ACTIVITY_RANK, CHANGE_RANK = 1, 0
+
+
+@dataclass
+class TimelineItem:
+    """An activity, or a stage change made without one (the board, an import, creation)."""
+
+    at: datetime
+    rank: int
+    id: int
+    activity: Activity | None = None
+    change: StageChange | None = None
+    moved_from: Stage | None = None
+    moved_to: Stage | None = None
+    changed_by: str | None = None
+    # Whether the reader may still correct this activity (set by the page, not the query).
+    changeable: bool = False
+
+    @property
+    def cursor(self):
+        return f"{self.at.isoformat()}~{self.rank}~{self.id}"
+
+
+def before_clause(time_column, id_column, rank, before):
+    """Rows that come after the cursor in newest-first order of (time, rank, id)."""
+    if before is None:
+        return True
+    at, cursor_rank, cursor_id = before
+    if rank < cursor_rank:
+        return time_column <= at
+    if rank > cursor_rank:
+        return time_column < at
+    return or_(time_column < at, and_(time_column == at, id_column < cursor_id))
+
+
+def timeline_page(lead, stage_by_id, before=None, limit=TIMELINE_PAGE):
+    """One page of the timeline, newest first, and the cursor for the next (or None)."""
+    activities = db.session.execute(
+        select(Activity, StageChange.from_stage_id)
+        .options(joinedload(Activity.author), joinedload(Activity.kind))
+        .outerjoin(StageChange, StageChange.activity_id == Activity.id)
+        .where(
+            Activity.lead_id == lead.id,
+            Activity.deleted_at.is_(None),
+            before_clause(Activity.occurred_at, Activity.id, ACTIVITY_RANK, before),
+        )
+        .order_by(Activity.occurred_at.desc(), Activity.id.desc())
+        .limit(limit + 1)
+    ).all()
+    changes = db.session.execute(
+        select(StageChange, User.name)
+        .outerjoin(User, User.id == StageChange.changed_by_id)
+        .outerjoin(Activity, Activity.id == StageChange.activity_id)
+        .where(
+            StageChange.lead_id == lead.id,
+            # Shown on its own unless its activity shows it (a deleted one does not).
+            or_(StageChange.activity_id.is_(None), Activity.deleted_at.isnot(None)),
+            before_clause(StageChange.changed_at, StageChange.id, CHANGE_RANK, before),
+        )
+        .order_by(StageChange.changed_at.desc(), StageChange.id.desc())
+        .limit(limit + 1)
+    ).all()
+    items = [
+        TimelineItem(
+            a.occurred_at,
+            ACTIVITY_RANK,
+            a.id,
+            activity=a,
+            moved_from=stage_by_id.get(from_stage_id),
+            moved_to=stage_by_id.get(a.stage_after_id),
+        )
+        for a, from_stage_id in activities
+    ] + [
+        TimelineItem(
+            c.changed_at,
+            CHANGE_RANK,
+            c.id,
+            change=c,
+            changed_by=name,
+            moved_from=stage_by_id.get(c.from_stage_id),
+            moved_to=stage_by_id.get(c.to_stage_id),
+        )
+        for c, name in changes
+    ]
+    items.sort(key=lambda item: (item.at, item.rank, item.id), reverse=True)
+    page = items[:limit]
+    more = page[-1].cursor if len(items) > limit else None
+    return page, more

@@ -4,11 +4,11 @@ from flask import current_app, make_response, redirect, request, session, url_fo
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from crm import i18n
-from crm.auth.views import safe_next
+from crm import i18n, lists
 from crm.extensions import db
 from crm.main import bp
 from crm.models import Stage
+from crm.security import safe_next
 
 
 @bp.route("/")
@@ -41,7 +41,7 @@ def set_language():
 @bp.route("/stages.css")
 def stage_styles():
     """Each stage's badge colours as a class, so pages need no inline styles."""
-    stages = db.session.scalars(Stage.in_funnel_order()).all()
+    stages = lists.stages_in_order()
     css = "\n".join(
         f".stage-{s.id} {{ --stage-bg: {s.colour}; --stage-fg: {s.text_colour}; }}" for s in stages
     )

@@ -23,17 +23,25 @@ from wtforms.validators import (
     Regexp,
 )
 
+from crm import api_tokens
 from crm.access import ColleaguesLeads
-from crm.activities.forms import BAD_DATE, plausible_year
-from crm.agenda.queries import QUIET_MAX
-from crm.forms import LANGUAGE_CHOICES, PASSWORDS_DIFFER, optional_id, strong_password
-from crm.models import Role, StageKind
-from crm.settings.lists import (
+from crm.args import MAX_ID
+from crm.forms import (
+    BAD_DATE,
+    LANGUAGE_CHOICES,
+    PASSWORDS_DIFFER,
+    optional_id,
+    plausible_year,
+    strong_password,
+)
+from crm.lists import (
     COLOUR,
     CURRENCY_MAX,
+    QUIET_MAX,
     STAGE_NAME_MAX,
     STUCK_DAYS_MAX,
 )
+from crm.models import Role, StageKind
 
 
 def role_choices():
@@ -59,10 +67,6 @@ class ResetPasswordForm(FlaskForm):
         _l("New password again"),
         validators=[InputRequired(), EqualTo("password", message=PASSWORDS_DIFFER)],
     )
-
-
-class ActionForm(FlaskForm):
-    """A button that changes something: only the CSRF token."""
 
 
 def strip(text):
@@ -187,6 +191,17 @@ class AuditLogForm(FlaskForm):
     )
     lead = IntegerField(
         _l("Lead number"),
-        validators=[Optional(), NumberRange(min=1, max=2**31 - 1)],
+        validators=[Optional(), NumberRange(min=1, max=MAX_ID)],
         render_kw={"min": 1, "inputmode": "numeric"},
+    )
+
+
+class ApiTokenForm(FlaskForm):
+    """A personal API token's name, on the user's Settings page."""
+
+    name = StringField(
+        _l("Token name"),
+        filters=[strip],
+        validators=[DataRequired(), Length(max=api_tokens.NAME_MAX)],
+        render_kw={"maxlength": api_tokens.NAME_MAX, "autocomplete": "off"},
     )

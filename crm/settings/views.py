@@ -7,18 +7,17 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from crm import access, backup, htmx
+from crm import access, api_tokens, backup, htmx, lists
 from crm.accounts import AccountError, create_user
-from crm.agenda.queries import quiet_after_days
-from crm.api import tokens as api_tokens
-from crm.api.forms import ApiTokenForm
 from crm.errors import render_error
 from crm.extensions import db
+from crm.forms import ActionForm
+from crm.lists import SettingsError
 from crm.models import ActivityKind, LostReason, Stage, User
 from crm.security import admin_required
-from crm.settings import bp, lists
+from crm.settings import bp
 from crm.settings.forms import (
-    ActionForm,
+    ApiTokenForm,
     ColleaguesLeadsForm,
     CurrencyForm,
     MoveForm,
@@ -32,7 +31,6 @@ from crm.settings.forms import (
     role_choices,
     stage_kind_choices,
 )
-from crm.settings.lists import SettingsError
 
 
 @bp.route("/")
@@ -559,7 +557,7 @@ def list_item_set_active(list_name, item_id):
 
 
 def quiet_form(formdata=None):
-    return QuietForm(formdata=formdata, data={"quiet_after_days": quiet_after_days()})
+    return QuietForm(formdata=formdata, data={"quiet_after_days": lists.quiet_after_days()})
 
 
 def general_page(status=200, **forms):

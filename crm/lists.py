@@ -1,8 +1,10 @@
-"""Writes behind the Settings pages: the funnel's stages, activity kinds, lost reasons, currency.
+"""The team's own lists: the funnel's stages, kinds of contact, lost reasons, the team itself,
+and the settings beside them (currency, when a lead has gone quiet).
 
-Like the funnel service, these functions take plain values, know nothing of requests or forms,
-and raise SettingsError with a message fit for the user. Leads leave a removed stage only
-through `crm.funnel.move_lead`, so each move is recorded as a StageChange.
+Pages read them as pick lists through `Choices`, once per request. The Settings pages change
+them through the functions below, which, like the funnel service, take plain values, know
+nothing of requests or forms, and raise SettingsError with a message fit for the user. Leads
+leave a removed stage only through `crm.funnel.move_lead`, so each move is recorded.
 """
 
 import re
@@ -12,9 +14,18 @@ from flask_babel import ngettext
 from sqlalchemy import exists, func, or_, select
 
 from crm import funnel
-from crm.agenda.queries import QUIET_SETTING
 from crm.extensions import db
-from crm.models import Activity, AppSetting, Lead, Stage, StageChange, StageKind
+from crm.models import (
+    Activity,
+    ActivityKind,
+    AppSetting,
+    Lead,
+    LostReason,
+    Stage,
+    StageChange,
+    StageKind,
+    User,
+)
 
 COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 CURRENCY_KEY = "currency"
@@ -41,6 +52,47 @@ class SettingsError(ValueError):
 
 def in_order(model):
     return select(model).order_by(model.position, model.id)
+
+
+# Pick lists
+
+
+def stages_in_order():
+    return db.session.scalars(Stage.in_funnel_order()).all()
+
+
+def open_stages():
+    return db.session.scalars(Stage.in_funnel_order().where(Stage.kind == StageKind.OPEN)).all()
+
+
+def activity_kinds():
+    return db.session.scalars(active_items(ActivityKind)).all()
+
+
+def lost_reasons():
+    return db.session.scalars(active_items(LostReason)).all()
+
+
+def team():
+    """Everyone who can own a lead, by name."""
+    return db.session.scalars(select(User).where(User.active).order_by(User.name, User.id)).all()
+
+
+class Choices:
+    """The pick lists of a page, loaded once per request."""
+
+    def __init__(self):
+        self.stages = stages_in_order()
+        self.kinds = activity_kinds()
+        self.reasons = lost_reasons()
+        self.team = team()
+        self.stage_by_id = {stage.id: stage for stage in self.stages}
+
+    def kind(self, kind_id):
+        return next((kind for kind in self.kinds if kind.id == kind_id), None)
+
+    def reason(self, reason_id):
+        return next((reason for reason in self.reasons if reason.id == reason_id), None)
 
 
 def renumber(items):
@@ -296,6 +348,23 @@ def set_currency(text):
         db.session.add(setting)
     setting.value = text
     return text
+
+
+# Gone quiet
+
+QUIET_SETTING = "quiet_after_days"
+QUIET_DEFAULT = 14
+QUIET_MAX = 365
+
+
+def quiet_after_days():
+    """After how many days without contact an open lead has gone quiet (Settings, General)."""
+    setting = db.session.get(AppSetting, QUIET_SETTING)
+    try:
+        days = int(setting.value) if setting else QUIET_DEFAULT
+    except ValueError:
+        days = QUIET_DEFAULT
+    return min(max(days, 1), QUIET_MAX)
 
 
 def set_quiet_after_days(days):

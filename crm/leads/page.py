@@ -1,0 +1,261 @@
+"""The lead page: header, details, the log form and the timeline."""
+
+from datetime import datetime
+
+from flask import abort, flash, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from crm import access, funnel, htmx
+from crm.access import activity_or_404, changeable_lead_or_403, lead_or_404
+from crm.args import MAX_ID
+from crm.extensions import db
+from crm.forms import attach_error
+from crm.leads import bp, queries
+from crm.leads.forms import LeadDetailsForm, lead_details
+from crm.lists import Choices
+from crm.log_form import LogForm, fill_choices, new_log_form, save_log
+from crm.timezones import to_local, to_utc
+
+
+def timeline_items(lead, choices, before=None):
+    """A page of the lead's timeline, each activity knowing whether the user may correct it;
+    and the cursor of the next page (or None)."""
+    items, more = queries.timeline_page(lead, choices.stage_by_id, before=before)
+    for item in items:
+        if item.activity is not None:
+            item.changeable = access.can_change_activity(item.activity, current_user)
+    return items, more
+
+
+def summary_context(lead, choices):
+    """What the lead's header and details show, and whether this user may change the lead."""
+    return {
+        "lead": lead,
+        "choices": choices,
+        "may_change_lead": access.may_change(lead, current_user),
+    }
+
+
+def page_context(lead, choices, log_form=None):
+    items, more = timeline_items(lead, choices)
+    return summary_context(lead, choices) | {
+        "log_form": log_form or new_log_form(lead, choices),
+        "items": items,
+        "older_cursor": more,
+        "active": "leads",
+    }
+
+
+def fill_lead_form(form, choices):
+    form.owner_id.choices = {"": _("Nobody")} | {str(u.id): u.name for u in choices.team}
+    return form
+
+
+@bp.route("/<int:number>")
+@login_required
+def show(number):
+    """A lead's page: who they are, what was said, and the form to log the next contact."""
+    lead = lead_or_404(number)
+    choices = Choices()
+    return render_template("leads/show.html", **page_context(lead, choices))
+
+
+@bp.route("/<int:number>/timeline")
+@login_required
+def timeline(number):
+    """Older timeline items, appended below the ones shown ("load older")."""
+    lead = lead_or_404(number)
+    choices = Choices()
+    try:
+        before = parse_cursor(request.args.get("before", ""))
+    except ValueError:
+        abort(400)
+    items, more = timeline_items(lead, choices, before=before)
+    context = {"lead": lead, "items": items, "older_cursor": more, "choices": choices}
+    if htmx.is_partial():
+        return render_template("leads/_timeline_page.html", **context)
+    return render_template("leads/timeline.html", active="leads", **context)
+
+
+def parse_cursor(text):
+    moment, rank, item_id = text.split("~")
+    if not (0 <= int(rank) <= 1 and 0 <= int(item_id) <= MAX_ID):
+        raise ValueError(text)
+    return datetime.fromisoformat(moment), int(rank), int(item_id)
+
+
+@bp.route("/<int:number>/log", methods=["POST"])
+@login_required
+def log_activity(number):
+    """Log a contact: what was said, the stage after it and the next step, in one submit."""
+    lead = lead_or_404(number)
+    choices = Choices()
+    form = new_log_form(lead, choices, formdata=request.form)
+    if save_log(lead, form, choices, current_user):
+        # The commit expired the pick lists; loading them afresh is 4 queries, not 20.
+        return logged(lead, Choices())
+    return log_form_invalid(lead, form, Choices())
+
+
+def logged(lead, choices):
+    """After logging: the timeline's first page afresh (a backdated contact lands in its place),
+    the badge and next step updated, and a fresh form."""
+    if not htmx.is_htmx():
+        flash(_("Contact logged."), "success")
+        return htmx.redirect_to(url_for("leads.show", number=lead.number))
+    items, older_cursor = timeline_items(lead, choices)
+    return htmx.fragment(
+        render_template(
+            "leads/_logged.html",
+            lead=lead,
+            items=items,
+            older_cursor=older_cursor,
+            choices=choices,
+            log_form=new_log_form(lead, choices),
+            message=_("Contact logged."),
+        )
+    )
+
+
+def log_form_invalid(lead, form, choices):
+    if htmx.is_htmx():
+        body = render_template("_log_form.html", lead=lead, log_form=form, choices=choices)
+        return htmx.fragment(body, 422)
+    context = page_context(lead, choices, log_form=form)
+    return render_template("leads/show.html", **context), 422
+
+
+@bp.route("/<int:number>/details", methods=["GET", "POST"])
+@login_required
+def edit_details(number):
+    """Edit the lead's details in place: the summary swaps to a form and back."""
+    lead = changeable_lead_or_403(number)
+    choices = Choices()
+    form = fill_lead_form(LeadDetailsForm(obj=lead if request.method == "GET" else None), choices)
+    if request.method == "GET":
+        local = to_local(lead.next_step_at)
+        form.next_step_date.data = local.date() if local else None
+        form.next_step_time.data = local.time() if local and (local.hour or local.minute) else None
+        return htmx.render(
+            "leads/edit.html",
+            "leads/_details_form.html",
+            lead=lead,
+            form=form,
+            choices=choices,
+            active="leads",
+        )
+    if form.validate():
+        try:
+            save_details(lead, form, choices)
+        except funnel.FunnelError as error:
+            db.session.rollback()
+            attach_error(form, error.field, error.message)
+        else:
+            db.session.commit()
+            if htmx.is_htmx():
+                return htmx.render(
+                    "leads/show.html", "leads/_summary.html", **summary_context(lead, choices)
+                )
+            flash(_("Lead saved."), "success")
+            return htmx.redirect_to(url_for("leads.show", number=lead.number))
+    return htmx.render(
+        "leads/edit.html",
+        "leads/_details_form.html",
+        status=422,
+        lead=lead,
+        form=form,
+        choices=choices,
+        active="leads",
+    )
+
+
+def save_details(lead, form, choices):
+    owner_ids = {u.id for u in choices.team}
+    if form.owner_id.data is not None and form.owner_id.data not in owner_ids:
+        raise funnel.FunnelError(_("Choose someone from the list."), "owner_id")
+    funnel.update_lead(lead, current_user, **lead_details(form))
+
+
+@bp.route("/<int:number>/summary")
+@login_required
+def summary(number):
+    """The lead's header and details (what "Cancel" on the edit form swaps back)."""
+    lead = lead_or_404(number)
+    choices = Choices()
+    context = summary_context(lead, choices)
+    if not htmx.is_partial():
+        context = page_context(lead, choices)
+    return htmx.render("leads/show.html", "leads/_summary.html", **context)
+
+
+@bp.route("/<int:number>/archive", methods=["POST"])
+@login_required
+def archive(number):
+    """Archive or restore: archived leads leave lists and the board but keep their history."""
+    lead = changeable_lead_or_403(number)
+    if request.form.get("restore"):
+        funnel.restore_lead(lead, current_user)
+        flash(_("Lead restored."), "success")
+    else:
+        funnel.archive_lead(lead, current_user)
+        flash(_("Lead archived. It keeps its history and can be restored."), "info")
+    db.session.commit()
+    return htmx.redirect_to(url_for("leads.show", number=lead.number))
+
+
+@bp.route("/<int:number>/activities/<int:activity_id>", methods=["GET", "POST"])
+@login_required
+def edit_activity(number, activity_id):
+    """Correct one's own activity within a day; the old wording is kept."""
+    lead = lead_or_404(number)
+    activity = activity_or_404(lead, activity_id)
+    if not access.can_change_activity(activity, current_user):
+        abort(403)
+    choices = Choices()
+    form = fill_choices(
+        LogForm(formdata=request.form if request.method == "POST" else None, obj=activity),
+        choices,
+    )
+    if request.method == "GET":
+        form.occurred_at.data = to_local(activity.occurred_at)
+    elif (
+        form.kind_id.validate(form) and form.occurred_at.validate(form) and form.body.validate(form)
+    ):
+        kind = choices.kind(form.kind_id.data)
+        try:
+            funnel.edit_activity(
+                activity, current_user, kind, form.body.data, to_utc(form.occurred_at.data)
+            )
+        except funnel.FunnelError as error:
+            db.session.rollback()
+            attach_error(form, error.field, error.message)
+        else:
+            db.session.commit()
+            flash(_("Activity updated."), "success")
+            return htmx.redirect_to(url_for("leads.show", number=lead.number))
+    status = 422 if request.method == "POST" else 200
+    return htmx.render(
+        "leads/edit_activity.html",
+        "leads/_activity_form.html",
+        status=status,
+        lead=lead,
+        activity=activity,
+        form=form,
+        active="leads",
+    )
+
+
+@bp.route("/<int:number>/activities/<int:activity_id>/delete", methods=["POST"])
+@login_required
+def delete_activity(number, activity_id):
+    """Remove one's own activity from the timeline; it is kept in the history."""
+    lead = lead_or_404(number)
+    activity = activity_or_404(lead, activity_id)
+    try:
+        funnel.delete_activity(activity, current_user)
+    except funnel.FunnelError:
+        abort(403)
+    db.session.commit()
+    flash(_("Activity deleted."), "info")
+    return htmx.redirect_to(url_for("leads.show", number=lead.number))
