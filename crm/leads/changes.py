@@ -4,7 +4,7 @@ from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from crm import funnel, history, htmx
+from crm import access, funnel, history, htmx
 from crm.access import lead_or_404
 from crm.extensions import db
 from crm.leads import bp
@@ -26,6 +26,7 @@ def history_of(number):
         lead=lead,
         lines=lines,
         more=more,
+        may_restore=access.may_restore_activities(current_user),
     )
 
 

@@ -52,4 +52,6 @@ def audit_log():
         more=more,
         args=args,
         lead=None,
+        # Only administrators read the log, and they may undo a deletion.
+        may_restore=True,
     ), (200 if valid else 422)

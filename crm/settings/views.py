@@ -37,7 +37,12 @@ from crm.settings.forms import (
 @login_required
 def index():
     """Settings: one's own account, and for administrators the team."""
-    return render_template("settings/index.html", active="settings", **api_tokens_context())
+    return render_template(
+        "settings/index.html",
+        active="settings",
+        manages_the_instance=current_user.is_admin,
+        **api_tokens_context(),
+    )
 
 
 @bp.route("/backup.sqlite3")
@@ -67,6 +72,7 @@ def api_tokens_page(status=200, **context):
         status=status,
         active="settings",
         oob_messages=htmx.is_partial(),
+        manages_the_instance=current_user.is_admin,
         **api_tokens_context(**context),
     )
 
