@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from crm import funnel
-from crm.agenda import missed
+from crm.agenda import queries
 from crm.extensions import db
 from crm.models import Lead, LostReason, Role, utcnow
 from tests import factories
@@ -468,7 +468,7 @@ def test_the_list_is_capped_with_a_count(as_seller, seller, monkeypatch):
             seller, title=f"Lead {hours}", next_step_at=utcnow() - timedelta(hours=hours)
         )
     db.session.commit()
-    monkeypatch.setattr(missed, "LISTED", 5)
+    monkeypatch.setattr(queries, "MISSED_LISTED", 5)
     html, page = missed_page(as_seller)
     assert len(page.lead_ids) == 5
     assert "The first 5 of 7, the most recently due first." in html

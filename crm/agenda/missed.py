@@ -9,10 +9,7 @@ that was due to another day does not hide it; moving it before it is due does, a
 due. It counts on the day (in the viewer's zone) it was due, for whoever owned the lead then.
 Steps of archived leads are left out; those of leads since won or lost stay, as they were missed
 before the lead was closed.
-
-The cost stays flat with the data: the per-day and per-person counts are one aggregate over an
-index of the steps nobody answered, the steps due before the period are counted only while they
-still stand, and the list is cut at LISTED rows.
+The reads are in `crm.agenda.queries`.
 """
 
 from dataclasses import dataclass
@@ -23,119 +20,23 @@ from flask import request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
-from sqlalchemy import func, or_, select, true
-from sqlalchemy.orm import joinedload
 
 from crm import access, htmx
-from crm.agenda import bp
+from crm.agenda import bp, queries
 from crm.args import id_arg
-from crm.buckets import index_of
 from crm.errors import render_error
-from crm.extensions import db
 from crm.formatting import medium_date
 from crm.i18n import user_locale
 from crm.leads.queries import last_contacts
-from crm.models import Lead, PlannedStep, User, utcnow
+from crm.models import User, utcnow
 from crm.timezones import day_bounds, local_today, user_zone
 
 # How many days back the page looks.
 PERIODS = (7, 30, 90)
 DEFAULT_PERIOD = 30
-# The list shows this many steps at most; the counts above it cover them all.
-LISTED = 100
 OWNER_MINE, OWNER_EVERYONE = "me", "everyone"
 # A bar's height in steps of a tenth of the busiest day (classes missed-bar-0 to missed-bar-10).
 BAR_STEPS = 10
-
-
-# Reads
-
-
-def missed_conditions(now, owner_id=None):
-    """Steps whose time came while they were still the plan, answered by no contact, on leads
-    that are not archived.
-
-    The funnel service records the contact that answered a step as it is logged, so "nothing
-    logged since" is a look at the step's own row; the covering indexes that start with that
-    column hold everything else asked here.
-    """
-    archived = select(Lead.id).where(Lead.archived == true())
-    found = [
-        PlannedStep.kept_by_activity_id.is_(None),
-        PlannedStep.due_at < now,
-        or_(PlannedStep.ended_at.is_(None), PlannedStep.ended_at > PlannedStep.due_at),
-        PlannedStep.lead_id.not_in(archived),
-    ]
-    if owner_id is not None:
-        found.append(PlannedStep.owner_id == owner_id)
-    return found
-
-
-def missed_counts(day_starts, now, owner_id=None):
-    """{(day index, owner id): count} of the steps missed in the period, the index into
-    `day_starts` (the UTC starts of the period's local days).
-
-    The day is worked out by comparisons with the days' bounds, alike on SQLite and PostgreSQL
-    and right across a change of summer time.
-    """
-    day_index = index_of(PlannedStep.due_at, day_starts).label("day_index")
-    missed = (
-        select(day_index, PlannedStep.owner_id)
-        .where(*missed_conditions(now, owner_id), PlannedStep.due_at >= day_starts[0])
-        .subquery()
-    )
-    rows = db.session.execute(
-        select(missed.c.day_index, missed.c.owner_id, func.count()).group_by(
-            missed.c.day_index, missed.c.owner_id
-        )
-    ).all()
-    return {(index, owner): count for index, owner, count in rows}
-
-
-def still_waiting_before(start, now, owner_id=None):
-    """How many missed steps due before `start` are still the next step of their lead: the
-    older history is summed up by what can still be done about it."""
-    return db.session.scalar(
-        select(func.count())
-        .select_from(PlannedStep)
-        .where(
-            *missed_conditions(now, owner_id),
-            PlannedStep.ended_at.is_(None),
-            PlannedStep.due_at < start,
-        )
-    )
-
-
-def missed_steps(start, end, now, owner_id=None):
-    """The steps missed between `start` and `end`, the most recently due first, with their
-    lead and its stage (whose step it was is known from the people already loaded).
-
-    The ids are found on the index alone, then their rows loaded: sorting narrow rows keeps a
-    period with thousands missed as quick as one with a few.
-    """
-    ids = db.session.scalars(
-        select(PlannedStep.id)
-        .where(
-            *missed_conditions(now, owner_id),
-            PlannedStep.due_at >= start,
-            PlannedStep.due_at < end,
-        )
-        .order_by(PlannedStep.due_at.desc(), PlannedStep.id.desc())
-        .limit(LISTED)
-    ).all()
-    if not ids:
-        return []
-    found = db.session.scalars(
-        select(PlannedStep)
-        .options(joinedload(PlannedStep.lead).joinedload(Lead.stage))
-        .where(PlannedStep.id.in_(ids))
-    ).all()
-    by_id = {step.id: step for step in found}
-    return [by_id[step_id] for step_id in ids if step_id in by_id]
-
-
-def everyone_by_name():
-    return db.session.scalars(select(User).order_by(User.name, User.id)).all()
 
 
 # What the URL asks for
@@ -296,7 +197,7 @@ def missed():
         view = MissedView(request.args, current_user, local_today())
     except NotYours:
         return render_error(403, _("You can see only your own missed contacts."))
-    people = everyone_by_name() if access.manages_the_team(current_user) else [current_user]
+    people = queries.everyone_by_name() if access.manages_the_team(current_user) else [current_user]
     try:
         shown = person_shown(view, people)
     except NoSuchPerson:
@@ -304,9 +205,9 @@ def missed():
 
     now = utcnow()
     day_starts = [day_bounds(day)[0] for day in view.days]
-    counts = missed_counts(day_starts, now, view.owner_id())
+    counts = queries.missed_counts(day_starts, now, view.owner_id())
     per_day = tally_days(counts, len(view.days))
-    earlier = still_waiting_before(day_starts[0], now, view.owner_id())
+    earlier = queries.still_waiting_before(day_starts[0], now, view.owner_id())
 
     if view.day:
         start, end = day_bounds(view.day)
@@ -314,7 +215,7 @@ def missed():
     else:
         start, end = day_starts[0], now
         listed_total = sum(per_day)
-    steps = missed_steps(start, end, now, view.owner_id())
+    steps = queries.missed_steps(start, end, now, view.owner_id())
     leads = [step.lead for step in steps]
     return htmx.render(
         "agenda/missed.html",

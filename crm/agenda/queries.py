@@ -11,14 +11,15 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
 
-from sqlalchemy import and_, bindparam, case, false, func, literal, select, union_all
+from sqlalchemy import and_, bindparam, case, false, func, literal, or_, select, true, union_all
 from sqlalchemy.orm import aliased, joinedload
 
 from crm import lists
 from crm.board.queries import stuck_condition
+from crm.buckets import index_of
 from crm.extensions import db
 from crm.leads.queries import leads_by_id
-from crm.models import Lead, Stage, StageKind, utcnow
+from crm.models import Lead, PlannedStep, Stage, StageKind, User, utcnow
 from crm.timezones import day_bounds
 
 ROWS = 25
@@ -235,3 +236,100 @@ def feed_steps(user):
         .order_by(Lead.next_step_at, Lead.id)
         .limit(FEED_EVENTS_MAX)
     ).all()
+
+
+# Missed contacts
+#
+# The cost stays flat with the data: the per-day and per-person counts are one aggregate over an
+# index of the steps nobody answered, the steps due before the period are counted only while they
+# still stand, and the list is cut at MISSED_LISTED rows.
+
+# The list shows this many steps at most; the counts above it cover them all.
+MISSED_LISTED = 100
+
+
+def missed_conditions(now, owner_id=None):
+    """Steps whose time came while they were still the plan, answered by no contact, on leads
+    that are not archived.
+
+    The funnel service records the contact that answered a step as it is logged, so "nothing
+    logged since" is a look at the step's own row; the covering indexes that start with that
+    column hold everything else asked here.
+    """
+    archived = select(Lead.id).where(Lead.archived == true())
+    found = [
+        PlannedStep.kept_by_activity_id.is_(None),
+        PlannedStep.due_at < now,
+        or_(PlannedStep.ended_at.is_(None), PlannedStep.ended_at > PlannedStep.due_at),
+        PlannedStep.lead_id.not_in(archived),
+    ]
+    if owner_id is not None:
+        found.append(PlannedStep.owner_id == owner_id)
+    return found
+
+
+def missed_counts(day_starts, now, owner_id=None):
+    """{(day index, owner id): count} of the steps missed in the period, the index into
+    `day_starts` (the UTC starts of the period's local days).
+
+    The day is worked out by comparisons with the days' bounds, alike on SQLite and PostgreSQL
+    and right across a change of summer time.
+    """
+    day_index = index_of(PlannedStep.due_at, day_starts).label("day_index")
+    missed = (
+        select(day_index, PlannedStep.owner_id)
+        .where(*missed_conditions(now, owner_id), PlannedStep.due_at >= day_starts[0])
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(missed.c.day_index, missed.c.owner_id, func.count()).group_by(
+            missed.c.day_index, missed.c.owner_id
+        )
+    ).all()
+    return {(index, owner): count for index, owner, count in rows}
+
+
+def still_waiting_before(start, now, owner_id=None):
+    """How many missed steps due before `start` are still the next step of their lead: the
+    older history is summed up by what can still be done about it."""
+    return db.session.scalar(
+        select(func.count())
+        .select_from(PlannedStep)
+        .where(
+            *missed_conditions(now, owner_id),
+            PlannedStep.ended_at.is_(None),
+            PlannedStep.due_at < start,
+        )
+    )
+
+
+def missed_steps(start, end, now, owner_id=None):
+    """The steps missed between `start` and `end`, the most recently due first, with their
+    lead and its stage (whose step it was is known from the people already loaded).
+
+    The ids are found on the index alone, then their rows loaded: sorting narrow rows keeps a
+    period with thousands missed as quick as one with a few.
+    """
+    ids = db.session.scalars(
+        select(PlannedStep.id)
+        .where(
+            *missed_conditions(now, owner_id),
+            PlannedStep.due_at >= start,
+            PlannedStep.due_at < end,
+        )
+        .order_by(PlannedStep.due_at.desc(), PlannedStep.id.desc())
+        .limit(MISSED_LISTED)
+    ).all()
+    if not ids:
+        return []
+    found = db.session.scalars(
+        select(PlannedStep)
+        .options(joinedload(PlannedStep.lead).joinedload(Lead.stage))
+        .where(PlannedStep.id.in_(ids))
+    ).all()
+    by_id = {step.id: step for step in found}
+    return [by_id[step_id] for step_id in ids if step_id in by_id]
+
+
+def everyone_by_name():
+    return db.session.scalars(select(User).order_by(User.name, User.id)).all()
