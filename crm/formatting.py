@@ -72,12 +72,33 @@ def short_time(hour, minute, locale):
     return dates.format_time(moment, "short", tzinfo=UTC, locale=locale)
 
 
+AGO_THRESHOLD = 1.1
+# "3 days ago" in each language, by the unit and count it words: a board says it for every card,
+# and most cards say one of a few dozen things.
+AGO_WORDINGS = {}
+
+
 def ago(moment):
     """ "3 days ago": how long since a stored datetime."""
     if moment is None:
         return ""
-    since = dates.format_timedelta(utcnow() - moment, threshold=1.1, locale=user_locale())
-    return _("%(time)s ago", time=since)
+    delta = utcnow() - moment
+    locale = str(user_locale())
+    key = (locale, *worded_span(delta))
+    if key not in AGO_WORDINGS:
+        since = dates.format_timedelta(delta, threshold=AGO_THRESHOLD, locale=locale)
+        AGO_WORDINGS[key] = _("%(time)s ago", time=since)
+    return AGO_WORDINGS[key]
+
+
+def worded_span(delta):
+    """The unit and the whole count Babel's format_timedelta words `delta` in (its own rule)."""
+    seconds = abs(delta.total_seconds())
+    for unit, size in dates.TIMEDELTA_UNITS:
+        value = seconds / size
+        if value >= AGO_THRESHOLD or unit == "second":
+            return unit, int(round(max(1, value) if unit == "second" and value > 0 else value))
+    return "second", 0
 
 
 def first_line(text, limit=80):

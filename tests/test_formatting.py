@@ -33,3 +33,31 @@ def test_dates_typed_in_moscow_are_stored_in_utc(app, admin):
         login_user(admin)
         assert to_utc(datetime(2026, 11, 28, 1, 30)) == datetime(2026, 11, 27, 22, 30)
         assert to_local(datetime(2026, 11, 27, 22, 30)) == datetime(2026, 11, 28, 1, 30)
+
+
+def test_ago_words_each_span_as_babel_does_in_both_languages(app):
+    """Wordings are kept by the unit and count they say; each must still be Babel's own."""
+    import random
+    from datetime import timedelta
+
+    from babel import dates
+
+    from crm import formatting
+    from crm.models import utcnow
+
+    rng = random.Random(15)
+    spans = [timedelta(seconds=s) for s in (0, 0.4, 1, 49.5, 59, 3599, 3600 * 26, 86400 * 800)]
+    spans += [timedelta(seconds=rng.uniform(0, 10 ** rng.randint(1, 8))) for _ in range(300)]
+    for language, ago_word in (("en", "ago"), ("ru", "назад")):
+        # A context of its own: the request's locale is read once and kept on `g`.
+        with app.app_context(), app.test_request_context(), force_locale(language):
+            for span in spans:
+                moment = utcnow() - span
+                text = formatting.ago(moment)
+                # The clock moves on between the two readings: compare with both ends.
+                worded = {
+                    dates.format_timedelta(utcnow() - moment, threshold=1.1, locale=language),
+                    dates.format_timedelta(span, threshold=1.1, locale=language),
+                }
+                assert text.endswith(ago_word)
+                assert any(text.startswith(words) for words in worded), (span, text, worded)
