@@ -181,6 +181,66 @@ def test_the_steps_download_as_csv_with_a_byte_order_mark(logged_in, stages, his
     assert requested[1:6] == ["4", "1", "1", "2", "25.0"]
 
 
+@pytest.fixture
+def four_leads(app, stages, admin):
+    """P, Q, R and S created in Cold in October. Q and R reached Interested, P went on to
+    Estimate requested; S was lost from Cold and Q from Interested. Nobody went further."""
+    seller = factories.user(name="Sam Seller", email="sam@example.com")
+    s = stages
+    paths = {
+        "P": [(s[COLD], at(2)), (s[INTERESTED], at(3)), (s[REQUESTED], at(4))],
+        "Q": [(s[COLD], at(2)), (s[INTERESTED], at(3)), (s[LOST], at(5))],
+        "R": [(s[COLD], at(2)), (s[INTERESTED], at(3))],
+        "S": [(s[COLD], at(2)), (s[LOST], at(6))],
+    }
+    for name, path in paths.items():
+        factories.lead_with_history(seller, path, title=f"Lead {name}")
+
+
+# Per step: entered, passed, lost, still there, drop-off, conversion. Cold: 3 of 4 passed and
+# 1 was lost. Interested: 1 of 3 passed, 1 lost, 1 still there. Estimate requested: its one
+# lead is still there. Estimate made: nobody entered, so neither share exists.
+FOUR_LEADS = {
+    COLD: ("4", "3", "1", "0", "25.0 %", "75.0 %"),
+    INTERESTED: ("3", "1", "1", "1", "33.3 %", "33.3 %"),
+    REQUESTED: ("1", "0", "0", "1", "0.0 %", "0.0 %"),
+    MADE: ("0", "0", "0", "0", "—", "—"),
+}
+
+
+def test_conversion_is_the_share_of_a_step_that_passed_it(logged_in, stages, four_leads):
+    page = report_page(logged_in, OCTOBER)
+    for index, expected in FOUR_LEADS.items():
+        row = numbers(page, stages[index])
+        shown = tuple(
+            row[name] for name in ("entered", "passed", "lost", "still", "drop-off", "conversion")
+        )
+        assert shown == expected, stages[index].name
+
+
+def test_conversion_downloads_next_to_the_drop_off(logged_in, stages, four_leads):
+    rows = csv_rows(logged_in, "/analytics/funnel/steps.csv?" + OCTOBER.split("?")[1])
+    assert rows[0][5:7] == ["Drop-off, %", "Conversion, %"]
+    by_step = {row[0]: row[1:7] for row in rows[1:]}
+    assert by_step[stages[COLD].name] == ["4", "3", "1", "0", "25.0", "75.0"]
+    assert by_step[stages[INTERESTED].name][4:] == ["33.3", "33.3"]
+    # Nobody entered: the cells are left empty, not 0, so a spreadsheet does not average them in.
+    assert by_step[stages[MADE].name] == ["0", "0", "0", "0", "", ""]
+
+
+def test_conversion_is_written_the_russian_way_in_russian(client, auth, stages, four_leads):
+    factories.user(email="ivan@example.com", role=Role.MANAGER, locale="ru")
+    auth.login("ivan@example.com")
+    page = report_page(client, OCTOBER)
+    assert numbers(page, stages[COLD])["conversion"] == "75,0 %"
+    assert numbers(page, stages[INTERESTED])["conversion"] == "33,3 %"
+    assert numbers(page, stages[MADE])["conversion"] == "—"
+    header = page.table_rows[0]
+    assert header[6:8] == ["Отсев", "Конверсия"]
+    rows = csv_rows(client, "/analytics/funnel/steps.csv?" + OCTOBER.split("?")[1])
+    assert rows[0][5:7] == ["Отсев, %", "Конверсия, %"]
+
+
 def test_the_report_is_in_russian_for_a_russian_user(client, auth, stages, history):
     factories.user(email="ivan@example.com", role=Role.MANAGER, locale="ru")
     auth.login("ivan@example.com")

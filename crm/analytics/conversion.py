@@ -54,6 +54,12 @@ class Step:
         may yet move on."""
         return 100 * self.lost / self.entered if self.entered else None
 
+    @property
+    def conversion(self):
+        """The share of the leads that entered and passed, in per cent: none when nobody
+        entered, which is not the same as nobody passing."""
+        return 100 * self.passed / self.entered if self.entered else None
+
 
 @dataclass(frozen=True)
 class FunnelResult:
@@ -198,6 +204,10 @@ def stage_names():
     return {stage.id: stage.name for stage in db.session.scalars(Stage.in_funnel_order())}
 
 
+def one_decimal(share):
+    return round(share, 1) if share is not None else None
+
+
 def tables(filters, result):
     names = stage_names()
     now = Table(
@@ -212,6 +222,7 @@ def tables(filters, result):
             _("Lost"),
             _("Still there"),
             _("Drop-off, %"),
+            _("Conversion, %"),
         ],
         [
             [
@@ -220,7 +231,8 @@ def tables(filters, result):
                 step.passed,
                 step.lost,
                 step.still,
-                round(step.drop_off, 1) if step.drop_off is not None else None,
+                one_decimal(step.drop_off),
+                one_decimal(step.conversion),
             ]
             for step in result.steps
         ],
