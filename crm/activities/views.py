@@ -110,7 +110,7 @@ def index():
     today = local_today()
     context = {
         "form": form,
-        "title": _("Activities"),
+        "title": _("Activity log"),
         "active": "activities",
         # An htmx swap of the results also refreshes the dates the feed applied.
         "oob_filters": htmx.is_partial(),

@@ -8,7 +8,7 @@ except ImportError:
     # Collection must still work: the `browser` fixture then skips (or fails) with the reason.
     expect = None
 
-NAV_LINKS = ["Agenda", "Leads", "Activities", "Board", "Analytics", "Settings"]
+NAV_LINKS = ["Agenda", "Leads", "Activity log", "Board", "Analytics", "Settings"]
 
 
 def url_path(path):
