@@ -1,6 +1,6 @@
 """A Russian team's pages call each thing by one name: the activity log is «Журнал» (not
-«Контакты», which a Russian CRM keeps for people), a lead is #10 (never №10), and a date that
-ends a sentence ends it with its own «г.»."""
+«Контакты», which a Russian CRM keeps for people), a lead is #10 (never №10), a role has one
+name on every page, and a date that ends a sentence ends it with its own «г.»."""
 
 import re
 from datetime import datetime, timedelta
@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from crm import demo
 from crm.extensions import db
-from crm.models import Lead, StageKind
+from crm.models import Lead, Role, StageKind
 from tests import factories
 
 HTMX = {"HX-Request": "true", "HX-Request-Type": "partial"}
@@ -31,6 +31,11 @@ MAIN_PAGES = [
     "/settings/users",
     "/settings/audit",
 ]
+ROLES = {
+    Role.SALESPERSON: ("Менеджер по продажам", "Менеджеры по продажам"),
+    Role.MANAGER: ("Руководитель", "Руководители"),
+    Role.ADMIN: ("Администратор", "Администраторы"),
+}
 
 
 @pytest.fixture
@@ -96,6 +101,44 @@ def test_no_message_in_russian_writes_a_number_sign():
         catalogue = read_po(f, locale="ru")
     with_sign = [message.id for message in catalogue if "№" in str(message.string)]
     assert with_sign == []
+
+
+def test_each_role_has_one_name_on_every_page(client, russian_sample):
+    factories.user(name="Борис Руководов", role=Role.MANAGER)
+    factories.user(name="Вера Продажина", role=Role.SALESPERSON)
+    users = page_text(client, "/settings/users")
+    listed = set(
+        re.findall(
+            r'<tr id="user-\d+">\s*<td>[^<]*</td>\s*<td>[^<]*</td>\s*<td>([^<]*)</td>', users
+        )
+    )
+    picker = re.search(r'<select[^>]*name="role".*?</select>', users, re.S).group()
+    offered = re.findall(r"<option[^>]*>([^<]*)</option>", picker)
+    owner_filter = re.search(
+        r'<select id="report-owner".*?</select>', page_text(client, "/analytics/funnel"), re.S
+    ).group()
+    groups = re.findall(r'<optgroup label="([^"]*)">', owner_filter)
+
+    one = {name for name, _group in ROLES.values()}
+    assert listed == one
+    assert set(offered) == one
+    assert groups == [group for _name, group in ROLES.values()]
+    for url in ("/settings/", "/settings/general", "/settings/users", "/analytics/funnel"):
+        assert "Продав" not in page_text(client, url), url
+
+
+def test_the_owner_filter_groups_people_under_their_role(client, russian_sample):
+    manager = factories.user(name="Борис Руководов", role=Role.MANAGER)
+    seller = factories.user(name="Вера Продажина", role=Role.SALESPERSON)
+    html = page_text(client, f"/analytics/funnel?owner={seller.id}")
+    owner_filter = re.search(r'<select id="report-owner".*?</select>', html, re.S).group()
+    groups = dict(re.findall(r'<optgroup label="([^"]*)">(.*?)</optgroup>', owner_filter, re.S))
+    assert (
+        f'<option value="{seller.id}" selected>Вера Продажина</option>'
+        in groups["Менеджеры по продажам"]
+    )
+    assert f'<option value="{manager.id}">Борис Руководов</option>' in groups["Руководители"]
+    assert "Анна Админова" in groups["Администраторы"]
 
 
 def test_no_date_is_followed_by_a_second_full_stop(client, russian_sample):

@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from crm import csv_export, htmx
+from crm import csv_export, htmx, roles
 from crm.analytics import bp, cache
 from crm.analytics.catalogue import REPORTS, by_slug
 from crm.analytics.filters import OWNER_MINE, PERIODS, ReportFilters
@@ -69,7 +69,7 @@ def page_context(report, filters):
         "periods": PERIODS,
         "stages": stages,
         "stage_by_id": {stage.id: stage for stage in stages},
-        "team": owner_choices(filters),
+        "team_by_role": roles.by_role(owner_choices(filters)),
         "sources": source_choices(filters),
         "currency_sign": currency(),
     }
