@@ -6,11 +6,12 @@ values and the acting user, and raise FunnelError with a message fit for the use
 """
 
 import re
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, text, update
 
 from crm import access
 from crm.extensions import db
@@ -155,44 +156,70 @@ def first_stage():
     return db.session.scalar(Stage.in_funnel_order().where(Stage.kind == StageKind.OPEN).limit(1))
 
 
-def create_lead(actor, stage=None, **details):
-    """Register a lead with the next number; its first stage change is recorded too."""
+def create_lead(actor, stage=None, at=None, **details):
+    """Register a lead with the next number; its first stage change is recorded too. `at` dates
+    its arrival (now, unless said)."""
+    check_lead_fields(details)
+    lead = Lead(title="", owner_id=actor_id(actor))
+    set_details(lead, details, actor)
+    enter_lead(lead, actor, stage, at)
+    save_new_leads([lead], actor)
+    return lead
+
+
+def enter_lead(lead, actor, stage=None, at=None, number=None):
+    """Make `lead`, its details set by `set_details`, a new lead: entered by `actor` at `at`
+    (now) in `stage` (the first open one), numbered `number` (the next free one). Not saved
+    yet: `save_new_leads` saves it."""
+    lead.stage = stage or first_stage()
+    lead.created_by_id = actor_id(actor)
+    lead.created_at = lead.stage_changed_at = at or utcnow()
+    lead.number = Counter.take("lead") if number is None else number
+    refresh_search_text(lead)
+    return lead
+
+
+def save_new_leads(leads, actor, planned_at=None):
+    """Save leads made by `enter_lead`: each enters the funnel at its stage, recorded as a stage
+    change, and its next step, if it has one, starts the history of its steps, planned at
+    `planned_at` (when the lead came in, unless said). One statement for each kind of row,
+    however many leads."""
+    if not leads:
+        return
+    db.session.add_all(leads)
+    db.session.flush()
+    db.session.execute(
+        insert(StageChange.__table__), [arrival(lead, actor_id(actor)) for lead in leads]
+    )
+    for lead in leads:
+        open_step(lead, actor, planned_at or lead.created_at)
+
+
+def arrival(lead, by_id):
+    """The stage change that records a lead coming into the funnel."""
+    return {
+        "lead_id": lead.id,
+        "to_stage_id": lead.stage_id,
+        "changed_at": lead.created_at,
+        "changed_by_id": by_id,
+    }
+
+
+def check_lead_fields(details):
     unknown = set(details) - set(LEAD_FIELDS)
     if unknown:
         raise TypeError(f"unknown lead fields: {sorted(unknown)}")
-    stage = stage or first_stage()
-    now = utcnow()
-    lead = Lead(
-        title="",
-        stage=stage,
-        owner_id=actor.id if actor else None,
-        created_by_id=actor.id if actor else None,
-        created_at=now,
-        stage_changed_at=now,
-    )
-    set_details(lead, details, actor)
-    lead.number = Counter.take("lead")
-    refresh_search_text(lead)
-    db.session.add(lead)
-    db.session.flush()
-    open_step(lead, actor, now)
-    db.session.add(
-        StageChange(
-            lead_id=lead.id,
-            to_stage_id=stage.id,
-            changed_at=now,
-            changed_by_id=actor.id if actor else None,
-        )
-    )
-    return lead
+
+
+def actor_id(actor):
+    """Whose change it is, as stored: None for the system itself."""
+    return actor.id if actor else None
 
 
 def update_lead(lead, actor, **details):
     """Change a lead's details (not its stage: that is `move_lead`)."""
     check_may_change(lead, actor)
-    unknown = set(details) - set(LEAD_FIELDS)
-    if unknown:
-        raise TypeError(f"unknown lead fields: {sorted(unknown)}")
+    check_lead_fields(details)
     set_details(lead, details, actor)
     return lead
 
@@ -210,35 +237,52 @@ def move_lead(
         raise FunnelError(_("Choose a stage from the list."), "stage")
     if stage.id == lead.stage_id:
         return None
-    if stage.kind == StageKind.LOST:
-        if lost_reason is None:
-            raise FunnelError(_("Say why the lead was lost."), "lost_reason")
-        lead.lost_reason_id = lost_reason.id
-        lead.lost_note = clean(lost_note, NOTE_MAX, "lost_note")
+    check_closing(stage.kind, lost_reason, value, lead.value)
+    record_outcome(lead, stage.kind, lost_reason.id if lost_reason else None, lost_note, value)
+    if stage.kind != StageKind.OPEN:
         plan_next_step(lead, actor, None, None, activity)
+    change = StageChange(**stage_change(lead, stage.id, at or utcnow(), actor_id(actor), activity))
+    lead.stage = stage
+    db.session.add(change)
+    return change
+
+
+def check_closing(kind, lost_reason, value, lead_value):
+    """Refuse a move to a lost stage without a reason, or to a won one when the deal has no
+    value, neither given nor the lead's own."""
+    if kind == StageKind.LOST and lost_reason is None:
+        raise FunnelError(_("Say why the lead was lost."), "lost_reason")
+    if kind == StageKind.WON and value is None and lead_value is None:
+        raise FunnelError(_("Enter the final value of the deal."), "value")
+
+
+def record_outcome(lead, kind, lost_reason_id, lost_note, value):
+    """Why the lead was lost, or the value it was won with, as it moves to a stage of `kind`;
+    back in an open stage, it was not lost after all."""
+    if kind == StageKind.LOST:
+        lead.lost_reason_id = lost_reason_id
+        lead.lost_note = clean(lost_note, NOTE_MAX, "lost_note")
     else:
         lead.lost_reason_id = None
         lead.lost_note = None
-    if stage.kind == StageKind.WON:
-        final = check_value(value, "value") if value is not None else lead.value
-        if final is None:
-            raise FunnelError(_("Enter the final value of the deal."), "value")
-        lead.value = final
-        plan_next_step(lead, actor, None, None, activity)
-    at = at or utcnow()
-    change = StageChange(
-        lead_id=lead.id,
-        from_stage_id=lead.stage_id,
-        to_stage_id=stage.id,
-        changed_at=at,
-        changed_by_id=actor.id if actor else None,
-        activity_id=activity.id if activity else None,
-        seconds_in_from_stage=seconds_between(at, lead.stage_changed_at),
-    )
-    lead.stage = stage
-    lead.stage_id = stage.id
+    if kind == StageKind.WON and value is not None:
+        lead.value = check_value(value, "value")
+
+
+def stage_change(lead, stage_id, at, by_id, activity=None):
+    """The record of `lead` moving to `stage_id` at `at`, with how long it stayed in the stage
+    it leaves; the lead is moved too."""
+    change = {
+        "lead_id": lead.id,
+        "from_stage_id": lead.stage_id,
+        "to_stage_id": stage_id,
+        "changed_at": at,
+        "changed_by_id": by_id,
+        "activity_id": activity.id if activity else None,
+        "seconds_in_from_stage": seconds_between(at, lead.stage_changed_at),
+    }
+    lead.stage_id = stage_id
     lead.stage_changed_at = at
-    db.session.add(change)
     return change
 
 
@@ -288,38 +332,73 @@ def log_activity(
     if kind is None:
         raise FunnelError(_("Choose a kind of contact."), "kind")
     occurred_at = occurred_at or utcnow()
-    check_not_future(occurred_at)
     moving = stage is not None and stage.id != lead.stage_id
     activity = Activity(
-        lead_id=lead.id,
-        author_id=actor.id if actor else None,
-        kind_id=kind.id,
-        occurred_at=occurred_at,
-        body=clean(body, BODY_MAX, "body") or "",
-        stage_after_id=stage.id if moving else None,
-        created_at=utcnow(),
+        **contact_values(
+            lead, actor_id(actor), kind.id, body, occurred_at, stage.id if moving else None
+        )
     )
     db.session.add(activity)
     db.session.flush()
-    keep_steps(lead, activity)
-    if moving:
-        move_lead(
+    apply_contact(lead, actor, activity, stage, lost_reason, lost_note, value)
+    if next_step_at is not KEEP and lead.stage.kind == StageKind.OPEN:
+        note = clean(next_step_note, NOTE_MAX, "next_step_note")
+        plan_next_step(lead, actor, next_step_at, note, activity)
+    return activity
+
+
+def contact_values(lead, author_id, kind_id, body, occurred_at, moves_to=None, logged_at=None):
+    """A contact's columns as it is logged: not dated in the future, its text cleaned, and the
+    stage it moves `lead` to, if it does; `logged_at` is when it was written down (now)."""
+    check_not_future(occurred_at)
+    return {
+        "lead_id": lead.id,
+        "author_id": author_id,
+        "kind_id": kind_id,
+        "occurred_at": occurred_at,
+        "body": clean(body, BODY_MAX, "body") or "",
+        "stage_after_id": moves_to,
+        "created_at": logged_at or utcnow(),
+    }
+
+
+def apply_contact(
+    lead,
+    actor,
+    contact,
+    stage=None,
+    lost_reason=None,
+    lost_note=None,
+    value=None,
+    steps_waiting=True,
+):
+    """What a contact just written (an Activity, or a Contact) does to its lead: it answers the
+    steps whose time had come, moves the lead to `stage` if that is another, and is kept as the
+    lead's newest contact if it is. `steps_waiting` False spares the search for steps to answer
+    on a lead known to have none. Returns the stage change, or None."""
+    if steps_waiting:
+        keep_steps(lead, contact)
+    change = None
+    if stage is not None and stage.id != lead.stage_id:
+        change = move_lead(
             lead,
             stage,
             actor,
-            at=occurred_at,
-            activity=activity,
+            at=contact.occurred_at,
+            activity=contact,
             lost_reason=lost_reason,
             lost_note=lost_note,
             value=value,
         )
-    if next_step_at is not KEEP and lead.stage.kind == StageKind.OPEN:
-        note = clean(next_step_note, NOTE_MAX, "next_step_note")
-        plan_next_step(lead, actor, next_step_at, note, activity)
-    if lead.last_activity_at is None or occurred_at >= lead.last_activity_at:
-        lead.last_activity_id = activity.id
-        lead.last_activity_at = occurred_at
-    return activity
+    note_newest_contact(lead, contact)
+    return change
+
+
+def note_newest_contact(lead, contact):
+    """Keep the lead's newest contact at hand, so lists, cards and the agenda need no lookups."""
+    if lead.last_activity_at is None or contact.occurred_at >= lead.last_activity_at:
+        lead.last_activity_id = contact.id
+        lead.last_activity_at = contact.occurred_at
 
 
 def reschedule(lead, actor, next_step_at):
@@ -545,3 +624,90 @@ def restore_lead(lead, actor):
 
 def lost_reason_by_id(reason_id):
     return db.session.get(LostReason, reason_id) if reason_id else None
+
+
+# Batches: the import writes thousands of leads and contacts in one transaction. These write
+# them under the same rules as the functions above, with one statement for many rows instead
+# of a flush for each.
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """A contact written by `write_contacts`, as the funnel's rules need it: which one, and
+    when it happened."""
+
+    id: int
+    occurred_at: datetime
+
+
+def write_contacts(rows):
+    """Write contacts made by `contact_values` with one statement; then `apply_contact` does
+    what each does to its lead, in the order they happened. Returns a Contact for each row."""
+    if not rows:
+        return []
+    for row, contact_id in zip(rows, reserve_ids(Activity, len(rows)), strict=True):
+        row["id"] = contact_id
+    db.session.execute(insert(Activity.__table__), rows)
+    return [Contact(row["id"], row["occurred_at"]) for row in rows]
+
+
+def leads_with_steps_to_answer(lead_ids):
+    """Which of these leads have a planned step that no contact answered yet."""
+    return set(
+        db.session.scalars(
+            select(PlannedStep.lead_id)
+            .where(PlannedStep.lead_id.in_(lead_ids), PlannedStep.kept_by_activity_id.is_(None))
+            .distinct()
+        )
+    )
+
+
+def backdate_arrivals(firsts):
+    """A lead with no history of its own (no contact, no move since it came in) came in no
+    later than its first contact, so the funnel's reports see it enter before it moves on.
+    `firsts` holds each lead with the time of its first contact."""
+    arrivals = []
+    for lead, first_contact in firsts:
+        if (
+            lead.last_activity_at is None
+            and first_contact < lead.created_at
+            and lead.stage_changed_at == lead.created_at
+        ):
+            lead.created_at = lead.stage_changed_at = first_contact
+            arrivals.append({"lead": lead.id, "at": first_contact})
+    if arrivals:
+        changes = StageChange.__table__
+        db.session.execute(
+            update(changes)
+            .where(changes.c.lead_id == bindparam("lead"), changes.c.from_stage_id.is_(None))
+            .values(changed_at=bindparam("at")),
+            arrivals,
+        )
+
+
+def assign_ids(records):
+    """Give new records of one model their ids before the flush (see `reserve_ids`), which then
+    writes them with one statement instead of one each, asking for its id back."""
+    if not records:
+        return
+    ids = reserve_ids(type(records[0]), len(records))
+    for record, record_id in zip(records, ids, strict=True):
+        record.id = record_id
+
+
+def reserve_ids(model, count):
+    """Ids for `count` rows about to be written to `model`'s table. Only in a transaction that
+    took SQLite's write lock before reading (as the import's does), where nobody else can take
+    the next ids meanwhile; PostgreSQL's sequence gives them out."""
+    table = model.__table__
+    with db.session.no_autoflush:
+        if db.session.get_bind().dialect.name == "postgresql":
+            return db.session.scalars(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
+                    "FROM generate_series(1, :count)"
+                ),
+                {"table": table.name, "count": count},
+            ).all()
+        first = (db.session.scalar(select(func.max(table.c.id))) or 0) + 1
+    return range(first, first + count)
