@@ -5,10 +5,10 @@ Both read the file row by row, a chunk at a time, and never hold it whole: a dry
 counts and the first errors; the activities, which must be applied oldest first for each lead
 whatever order the file has them in, are sorted in a scratch SQLite file beside the upload.
 
-Every rule of the funnel comes from `crm.funnel`: details are checked and set by `set_details`
-and `update_lead`, stage moves made by `move_lead`, answered steps marked by `keep_steps`. What
-`create_lead` and `log_activity` would add one flush at a time (the new lead, its first stage
-change, the activity rows) is written here a chunk at a time, with the same values; the tests
+Every row of the funnel is written by `crm.funnel`, under its rules: new leads are made by
+`enter_lead` and saved a chunk at a time by `save_new_leads`, details changed by `update_lead`,
+contacts written by `write_contacts` and applied to their leads by `apply_contact` (which
+moves them with `move_lead`), as `create_lead` and `log_activity` do one at a time; the tests
 compare the two.
 """
 
@@ -24,7 +24,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import select, update
 
 from crm import data_version, funnel, lists
 from crm.extensions import db
@@ -57,14 +57,7 @@ PROGRESS_SECONDS = 0.5
 NEW_STAGE_COLOURS = ("#0369a1", "#7c3aed", "#b45309", "#0f766e", "#be185d", "#4d7c0f")
 NEW_STAGE = "new:"
 EXISTING_STAGE = "stage:"
-# Rows written straight to the tables, a chunk at a time: the ORM's bulk path is far slower.
-ACTIVITIES = Activity.__table__
-LEADS = Lead.__table__
-STAGE_CHANGES = StageChange.__table__
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-# What the funnel needs to know of a contact just written: its id and when it happened.
-Written = namedtuple("Written", "id occurred_at")
 
 
 class ImportFailed(Exception):
@@ -390,13 +383,13 @@ class Context:
             return self.default_kind
         return kind
 
-    def closing_problem(self, stage, reason, value, lead_value):
-        """Why a move to `stage` would be refused, as `funnel.move_lead` would say it; None
-        when it would not be."""
-        if stage.kind == StageKind.LOST and reason is None:
-            return _("Say why the lead was lost.")
-        if stage.kind == StageKind.WON and value is None and lead_value is None:
-            return _("Enter the final value of the deal.")
+    @staticmethod
+    def closing_problem(stage, reason, value, lead_value):
+        """Why `funnel.move_lead` would refuse a move to `stage`; None when it would not."""
+        try:
+            funnel.check_closing(stage.kind, reason, value, lead_value)
+        except funnel.FunnelError as error:
+            return error.message
         return None
 
 
@@ -695,17 +688,15 @@ class LeadImport(Runner):
         if not self.apply:
             self.remember(row, number, PendingLead(number))
             return
-        # What `create_lead` does besides setting the details. A lead enters the funnel at an
-        # open stage, as on the new lead page; a won or lost one is moved there once it has an
-        # id, so the funnel's rules for closing hold.
-        actor = context.actor
-        at = row.created_at or utcnow()
-        lead.stage = context.first_stage if (stage is None or closes) else stage
-        lead.created_by_id = actor.id if actor else None
-        lead.created_at = lead.stage_changed_at = at
-        lead.number = number
-        funnel.refresh_search_text(lead)
-        db.session.add(lead)
+        # A lead enters the funnel at an open stage, as on the new lead page; a won or lost one
+        # is moved there once it is saved, so the funnel's rules for closing hold.
+        funnel.enter_lead(
+            lead,
+            context.actor,
+            context.first_stage if (stage is None or closes) else stage,
+            at=row.created_at or utcnow(),
+            number=number,
+        )
         self.remember(row, number, lead)
         self.after_flush.append((lead, row, stage if closes else None))
 
@@ -791,25 +782,13 @@ class LeadImport(Runner):
             self.pending = {}
             self.forget_chunk()
             return
-        new_leads = [lead for lead, _row, _closed in self.after_flush]
-        for lead, lead_id in zip(new_leads, reserve_ids(LEADS, len(new_leads)), strict=True):
-            lead.id = lead_id
-        db.session.flush()
         actor = self.context.actor
-        changes = []
-        for lead, _row, _closing in self.after_flush:
-            self.made.add(lead.id)
-            changes.append(
-                {
-                    "lead_id": lead.id,
-                    "to_stage_id": lead.stage_id,
-                    "changed_at": lead.created_at,
-                    "changed_by_id": actor.id if actor else None,
-                }
-            )
-            funnel.open_step(lead, actor, utcnow())
-        if changes:
-            db.session.execute(insert(STAGE_CHANGES), changes)
+        new_leads = [lead for lead, _row, _closed in self.after_flush]
+        # The import holds the write lock: the leads can be given their ids up front.
+        funnel.assign_ids(new_leads)
+        # The next steps in the file are planned as of the import, whenever the leads came in.
+        funnel.save_new_leads(new_leads, actor, planned_at=utcnow())
+        self.made.update(lead.id for lead in new_leads)
         for lead, row, closed in self.after_flush:
             if closed is not None:
                 funnel.move_lead(
@@ -987,7 +966,7 @@ class ActivityImport(Runner):
         ) as cursor:
             batch, current = {}, None
             for record in cursor:
-                contact = Contact(*record)
+                contact = StagedContact(*record)
                 if contact.lead_id != current:
                     if len(batch) == LEADS_PER_BATCH:
                         yield batch
@@ -1016,19 +995,13 @@ class ActivityImport(Runner):
             )
         ):
             logged.add((lead_id, occurred_at, body))
-        steps_open = set(
-            db.session.scalars(
-                select(PlannedStep.lead_id)
-                .where(PlannedStep.lead_id.in_(ids), PlannedStep.kept_by_activity_id.is_(None))
-                .distinct()
-            )
-        )
+        steps_waiting = funnel.leads_with_steps_to_answer(ids)
         plans = [
             (leads[lead_id], self.plan(leads[lead_id], contacts, logged))
             for lead_id, contacts in batch.items()
         ]
         if self.apply:
-            self.log(plans, steps_open)
+            self.log(plans, steps_waiting)
         self.forget_chunk()
 
     def plan(self, lead, contacts, logged):
@@ -1071,65 +1044,55 @@ class ActivityImport(Runner):
             return self.context.new_stages[contact.stage.removeprefix(NEW_STAGE)]
         return self.context.stage_by_id[int(contact.stage)]
 
-    def log(self, plans, steps_open):
-        """Write the planned contacts of a batch of leads: the activity rows together, then
-        for each lead, oldest first, what `log_activity` does after writing one."""
-        actor = self.context.actor
-        rows = []
-        self.backdate([(lead, planned[0].occurred_at) for lead, planned in plans if planned])
-        for lead, planned in plans:
-            for item in planned:
-                rows.append(
-                    {
-                        "lead_id": lead.id,
-                        # Without an author column, the contacts are the owner's.
-                        "author_id": item.contact.author_id
-                        or lead.owner_id
-                        or (actor.id if actor else None),
-                        "kind_id": item.contact.kind_id,
-                        "occurred_at": item.occurred_at,
-                        "body": item.contact.body,
-                        "stage_after_id": item.moving.id if item.moving is not None else None,
-                        "created_at": self.now,
-                    }
-                )
+    def log(self, plans, steps_waiting):
+        """Write the planned contacts of a batch of leads with one statement, then, for each
+        lead and oldest first, what each does to it."""
+        funnel.backdate_arrivals(
+            [(lead, planned[0].occurred_at) for lead, planned in plans if planned]
+        )
+        rows = [
+            funnel.contact_values(
+                lead,
+                self.author_of(item, lead),
+                item.contact.kind_id,
+                item.contact.body,
+                item.occurred_at,
+                item.moving.id if item.moving is not None else None,
+                logged_at=self.now,
+            )
+            for lead, planned in plans
+            for item in planned
+        ]
         if not rows:
             return
-        for row, activity_id in zip(rows, reserve_ids(ACTIVITIES, len(rows)), strict=True):
-            row["id"] = activity_id
-        db.session.execute(insert(ACTIVITIES), rows)
-        new_ids = iter(row["id"] for row in rows)
+        contacts = iter(funnel.write_contacts(rows))
         changes = []
         for lead, planned in plans:
             for item in planned:
-                written = Written(next(new_ids), item.occurred_at)
-                if lead.id in steps_open:
-                    funnel.keep_steps(lead, written)
-                if item.moving is not None:
-                    changes.append(self.move(lead, item, written))
-                if lead.last_activity_at is None or item.occurred_at >= lead.last_activity_at:
-                    lead.last_activity_id = written.id
-                    lead.last_activity_at = item.occurred_at
-        # Given their ids, the stage changes `move_lead` made go in with one statement.
-        for change, change_id in zip(
-            changes, reserve_ids(STAGE_CHANGES, len(changes)), strict=True
-        ):
-            change.id = change_id
+                change = self.apply_to_lead(lead, item, next(contacts), lead.id in steps_waiting)
+                if change is not None:
+                    changes.append(change)
+        # Given their ids, the stage changes the contacts made go in with one statement.
+        funnel.assign_ids(changes)
         db.session.flush()
 
-    def move(self, lead, item, written):
-        """Move the lead as the contact says; returns the stage change, written with the
-        batch's others."""
+    def author_of(self, item, lead):
+        """Without an author column, the contacts are the owner's."""
+        actor = self.context.actor
+        return item.contact.author_id or lead.owner_id or (actor.id if actor else None)
+
+    def apply_to_lead(self, lead, item, contact, steps_waiting):
+        """What the contact does to its lead; returns the stage change it made, if any."""
         try:
-            change = funnel.move_lead(
+            return funnel.apply_contact(
                 lead,
-                item.moving,
                 self.context.actor,
-                at=item.occurred_at,
-                activity=written,
+                contact,
+                item.moving,
                 lost_reason=item.reason,
                 lost_note=item.contact.note,
                 value=item.value,
+                steps_waiting=steps_waiting,
             )
         except funnel.FunnelError as error:
             raise ImportFailed(
@@ -1140,53 +1103,10 @@ class ActivityImport(Runner):
                 ),
                 self.report,
             ) from error
-        return change
-
-    def backdate(self, firsts):
-        """A lead with no history of its own (no contact, no move since it came in) starts no
-        later than its first contact, so the funnel's analytics see it enter before it moves
-        on. `firsts` holds each lead with the time of its first new contact."""
-        entries = []
-        for lead, first_contact in firsts:
-            if (
-                lead.last_activity_at is None
-                and first_contact < lead.created_at
-                and lead.stage_changed_at == lead.created_at
-            ):
-                lead.created_at = lead.stage_changed_at = first_contact
-                entries.append({"lead": lead.id, "at": first_contact})
-        if entries:
-            db.session.execute(
-                update(STAGE_CHANGES)
-                .where(
-                    STAGE_CHANGES.c.lead_id == bindparam("lead"),
-                    STAGE_CHANGES.c.from_stage_id.is_(None),
-                )
-                .values(changed_at=bindparam("at")),
-                entries,
-            )
 
 
-def reserve_ids(table, count):
-    """Ids for `count` rows about to be written to `table`, so that they can be written in one
-    statement without asking for each id back. The import holds the write lock on SQLite, where
-    nobody else can take the next ids meanwhile; PostgreSQL's sequence gives them out."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        with db.session.no_autoflush:
-            return db.session.scalars(
-                text(
-                    "SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
-                    "FROM generate_series(1, :count)"
-                ),
-                {"table": table.name, "count": count},
-            ).all()
-    with db.session.no_autoflush:
-        first = (db.session.scalar(select(func.max(table.c.id))) or 0) + 1
-    return range(first, first + count)
-
-
-Contact = namedtuple(
-    "Contact",
+StagedContact = namedtuple(
+    "StagedContact",
     "lead_id occurred_at line kind_id stage body author_id value reason_id note",
 )
 Planned = namedtuple("Planned", "contact occurred_at moving reason value")
