@@ -5,10 +5,13 @@ change is always recorded the same way. They know nothing of requests or forms: 
 values and the acting user, and raise FunnelError with a message fit for the user.
 """
 
+import dataclasses
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from operator import attrgetter
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, func, insert, or_, select, text, update
@@ -32,6 +35,8 @@ TITLE_MAX = 200
 BODY_MAX = 8000
 NOTE_MAX = 500
 VALUE_MAX = Decimal("999999999999.99")
+# How far ahead of the clock a contact may be dated.
+GRACE = timedelta(days=1)
 # Phones are compared on their last ten digits: "+7 999 ..." and "8 999 ..." are the same line.
 PHONE_TAIL = 10
 
@@ -347,10 +352,13 @@ def log_activity(
     return activity
 
 
-def contact_values(lead, author_id, kind_id, body, occurred_at, moves_to=None, logged_at=None):
+def contact_values(
+    lead, author_id, kind_id, body, occurred_at, moves_to=None, logged_at=None, now=None
+):
     """A contact's columns as it is logged: not dated in the future, its text cleaned, and the
-    stage it moves `lead` to, if it does; `logged_at` is when it was written down (now)."""
-    check_not_future(occurred_at)
+    stage it moves `lead` to, if it does; `logged_at` is when it was written down (now), `now`
+    the time it is (for a batch, when it began)."""
+    check_not_future(occurred_at, now)
     return {
         "lead_id": lead.id,
         "author_id": author_id,
@@ -543,9 +551,9 @@ def answering_contact():
     )
 
 
-def check_not_future(occurred_at):
+def check_not_future(occurred_at, now=None):
     # A day's grace: clocks and time zones differ, but a contact next week is a mistake.
-    if occurred_at > utcnow() + timedelta(days=1):
+    if occurred_at > (now or utcnow()) + GRACE:
         raise FunnelError(_("A contact cannot be in the future."), "occurred_at")
 
 
@@ -711,3 +719,286 @@ def reserve_ids(model, count):
             ).all()
         first = (db.session.scalar(select(func.max(table.c.id))) or 0) + 1
     return range(first, first + count)
+
+
+# Backfilling: leads with a past, written in bulk (the demo's made-up two years). Each lead's
+# story is told in the order it happened, event by event, through the same rules and helpers
+# as the functions above; the rows wait in memory, with ids given up front, until the caller
+# takes them to insert a batch at a time. So: only into a database nobody else writes to
+# meanwhile, and by the system, with whoever did each thing in the story as a plain user id.
+
+
+@dataclass(slots=True, eq=False)
+class PastLead:
+    """A lead being backfilled: its columns as the funnel keeps them, and its story so far."""
+
+    id: int | None = None
+    number: int | None = None
+    title: str = ""
+    contact_name: str | None = None
+    phone: str | None = None
+    phone_digits: str | None = None
+    email: str | None = None
+    source: str | None = None
+    owner_id: int | None = None
+    created_by_id: int | None = None
+    stage_id: int | None = None
+    value: Decimal | None = None
+    lost_reason_id: int | None = None
+    lost_note: str | None = None
+    next_step_at: datetime | None = None
+    next_step_note: str | None = None
+    archived: bool = False
+    search_text: str = ""
+    stage_changed_at: datetime | None = None
+    last_activity_id: int | None = None
+    last_activity_at: datetime | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    # Its contacts in the order they happened, its steps, and the one that stands.
+    contacts: list = dataclasses.field(default_factory=list)
+    steps: list = dataclasses.field(default_factory=list)
+    standing: object = None
+
+
+@dataclass(slots=True, eq=False)
+class PastContact:
+    """A contact being backfilled, with the lead it was with."""
+
+    lead: PastLead
+    id: int
+    lead_id: int
+    author_id: int | None
+    kind_id: int
+    occurred_at: datetime
+    body: str
+    stage_after_id: int | None
+    created_at: datetime
+    edited_at: datetime | None = None
+    deleted_at: datetime | None = None
+
+
+@dataclass(slots=True, eq=False)
+class PastStep:
+    """A next step being backfilled, as PlannedStep keeps it."""
+
+    id: int
+    lead_id: int
+    owner_id: int | None
+    due_at: datetime
+    note: str | None
+    planned_at: datetime
+    planned_by_id: int | None
+    ended_at: datetime | None = None
+    ended_by_activity_id: int | None = None
+    kept_by_activity_id: int | None = None
+
+
+class Backfill:
+    """Leads and their past, told event by event in the order it happened: each method does
+    what the service function of the same name does, at the moment `at` and by the user id
+    `by`. `rows_told` hands over the rows, a batch of leads at a time."""
+
+    MODELS = (Lead, Activity, StageChange, ActivityRevision, PlannedStep)
+
+    def __init__(self):
+        self.now = utcnow()
+        self.stage_kinds = dict(db.session.execute(select(Stage.id, Stage.kind)).all())
+        self.open_stages = {id for id, kind in self.stage_kinds.items() if kind == StageKind.OPEN}
+        self.next_ids = {model: next_id(model) for model in self.MODELS}
+        self.rows = {model: [] for model in self.MODELS}
+
+    def take_id(self, model):
+        taken = self.next_ids[model]
+        self.next_ids[model] = taken + 1
+        return taken
+
+    def kind_of(self, stage_id):
+        kind = self.stage_kinds.get(stage_id)
+        if kind is None:
+            raise FunnelError(_("Choose a stage from the list."), "stage")
+        return kind
+
+    def create_lead(self, by, at, stage_id, number, **details):
+        """A lead that came in at `at` in `stage_id`, numbered `number`, entered by `by`."""
+        check_lead_fields(details)
+        self.kind_of(stage_id)
+        lead = PastLead(owner_id=by)
+        set_details(lead, details)
+        lead.stage_id = stage_id
+        lead.created_by_id = by
+        lead.created_at = lead.stage_changed_at = lead.updated_at = at
+        lead.number = number
+        refresh_search_text(lead)
+        lead.id = self.take_id(Lead)
+        self.rows[Lead].append(lead)
+        self.add_change(arrival(lead, by))
+        self.open_step(lead, by, at)
+        return lead
+
+    def move_lead(
+        self, lead, stage_id, by, at, contact=None, lost_reason_id=None, lost_note=None, value=None
+    ):
+        """Move the lead to another stage, as on the board (or by `contact`)."""
+        kind = self.kind_of(stage_id)
+        if stage_id == lead.stage_id:
+            return
+        check_closing(kind, lost_reason_id, value, lead.value)
+        record_outcome(lead, kind, lost_reason_id, lost_note, value)
+        if kind != StageKind.OPEN:
+            self.plan_next_step(lead, by, at, None, None, contact)
+        self.add_change(stage_change(lead, stage_id, at, by, contact))
+        self.touch(lead, at)
+
+    def log_activity(
+        self,
+        lead,
+        by,
+        kind_id,
+        body,
+        at,
+        stage_id=None,
+        next_step_at=KEEP,
+        next_step_note=None,
+        lost_reason_id=None,
+        lost_note=None,
+        value=None,
+    ):
+        """A contact `by` made at `at`: what was said, the stage after it and the next step."""
+        if kind_id is None:
+            raise FunnelError(_("Choose a kind of contact."), "kind")
+        moving = stage_id is not None and stage_id != lead.stage_id
+        values = contact_values(
+            lead, by, kind_id, body, at, stage_id if moving else None, logged_at=at, now=self.now
+        )
+        contact = PastContact(lead, self.take_id(Activity), **values)
+        lead.contacts.append(contact)
+        self.rows[Activity].append(contact)
+        if moving:
+            self.move_lead(lead, stage_id, by, at, contact, lost_reason_id, lost_note, value)
+        if next_step_at is not KEEP and lead.stage_id in self.open_stages:
+            note = clean(next_step_note, NOTE_MAX, "next_step_note")
+            self.plan_next_step(lead, by, at, next_step_at, note, contact)
+        note_newest_contact(lead, contact)
+        self.touch(lead, at)
+        return contact
+
+    def plan_next_step(self, lead, by, at, due_at, note, contact=None):
+        """Make `due_at` with `note` the lead's next step; the one it replaces ends at `at`,
+        replaced by `contact` if logging it is what replaced it."""
+        if (due_at, note) == (lead.next_step_at, lead.next_step_note):
+            return
+        moved = due_at != lead.next_step_at
+        lead.next_step_at, lead.next_step_note = due_at, note
+        self.touch(lead, at)
+        standing = lead.standing
+        if not moved:
+            if standing is not None:
+                standing.note = note
+            return
+        if standing is not None:
+            standing.ended_at = at
+            if contact is not None:
+                standing.ended_by_activity_id = contact.id
+            lead.standing = None
+        self.open_step(lead, by, at)
+
+    def open_step(self, lead, by, at):
+        if lead.next_step_at is None or lead.stage_id not in self.open_stages:
+            return
+        step = PastStep(
+            self.take_id(PlannedStep),
+            lead.id,
+            lead.owner_id,
+            lead.next_step_at,
+            lead.next_step_note,
+            planned_at=at,
+            planned_by_id=by,
+        )
+        lead.steps.append(step)
+        lead.standing = step
+        self.rows[PlannedStep].append(step)
+
+    def edit_activity(self, contact, at, body):
+        """Its author corrects what a contact says; the earlier wording is kept."""
+        self.keep_revision(contact, at)
+        contact.body = clean(body, BODY_MAX, "body") or ""
+        contact.edited_at = at
+
+    def delete_activity(self, contact, at):
+        """Its author deletes a contact: hidden from the timeline, kept with its history."""
+        self.keep_revision(contact, at)
+        contact.deleted_at = at
+        lead = contact.lead
+        newest = next((c for c in reversed(lead.contacts) if c.deleted_at is None), None)
+        if newest is not None and newest.id == lead.last_activity_id:
+            return
+        lead.last_activity_id = newest.id if newest else None
+        lead.last_activity_at = newest.occurred_at if newest else None
+        self.touch(lead, at)
+
+    def archive_lead(self, lead, at):
+        lead.archived = True
+        self.touch(lead, at)
+
+    def keep_revision(self, contact, at):
+        self.rows[ActivityRevision].append(
+            {
+                "id": self.take_id(ActivityRevision),
+                "activity_id": contact.id,
+                "kind_id": contact.kind_id,
+                "occurred_at": contact.occurred_at,
+                "body": contact.body,
+                "revised_at": at,
+                "revised_by_id": contact.author_id,
+            }
+        )
+
+    def add_change(self, change):
+        change["id"] = self.take_id(StageChange)
+        self.rows[StageChange].append(change)
+
+    @staticmethod
+    def touch(lead, at):
+        if at > lead.updated_at:
+            lead.updated_at = at
+
+    def rows_told(self):
+        """The rows told since the last call, by model (records with the table's columns as
+        attributes, or dicts), each step with the contact that answered it; forgotten here, to
+        be inserted by the caller as they are, ids and all."""
+        for lead in self.rows[Lead]:
+            answer_steps(lead)
+            # Nothing refers back to the contacts any longer: they are freed once written.
+            lead.contacts = lead.steps = lead.standing = None
+        told = self.rows
+        self.rows = {model: [] for model in self.MODELS}
+        return told
+
+
+def answer_steps(lead):
+    """Find what answered each of a backfilled lead's steps, as `answering_contact` finds it in
+    the database: the first contact made while the step stood and at or after its time, or the
+    one whose logging replaced it; a deleted contact answers nothing."""
+    contacts = lead.contacts
+    moments = [contact.occurred_at for contact in contacts]
+    by_id = {contact.id: contact for contact in contacts}
+    for step in lead.steps:
+        found = []
+        for index in range(bisect_left(moments, step.due_at), len(contacts)):
+            contact = contacts[index]
+            if step.ended_at is not None and contact.occurred_at > step.ended_at:
+                break
+            if contact.deleted_at is None:
+                found.append(contact)
+                break
+        replaced_by = by_id.get(step.ended_by_activity_id)
+        if replaced_by is not None and replaced_by.deleted_at is None:
+            found.append(replaced_by)
+        answer = min(found, key=attrgetter("occurred_at", "id"), default=None)
+        step.kept_by_activity_id = answer.id if answer else None
+
+
+def next_id(model):
+    """The id after the highest one taken."""
+    return (db.session.scalar(select(func.max(model.id))) or 0) + 1
