@@ -39,7 +39,7 @@ from operator import attrgetter, methodcaller
 
 from sqlalchemy import DateTime, exists, insert, select, text
 
-from crm import data_version, funnel_defaults
+from crm import data_version, funnel_defaults, search_index
 from crm.extensions import db
 from crm.funnel import Backfill, phone_tail
 from crm.models import (
@@ -264,9 +264,11 @@ class sqlite_bulk_load:
     Inserting a million rows into four indexes each, in random order, costs more than building
     the indexes afterwards from the finished table. The indexes of the tables the demo fills are
     dropped and created again from their own definitions (as stored in sqlite_master), in the
-    same transaction: nobody sees the tables without them, and a rollback restores them. The
-    session's connection also gets a bigger page cache, restored afterwards since it goes back
-    to the pool. On an error the caller must roll back. Elsewhere this does nothing.
+    same transaction: nobody sees the tables without them, and a rollback restores them. So are
+    the triggers that keep the leads' search index, which is then rebuilt from the finished
+    table in one pass: indexing each lead as it comes costs several times more. The session's
+    connection also gets a bigger page cache, restored afterwards since it goes back to the
+    pool. On an error the caller must roll back. Elsewhere this does nothing.
     """
 
     TABLES = ("leads", "activities", "stage_changes", "activity_revisions", "planned_steps")
@@ -280,19 +282,21 @@ class sqlite_bulk_load:
         names = ", ".join(f"'{table}'" for table in self.TABLES)
         self.indexes = db.session.execute(
             text(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'index' "  # noqa: S608
-                f"AND sql IS NOT NULL AND tbl_name IN ({names}) ORDER BY name"
+                "SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') "  # noqa: S608
+                f"AND sql IS NOT NULL AND tbl_name IN ({names}) ORDER BY type, name"
             )
         ).all()
-        for name, _sql in self.indexes:
-            db.session.execute(text(f'DROP INDEX "{name}"'))
+        for kind, name, _sql in self.indexes:
+            db.session.execute(text(f'DROP {kind.upper()} "{name}"'))
         return self
 
     def __exit__(self, exc_type, *exc):
         if not self.sqlite or exc_type is not None:
             return
-        for _name, sql in self.indexes:
+        for _kind, _name, sql in self.indexes:
             db.session.execute(text(sql))
+        search = search_index.SQLITE_TABLE
+        db.session.execute(text(f"INSERT INTO {search}({search}) VALUES ('rebuild')"))  # noqa: S608
         db.session.execute(text(f"PRAGMA cache_size={int(self.cache_size)}"))
 
 

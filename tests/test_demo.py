@@ -13,6 +13,7 @@ from crm import funnel as funnel_service
 from crm.analytics import conversion
 from crm.analytics.filters import ReportFilters
 from crm.extensions import db
+from crm.leads.queries import search_condition
 from crm.models import (
     Activity,
     ActivityRevision,
@@ -253,6 +254,18 @@ def test_no_two_leads_look_like_duplicates_while_the_word_lists_last(leads):
     assert len(set(titles)) == len(titles)
     assert len(set(emails)) == len(emails)
     assert len(set(phones)) == len(phones)
+
+
+def test_the_search_finds_every_lead_by_its_title_and_phone(leads):
+    """The search index is built once the leads are in: it holds every one of them."""
+
+    def found(term):
+        return db.session.scalars(select(Lead.id).where(search_condition(term))).all()
+
+    for lead in leads:
+        assert lead.id in found(lead.title)
+        if lead.phone:
+            assert lead.id in found(lead.phone)
 
 
 def test_a_lead_with_a_long_history(generated):
