@@ -177,11 +177,18 @@ def enter_lead(lead, actor, stage=None, at=None, number=None):
     (now) in `stage` (the first open one), numbered `number` (the next free one). Not saved
     yet: `save_new_leads` saves it."""
     lead.stage = stage or first_stage()
-    lead.created_by_id = actor_id(actor)
-    lead.created_at = lead.stage_changed_at = at or utcnow()
-    lead.number = Counter.take("lead") if number is None else number
-    refresh_search_text(lead)
+    number = Counter.take("lead") if number is None else number
+    mark_new(lead, actor_id(actor), at or utcnow(), number)
     return lead
+
+
+def mark_new(lead, by_id, at, number):
+    """What makes a lead new: who entered it and when (in its first stage since then), its
+    number, and the search line that has it."""
+    lead.created_by_id = by_id
+    lead.created_at = lead.stage_changed_at = at
+    lead.number = number
+    refresh_search_text(lead)
 
 
 def save_new_leads(leads, actor, planned_at=None):
@@ -826,10 +833,8 @@ class Backfill:
         lead = PastLead(owner_id=by)
         set_details(lead, details)
         lead.stage_id = stage_id
-        lead.created_by_id = by
-        lead.created_at = lead.stage_changed_at = lead.updated_at = at
-        lead.number = number
-        refresh_search_text(lead)
+        mark_new(lead, by, at, number)
+        lead.updated_at = at
         lead.id = self.take_id(Lead)
         self.rows[Lead].append(lead)
         self.add_change(arrival(lead, by))

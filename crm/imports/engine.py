@@ -5,11 +5,12 @@ Both read the file row by row, a chunk at a time, and never hold it whole: a dry
 counts and the first errors; the activities, which must be applied oldest first for each lead
 whatever order the file has them in, are sorted in a scratch SQLite file beside the upload.
 
-Every row of the funnel is written by `crm.funnel`, under its rules: new leads are made by
-`enter_lead` and saved a chunk at a time by `save_new_leads`, details changed by `update_lead`,
-contacts written by `write_contacts` and applied to their leads by `apply_contact` (which
-moves them with `move_lead`), as `create_lead` and `log_activity` do one at a time; the tests
-compare the two.
+Every row of the funnel is written by `crm.funnel`, under its rules, as `create_lead` and
+`log_activity` write them one at a time (the tests compare the two): a new lead's details are
+checked by `set_details`, the lead made new by `enter_lead` and saved with its first stage
+change and step by `save_new_leads`, a chunk at a time; details change through `update_lead`;
+contacts are written by `write_contacts`, a batch at a time, and `apply_contact` does what each
+does to its lead (answering steps, moving it with `move_lead`).
 """
 
 import re
