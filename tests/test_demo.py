@@ -280,6 +280,165 @@ def test_a_lead_with_a_long_history(generated):
     assert busiest == (lead_id, demo.BIG_LEAD_ACTIVITIES)
 
 
+def test_a_backfilled_story_writes_what_the_funnel_service_would(app, stages, monkeypatch):
+    """The demo's rows are made by the funnel's Backfill: told the same story, it writes what
+    the service functions write one at a time, with the clock at each moment of the story."""
+    boss = factories.user(role=Role.MANAGER)
+    ann = factories.user()
+    won = next(stage for stage in stages if stage.kind == StageKind.WON)
+    call = factories.kind("call")
+    details = {
+        "title": "Acme",
+        "contact_name": "Ann Smith",
+        "phone": "+7 999 123-45-67",
+        "email": "Ann@Acme.example",
+        "source": "Website",
+        "owner_id": ann.id,
+        "next_step_at": datetime(2025, 3, 4, 10),
+        "next_step_note": "Call",
+    }
+    # Called late, moved on the board, the next call put off; an offer sent early and corrected,
+    # a message left and deleted, and the deal signed.
+    came = datetime(2025, 3, 3, 9)
+    called = datetime(2025, 3, 4, 10, 30)
+    moved = datetime(2025, 3, 5, 12)
+    put_off = datetime(2025, 3, 7, 9)
+    offer_due = datetime(2025, 3, 10, 10)
+    offered = datetime(2025, 3, 10, 9, 30)
+    corrected = offered + timedelta(minutes=5)
+    follow_up_due = datetime(2025, 3, 12, 15)
+    messaged = datetime(2025, 3, 12, 16)
+    deleted = messaged + timedelta(minutes=5)
+    signed = datetime(2025, 3, 14, 11)
+
+    clock = [came]
+    monkeypatch.setattr(funnel_service, "utcnow", lambda: clock[0])
+    made = funnel_service.create_lead(boss, at=came, **details)
+    clock[0] = called
+    funnel_service.log_activity(
+        made,
+        ann,
+        call,
+        "Called, interested",
+        occurred_at=called,
+        stage=stages[1],
+        next_step_at=datetime(2025, 3, 6, 11),
+        next_step_note="Send the offer",
+    )
+    clock[0] = moved
+    funnel_service.move_lead(made, stages[2], boss, at=moved)
+    clock[0] = put_off
+    funnel_service.reschedule(made, ann, offer_due)
+    clock[0] = offered
+    offer = funnel_service.log_activity(
+        made,
+        ann,
+        call,
+        "Sent the offer",
+        occurred_at=offered,
+        next_step_at=follow_up_due,
+        next_step_note="Follow up",
+    )
+    clock[0] = corrected
+    funnel_service.edit_activity(offer, ann, call, "Sent the offer and prices", offered)
+    clock[0] = messaged
+    message = funnel_service.log_activity(
+        made, ann, call, "Left a message", occurred_at=messaged, next_step_at=None
+    )
+    clock[0] = deleted
+    funnel_service.delete_activity(message, ann)
+    clock[0] = signed
+    funnel_service.log_activity(
+        made, boss, call, "Signed", occurred_at=signed, stage=won, value=5000
+    )
+    db.session.flush()
+
+    past = funnel_service.Backfill()
+    told = past.create_lead(boss.id, came, stages[0].id, made.number + 1, **details)
+    past.log_activity(
+        told,
+        ann.id,
+        call.id,
+        "Called, interested",
+        called,
+        stage_id=stages[1].id,
+        next_step_at=datetime(2025, 3, 6, 11),
+        next_step_note="Send the offer",
+    )
+    past.move_lead(told, stages[2].id, boss.id, moved)
+    past.plan_next_step(told, ann.id, put_off, offer_due, "Send the offer")
+    offer = past.log_activity(
+        told,
+        ann.id,
+        call.id,
+        "Sent the offer",
+        offered,
+        next_step_at=follow_up_due,
+        next_step_note="Follow up",
+    )
+    past.edit_activity(offer, corrected, "Sent the offer and prices")
+    message = past.log_activity(
+        told, ann.id, call.id, "Left a message", messaged, next_step_at=None
+    )
+    past.delete_activity(message, deleted)
+    past.log_activity(told, boss.id, call.id, "Signed", signed, stage_id=won.id, value=5000)
+    stored = {}
+    for model, rows in past.rows_told().items():
+        demo.insert_rows(model.__table__, rows, stored)
+    db.session.commit()
+
+    lead = db.session.get(Lead, told.id)
+    assert story_of(lead) == story_of(made)
+    assert lead.updated_at == signed
+    assert db.session.scalars(
+        select(ActivityRevision.revised_at)
+        .join(Activity, Activity.id == ActivityRevision.activity_id)
+        .where(Activity.lead_id == lead.id)
+        .order_by(ActivityRevision.revised_at)
+    ).all() == [corrected, deleted]
+
+
+CLOCK_DEFAULTS = ("updated_at", "revised_at")
+
+
+def story_of(lead):
+    """A lead's rows, as two tellings of one story must agree on them: without ids and numbers
+    (activities are named by their place in the timeline), nor the moments the models' own
+    defaults take from the clock (when the lead last changed, when a revision was kept)."""
+    activities = db.session.scalars(
+        select(Activity).where(Activity.lead_id == lead.id).order_by(Activity.occurred_at)
+    ).all()
+    place = {activity.id: index for index, activity in enumerate(activities)} | {None: None}
+    named = {"last_activity_id", "activity_id", "ended_by_activity_id", "kept_by_activity_id"}
+
+    def columns(record):
+        return {
+            column.key: place[value] if column.key in named else value
+            for column in record.__table__.columns
+            if column.key not in ("id", "lead_id", "number", "search_text", *CLOCK_DEFAULTS)
+            for value in [getattr(record, column.key)]
+        }
+
+    def rows(model, order):
+        records = db.session.scalars(
+            select(model).where(model.lead_id == lead.id).order_by(order, model.id)
+        )
+        return [columns(record) for record in records]
+
+    revisions = db.session.scalars(
+        select(ActivityRevision)
+        .where(ActivityRevision.activity_id.in_(place))
+        .order_by(ActivityRevision.revised_at)
+    )
+    return {
+        "lead": columns(lead),
+        "activities": [columns(activity) for activity in activities],
+        "stage changes": rows(StageChange, StageChange.changed_at),
+        "steps": rows(PlannedStep, PlannedStep.due_at),
+        "revisions": [columns(revision) for revision in revisions],
+    }
+
+
 def test_the_same_seed_gives_the_same_data(app):
     def story():
         return db.session.execute(
