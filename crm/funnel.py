@@ -35,8 +35,6 @@ TITLE_MAX = 200
 BODY_MAX = 8000
 NOTE_MAX = 500
 VALUE_MAX = Decimal("999999999999.99")
-# How far ahead of the clock a contact may be dated.
-GRACE = timedelta(days=1)
 # Phones are compared on their last ten digits: "+7 999 ..." and "8 999 ..." are the same line.
 PHONE_TAIL = 10
 
@@ -231,7 +229,9 @@ def actor_id(actor):
 def update_lead(lead, actor, **details):
     """Change a lead's details (not its stage: that is `move_lead`)."""
     check_may_change(lead, actor)
-    check_lead_fields(details)
+    unknown = set(details) - set(LEAD_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown lead fields: {sorted(unknown)}")
     set_details(lead, details, actor)
     return lead
 
@@ -560,7 +560,7 @@ def answering_contact():
 
 def check_not_future(occurred_at, now=None):
     # A day's grace: clocks and time zones differ, but a contact next week is a mistake.
-    if occurred_at > (now or utcnow()) + GRACE:
+    if occurred_at > (now or utcnow()) + timedelta(days=1):
         raise FunnelError(_("A contact cannot be in the future."), "occurred_at")
 
 
