@@ -11,15 +11,15 @@ from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext as _
 
+from crm.args import FIRST_YEAR, LAST_YEAR, MAX_ID
+
 DAY_FIRST = "day-first"
 MONTH_FIRST = "month-first"
 DATE_ORDERS = (DAY_FIRST, MONTH_FIRST)
 
-# Years a sales team can mean; this also keeps time zone arithmetic within range.
-FIRST_YEAR, LAST_YEAR = 1900, 2999
 # More digits than any amount a lead can hold: refused before Decimal has to work on them.
 AMOUNT_DIGITS_MAX = 30
-LEAD_NUMBER_MAX = 2**31 - 1
+LEAD_NUMBER_MAX = MAX_ID
 # What a spreadsheet reads as the start of a formula; our CSV export puts "'" before it.
 FORMULA_STARTS = ("=", "+", "-", "@")
 # A cell of dashes alone means "nothing" in many hand-kept sheets.
