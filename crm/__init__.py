@@ -8,6 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from crm import (
     audit,  # noqa: F401  (its session event records every change)
     config,
+    csv_export,
     data_version,  # noqa: F401  (its session events keep the number)
     database,
     errors,
@@ -53,6 +54,7 @@ def create_app(test_config=None):
     errors.init_app(app)
     i18n.init_app(app)
     formatting.init_app(app)
+    csv_export.init_app(app)
     register_blueprints(app)
 
     from crm import cli

@@ -146,9 +146,13 @@ def numbers_of(*leads):
 
 def csv_rows(client, url):
     """The rows of the CSV download at `url`, which must answer 200 with a CSV file in UTF-8
-    behind a byte order mark (so Excel reads it right)."""
+    behind a byte order mark (so Excel reads it right), separated by commas or (in Russian)
+    semicolons."""
     response = client.get(url)
     assert response.status_code == 200, response.text[:500]
     assert response.mimetype == "text/csv"
     assert response.data.startswith(codecs.BOM_UTF8)
-    return list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
+    text = response.data.decode("utf-8-sig")
+    header = text.split("\r\n", 1)[0]
+    separator = ";" if header.count(";") > header.count(",") else ","
+    return list(csv.reader(io.StringIO(text), delimiter=separator))

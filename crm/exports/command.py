@@ -1,13 +1,14 @@
-"""`flask --app crm export`: the downloads of the lead list, the activities feed and the full
-JSON export, written to files or to standard output."""
+"""`flask --app crm export`: the downloads of the lead list, the activities feed (as CSV or
+XLSX) and the full JSON export, written to files or to standard output."""
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 from flask import current_app
 from flask_babel import force_locale
+from flask_babel import gettext as _
 
-from crm import csv_export
+from crm import csv_export, xlsx_export
 from crm.activities import queries as feed_queries
 from crm.exports import files, queries
 from crm.leads.queries import LeadFilters
@@ -43,15 +44,24 @@ def write(path, pieces):
             out.write(piece.encode())
 
 
+def write_table(path, file_format, separator, sheet_title, header, rows):
+    """Write a table to `path` as CSV with `separator`, or as an XLSX workbook."""
+    if file_format == "csv":
+        write(path, csv_export.pieces(header, rows, separator))
+        return
+    with click.open_file(path, "wb") as out:
+        xlsx_export.write_workbook(out, sheet_title, header, rows)
+
+
 @click.command("export")
 @click.option(
-    "--leads", "leads_path", metavar="FILE", help="Every lead, archived too, as CSV ('-': stdout)."
+    "--leads", "leads_path", metavar="FILE", help="Every lead, archived too ('-': stdout)."
 )
 @click.option(
     "--activities",
     "activities_path",
     metavar="FILE",
-    help="Every activity (but deleted ones) as CSV ('-': stdout).",
+    help="Every activity (but deleted ones) ('-': stdout).",
 )
 @click.option(
     "--json",
@@ -60,34 +70,51 @@ def write(path, pieces):
     help="Everything, deleted activities flagged, as JSON ('-': stdout).",
 )
 @click.option(
+    "--format",
+    "file_format",
+    type=click.Choice(["csv", "xlsx"]),
+    default="csv",
+    show_default=True,
+    help="Format of the leads and activities files.",
+)
+@click.option(
     "--language",
     type=click.Choice(["en", "ru"]),
-    help="Language of the CSV headers (the instance's default language if not given).",
+    help="Language of the headers (the instance's default language if not given).",
+)
+@click.option(
+    "--separator",
+    type=click.Choice(sorted(csv_export.SEPARATORS)),
+    help="Separator of the CSV files (the language's if not given: semicolon for ru).",
 )
 @click.option(
     "--timezone",
     "zone_name",
-    help="Zone of the dates in the CSV files (the instance's default zone if not given).",
+    help="Zone of the dates in the files (the instance's default zone if not given).",
 )
-def export_command(leads_path, activities_path, json_path, language, zone_name):
-    """Write the leads and activities as CSV (UTF-8 with BOM) and everything as JSON."""
+def export_command(
+    leads_path, activities_path, json_path, file_format, language, separator, zone_name
+):
+    """Write the leads and activities as CSV (UTF-8 with BOM) or XLSX, everything as JSON."""
     paths = [path for path in (leads_path, activities_path, json_path) if path]
     if not paths:
         raise click.UsageError("Say what to export: --leads, --activities and/or --json FILE.")
     if paths.count(STDOUT) > 1:
         raise click.UsageError("Only one of the files can go to standard output.")
     zone = zone_of(zone_name or current_app.config["BABEL_DEFAULT_TIMEZONE"])
-    with force_locale(language or current_app.config["BABEL_DEFAULT_LOCALE"]):
+    language = language or current_app.config["BABEL_DEFAULT_LOCALE"]
+    separator = csv_export.SEPARATORS[csv_export.separator_name(separator, language)]
+    with force_locale(language):
         if leads_path:
             header, rows = files.leads_table(LeadFilters(include_archived=True), zone)
             rows = Counted(rows)
-            write(leads_path, csv_export.pieces(header, rows))
+            write_table(leads_path, file_format, separator, _("Leads"), header, rows)
             click.echo(f"Wrote {rows.count:,} leads to {leads_path}.", err=True)
         if activities_path:
             filters = feed_queries.Filters(*queries.ALL_TIME)
             header, rows = files.activities_table(filters, zone)
             rows = Counted(rows)
-            write(activities_path, csv_export.pieces(header, rows))
+            write_table(activities_path, file_format, separator, _("Activities"), header, rows)
             click.echo(f"Wrote {rows.count:,} activities to {activities_path}.", err=True)
     if json_path:
         write(json_path, files.everything())

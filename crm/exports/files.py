@@ -1,14 +1,15 @@
 """What the exported files hold: the leads and activities tables as a person reads them, and
 the full JSON export of everything, for a backup or for moving to another tool.
 
-The tables show dates in the reader's zone and names instead of ids; their headers are those
-the import recognises, so an exported file can be imported back. The JSON export keeps ids and
+The tables show dates in the reader's zone and names instead of ids, as typed values that the
+CSV and XLSX writers each write their own way; their headers are those the import recognises,
+so an exported file can be imported back. The JSON export keeps ids and
 UTC times, so nothing is lost or reinterpreted. Both are generators: nothing is read from the
 database before it is written out.
 """
 
 import json
-from datetime import UTC
+from datetime import UTC, time
 from decimal import Decimal
 
 from flask_babel import gettext as _
@@ -33,17 +34,21 @@ FORMAT = "crm-export"
 VERSION = 1
 
 
-def local_text(moment, zone):
-    """A stored (naive UTC) moment in `zone`, as "2026-11-27 14:30"."""
+def local_moment(moment, zone):
+    """A stored (naive UTC) moment as the time on a clock in `zone`, to the minute: what a
+    spreadsheet shows, which knows nothing of zones."""
     if moment is None:
         return None
-    return moment.replace(tzinfo=UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    local = moment.replace(tzinfo=UTC).astimezone(zone)
+    return local.replace(tzinfo=None, second=0, microsecond=0)
 
 
 def local_step(moment, zone):
-    """A next step: a whole day (midnight, as the lead page takes it) is written as the date."""
-    text = local_text(moment, zone)
-    return text.removesuffix(" 00:00") if text else text
+    """A next step: a whole day (midnight, as the lead page takes it) is the date alone."""
+    local = local_moment(moment, zone)
+    if local is not None and local.time() == time():
+        return local.date()
+    return local
 
 
 def leads_table(filters, zone, sort=queries.list_queries.DEFAULT_SORT, descending=None):
@@ -81,8 +86,8 @@ def leads_table(filters, zone, sort=queries.list_queries.DEFAULT_SORT, descendin
             row.next_step_note,
             row.lost_reason,
             row.lost_note,
-            local_text(row.last_activity_at, zone),
-            local_text(row.created_at, zone),
+            local_moment(row.last_activity_at, zone),
+            local_moment(row.created_at, zone),
             row.archived,
         )
         for row in queries.lead_rows(filters, sort, descending)
@@ -105,7 +110,7 @@ def activities_table(filters, zone):
         (
             row.lead_number,
             row.lead_title,
-            local_text(row.occurred_at, zone),
+            local_moment(row.occurred_at, zone),
             row.kind,
             row.author,
             row.body,
