@@ -161,3 +161,18 @@ def test_losses_narrowed_to_a_stage_download_narrowed(logged_in, history, stages
 )
 def test_what_is_not_a_table_is_not_found(logged_in, url):
     assert logged_in.get(url).status_code == 404
+
+
+def test_the_pages_offer_both_files_and_the_separator(logged_in, admin, history):
+    html = logged_in.get(f"/analytics/sources?{PERIOD}").text
+    assert (
+        'href="/analytics/sources/sources.csv?period=custom&amp;from=2026-08-01&amp;to=2026-10-31'
+        '&amp;sep=comma"' in html
+    )
+    assert 'href="/analytics/sources/sources.xlsx?period=custom&amp;from=2026-08-01' in html
+    assert '<option value="comma" selected>' in html
+    admin.locale = "ru"
+    html = logged_in.get(f"/analytics/won-lost?{PERIOD}&sep=semicolon").text
+    assert '<option value="semicolon" selected>' in html
+    assert "/analytics/won-lost/losses.xlsx?" in html
+    assert html.count("Скачать XLSX") == 2

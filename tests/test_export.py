@@ -459,6 +459,20 @@ def test_numbers_take_the_files_decimal_mark_and_text_stays_as_typed():
     assert text == '\ufeffa;b\r\n1,5;"x;y"\r\n'
 
 
+def test_the_page_offers_the_separator_of_its_language(logged_in, admin, stages):
+    for language, chosen in (("en", "comma"), ("ru", "semicolon")):
+        speaks(admin, language)
+        for page in ("/leads/", "/activities/"):
+            html = logged_in.get(page).text
+            assert f'<option value="{chosen}" selected>' in html, page
+    # Chosen in the address (a reload without JavaScript), it is written into the links.
+    html = logged_in.get("/leads/?q=acme&sep=comma").text
+    assert 'href="/export/leads.csv?archived=1&amp;sep=comma"' in html
+    assert 'href="/export/leads.csv?q=acme&amp;sep=comma"' in html
+    assert '<input type="hidden" name="q" value="acme">' in html
+    assert '<option value="comma" selected>' in html
+
+
 # XLSX workbooks
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
