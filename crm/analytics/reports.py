@@ -1,8 +1,8 @@
 """The reports, each a module that computes its numbers and names the leads behind them.
 
 A report module builds one `Report`: how to compute its result (plain values, so it can be
-kept by the cache), the tables it downloads as CSV, and, for a number clicked, the leads it
-counted. The views serve every report the same way.
+kept by the cache), the tables it downloads as CSV and XLSX, and, for a number clicked, the
+leads it counted. The views serve every report the same way.
 """
 
 from collections.abc import Callable
@@ -32,7 +32,7 @@ class Report:
     template: str
     # compute(filters) -> the result the template shows as `result`.
     compute: Callable
-    # tables(filters, result) -> {name: Table}, each downloadable as CSV.
+    # tables(filters, result) -> {name: Table}, each downloadable as CSV and XLSX.
     tables: Callable
     # leads(filters, args) -> LeadsBehind, or None when the args name no number of the report.
     leads: Callable
