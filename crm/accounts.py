@@ -6,8 +6,10 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from crm import i18n
 from crm.extensions import db
 from crm.models import Role, User
+from crm.timezones import known_zone, team_zone
 
 
 def _load_common_passwords():
@@ -42,19 +44,53 @@ def normalise_email(email):
     return email.replace("\x00", "").strip().lower()
 
 
-def create_user(email, name, password, role=Role.SALESPERSON, locale="en"):
-    """Add an account; raises AccountError when the email is taken or the password is weak."""
+def clean_name(name):
+    """The name as kept, or AccountError when nothing readable is left of it."""
+    name = name.replace("\x00", "").strip()
+    if not name:
+        raise AccountError(_("Enter the person's name."), "name")
+    return name
+
+
+def checked_language(language):
+    if language not in current_app.config["LANGUAGES"]:
+        raise AccountError(_("Choose one of the languages offered."), "language")
+    return language
+
+
+def checked_zone(name):
+    """The zone as the zone database spells it; AccountError when there is no such zone."""
+    zone = known_zone(name)
+    if zone is None:
+        raise AccountError(unknown_zone_message(), "timezone")
+    return zone
+
+
+def unknown_zone_message():
+    return _("There is no such time zone. Choose one from the list, such as Europe/Moscow.")
+
+
+def create_user(email, name, password, role=Role.SALESPERSON, locale=None, timezone=None):
+    """Add an account; raises AccountError when the email is taken, the password is weak or
+    the language or zone unknown. Without a language or zone it gets the team's."""
     email = normalise_email(email)
     if db.session.scalar(select(User.id).where(User.email == email)):
         raise AccountError(_("An account with this email already exists."))
     problem = password_problem(password)
     if problem:
         raise AccountError(problem, "password")
-    name = name.replace("\x00", "").strip()
-    if not name:
-        raise AccountError(_("Enter the person's name."), "name")
-    user = User(email=email, name=name, role=role, locale=locale, active=True)
+    name = clean_name(name)
+    locale = checked_language(locale or i18n.team_language())
+    zone = checked_zone(timezone) if timezone else team_zone()
+    user = User(email=email, name=name, role=role, locale=locale, timezone=zone, active=True)
     user.set_password(password)
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def update_account(user, name, locale, timezone):
+    """Change a person's name, language and zone; AccountError names the field refused."""
+    user.name = clean_name(name)
+    user.locale = checked_language(locale)
+    user.timezone = checked_zone(timezone)

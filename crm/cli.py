@@ -4,7 +4,7 @@ import sys
 
 import click
 
-from crm import demo, funnel_defaults
+from crm import demo, funnel_defaults, i18n, timezones
 from crm.accounts import AccountError, create_user
 from crm.backup import backup_command, restore_command
 from crm.exports.command import export_command
@@ -29,28 +29,60 @@ def init_app(app):
 @click.option(
     "--language",
     type=click.Choice(["en", "ru"]),
-    default="en",
-    show_default=True,
-    help="Interface language (and of the default funnel, if none exists yet).",
+    help="Interface language (and of the default funnel, if none exists yet). "
+    "Default: the team's, else en.",
+)
+@click.option(
+    "--timezone",
+    "zone",
+    callback=lambda _ctx, _param, value: value and known_zone_or_fail(value),
+    help="Time zone, such as Europe/Moscow. Default: the team's.",
 )
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-def create_user_command(email, name, admin, language, password_stdin):
-    """Create an account. The password is asked for, or read with --password-stdin."""
+def create_user_command(email, name, admin, language, zone, password_stdin):
+    """Create an account. The password is asked for, or read with --password-stdin.
+
+    The first account made here also sets the team's language and, given --timezone, its zone,
+    as the setup page does.
+    """
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     role = Role.ADMIN if admin else Role.SALESPERSON
     try:
-        user = create_user(email, name, password, role=role, locale=language)
+        user = create_user(email, name, password, role=role, locale=language, timezone=zone)
     except AccountError as error:
+        db.session.rollback()
         raise click.ClickException(str(error)) from error
-    # An install made from the command line needs a funnel just as one made on the setup page.
-    funnel_defaults.install(language)
+    # An install made from the command line needs a funnel and the team's defaults just as
+    # one made on the setup page.
+    funnel_defaults.install(user.locale)
     if not db.session.get(AppSetting, "installed_at"):
+        install_team_defaults(user.locale, zone)
         db.session.add(AppSetting(key="installed_at", value=utcnow().isoformat()))
     db.session.commit()
-    click.echo(f"Created {user.role} {user.email}.")
+    zone_note = f" in {user.timezone}" if user.timezone else ""
+    click.echo(f"Created {user.role} {user.email}{zone_note}.")
+
+
+def known_zone_or_fail(name):
+    """The zone as the list offers it, or a usage error naming the problem."""
+    zone = timezones.known_zone(name)
+    if zone is None:
+        raise click.BadParameter(
+            f"unknown time zone {name!r}; use a name from the zone database, such as "
+            "Europe/Moscow or Asia/Vladivostok.",
+            param_hint="--timezone",
+        )
+    return zone
+
+
+def install_team_defaults(language, zone):
+    """What setup asks of the first account: the team's language and, if given, zone."""
+    i18n.set_team_language(language)
+    if zone:
+        timezones.set_team_zone(zone)
 
 
 @click.command("demo")

@@ -3,11 +3,13 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, DecimalField, SelectField, StringField, TimeField, ValidationError
-from wtforms.validators import Length, NumberRange, Optional, StopValidation
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, StopValidation
 
-from crm.accounts import password_problem
+from crm.accounts import password_problem, unknown_zone_message
 from crm.args import FIRST_YEAR, LAST_YEAR
 from crm.funnel import NOTE_MAX, VALUE_MAX
+from crm.i18n import user_locale
+from crm.timezones import known_zone, zone_choices
 
 
 def strong_password(_form, field):
@@ -19,6 +21,24 @@ def strong_password(_form, field):
 
 LANGUAGE_CHOICES = {"en": "English", "ru": "Русский"}
 PASSWORDS_DIFFER = _l("The two passwords differ.")
+
+
+def known_time_zone(_form, field):
+    """Any zone of the zone database passes, spelt as it spells it; the list offers most."""
+    zone = known_zone(field.data)
+    if zone is None:
+        raise StopValidation(unknown_zone_message())
+    field.data = zone
+
+
+def time_zone_field(label):
+    """A pick of time zones: give it its choices with `offer_zones` once the form is made."""
+    return SelectField(label, validators=[InputRequired(), known_time_zone], validate_choice=False)
+
+
+def offer_zones(field):
+    """The zones in the reader's language, and the field's own value if the list lacks it."""
+    field.choices = zone_choices(user_locale(), keep=field.data)
 
 
 def optional_id(value):

@@ -1,14 +1,24 @@
-"""Which language and time zone a request is served in."""
+"""Which language and time zone a request is served in.
+
+A person's own language and zone come first; then the team's (chosen at setup, changed in
+Settings → General), which new accounts also start with; then the configuration's defaults.
+"""
 
 from flask import current_app, g, has_request_context, request, session
 from flask_babel import get_locale, refresh
 from flask_login import current_user
 
+from crm.extensions import db
+from crm.models import AppSetting
+from crm.timezones import known_zone, team_zone_name
+
 LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
+TEAM_LANGUAGE_SETTING = "language"
 
 
 def select_locale():
-    """The account's language; before login, the one picked on the page or the browser's."""
+    """The account's language; before login, the one picked on the page, the browser's, or
+    the team's."""
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
@@ -16,7 +26,7 @@ def select_locale():
         return current_user.locale
     if session.get("locale") in languages:
         return session["locale"]
-    return request.accept_languages.best_match(languages) or languages[0]
+    return request.accept_languages.best_match(languages) or team_language()
 
 
 def user_locale():
@@ -29,20 +39,47 @@ def user_locale():
 
 
 def switch_language():
-    """After the language changed mid-request: look it up again."""
-    g.pop("user_locale", None)
+    """After the language or zone changed mid-request: look them up again."""
+    for cached in ("user_locale", "user_zone", "local_today"):
+        g.pop(cached, None)
     refresh()
 
 
 def select_timezone():
-    if (
-        has_request_context()
-        and current_user
-        and current_user.is_authenticated
-        and current_user.timezone
-    ):
-        return current_user.timezone
-    return None
+    """The account's zone, else the team's, else BABEL_DEFAULT_TIMEZONE."""
+    if not has_request_context():
+        return None
+    if current_user and current_user.is_authenticated:
+        own = known_zone(current_user.timezone)
+        if own:
+            return own
+    return team_zone_name()
+
+
+def team_language():
+    """The language new accounts start with: the team's, else the configuration's default."""
+    if has_request_context() and "team_language" in g:
+        return g.team_language
+    setting = db.session.get(AppSetting, TEAM_LANGUAGE_SETTING)
+    languages = current_app.config["LANGUAGES"]
+    language = setting.value if setting and setting.value in languages else None
+    language = language or current_app.config["BABEL_DEFAULT_LOCALE"]
+    if has_request_context():
+        g.team_language = language
+    return language
+
+
+def set_team_language(language):
+    """Make `language` the one new accounts start with."""
+    if language not in current_app.config["LANGUAGES"]:
+        raise ValueError(f"unknown language {language!r}")
+    setting = db.session.get(AppSetting, TEAM_LANGUAGE_SETTING)
+    if setting is None:
+        setting = AppSetting(key=TEAM_LANGUAGE_SETTING)
+        db.session.add(setting)
+    setting.value = language
+    g.pop("team_language", None)
+    return language
 
 
 def init_app(app):

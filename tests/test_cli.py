@@ -2,8 +2,9 @@
 
 from sqlalchemy import func, select
 
+from crm import i18n, timezones
 from crm.extensions import db
-from crm.models import Role, Stage, User
+from crm.models import AppSetting, Role, Stage, User
 
 
 def test_create_user_reads_password_from_stdin(runner):
@@ -57,3 +58,40 @@ def test_after_cli_user_the_setup_page_is_gone(client, runner):
         input="a very secret passphrase\n",
     )
     assert client.get("/setup").status_code == 404
+
+
+def create(runner, *options, email="zoe@example.com"):
+    return runner.invoke(
+        args=["create-user", email, "--name", "Zoe", "--password-stdin", *options],
+        input="a very secret passphrase\n",
+    )
+
+
+def test_create_user_takes_a_zone(runner):
+    result = create(runner, "--timezone", "asia/vladivostok")
+    assert result.exit_code == 0, result.output
+    assert "in Asia/Vladivostok" in result.output
+    user = db.session.scalar(User.by_email("zoe@example.com"))
+    assert user.timezone == "Asia/Vladivostok"
+
+
+def test_create_user_refuses_an_unknown_zone_clearly(runner):
+    result = create(runner, "--timezone", "Mars/Olympus_Mons")
+    assert result.exit_code == 2
+    assert "Invalid value for --timezone: unknown time zone 'Mars/Olympus_Mons'" in result.output
+    assert "such as Europe/Moscow" in result.output
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
+    assert db.session.scalar(select(func.count()).select_from(AppSetting)) == 0
+
+
+def test_the_first_account_sets_the_team_language_and_zone(runner):
+    first = create(runner, "--language", "ru", "--timezone", "Europe/Moscow", "--admin")
+    assert first.exit_code == 0, first.output
+    assert (i18n.team_language(), timezones.team_zone()) == ("ru", "Europe/Moscow")
+    # Later accounts start in them, and change neither.
+    assert create(runner, email="ivan@example.com").exit_code == 0
+    ivan = db.session.scalar(User.by_email("ivan@example.com"))
+    assert (ivan.locale, ivan.timezone) == ("ru", "Europe/Moscow")
+    other = create(runner, "--language", "en", "--timezone", "UTC", email="uma@example.com")
+    assert other.exit_code == 0
+    assert (i18n.team_language(), timezones.team_zone()) == ("ru", "Europe/Moscow")

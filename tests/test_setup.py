@@ -1,10 +1,12 @@
 """The one-time setup page that creates the first administrator."""
 
+import pytest
 from markupsafe import escape
 from sqlalchemy import func, select
 
+from crm import i18n, timezones
 from crm.extensions import db
-from crm.models import ActivityKind, Lead, LostReason, Role, Stage, StageKind, User
+from crm.models import ActivityKind, AppSetting, Lead, LostReason, Role, Stage, StageKind, User
 
 GOOD = {
     "name": "Olga Owner",
@@ -12,6 +14,7 @@ GOOD = {
     "password": "a long and unusual password",
     "password_again": "a long and unusual password",
     "language": "en",
+    "timezone": "Europe/Moscow",
 }
 
 
@@ -117,3 +120,45 @@ def test_a_name_of_nothing_but_invisible_characters_is_refused(client):
     response = client.post("/setup", data=GOOD | {"name": "\x00"})
     assert response.status_code == 422
     assert "Enter the person&#39;s name." in response.text
+
+
+# The team's zone and language
+
+
+def test_setup_stores_the_team_zone_and_language_for_new_accounts(client):
+    client.post("/setup", data=GOOD | {"language": "ru", "timezone": "asia/vladivostok"})
+    boss = db.session.scalar(select(User))
+    assert (boss.locale, boss.timezone) == ("ru", "Asia/Vladivostok")
+    assert timezones.team_zone() == "Asia/Vladivostok"
+    assert i18n.team_language() == "ru"
+
+
+def test_setup_chooses_a_zone_the_browser_may_replace(client):
+    """Without JavaScript the choice stands: Moscow for a Russian page, else the configured
+    zone; zones.js replaces it with the browser's own, on the first visit only."""
+    russian = client.get("/setup", headers={"Accept-Language": "ru-RU,ru"}).text
+    assert '<option selected value="Europe/Moscow">' in russian
+    assert "data-browser-zone" in russian and "js/zones.js" in russian
+    english = client.get("/setup", headers={"Accept-Language": "en-GB"}).text
+    assert '<option selected value="UTC">' in english
+    refused = client.post("/setup", data=GOOD | {"password": "short", "timezone": "Asia/Tokyo"})
+    assert refused.status_code == 422
+    assert '<option selected value="Asia/Tokyo">' in refused.text
+    assert "data-browser-zone" not in refused.text
+
+
+@pytest.mark.parametrize(
+    ("zone", "message"),
+    [
+        ("Mars/Olympus_Mons", "There is no such time zone."),
+        ("<script>", "There is no such time zone."),
+        ("Europe/", "There is no such time zone."),
+        ("", "This field is required."),
+    ],
+)
+def test_setup_refuses_an_unknown_zone_and_saves_nothing(client, zone, message):
+    response = client.post("/setup", data=GOOD | {"timezone": zone})
+    assert response.status_code == 422
+    assert message in response.text
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
+    assert db.session.scalar(select(func.count()).select_from(AppSetting)) == 0

@@ -29,7 +29,7 @@ from crm.formatting import medium_date
 from crm.i18n import user_locale
 from crm.leads.queries import last_contacts
 from crm.models import User, utcnow
-from crm.timezones import day_bounds, local_today, user_zone
+from crm.timezones import day_bounds, local_today, user_zone, zone_label
 
 # How many days back the page looks.
 PERIODS = (7, 30, 90)
@@ -236,5 +236,5 @@ def missed():
         owners={person.id: person for person in people},
         listed_total=listed_total,
         hints=last_contacts(leads),
-        zone=str(user_zone()),
+        zone=zone_label(str(user_zone()), user_locale()),
     )

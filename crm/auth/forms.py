@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, RadioField, StringField
 from wtforms.validators import Email, EqualTo, InputRequired, Length
 
-from crm.forms import LANGUAGE_CHOICES, PASSWORDS_DIFFER, strong_password
+from crm.forms import LANGUAGE_CHOICES, PASSWORDS_DIFFER, strong_password, time_zone_field
 
 
 class SetupForm(FlaskForm):
@@ -15,6 +15,7 @@ class SetupForm(FlaskForm):
         validators=[InputRequired(), EqualTo("password", message=PASSWORDS_DIFFER)],
     )
     language = RadioField(_l("Interface language"), choices=LANGUAGE_CHOICES, default="en")
+    timezone = time_zone_field(_l("The team's time zone"))
     sample_data = BooleanField(_l("Fill with sample data to try things out"))
 
 

@@ -8,14 +8,19 @@ from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from crm import demo, funnel_defaults
+from crm import demo, funnel_defaults, i18n, timezones
 from crm.accounts import AccountError, create_user, normalise_email
 from crm.auth import bp
 from crm.auth.forms import ChangePasswordForm, LoginForm, SetupForm
 from crm.auth.throttle import forget_failures, is_throttled, record_failure
 from crm.extensions import db
+from crm.forms import offer_zones
 from crm.models import AppSetting, Role, User, utcnow
 from crm.security import log_in, log_out, rotate_session, safe_next, setup_done
+
+# The setup page's zone when the browser does not say its own (no JavaScript): the reference
+# team's for a Russian page.
+ZONE_FOR_LANGUAGE = {"ru": "Europe/Moscow"}
 
 
 @bp.route("/setup", methods=["GET", "POST"])
@@ -26,6 +31,8 @@ def setup():
     form = SetupForm()
     if request.method == "GET":
         form.language.data = str(get_locale())
+        form.timezone.data = zone_without_the_browser(form.language.data)
+    offer_zones(form.timezone)
     if form.validate_on_submit():
         try:
             user = install(form)
@@ -42,13 +49,24 @@ def setup():
             flash(_("Welcome! Your CRM is ready."), "success")
             return redirect(url_for("agenda.index"), 303)
     status = 422 if form.errors else 200
-    return render_template("auth/setup.html", form=form), status
+    # On the first visit the browser's own zone is chosen; a form sent back keeps its choice.
+    return render_template(
+        "auth/setup.html", form=form, zone_from_browser=request.method == "GET"
+    ), status
+
+
+def zone_without_the_browser(language):
+    return ZONE_FOR_LANGUAGE.get(language) or current_app.config["BABEL_DEFAULT_TIMEZONE"]
 
 
 def install(form):
+    """The first administrator, the team's language and zone, the default funnel and, if
+    asked, the sample data: all in one transaction."""
     language = form.language.data
     # The primary key makes a second, concurrent setup fail instead of adding another admin.
     db.session.add(AppSetting(key="installed_at", value=utcnow().isoformat()))
+    i18n.set_team_language(language)
+    timezones.set_team_zone(form.timezone.data)
     user = create_user(
         form.email.data, form.name.data, form.password.data, role=Role.ADMIN, locale=language
     )
