@@ -97,3 +97,14 @@ def lead_with_history(owner, path, lost_reason=None, **details):
         funnel_service.move_lead(record, stage, owner, at=when, lost_reason=reason)
     db.session.commit()
     return record
+
+
+def general_settings(**changes):
+    """Settings → General as its one form posts it: a new database's values, and `changes`."""
+    return {
+        "currency": "",
+        "quiet_after_days": "14",
+        "colleagues_leads": "read-only",
+        "language": "en",
+        "timezone": "UTC",
+    } | changes

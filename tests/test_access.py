@@ -104,8 +104,6 @@ ROUTES = {
     "settings.revoke_api_token": (USER, "POST", "/settings/api-tokens/{token}/revoke"),
     "settings.download_backup": (ADMIN, "GET", "/settings/backup.sqlite3"),
     "settings.general": (ADMIN, "GET", "/settings/general"),
-    "settings.general_quiet": (ADMIN, "POST", "/settings/general/quiet"),
-    "settings.general_access": (ADMIN, "POST", "/settings/general/access"),
     "settings.audit_log": (ADMIN, "GET", "/settings/audit"),
     "settings.users": (ADMIN, "GET", "/settings/users"),
     "settings.user_set_active": (ADMIN, "POST", "/settings/users/{user}/active"),
@@ -409,9 +407,11 @@ def test_an_administrator_chooses_what_salespeople_see(team, client):
     log_in(client, team.admin)
     page = client.get("/settings/general")
     assert "Salespeople see their colleagues" in page.text
-    response = client.post("/settings/general/access", data={"colleagues_leads": "hidden"})
+    hidden = factories.general_settings(colleagues_leads="hidden")
+    response = client.post("/settings/general", data=hidden)
     assert response.status_code == 303
     assert access.colleagues_leads() == access.ColleaguesLeads.HIDDEN
-    refused = client.post("/settings/general/access", data={"colleagues_leads": "everything"})
+    everything = factories.general_settings(colleagues_leads="everything")
+    refused = client.post("/settings/general", data=everything)
     assert refused.status_code == 422
     assert "Not a valid choice" in refused.text

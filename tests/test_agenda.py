@@ -316,10 +316,11 @@ def test_quiet_setting_parses_safely(app, stages):
 def test_admin_sets_when_a_lead_goes_quiet(logged_in, admin, stages):
     page = logged_in.get("/settings/general")
     assert 'for="quiet_after_days"' in page.text
-    saved = logged_in.post("/settings/general/quiet", data={"quiet_after_days": "21"})
+    form = factories.general_settings(quiet_after_days="21")
+    saved = logged_in.post("/settings/general", data=form)
     assert saved.status_code == 303
     assert lists.quiet_after_days() == 21
-    refused = logged_in.post("/settings/general/quiet", data={"quiet_after_days": "0"})
+    refused = logged_in.post("/settings/general", data=form | {"quiet_after_days": "0"})
     assert refused.status_code == 422
     assert lists.quiet_after_days() == 21
 
@@ -327,7 +328,8 @@ def test_admin_sets_when_a_lead_goes_quiet(logged_in, admin, stages):
 def test_a_salesperson_cannot_change_the_quiet_setting(client, auth, stages):
     seller = factories.user(name="Sam", email="sam@example.com")
     auth.login(seller.email)
-    response = client.post("/settings/general/quiet", data={"quiet_after_days": "3"})
+    form = factories.general_settings(quiet_after_days="3")
+    response = client.post("/settings/general", data=form)
     assert response.status_code == 403
 
 

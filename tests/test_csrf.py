@@ -115,7 +115,7 @@ def would_save(site, endpoint):
         "settings.stages": {"name": "Forged", "colour": "#123456", "kind": "open"},
         "settings.list_items": {"name": "Forged"},
         "settings.create_api_token": {"name": "Forged"},
-        "settings.general": {"currency": "XXX"},
+        "settings.general": factories.general_settings(currency="XXX"),
         "main.set_language": {"language": "ru"},
         "intake.new": {"name": "Forged", "reply": "page", "active": "y"},
     }.get(endpoint, {})

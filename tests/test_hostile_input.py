@@ -173,6 +173,12 @@ def stage_fields(world):
     }
 
 
+# Time zones: ones the list offers, one it lacks but the zone database knows, and ones nobody has.
+zones = st.sampled_from(
+    ["Europe/Moscow", "Asia/Vladivostok", "UTC", "asia/calcutta", "Mars/Olympus", "", "Europe"]
+)
+
+
 def new_user_fields(world):
     return {
         "name": hostile_text,
@@ -180,6 +186,16 @@ def new_user_fields(world):
         "role": sometimes(st.sampled_from(["salesperson", "manager", "admin"])),
         "language": sometimes(st.sampled_from(["en", "ru"])),
         "password": sometimes(st.just("a long new passphrase")),
+    }
+
+
+def general_fields(world):
+    return {
+        "currency": hostile_text,
+        "quiet_after_days": sometimes(st.sampled_from(["1", "14", "365", "0", "366"])),
+        "colleagues_leads": sometimes(st.sampled_from(["read-only", "hidden"])),
+        "language": sometimes(st.sampled_from(["en", "ru"])),
+        "timezone": sometimes(zones),
     }
 
 
@@ -274,9 +290,7 @@ SETTINGS_FORMS = {
     "settings.list_item_rename": lambda world: {"name": hostile_text},
     "settings.list_item_move": one("direction", "up", "down"),
     "settings.list_item_set_active": one("active", "on", "off"),
-    "settings.general": lambda world: {"currency": hostile_text},
-    "settings.general_quiet": one("quiet_after_days", "1", "14", "365"),
-    "settings.general_access": one("colleagues_leads", "read-only", "hidden"),
+    "settings.general": general_fields,
     "intake.new": intake_fields,
     "intake.edit": intake_fields,
     "intake.new_address": nothing,
@@ -483,6 +497,7 @@ SETUP_FIELDS = {
     "password": sometimes(st.just("a long setup passphrase")),
     "password_again": sometimes(st.just("a long setup passphrase")),
     "language": sometimes(st.sampled_from(["en", "ru"])),
+    "timezone": sometimes(zones),
 }
 
 
@@ -683,7 +698,11 @@ def test_markup_typed_into_the_forms_is_shown_as_text(world):
         # Refused, the form is shown again with the reason, which quotes what was typed.
         origins = {"name": "Contact page", "allowed_origins": payload, "reply": "page"}
         assert world.send("POST", "/settings/intake-forms/1", origins).status_code == 422
-    saved(world.send("POST", "/settings/general", {"currency": CURRENCY_PAYLOAD}))
+    saved(
+        world.send(
+            "POST", "/settings/general", factories.general_settings(currency=CURRENCY_PAYLOAD)
+        )
+    )
 
     pages = {url: world.send("GET", url).text for url in SHOWN_ON}
     pages |= {"/settings/": world.send("GET", "/settings/").text}
@@ -709,7 +728,7 @@ def change_everything(world, text, number):
     reason = world.first(select(LostReason.id))
     move = {"stage_id": lost, "lost_reason_id": reason, "lost_note": text, "value": text}
     world.send("POST", f"/board/leads/{lead_id}/move", move)
-    world.send("POST", "/settings/general", {"currency": text})
+    world.send("POST", "/settings/general", factories.general_settings(currency=text))
     intake = {"name": text, "source": text, "allowed_origins": text, "redirect_url": text}
     world.send("POST", "/settings/intake-forms/1", intake | {"reply": "redirect"})
     world.send("POST", "/settings/api-tokens", {"name": text})

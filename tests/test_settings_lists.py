@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from crm import lists
+from crm import access, i18n, lists, timezones
 from crm.extensions import db
 from crm.models import (
     ActivityKind,
@@ -60,7 +60,7 @@ def admin_routes(stage_id, kind_id, reason_id):
         ("post", f"/settings/lost-reasons/{reason_id}/move", {"direction": "down"}),
         ("post", f"/settings/lost-reasons/{reason_id}/active", {"active": "off"}),
         ("get", "/settings/general", None),
-        ("post", "/settings/general", {"currency": "$"}),
+        ("post", "/settings/general", factories.general_settings(currency="$")),
     ]
 
 
@@ -770,27 +770,31 @@ def test_list_page_costs_the_same_queries_with_5_or_60_entries(logged_in):
 # Currency
 
 
+def currency(text):
+    return factories.general_settings(currency=text)
+
+
 def test_setting_and_clearing_the_currency(logged_in):
     page = logged_in.get("/settings/general")
     assert page.status_code == 200
     assert '<label for="currency">Currency</label>' in page.text
 
-    response = logged_in.post("/settings/general", data={"currency": " ₽ "})
+    response = logged_in.post("/settings/general", data=currency(" ₽ "))
     assert response.status_code == 303
     assert lists.currency() == "₽"
     assert 'value="₽"' in logged_in.get("/settings/general").text
 
-    logged_in.post("/settings/general", data={"currency": "RUB"})
+    logged_in.post("/settings/general", data=currency("RUB"))
     assert db.session.get(AppSetting, "currency").value == "RUB"
 
-    logged_in.post("/settings/general", data={"currency": ""})
+    logged_in.post("/settings/general", data=currency(""))
     assert lists.currency() == ""
     assert count(AppSetting) >= 1
 
 
 def test_a_long_currency_is_refused(logged_in):
-    logged_in.post("/settings/general", data={"currency": "€"})
-    response = logged_in.post("/settings/general", data={"currency": "Euro zone"})
+    logged_in.post("/settings/general", data=currency("€"))
+    response = logged_in.post("/settings/general", data=currency("Euro zone"))
     assert response.status_code == 422
     assert "Field cannot be longer than 8 characters." in response.text
     assert lists.currency() == "€"
@@ -801,6 +805,80 @@ def test_currency_is_empty_until_set(app, stages):
     with pytest.raises(lists.SettingsError):
         lists.set_currency("123456789")
     assert db.session.get(AppSetting, "currency") is None
+
+
+# The general settings: one form, one save
+
+
+def general_values():
+    db.session.expire_all()
+    return (
+        lists.currency(),
+        lists.quiet_after_days(),
+        db.session.get(AppSetting, access.SETTING),
+        i18n.team_language(),
+        timezones.team_zone(),
+    )
+
+
+def test_the_general_settings_are_one_form_with_one_save(logged_in):
+    page = logged_in.get("/settings/general").text
+    main = page[page.index("<main") :]
+    assert main.count("<form") == 1 and main.count('type="submit"') == 1
+    for name in ("currency", "quiet_after_days", "colleagues_leads", "language", "timezone"):
+        assert f'name="{name}"' in main
+    assert '<option selected value="UTC">' in main
+
+
+def test_one_save_changes_every_general_setting(logged_in):
+    form = factories.general_settings(
+        currency="₽",
+        quiet_after_days="21",
+        colleagues_leads="hidden",
+        language="ru",
+        timezone="Europe/Moscow",
+    )
+    response = logged_in.post("/settings/general", data=form, follow_redirects=True)
+    for message in (
+        "Amounts are now shown in “₽”.",
+        "A lead now goes quiet after 21 days without contact.",
+        "Salespeople now see only their own and unclaimed leads.",
+        "New accounts now start in Русский.",
+        "The team&#39;s time zone is now Moscow (UTC+3).",
+    ):
+        assert message in response.text
+    currency, days, seeing, language, zone = general_values()
+    assert (currency, days, seeing.value, language, zone) == (
+        "₽",
+        21,
+        "hidden",
+        "ru",
+        "Europe/Moscow",
+    )
+    again = logged_in.post("/settings/general", data=form, follow_redirects=True)
+    assert "Nothing to change: everything was already so." in again.text
+    assert "Amounts are now shown" not in again.text
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"currency": "Euro zone"}, "Field cannot be longer than 8 characters."),
+        ({"quiet_after_days": "0"}, "Number must be between 1 and 365."),
+        ({"quiet_after_days": ""}, "This field is required."),
+        ({"colleagues_leads": "everything"}, "Not a valid choice."),
+        ({"language": "de"}, "Not a valid choice."),
+        ({"timezone": "Moon/Tranquility"}, "There is no such time zone."),
+        ({"timezone": ""}, "This field is required."),
+    ],
+)
+def test_a_bad_general_setting_is_explained_and_nothing_saved(logged_in, fields, message):
+    before = general_values()
+    good = {"currency": "₽", "quiet_after_days": "30", "timezone": "Europe/Moscow"}
+    response = logged_in.post("/settings/general", data=factories.general_settings(**good) | fields)
+    assert response.status_code == 422
+    assert message in response.text
+    assert general_values() == before
 
 
 # The service on its own

@@ -33,6 +33,7 @@ from crm.forms import (
     optional_id,
     plausible_year,
     strong_password,
+    time_zone_field,
 )
 from crm.lists import (
     COLOUR,
@@ -141,24 +142,20 @@ class NameForm(FlaskForm):
         self.name.validators = [DataRequired(), Length(max=limit)]
 
 
-class CurrencyForm(FlaskForm):
+class GeneralForm(FlaskForm):
+    """Settings → General: every instance-wide setting, saved at once."""
+
     currency = StringField(
         _l("Currency"),
         filters=[strip],
         validators=[Optional(), Length(max=CURRENCY_MAX)],
         render_kw={"maxlength": CURRENCY_MAX, "autocomplete": "off"},
     )
-
-
-class QuietForm(FlaskForm):
     quiet_after_days = IntegerField(
         _l("Gone quiet after, days"),
         validators=[InputRequired(), NumberRange(min=1, max=QUIET_MAX)],
         render_kw={"min": 1, "max": QUIET_MAX},
     )
-
-
-class ColleaguesLeadsForm(FlaskForm):
     colleagues_leads = RadioField(
         _l("Salespeople see their colleagues' leads"),
         choices=[
@@ -169,6 +166,8 @@ class ColleaguesLeadsForm(FlaskForm):
         ],
         validators=[InputRequired()],
     )
+    language = SelectField(_l("The team's language"), choices=LANGUAGE_CHOICES)
+    timezone = time_zone_field(_l("The team's time zone"))
 
 
 class AuditLogForm(FlaskForm):

@@ -7,23 +7,22 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from crm import access, api_tokens, backup, htmx, lists
+from crm import access, api_tokens, backup, htmx, i18n, lists, timezones
 from crm.accounts import AccountError, create_user
 from crm.errors import render_error
 from crm.extensions import db
-from crm.forms import ActionForm
+from crm.forms import LANGUAGE_CHOICES, ActionForm, offer_zones
+from crm.i18n import user_locale
 from crm.lists import SettingsError
 from crm.models import ActivityKind, LostReason, Stage, User
 from crm.security import admin_required
 from crm.settings import bp
 from crm.settings.forms import (
     ApiTokenForm,
-    ColleaguesLeadsForm,
-    CurrencyForm,
+    GeneralForm,
     MoveForm,
     NameForm,
     NewUserForm,
-    QuietForm,
     RemoveStageForm,
     ResetPasswordForm,
     StageForm,
@@ -562,72 +561,77 @@ def list_item_set_active(list_name, item_id):
     return list_swap_or_redirect(list_name, f"item-{item.id}-active")
 
 
-def quiet_form(formdata=None):
-    return QuietForm(formdata=formdata, data={"quiet_after_days": lists.quiet_after_days()})
-
-
-def general_page(status=200, **forms):
-    """The general settings page; `forms` are the ones posted, the others show what is set."""
-    forms.setdefault("form", CurrencyForm(formdata=None, data={"currency": lists.currency()}))
-    forms.setdefault("quiet_form", quiet_form())
-    forms.setdefault(
-        "access_form",
-        ColleaguesLeadsForm(formdata=None, data={"colleagues_leads": access.colleagues_leads()}),
-    )
-    return render_template("settings/general.html", active="settings", **forms), status
-
-
-@bp.route("/general/quiet", methods=["POST"])
-@admin_required
-def general_quiet():
-    """When the agenda counts an open lead as gone quiet."""
-    form = quiet_form(request.form)
-    if form.validate_on_submit():
-        days = lists.set_quiet_after_days(form.quiet_after_days.data)
-        db.session.commit()
-        message = ngettext(
-            "A lead now goes quiet after %(num)d day without contact.",
-            "A lead now goes quiet after %(num)d days without contact.",
-            days,
-        )
-        flash(message, "success")
-        return redirect(url_for("settings.general"), 303)
-    return general_page(422, quiet_form=form)
-
-
-@bp.route("/general/access", methods=["POST"])
-@admin_required
-def general_access():
-    """Whether salespeople see their colleagues' leads (read-only) or only their own."""
-    form = ColleaguesLeadsForm(request.form)
-    if form.validate_on_submit():
-        access.set_colleagues_leads(form.colleagues_leads.data)
-        db.session.commit()
-        if form.colleagues_leads.data == access.ColleaguesLeads.HIDDEN:
-            flash(_("Salespeople now see only their own and unclaimed leads."), "success")
-        else:
-            flash(_("Salespeople now see their colleagues' leads, read-only."), "success")
-        return redirect(url_for("settings.general"), 303)
-    return general_page(422, access_form=form)
+def general_form():
+    """The general settings as set, or as sent."""
+    current = {
+        "currency": lists.currency(),
+        "quiet_after_days": lists.quiet_after_days(),
+        "colleagues_leads": access.colleagues_leads(),
+        "language": i18n.team_language(),
+        "timezone": timezones.team_zone_name(),
+    }
+    form = GeneralForm(data=current if request.method == "GET" else None)
+    offer_zones(form.timezone)
+    return form, current
 
 
 @bp.route("/general", methods=["GET", "POST"])
 @admin_required
 def general():
-    """Instance-wide settings: the currency shown next to amounts, when a lead goes quiet,
-    what salespeople see of each other's leads."""
-    form = CurrencyForm(data={"currency": lists.currency()} if request.method == "GET" else None)
+    """Instance-wide settings, saved at once: the currency shown next to amounts, when a lead
+    goes quiet, what salespeople see of each other's leads, the team's language and zone."""
+    form, current = general_form()
     if form.validate_on_submit():
         try:
-            text = lists.set_currency(form.currency.data)
+            changed = save_general(form, current)
         except SettingsError as error:
             db.session.rollback()
             show_error(form, error)
         else:
             db.session.commit()
-            if text:
-                flash(_("Amounts are now shown in “%(currency)s”.", currency=text), "success")
-            else:
-                flash(_("Amounts are now shown without a currency."), "success")
+            for message in changed or [_("Nothing to change: everything was already so.")]:
+                flash(message, "success")
             return redirect(url_for("settings.general"), 303)
-    return general_page(422 if form.errors else 200, form=form)
+    status = 422 if form.errors else 200
+    return render_template("settings/general.html", form=form, active="settings"), status
+
+
+def save_general(form, current):
+    """Apply the general settings form; a message for each setting it changed."""
+    changed = []
+    if form.currency.data != current["currency"]:
+        text = lists.set_currency(form.currency.data)
+        changed.append(
+            _("Amounts are now shown in “%(currency)s”.", currency=text)
+            if text
+            else _("Amounts are now shown without a currency.")
+        )
+    if form.quiet_after_days.data != current["quiet_after_days"]:
+        days = lists.set_quiet_after_days(form.quiet_after_days.data)
+        changed.append(
+            ngettext(
+                "A lead now goes quiet after %(num)d day without contact.",
+                "A lead now goes quiet after %(num)d days without contact.",
+                days,
+            )
+        )
+    if form.colleagues_leads.data != current["colleagues_leads"]:
+        access.set_colleagues_leads(form.colleagues_leads.data)
+        changed.append(
+            _("Salespeople now see only their own and unclaimed leads.")
+            if form.colleagues_leads.data == access.ColleaguesLeads.HIDDEN
+            else _("Salespeople now see their colleagues' leads, read-only.")
+        )
+    if form.language.data != current["language"]:
+        i18n.set_team_language(form.language.data)
+        changed.append(
+            _(
+                "New accounts now start in %(language)s.",
+                language=LANGUAGE_CHOICES[form.language.data],
+            )
+        )
+    if form.timezone.data != current["timezone"]:
+        zone = timezones.set_team_zone(form.timezone.data)
+        label = timezones.zone_label(zone, user_locale())
+        changed.append(_("The team's time zone is now %(zone)s.", zone=label))
+    return changed
