@@ -9,7 +9,7 @@ from crm.accounts import password_problem, unknown_zone_message
 from crm.args import FIRST_YEAR, LAST_YEAR
 from crm.funnel import NOTE_MAX, VALUE_MAX
 from crm.i18n import user_locale
-from crm.timezones import known_zone, zone_choices
+from crm.timezones import known_zone, zone_choices, zone_name_of
 
 
 def strong_password(_form, field):
@@ -39,6 +39,23 @@ def time_zone_field(label):
 def offer_zones(field):
     """The zones in the reader's language, and the field's own value if the list lacks it."""
     field.choices = zone_choices(user_locale(), keep=field.data)
+
+
+class AccountForm(FlaskForm):
+    """One's own name, language and zone (My account); an administrator's edit of them."""
+
+    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=120)])
+    language = SelectField(_l("Interface language"), choices=LANGUAGE_CHOICES)
+    timezone = time_zone_field(_l("Time zone"))
+
+
+def account_form(user):
+    """The form filled with what `user` has, or with what was sent; a person without a zone of
+    their own sees the one their days are counted in."""
+    data = {"name": user.name, "language": user.locale, "timezone": zone_name_of(user)}
+    form = AccountForm(data=data)
+    offer_zones(form.timezone)
+    return form
 
 
 def optional_id(value):

@@ -108,7 +108,8 @@ def would_save(site, endpoint):
         "leads.log_activity": {"kind_id": kind_id, "occurred_at": "2025-01-02T10:00"},
         "agenda.log": {"kind_id": kind_id, "occurred_at": "2025-01-02T10:00"},
         "agenda.reschedule": {"days": "1"},
-        "settings.users": {"name": "Mallory", "email": "m@example.com", "password": password},
+        "settings.users": {"name": "Mallory", "email": "m@example.com", "password": password}
+        | {"language": "en", "timezone": "UTC"},
         "settings.user_reset_password": {"password": password, "password_again": password},
         "auth.change_password": {"current_password": factories.PASSWORD}
         | {"password": password, "password_again": password},
@@ -116,6 +117,8 @@ def would_save(site, endpoint):
         "settings.list_items": {"name": "Forged"},
         "settings.create_api_token": {"name": "Forged"},
         "settings.general": factories.general_settings(currency="XXX"),
+        "auth.account": {"name": "Forged", "language": "ru", "timezone": "Asia/Vladivostok"},
+        "settings.user_edit": {"name": "Forged", "language": "ru", "timezone": "Asia/Vladivostok"},
         "main.set_language": {"language": "ru"},
         "intake.new": {"name": "Forged", "reply": "page", "active": "y"},
     }.get(endpoint, {})

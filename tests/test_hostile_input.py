@@ -105,6 +105,7 @@ SHOWN_EVERYWHERE = [
     "/export/activities.xlsx?all=1",
 ]
 SHOWN_IN_SETTINGS = [
+    "/account",
     "/settings/users",
     "/settings/stages",
     "/settings/activity-kinds",
@@ -185,7 +186,16 @@ def new_user_fields(world):
         "email": sometimes(st.integers(0, 10**6).map(lambda n: f"someone{n}@example.com")),
         "role": sometimes(st.sampled_from(["salesperson", "manager", "admin"])),
         "language": sometimes(st.sampled_from(["en", "ru"])),
+        "timezone": sometimes(zones),
         "password": sometimes(st.just("a long new passphrase")),
+    }
+
+
+def account_fields(world):
+    return {
+        "name": hostile_text,
+        "language": sometimes(st.sampled_from(["en", "ru", "de"])),
+        "timezone": sometimes(zones),
     }
 
 
@@ -291,6 +301,8 @@ SETTINGS_FORMS = {
     "settings.list_item_move": one("direction", "up", "down"),
     "settings.list_item_set_active": one("active", "on", "off"),
     "settings.general": general_fields,
+    "settings.user_edit": account_fields,
+    "auth.account": account_fields,
     "intake.new": intake_fields,
     "intake.edit": intake_fields,
     "intake.new_address": nothing,
@@ -670,6 +682,7 @@ def type_everywhere(world, payload, n, saved=saved):
     saved(send("POST", "/settings/lost-reasons", {"name": payload}))
     saved(send("POST", "/settings/stages", {"name": payload, "colour": "#123456", "kind": "open"}))
     user = {"name": payload, "email": f"hostile{n}@example.com", "role": "salesperson"}
+    user |= {"language": "en", "timezone": "Europe/Moscow"}
     saved(send("POST", "/settings/users", user | {"password": "a long new passphrase"}))
     saved(send("POST", "/settings/api-tokens", {"name": payload}))
     intake = {"name": payload, "source": payload, "reply": "page", "active": "y"}
@@ -732,6 +745,7 @@ def change_everything(world, text, number):
     intake = {"name": text, "source": text, "allowed_origins": text, "redirect_url": text}
     world.send("POST", "/settings/intake-forms/1", intake | {"reply": "redirect"})
     world.send("POST", "/settings/api-tokens", {"name": text})
+    world.send("POST", "/account", {"name": text, "language": "en", "timezone": "UTC"})
 
 
 # Hypothesis tries the edges one by one; here every field gets them all at once, and a value

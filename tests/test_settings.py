@@ -2,6 +2,7 @@
 
 from sqlalchemy import select
 
+from crm import i18n, timezones
 from crm.extensions import db
 from crm.models import Role, User
 from tests import factories
@@ -11,6 +12,7 @@ NEW_USER = {
     "email": "sergey@example.com",
     "role": "salesperson",
     "language": "ru",
+    "timezone": "Asia/Vladivostok",
     "password": "a fresh start password",
 }
 
@@ -20,6 +22,7 @@ def test_admin_adds_a_user_who_can_log_in(app, logged_in):
     assert "Account for Sergey Seller created." in response.text
     user = db.session.scalar(User.by_email("sergey@example.com"))
     assert (user.role, user.locale, user.active) == (Role.SALESPERSON, "ru", True)
+    assert user.timezone == "Asia/Vladivostok"
 
     newcomer = app.test_client()
     response = newcomer.post(
@@ -125,3 +128,59 @@ def test_anonymous_is_sent_to_login(client, admin):
 
 def test_unknown_user_is_404(logged_in):
     assert logged_in.get("/settings/users/999/password").status_code == 404
+
+
+# Language and zone
+
+
+def test_the_team_list_shows_each_persons_language_and_zone(logged_in, admin):
+    timezones.set_team_zone("Europe/Moscow")
+    db.session.commit()
+    far = factories.user(name="Vlad Far", locale="ru", timezone="Asia/Vladivostok")
+    page = logged_in.get("/settings/users").text
+    row = page[page.index(f'id="user-{far.id}"') :]
+    row = row[: row.index("</tr>")]
+    assert "<td>Русский</td>" in row and "<td>Vladivostok (UTC+10)</td>" in row
+    assert f'href="/settings/users/{far.id}"' in row
+    mine = page[page.index(f'id="user-{admin.id}"') :]
+    assert "<td>English</td>" in mine[: mine.index("</tr>")]
+    assert "Moscow (UTC+3) (the team&#39;s)" in mine[: mine.index("</tr>")]
+
+
+def test_a_new_account_starts_in_the_team_language_and_zone(logged_in):
+    timezones.set_team_zone("Europe/Moscow")
+    i18n.set_team_language("ru")
+    db.session.commit()
+    page = logged_in.get("/settings/users").text
+    assert '<option selected value="ru">' in page
+    assert '<option selected value="Europe/Moscow">' in page
+    fields = NEW_USER | {"language": "en", "timezone": "America/New_York"}
+    assert logged_in.post("/settings/users", data=fields).status_code == 303
+    user = db.session.scalar(User.by_email("sergey@example.com"))
+    assert (user.locale, user.timezone) == ("en", "America/New_York")
+
+
+def test_adding_a_user_in_an_unknown_zone_explains(logged_in):
+    response = logged_in.post("/settings/users", data=NEW_USER | {"timezone": "Atlantis/City"})
+    assert response.status_code == 422
+    assert "There is no such time zone. Choose one from the list" in response.text
+    assert db.session.scalar(User.by_email("sergey@example.com")) is None
+
+
+def test_admin_changes_a_colleagues_language_and_zone(logged_in):
+    seller = factories.user(name="Sam Seller")
+    page = logged_in.get(f"/settings/users/{seller.id}")
+    assert page.status_code == 200
+    assert 'value="Sam Seller"' in page.text
+    fields = {"name": "Sam Seller", "language": "ru", "timezone": "Asia/Vladivostok"}
+    response = logged_in.post(f"/settings/users/{seller.id}", data=fields, follow_redirects=True)
+    assert "Sam Seller&#39;s account is saved." in response.text
+    db.session.refresh(seller)
+    assert (seller.locale, seller.timezone) == ("ru", "Asia/Vladivostok")
+
+    refused = logged_in.post(f"/settings/users/{seller.id}", data=fields | {"timezone": "Vlad"})
+    assert refused.status_code == 422
+    assert "There is no such time zone." in refused.text
+    db.session.refresh(seller)
+    assert seller.timezone == "Asia/Vladivostok"
+    assert logged_in.get("/settings/users/999").status_code == 404

@@ -131,6 +131,9 @@ def test_setup_stores_the_team_zone_and_language_for_new_accounts(client):
     assert (boss.locale, boss.timezone) == ("ru", "Asia/Vladivostok")
     assert timezones.team_zone() == "Asia/Vladivostok"
     assert i18n.team_language() == "ru"
+    users = client.get("/settings/users").text
+    assert '<option selected value="Asia/Vladivostok">' in users
+    assert '<option selected value="ru">' in users
 
 
 def test_setup_chooses_a_zone_the_browser_may_replace(client):

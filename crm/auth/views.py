@@ -11,7 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from crm import demo, funnel_defaults, i18n, timezones
 from crm.accounts import AccountError, create_user, normalise_email
 from crm.auth import bp
-from crm.auth.forms import ChangePasswordForm, LoginForm, SetupForm
+from crm.auth.forms import LoginForm, SetupForm
 from crm.auth.throttle import forget_failures, is_throttled, record_failure
 from crm.extensions import db
 from crm.forms import offer_zones
@@ -136,24 +136,3 @@ def logout():
     rotate_session()
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"), 303)
-
-
-@bp.route("/account/password", methods=["GET", "POST"])
-@login_required
-def change_password():
-    """Change one's own password; other browsers are logged out, this one stays in."""
-    form = ChangePasswordForm()
-    if form.validate_on_submit():
-        if not current_user.check_password(form.current_password.data):
-            form.current_password.errors.append(_("This is not your current password."))
-        else:
-            user = current_user._get_current_object()
-            user.set_password(form.password.data)
-            user.end_sessions()
-            db.session.commit()
-            rotate_session()
-            log_in(user)
-            flash(_("Your password has been changed. Other sessions were logged out."), "success")
-            return redirect(url_for("settings.index"), 303)
-    status = 422 if form.errors else 200
-    return render_template("auth/change_password.html", form=form), status

@@ -58,7 +58,8 @@ class NewUserForm(FlaskForm):
     name = StringField(_l("Name"), validators=[InputRequired(), Length(max=120)])
     email = EmailField(_l("Email"), validators=[InputRequired(), Email(), Length(max=254)])
     role = SelectField(_l("Role"), choices=role_choices, default=Role.SALESPERSON.value)
-    language = SelectField(_l("Interface language"), choices=LANGUAGE_CHOICES, default="en")
+    language = SelectField(_l("Interface language"), choices=LANGUAGE_CHOICES)
+    timezone = time_zone_field(_l("Time zone"))
     password = PasswordField(_l("Password"), validators=[InputRequired(), strong_password])
 
 

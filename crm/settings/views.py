@@ -8,10 +8,10 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from crm import access, api_tokens, backup, htmx, i18n, lists, timezones
-from crm.accounts import AccountError, create_user
+from crm.accounts import AccountError, create_user, update_account
 from crm.errors import render_error
 from crm.extensions import db
-from crm.forms import LANGUAGE_CHOICES, ActionForm, offer_zones
+from crm.forms import LANGUAGE_CHOICES, ActionForm, account_form, offer_zones
 from crm.i18n import user_locale
 from crm.lists import SettingsError
 from crm.models import ActivityKind, LostReason, Stage, User
@@ -36,12 +36,18 @@ from crm.settings.forms import (
 @login_required
 def index():
     """Settings: one's own account, and for administrators the team."""
-    return render_template(
-        "settings/index.html",
-        active="settings",
-        manages_the_instance=current_user.is_admin,
-        **api_tokens_context(),
-    )
+    return render_template("settings/index.html", **index_context(), **api_tokens_context())
+
+
+def index_context():
+    """What the Settings page shows besides the tokens: one's own account, and the team's
+    sections for an administrator."""
+    zone = timezones.zone_name_of(current_user)
+    return {
+        "active": "settings",
+        "manages_the_instance": current_user.is_admin,
+        "own_zone": timezones.zone_label(zone, user_locale()),
+    }
 
 
 @bp.route("/backup.sqlite3")
@@ -69,9 +75,8 @@ def api_tokens_page(status=200, **context):
         "settings/index.html",
         "settings/_api_tokens.html",
         status=status,
-        active="settings",
         oob_messages=htmx.is_partial(),
-        manages_the_instance=current_user.is_admin,
+        **index_context(),
         **api_tokens_context(**context),
     )
 
@@ -114,11 +119,22 @@ def get_user_or_404(user_id):
     return user
 
 
+def new_user_form():
+    """The form to add a colleague, starting in the team's language and zone."""
+    form = NewUserForm(
+        data={"language": i18n.team_language(), "timezone": timezones.team_zone_name()}
+        if request.method == "GET"
+        else None
+    )
+    offer_zones(form.timezone)
+    return form
+
+
 @bp.route("/users", methods=["GET", "POST"])
 @admin_required
 def users():
-    """The team: everyone's role and status, and a form to add an account."""
-    form = NewUserForm()
+    """The team: everyone's role, language, zone and status, and a form to add an account."""
+    form = new_user_form()
     if form.validate_on_submit():
         try:
             user = create_user(
@@ -127,6 +143,7 @@ def users():
                 form.password.data,
                 role=form.role.data,
                 locale=form.language.data,
+                timezone=form.timezone.data,
             )
         except AccountError as error:
             form[error.field].errors.append(str(error))
@@ -140,9 +157,38 @@ def users():
         "settings/users.html",
         form=form,
         team=team,
+        zones={user.id: zone_shown(user) for user in team},
         action=ActionForm(),
         role_names=role_choices(),
         active="settings",
+    ), status
+
+
+def zone_shown(user):
+    """A person's zone as the team list shows it; without one of their own, the team's."""
+    label = timezones.zone_label(timezones.zone_name_of(user), user_locale())
+    return label if user.timezone else _("%(zone)s (the team's)", zone=label)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@admin_required
+def user_edit(user_id):
+    """Change a colleague's name, interface language and time zone."""
+    user = get_user_or_404(user_id)
+    form = account_form(user)
+    if form.validate_on_submit():
+        try:
+            update_account(user, form.name.data, form.language.data, form.timezone.data)
+        except AccountError as error:
+            db.session.rollback()
+            form[error.field].errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("%(name)s's account is saved.", name=user.name), "success")
+            return redirect(url_for("settings.users", _anchor=f"user-{user.id}"), 303)
+    status = 422 if form.errors else 200
+    return render_template(
+        "settings/user_edit.html", form=form, user=user, active="settings"
     ), status
 
 
