@@ -15,6 +15,7 @@ from sqlalchemy import select
 from crm.args import MAX_ID
 from crm.extensions import db
 from crm.formatting import first_line, money, when
+from crm.i18n import LANGUAGE_NAMES
 from crm.models import Activity, ActivityKind, AuditEntry, Lead, LostReason, Stage, User
 
 PAGE_SIZE = 50
@@ -107,6 +108,8 @@ class Names:
             return found or f"#{text}"
         if field in MOMENTS:
             return when(datetime.fromisoformat(text))
+        if field == "locale":
+            return LANGUAGE_NAMES.get(text, text)
         if field == "value":
             try:
                 return money(Decimal(text))
@@ -131,6 +134,8 @@ class Line:
     lead: tuple | None = None
     # A deleted activity an administrator may bring back.
     restorable_activity_id: int | None = None
+    # Whose account changed, for a change to a user.
+    person: str | None = None
 
 
 def describe(entry, names, leads=None, deleted_activities=frozenset()):
@@ -159,6 +164,7 @@ def describe(entry, names, leads=None, deleted_activities=frozenset()):
         new=new,
         lead=(leads or {}).get(entry.lead_id),
         restorable_activity_id=restorable,
+        person=names.users.get(entry.subject_id) if entry.subject == "user" else None,
     )
 
 

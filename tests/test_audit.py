@@ -205,3 +205,23 @@ def test_a_change_through_the_api_is_recorded_under_the_tokens_owner(client, sam
     assert response.status_code == 200
     (change,) = entries(field="title")
     assert (change.old, change.new, change.actor_id) == ("Acme Tools", "Acme via API", sam.id)
+
+
+def test_a_colleagues_language_and_zone_changes_read_well_in_the_log(logged_in, admin, sam):
+    response = logged_in.post(
+        f"/settings/users/{sam.id}",
+        data={"name": "Sam Seller", "language": "ru", "timezone": "Asia/Vladivostok"},
+    )
+    assert response.status_code == 303
+    log = logged_in.get("/settings/audit", query_string={"subject": "user"}).text
+    # Whose account it was, and the language by its name.
+    assert "User changed</strong> · Sam Seller: Language" in log
+    assert (
+        '<span class="history-old">English</span> → <span class="history-new">Русский</span>' in log
+    )
+    assert "User changed</strong> · Sam Seller: Time zone" in log
+    assert (
+        '<span class="history-old">—</span> → <span class="history-new">Asia/Vladivostok</span>'
+        in log
+    )
+    assert "· Ada Admin" in log
