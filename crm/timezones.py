@@ -156,10 +156,17 @@ def city_names(locale):
 def zone_label(name, locale):
     """A zone as a person reads it, "Москва (UTC+3)"; a name the list lacks as it is."""
     zone = known_zone(name)
-    city = city_names(str(locale)).get(zone)
-    if city is None:
+    if zone not in OFFERED_ZONES:
         return zone or name
-    return f"{city} ({utc_offset(zone, utcnow().date())})" if zone != "UTC" else "UTC"
+    if zone == "UTC":
+        return zone
+    return f"{city_name(zone, str(locale))} ({utc_offset(zone, utcnow().date())})"
+
+
+@lru_cache(maxsize=256)
+def city_name(zone, locale):
+    """One zone's city, for a page that names a zone or two rather than offering them all."""
+    return babel_dates.get_timezone_location(zone, locale=locale, return_city=True)
 
 
 def zone_choices(locale, keep=None):
