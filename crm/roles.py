@@ -1,7 +1,6 @@
-"""What the people of each role are called together, for lists grouped by role.
+"""What each role is called: one person's role, and the people of a role together (the plural
+of the same words, in both languages), so every page names a role alike.
 
-One person's role is named where it is picked (`role_choices` in crm/settings/forms.py); the
-group names here are the plural of those same words, in both languages.
 Salespeople come first: they are most of a team, and the ones a manager looks for.
 """
 
@@ -10,6 +9,21 @@ from flask_babel import gettext as _
 from crm.models import Role
 
 IN_ORDER = (Role.SALESPERSON, Role.MANAGER, Role.ADMIN)
+
+
+def role_name(role):
+    """What one person of `role` is called."""
+    names = {
+        Role.SALESPERSON: _("Salesperson"),
+        Role.MANAGER: _("Manager"),
+        Role.ADMIN: _("Administrator"),
+    }
+    return names[role]
+
+
+def role_names():
+    """{role's value: its name}, in the order roles are offered (plain strings for WTForms)."""
+    return {role.value: role_name(role) for role in IN_ORDER}
 
 
 def group_name(role):

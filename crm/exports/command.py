@@ -4,14 +4,15 @@ XLSX) and the full JSON export, written to files or to standard output."""
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
-from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from crm import csv_export, xlsx_export
 from crm.activities import queries as feed_queries
 from crm.exports import files, queries
+from crm.i18n import team_language
 from crm.leads.queries import LeadFilters
+from crm.timezones import team_zone_name
 
 STDOUT = "-"
 
@@ -101,8 +102,8 @@ def export_command(
         raise click.UsageError("Say what to export: --leads, --activities and/or --json FILE.")
     if paths.count(STDOUT) > 1:
         raise click.UsageError("Only one of the files can go to standard output.")
-    zone = zone_of(zone_name or current_app.config["BABEL_DEFAULT_TIMEZONE"])
-    language = language or current_app.config["BABEL_DEFAULT_LOCALE"]
+    zone = zone_of(zone_name or team_zone_name())
+    language = language or team_language()
     separator = csv_export.SEPARATORS[csv_export.separator_name(separator, language)]
     with force_locale(language):
         if leads_path:

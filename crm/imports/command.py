@@ -8,7 +8,6 @@ import tempfile
 from decimal import Decimal
 
 import click
-from flask import current_app
 
 from crm.extensions import db
 from crm.imports import engine, fields, parsing
@@ -16,6 +15,7 @@ from crm.imports.forms import column_name
 from crm.imports.matching import casefolded
 from crm.imports.reading import FileProblem, inspect
 from crm.models import ActivityKind, LostReason, Stage, User
+from crm.timezones import team_zone_name
 
 
 @click.command("import")
@@ -85,7 +85,7 @@ def import_command(
         kind_id=named(ActivityKind, contact_kind, "--kind-of-contact"),
         lost_reason_id=named(LostReason, lost_reason, "--lost-reason"),
         won_value=amount(won_value),
-        zone=zone or current_app.config["BABEL_DEFAULT_TIMEZONE"],
+        zone=zone or team_zone_name(),
         skip_errors=skip_errors,
     )
     described = ", ".join(

@@ -23,7 +23,7 @@ from wtforms.validators import (
     Regexp,
 )
 
-from crm import api_tokens
+from crm import api_tokens, roles
 from crm.access import ColleaguesLeads
 from crm.args import MAX_ID
 from crm.forms import (
@@ -45,19 +45,10 @@ from crm.lists import (
 from crm.models import Role, StageKind
 
 
-def role_choices():
-    # Plain strings: WTForms takes a dict of value to label only when labels are `str`.
-    return {
-        Role.SALESPERSON.value: _("Salesperson"),
-        Role.MANAGER.value: _("Manager"),
-        Role.ADMIN.value: _("Administrator"),
-    }
-
-
 class NewUserForm(FlaskForm):
     name = StringField(_l("Name"), validators=[InputRequired(), Length(max=120)])
     email = EmailField(_l("Email"), validators=[InputRequired(), Email(), Length(max=254)])
-    role = SelectField(_l("Role"), choices=role_choices, default=Role.SALESPERSON.value)
+    role = SelectField(_l("Role"), choices=roles.role_names, default=Role.SALESPERSON.value)
     language = SelectField(_l("Interface language"), choices=LANGUAGE_CHOICES)
     timezone = time_zone_field(_l("Time zone"))
     password = PasswordField(_l("Password"), validators=[InputRequired(), strong_password])

@@ -7,7 +7,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from crm import access, api_tokens, backup, htmx, i18n, lists, timezones
+from crm import access, api_tokens, backup, htmx, i18n, lists, roles, timezones
 from crm.accounts import AccountError, create_user, update_account
 from crm.errors import render_error
 from crm.extensions import db
@@ -27,7 +27,6 @@ from crm.settings.forms import (
     ResetPasswordForm,
     StageForm,
     SwitchForm,
-    role_choices,
     stage_kind_choices,
 )
 
@@ -159,7 +158,7 @@ def users():
         team=team,
         zones={user.id: zone_shown(user) for user in team},
         action=ActionForm(),
-        role_names=role_choices(),
+        role_names=roles.role_names(),
         active="settings",
     ), status
 
