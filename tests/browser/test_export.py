@@ -65,7 +65,7 @@ def test_the_leads_download_follows_the_search(page, live_server, exported):
     log_in(page, live_server, ADMIN_EMAIL, ADMIN_PASSWORD)
     search_leads(page, live_server, "экспорт-ром")
 
-    name, data = download(page, "Download these leads (CSV)")
+    name, data = download(page, "Download these leads as CSV")
 
     assert re.fullmatch(rf"leads-{DAY}\.csv", name)
     assert [row["Title"] for row in csv_records(data)] == ["Экспорт-Ромашка"]
@@ -75,7 +75,7 @@ def test_the_leads_workbook_follows_the_search(page, live_server, exported):
     log_in(page, live_server, ADMIN_EMAIL, ADMIN_PASSWORD)
     search_leads(page, live_server, "экспорт-ром")
 
-    name, data = download(page, "Download these leads (XLSX)")
+    name, data = download(page, "Download these leads as XLSX")
 
     assert re.fullmatch(rf"leads-{DAY}\.xlsx", name)
     (row,) = sheet_rows(data)
@@ -90,9 +90,9 @@ def test_the_separator_chosen_reaches_every_csv_link(page, live_server, exported
     expect(choice).to_have_value("comma")
     choice.select_option(label="Semicolons (Excel with Russian settings)")
 
-    _name, data = download(page, "Download these leads (CSV)")
+    _name, data = download(page, "Download these leads as CSV")
     assert [row["Title"] for row in csv_records(data, ";")] == ["Экспорт-Ромашка"]
-    _name, data = download(page, "Download all leads, archived too (CSV)")
+    _name, data = download(page, "Download all leads, archived too, as CSV")
     titles = [row["Title"] for row in csv_records(data, ";")]
     assert {"Экспорт-Ромашка", "Экспорт-Лютик"} <= set(titles)
 
@@ -103,13 +103,13 @@ def test_the_activities_downloads_follow_the_filters(page, live_server, exported
     page.get_by_label("Kind").select_option(str(exported))
     expect(page.locator("#activity-results")).not_to_contain_text("Звонок Ромашке")
 
-    name, data = download(page, "Download these activities (CSV)")
+    name, data = download(page, "Download these activities as CSV")
     said = [row["What was said"] for row in csv_records(data)]
     assert re.fullmatch(rf"activities-{DAY}-{DAY}\.csv", name)
     assert "Встреча с Лютиком" in said
     assert "Звонок Ромашке" not in said
 
-    name, data = download(page, "Download these activities (XLSX)")
+    name, data = download(page, "Download these activities as XLSX")
     said = [row["What was said"] for row in sheet_rows(data)]
     assert re.fullmatch(rf"activities-{DAY}-{DAY}\.xlsx", name)
     assert "Встреча с Лютиком" in said

@@ -1,0 +1,75 @@
+"""A real checker on the main pages: axe-core finds nothing serious or critical, for a Russian
+team with sample data, on a laptop and on a phone."""
+
+import pytest
+
+from crm import demo
+from crm.extensions import db
+from crm.models import Lead
+from tests import factories
+from tests.browser.axe import described, violations
+from tests.browser.conftest import build_app, serving
+from tests.browser.pages import expect, url_path
+
+EMAIL = "anna@example.com"
+PAGES = [
+    "/agenda/",
+    "/leads/",
+    "/leads/{number}",
+    "/leads/new",
+    "/board/",
+    "/agenda/calendar",
+    "/agenda/missed",
+    "/activities/",
+    "/analytics/funnel",
+    "/analytics/time-in-stage",
+    "/analytics/won-lost",
+    "/analytics/activity",
+    "/analytics/sources",
+    "/settings/",
+    "/settings/general",
+    "/settings/users",
+    "/settings/stages",
+    "/account",
+]
+SIZES = {"laptop": {"width": 1366, "height": 800}, "phone": {"width": 375, "height": 740}}
+
+
+@pytest.fixture(scope="module")
+def russian_team(tmp_path_factory):
+    """A team with three months of sample history in Russian, and an administrator who reads
+    Russian; yields the base URL and a lead's number."""
+    app = build_app(tmp_path_factory.mktemp("axe"))
+    with app.app_context():
+        demo.generate("ru", leads=150, activities=1200, users=5, history_days=90, seed=5)
+        db.session.commit()
+        factories.admin(name="Анна Админова", email=EMAIL, locale="ru", timezone="Europe/Moscow")
+        number = db.session.scalar(db.select(Lead.number).order_by(Lead.number.desc()).limit(1))
+        db.session.remove()
+    with serving(app) as url:
+        yield url, number
+
+
+@pytest.fixture(params=sorted(SIZES))
+def context_options(request):
+    return {"viewport": SIZES[request.param], "locale": "ru-RU", "timezone_id": "Europe/Moscow"}
+
+
+def log_in(page, base):
+    page.goto(f"{base}/login")
+    page.get_by_label("Email").fill(EMAIL)
+    page.get_by_label("Пароль").fill(factories.PASSWORD)
+    page.get_by_role("button", name="Войти").click()
+    expect(page).to_have_url(url_path("/agenda/"))
+
+
+def test_the_main_pages_have_no_serious_violation(page, russian_team):
+    base, number = russian_team
+    log_in(page, base)
+    found = {}
+    for path in PAGES:
+        page.goto(base + path.format(number=number))
+        page.wait_for_load_state("networkidle")
+        if problems := violations(page):
+            found[path] = described(problems)
+    assert not found, "\n\n".join(f"{path}\n{text}" for path, text in found.items())
