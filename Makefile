@@ -7,6 +7,10 @@ PORT ?= 5000
 WORKERS ?= 2
 THREADS ?= 4
 LOCK := requirements.lock
+# Test processes: one per core by default; TEST_WORKERS=0 runs the tests in pytest's own process.
+# Each takes the next test from the others' queues when its own runs out (work stealing).
+TEST_WORKERS ?= auto
+PYTEST := $(BIN)/python -m pytest --numprocesses $(TEST_WORKERS) --dist worksteal
 CATALOGUES := $(wildcard crm/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGUES:.po=.mo)
 
@@ -23,7 +27,7 @@ dev: install translations migrate
 test: install-dev translations
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
 
 # Time the pages at 100,000 leads and 1,000,000 activities (databases built once in bench/data/).
 # BENCH_ARGS="--leads 5000 --activities 50000 --repeat 10" makes a quick run.

@@ -18,7 +18,18 @@ from crm.analytics import cache as analytics_cache
 from crm.extensions import db
 from tests import factories
 
-POSTGRES_URL = os.environ.get("CRM_TEST_DATABASE_URL")
+
+def per_worker(url):
+    """The database of this pytest-xdist worker: `crm_test_gw0` for `crm_test` and so on, so
+    that workers running at the same time never share one (without xdist, the name as given)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    url = make_url(url)
+    return url.set(database=f"{url.database}_{worker}").render_as_string(hide_password=False)
+
+
+POSTGRES_URL = per_worker(os.environ.get("CRM_TEST_DATABASE_URL"))
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 # Memory-backed, where the system has it: every commit's fsync on a real disk adds up over
 # thousands of tests, and what the tests check does not depend on the data reaching a disk.
@@ -71,7 +82,7 @@ def ensure_database(url):
 
 @pytest.fixture(scope="session")
 def postgres_schema():
-    """Build the schema once per run on a clean PostgreSQL database."""
+    """Build the schema once per worker on its clean PostgreSQL database."""
     ensure_database(POSTGRES_URL)
     app = create_app({"TESTING": True, "DATABASE_URL": POSTGRES_URL, "SECRET_KEY": "test"})
     with app.app_context():
@@ -137,7 +148,7 @@ def used_sequences():
 
 @pytest.fixture(scope="session")
 def sqlite_schema(tmp_path_factory):
-    """A SQLite file with the schema built once per run; each test starts from a copy of it.
+    """A SQLite file with the schema built once per worker; each test starts from a copy of it.
 
     Copying a file is far cheaper than building the tables, indexes, search index and
     triggers again for every test, and the copy is byte for byte what `create_all` made.
