@@ -11,7 +11,6 @@ from flask import has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, func, literal, select, text, union_all
 from sqlalchemy.engine import make_url
-from werkzeug.routing import Rule
 
 from crm import create_app
 from crm.analytics import cache as analytics_cache
@@ -37,34 +36,6 @@ MEMORY_DIR = "/dev/shm"  # noqa: S108 (each test makes its own private folder in
 # A test that left more rows than this in a table gets it truncated rather than deleted from,
 # so later tests do not scan its dead rows.
 MANY_ROWS = 1000
-
-
-def reuse_url_builders():
-    """Compile each route's URL builder once per run instead of once per app.
-
-    Werkzeug generates and compiles Python code for every route of every new app, which is
-    most of what `create_app` costs, and the suite makes an app per test. The code depends only
-    on the route's rule, defaults and converters; the rule it builds for is passed at call time.
-    """
-    compile_builder = Rule._compile_builder
-    compiled = {}
-
-    def cached(self, append_unknown=True):
-        key = (
-            self.rule,
-            tuple(self._trace),
-            repr(sorted((self.defaults or {}).items())),
-            tuple(sorted((name, type(c)) for name, c in self._converters.items())),
-            append_unknown,
-        )
-        if key not in compiled:
-            compiled[key] = compile_builder(self, append_unknown)
-        return compiled[key]
-
-    Rule._compile_builder = cached
-
-
-reuse_url_builders()
 
 
 def ensure_database(url):
