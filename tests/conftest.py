@@ -38,6 +38,15 @@ MEMORY_DIR = "/dev/shm"  # noqa: S108 (each test makes its own private folder in
 MANY_ROWS = 1000
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_generate_tests(metafunc):
+    """A test marked `sqlite_only` gets the `app` fixture on SQLite alone: its PostgreSQL
+    variant is never made, rather than made and skipped. A parametrize mark on a fixture's
+    name takes the place of the fixture's own params."""
+    if "app" in metafunc.fixturenames and metafunc.definition.get_closest_marker("sqlite_only"):
+        metafunc.definition.add_marker(pytest.mark.parametrize("app", ["sqlite"], indirect=True))
+
+
 def ensure_database(url):
     """Create the PostgreSQL database named in `url` when it does not exist yet."""
     url = make_url(url)

@@ -14,6 +14,8 @@ from crm.models import Activity, ActivityKind, ApiToken, IntakeForm, Lead, LostR
 from tests import factories
 from tests.hostile_inputs import Tally, World, table_digest
 
+pytestmark = pytest.mark.sqlite_only
+
 TALLY = Tally()
 REFUSAL = "This form has expired or was sent from elsewhere. Reload the page and try again."
 # Exempt by design: the API authenticates by a token in a header, the intake address is posted

@@ -2,12 +2,15 @@
 
 import logging
 
+import pytest
 from sqlalchemy import func, select
 
 from crm import htmx
 from crm.extensions import db
 from crm.models import Lead
 from tests import factories
+
+pytestmark = pytest.mark.sqlite_only
 
 
 def test_404_is_a_friendly_page(logged_in):

@@ -2,10 +2,13 @@
 
 from datetime import datetime
 
+import pytest
 from flask_babel import force_locale
 
 from crm.extensions import db
 from crm.formatting import next_step_state, when
+
+pytestmark = pytest.mark.sqlite_only
 
 
 def test_when_shows_the_users_local_time(app, client, auth, admin):

@@ -2,8 +2,11 @@
 
 from pathlib import Path
 
+import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
+
+pytestmark = pytest.mark.sqlite_only
 
 ROOT = Path(__file__).parent.parent
 CATALOGUE = ROOT / "crm" / "translations" / "ru" / "LC_MESSAGES" / "messages.po"

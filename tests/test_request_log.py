@@ -11,6 +11,8 @@ from crm.extensions import db
 from tests import factories
 from tests.querycount import counting_queries
 
+pytestmark = pytest.mark.sqlite_only
+
 REQUEST_ID = re.compile(r"[0-9a-f]{8}")
 
 

@@ -8,6 +8,8 @@ import pytest
 from crm import create_app
 from tests import factories
 
+pytestmark = pytest.mark.sqlite_only
+
 
 @pytest.fixture
 def csrf_app(app):
