@@ -14,8 +14,8 @@ PYTEST := $(BIN)/python -m pytest --numprocesses $(TEST_WORKERS) --dist workstea
 CATALOGUES := $(wildcard crm/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGUES:.po=.mo)
 
-.PHONY: run dev test lint install install-dev migrate translations extract-messages lock clean \
-	bench load audit
+.PHONY: run dev test test-fast lint install install-dev migrate translations extract-messages lock \
+	clean bench load audit
 
 # No gunicorn access log: the app logs a line per request itself, with its timing and user.
 run: install translations migrate
@@ -28,6 +28,10 @@ test: install-dev translations
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(PYTEST) $(PYTEST_ARGS)
+
+# The edit-test loop: the suite on SQLite only, without the browser and crash tests or the linter.
+test-fast: install-dev translations
+	CRM_TEST_DATABASE_URL= $(PYTEST) -m "not browser and not crash" $(PYTEST_ARGS)
 
 # Time the pages at 100,000 leads and 1,000,000 activities (databases built once in bench/data/).
 # BENCH_ARGS="--leads 5000 --activities 50000 --repeat 10" makes a quick run.

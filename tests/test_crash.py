@@ -28,6 +28,8 @@ from tests import factories
 from tests.conftest import BACKENDS, own_database
 from tests.crash_server import GUNICORN, NO_ANSWER, Browser, Gunicorn
 
+pytestmark = pytest.mark.crash
+
 SECRET_KEY = "crash test secret key"
 ADMIN_EMAIL = "ada@example.com"
 LEADS = 3
