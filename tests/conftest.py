@@ -1,5 +1,6 @@
 """Fixtures in the flaskr style: app, client, hx, runner, auth; on SQLite and PostgreSQL."""
 
+import math
 import os
 import shutil
 import tempfile
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 from flask import has_app_context
 from flask.testing import FlaskClient
+from hypothesis import settings
 from sqlalchemy import create_engine, func, literal, select, text, union_all
 from sqlalchemy.engine import make_url
 
@@ -45,6 +47,39 @@ def pytest_generate_tests(metafunc):
     name takes the place of the fixture's own params."""
     if "app" in metafunc.fixturenames and metafunc.definition.get_closest_marker("sqlite_only"):
         metafunc.definition.add_marker(pytest.mark.parametrize("app", ["sqlite"], indirect=True))
+
+
+# Hypothesis. A test on the `app` fixture tries this share of its examples on PostgreSQL, which
+# runs the same code as SQLite with every example slower. In CI (CI=true) Hypothesis runs its
+# built-in "ci" profile: the same examples every run, no deadline.
+EXAMPLES_ON_POSTGRESQL = 1 / 4
+
+
+def fewer_on_postgresql(settings_, given_):
+    """`@settings_ @given_` on SQLite, and on PostgreSQL with a quarter of the examples.
+
+    Hypothesis fixes a test's settings when it is decorated, so the test is decorated twice
+    and the PostgreSQL items run the second (see pytest_collection_modifyitems). Explicit
+    examples are never counted, and the tests that type each fixed payload of
+    tests/hostile_inputs.py in turn run in full on both databases.
+    """
+
+    def decorate(test):
+        on_sqlite = settings_(given_(test))
+        examples = math.ceil(settings_.max_examples * EXAMPLES_ON_POSTGRESQL)
+        on_sqlite.on_postgresql = settings(settings_, max_examples=examples)(given_(test))
+        return on_sqlite
+
+    return decorate
+
+
+def pytest_collection_modifyitems(items):
+    """The PostgreSQL items of a `fewer_on_postgresql` test run its PostgreSQL decoration."""
+    for item in items:
+        on_postgresql = getattr(item.obj, "on_postgresql", None)
+        callspec = getattr(item, "callspec", None)
+        if on_postgresql and callspec and callspec.params.get("app") == "postgresql":
+            item.obj = on_postgresql
 
 
 def ensure_database(url):

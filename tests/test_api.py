@@ -33,6 +33,7 @@ from crm.models import (
     utcnow,
 )
 from tests import factories
+from tests.conftest import fewer_on_postgresql
 from tests.querycount import counting_queries
 
 # Checking answers against the document
@@ -965,16 +966,14 @@ def lead_fields(stages, users):
     }
 
 
-@SETTINGS
-@given(data=st.data())
+@fewer_on_postgresql(SETTINGS, given(data=st.data()))
 def test_arbitrary_new_leads_never_fail_or_half_save(api, admin, seller, stages, data):
     fields = lead_fields(stages, [admin, seller]) | {"allow_duplicates": sometimes(st.booleans())}
     response = send_arbitrary(api, "POST", "/leads", data, fields, usual=["title"])
     assert response.status_code in (201, 400, 409, 422)
 
 
-@SETTINGS
-@given(data=st.data())
+@fewer_on_postgresql(SETTINGS, given(data=st.data()))
 def test_arbitrary_changes_never_fail_or_half_save(api, admin, seller, stages, data):
     lead = db.session.scalar(select(Lead).where(Lead.title == "Target"))
     if lead is None:
@@ -987,8 +986,7 @@ def test_arbitrary_changes_never_fail_or_half_save(api, admin, seller, stages, d
     assert response.status_code in (200, 400, 409, 422)
 
 
-@SETTINGS
-@given(data=st.data())
+@fewer_on_postgresql(SETTINGS, given(data=st.data()))
 def test_arbitrary_contacts_never_fail_or_half_save(api, admin, seller, stages, data):
     lead = db.session.scalar(select(Lead).where(Lead.title == "Target"))
     if lead is None:
@@ -1011,12 +1009,14 @@ def test_arbitrary_contacts_never_fail_or_half_save(api, admin, seller, stages, 
     assert response.status_code in (201, 400, 422)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
-@given(
-    query=st.dictionaries(
-        st.sampled_from(["q", "stage", "owner", "archived", "limit", "cursor"]),
-        st.text(st.characters(blacklist_categories=["Cs"]), max_size=30),
-    )
+@fewer_on_postgresql(
+    settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck)),
+    given(
+        query=st.dictionaries(
+            st.sampled_from(["q", "stage", "owner", "archived", "limit", "cursor"]),
+            st.text(st.characters(blacklist_categories=["Cs"]), max_size=30),
+        )
+    ),
 )
 def test_arbitrary_list_parameters_never_fail(api, stages, query):
     response = api.get("/leads", query_string=query)

@@ -28,6 +28,7 @@ from crm.models import (
 )
 from crm.timezones import local_today
 from tests import factories
+from tests.conftest import fewer_on_postgresql
 from tests.hostile_inputs import (
     FEWER,
     HUGE,
@@ -408,23 +409,20 @@ def test_every_form_is_driven_with_hostile_input(app):
     assert api == set(API_DRIVEN) | API_WITHOUT_INPUT
 
 
-@SETTINGS
-@given(data=st.data())
+@fewer_on_postgresql(SETTINGS, given(data=st.data()))
 def test_lead_forms_take_hostile_input(world, data):
     world.shown_on = lambda: SHOWN_EVERYWHERE + [f"/leads/{n}" for n in sorted(lead_numbers())]
     drive(world, data, LEAD_FORMS)
 
 
-@SETTINGS
-@given(data=st.data())
+@fewer_on_postgresql(SETTINGS, given(data=st.data()))
 def test_settings_forms_take_hostile_input(world, data):
     world.shown_on = lambda: SHOWN_IN_SETTINGS + SHOWN_EVERYWHERE[:3]
     world.keep_logged_in()
     drive(world, data, SETTINGS_FORMS)
 
 
-@FEWER
-@given(data=st.data())
+@fewer_on_postgresql(FEWER, given(data=st.data()))
 def test_forms_before_login_take_hostile_input(world, data):
     db.session.execute(delete(LoginAttempt))
     # A failed login is counted: that is the one change a refused request makes.
@@ -478,8 +476,7 @@ def upload_body(data):
     return body
 
 
-@FEWER
-@given(data=st.data())
+@fewer_on_postgresql(FEWER, given(data=st.data()))
 def test_import_forms_take_hostile_input(world, sheet_job, data):
     world.shown_on = lambda: (
         [f"/settings/import/{job.id}" for job in jobs.recent(5)]
@@ -520,8 +517,7 @@ def undo_setup(app):
     app.extensions.pop("crm.setup_done", None)
 
 
-@FEWER
-@given(data=st.data())
+@fewer_on_postgresql(FEWER, given(data=st.data()))
 def test_the_setup_form_takes_hostile_input(app, data):
     browser = Browser(app, TALLY)
     body = MultiDict(fill(data, SETUP_FIELDS))
@@ -577,8 +573,7 @@ query_values = st.lists(
 )
 
 
-@SETTINGS
-@given(data=st.data())
+@fewer_on_postgresql(SETTINGS, given(data=st.data()))
 def test_pages_take_hostile_query_strings(world, data):
     endpoint = data.draw(st.sampled_from(every_page(world.app)), label="page")
     url = page_address(world, endpoint, data)
@@ -595,8 +590,7 @@ def test_pages_take_hostile_query_strings(world, data):
 # The API's requests not driven in tests/test_api.py
 
 
-@FEWER
-@given(data=st.data())
+@fewer_on_postgresql(FEWER, given(data=st.data()))
 def test_api_reads_and_archiving_take_hostile_input(world, data):
     endpoint = data.draw(
         st.sampled_from(sorted(name for name, where in API_DRIVEN.items() if where == "below")),

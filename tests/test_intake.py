@@ -26,6 +26,7 @@ from crm.models import (
     StageChange,
 )
 from tests import factories
+from tests.conftest import fewer_on_postgresql
 
 SITE = "https://shop.example"
 THANKS = "Thank you! We have your request and will get back to you soon."
@@ -476,12 +477,14 @@ def generous(app):
     app.config["INTAKE_MAX_REQUESTS"] = 10**6
 
 
-@settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+@fewer_on_postgresql(
+    settings(
+        max_examples=60,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    ),
+    given(fields=form_fields, as_json=st.booleans(), multipart=st.booleans()),
 )
-@given(fields=form_fields, as_json=st.booleans(), multipart=st.booleans())
 def test_any_form_fields_are_answered_without_a_server_error(
     client, intake_form, generous, fields, as_json, multipart
 ):
@@ -504,12 +507,14 @@ def test_any_form_fields_are_answered_without_a_server_error(
         assert added == (0, 0)
 
 
-@settings(
-    max_examples=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+@fewer_on_postgresql(
+    settings(
+        max_examples=40,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    ),
+    given(document=st.dictionaries(st.text(max_size=20), json_values, max_size=8) | json_values),
 )
-@given(document=st.dictionaries(st.text(max_size=20), json_values, max_size=8) | json_values)
 def test_any_json_is_answered_without_a_server_error(client, intake_form, generous, document):
     response = client.post(
         url(intake_form), data=json.dumps(document), content_type="application/json"
@@ -518,24 +523,26 @@ def test_any_json_is_answered_without_a_server_error(client, intake_form, genero
     assert response.is_json
 
 
-@settings(
-    max_examples=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(
-    body=st.binary(max_size=500),
-    content_type=st.sampled_from(
-        [
-            "application/json",
-            "application/x-www-form-urlencoded",
-            "multipart/form-data; boundary=b",
-            "text/plain",
-            "",
-            "application/xml",
-        ]
+@fewer_on_postgresql(
+    settings(
+        max_examples=40,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     ),
-    origin=st.sampled_from([None, SITE, "null", "https://evil.example", "\x7f"]),
+    given(
+        body=st.binary(max_size=500),
+        content_type=st.sampled_from(
+            [
+                "application/json",
+                "application/x-www-form-urlencoded",
+                "multipart/form-data; boundary=b",
+                "text/plain",
+                "",
+                "application/xml",
+            ]
+        ),
+        origin=st.sampled_from([None, SITE, "null", "https://evil.example", "\x7f"]),
+    ),
 )
 def test_any_bytes_are_answered_without_a_server_error(
     client, intake_form, generous, body, content_type, origin

@@ -18,6 +18,7 @@ from crm.extensions import db
 from crm.leads import queries
 from crm.models import AppSetting, Lead, StageChange, utcnow
 from tests import factories
+from tests.conftest import fewer_on_postgresql
 from tests.querycount import count_queries
 
 # Reading the HTML
@@ -810,12 +811,14 @@ def test_similar_titles():
 field_text = st.text(max_size=300) | st.sampled_from(["", " ", "NaN", "-0", "1e400", "\x00"])
 
 
-@settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+@fewer_on_postgresql(
+    settings(
+        max_examples=60,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    ),
+    given(data=st.data()),
 )
-@given(data=st.data())
 def test_random_input_never_fails_or_saves_without_a_title(logged_in, admin, stages, data):
     # Valid values seven times in eight, so that saving is tried, not only refusing.
     def draw(name, *valid, random=field_text):
