@@ -1,5 +1,6 @@
 """Fixtures in the flaskr style: app, client, hx, runner, auth; on SQLite and PostgreSQL."""
 
+import copy
 import math
 import os
 import shutil
@@ -182,22 +183,32 @@ def sqlite_schema(tmp_path_factory):
     return path
 
 
-@pytest.fixture
-def sqlite_folder(tmp_path):
-    """Where a test's SQLite file lives: in memory when the system offers it."""
+@contextmanager
+def memory_folder(fallback):
+    """A private folder in memory when the system offers it, else `fallback`."""
     if not os.access(MEMORY_DIR, os.W_OK):
-        yield tmp_path
+        yield fallback
         return
     folder = Path(tempfile.mkdtemp(prefix="crm-test-", dir=MEMORY_DIR))
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
-def database_url(backend, request):
+def copy_sqlite_schema(request, path):
+    """Make `path` a fresh copy of the schema, with no write-ahead log of an earlier copy."""
+    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    shutil.copyfile(request.getfixturevalue("sqlite_schema"), path)
+
+
+def database_url(backend, request, folder):
+    """The test database of `backend`: on SQLite a copy of the schema in `folder`."""
     if backend == "postgresql":
         return request.getfixturevalue("postgres_schema")
-    path = request.getfixturevalue("sqlite_folder") / "test.sqlite3"
-    shutil.copyfile(request.getfixturevalue("sqlite_schema"), path)
+    path = folder / "test.sqlite3"
+    copy_sqlite_schema(request, path)
     return f"sqlite:///{path}"
 
 
@@ -237,29 +248,106 @@ class RequestIsolatedClient(FlaskClient):
             return super().open(*args, **kwargs)
 
 
+def make_app(url, instance):
+    """The app as the tests run it: on `url`, with its instance folder, CSRF off."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CRM_INSTANCE_PATH", str(instance))
+        app = create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": "test secret key",
+                "DATABASE_URL": url,
+                "WTF_CSRF_ENABLED": False,
+                # Hashing as slowly as in production would only slow the suite down.
+                "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+            }
+        )
+    app.test_client_class = RequestIsolatedClient
+    return app
+
+
+class SharedApp:
+    """One app per database for all the tests of a worker, put back as it was after each.
+
+    Making an app compiles a URL builder for each of its routes, most of what `create_app`
+    costs, and thousands of tests use one. What a test may change is put back: the
+    configuration, what the app keeps in `app.extensions` (whether setup is done) and its
+    instance folder; its database starts from the schema as for an app of its own. A test that
+    changes what the app is made of (its routes) is marked `own_app` and gets an app to itself.
+    """
+
+    def __init__(self, backend, request, folder):
+        self.backend = backend
+        self.folder = folder
+        self.instance = folder / "instance"
+        self.app = make_app(database_url(backend, request, folder), self.instance)
+        self.config = copy.deepcopy(dict(self.app.config))
+        self.extensions = set(self.app.extensions)
+
+    def start(self, request):
+        """Ready for the next test: an empty instance folder and, on SQLite, a fresh database
+        (PostgreSQL is emptied after each test)."""
+        shutil.rmtree(self.instance, ignore_errors=True)
+        self.instance.mkdir()
+        if self.backend == "sqlite":
+            copy_sqlite_schema(request, self.folder / "test.sqlite3")
+
+    def restore(self):
+        """Back to the configuration and extensions the app was made with."""
+        self.app.config.clear()
+        self.app.config.update(copy.deepcopy(self.config))
+        for name in set(self.app.extensions) - self.extensions:
+            del self.app.extensions[name]
+
+
+@pytest.fixture(scope="session")
+def shared_apps(tmp_path_factory):
+    """{backend: its SharedApp}, each made when a test first needs it."""
+    with memory_folder(tmp_path_factory.mktemp("shared")) as folder:
+        yield folder, {}
+
+
+@pytest.fixture
+def own_folder(tmp_path):
+    """Where an app of a test's own keeps its SQLite file: in memory when the system offers it."""
+    with memory_folder(tmp_path) as folder:
+        yield folder
+
+
+def shared_app(backend, request):
+    folder, apps = request.getfixturevalue("shared_apps")
+    if backend not in apps:
+        (folder / backend).mkdir()
+        apps[backend] = SharedApp(backend, request, folder / backend)
+    shared = apps[backend]
+    shared.start(request)
+    return shared
+
+
 @pytest.fixture(params=BACKENDS)
 def app(request, tmp_path, monkeypatch):
     backend = request.param
-    monkeypatch.setenv("CRM_INSTANCE_PATH", str(tmp_path / "instance"))
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test secret key",
-            "DATABASE_URL": database_url(backend, request),
-            "WTF_CSRF_ENABLED": False,
-            # Hashing as slowly as in production would only slow the suite down.
-            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-        }
-    )
-    app.test_client_class = RequestIsolatedClient
+    if request.node.get_closest_marker("own_app"):
+        shared, instance = None, tmp_path / "instance"
+        url = database_url(backend, request, request.getfixturevalue("own_folder"))
+        app = make_app(url, instance)
+    else:
+        shared = shared_app(backend, request)
+        app, instance = shared.app, shared.instance
+    # For the apps a test makes itself, as for this one.
+    monkeypatch.setenv("CRM_INSTANCE_PATH", str(instance))
     # Kept reports are keyed on the data version, which starts afresh in every test database.
     analytics_cache.forget_all()
-    with app.app_context():
-        yield app
-        db.session.remove()
-        if backend == "postgresql":
-            empty_postgres()
-        db.engine.dispose()
+    try:
+        with app.app_context():
+            yield app
+            db.session.remove()
+            if backend == "postgresql":
+                empty_postgres()
+            db.engine.dispose()
+    finally:
+        if shared:
+            shared.restore()
 
 
 @pytest.fixture

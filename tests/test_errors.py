@@ -37,6 +37,7 @@ def test_405_is_friendly(client, admin):
     assert "<html" in response.text
 
 
+@pytest.mark.own_app
 def test_500_rolls_back_and_shows_a_calm_page(app, stages):
     app.config["PROPAGATE_EXCEPTIONS"] = False
     owner = factories.admin()
@@ -61,6 +62,7 @@ def test_500_rolls_back_and_shows_a_calm_page(app, stages):
     assert "<html" not in response.text
 
 
+@pytest.mark.own_app
 def test_render_gives_the_partial_to_htmx_and_the_page_otherwise(app, admin):
     app.add_url_rule(
         "/both",
@@ -81,6 +83,7 @@ def test_render_gives_the_partial_to_htmx_and_the_page_otherwise(app, admin):
         assert "HX-Request" in response.headers["Vary"]
 
 
+@pytest.mark.own_app
 def test_redirect_to_uses_hx_redirect_for_htmx(app, admin):
     app.add_url_rule("/away", "away", lambda: htmx.redirect_to("/login"))
     plain = app.test_client().get("/away")
@@ -115,6 +118,7 @@ def logged_error(caplog):
     return record
 
 
+@pytest.mark.own_app
 def test_500_page_shows_the_reference_of_the_logged_traceback(app, stages, caplog):
     client = failing_page(app)
     caplog.clear()
@@ -130,6 +134,7 @@ def test_500_page_shows_the_reference_of_the_logged_traceback(app, stages, caplo
     assert f"request_id={reference}" in line and "status=500" in line
 
 
+@pytest.mark.own_app
 def test_500_for_htmx_shows_the_reference_in_the_message(app, stages, caplog):
     client = failing_page(app)
     caplog.clear()
