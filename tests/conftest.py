@@ -97,10 +97,12 @@ def ensure_database(url):
 
 
 @pytest.fixture(scope="session")
-def postgres_schema():
+def postgres_schema(tmp_path_factory):
     """Build the schema once per worker on its clean PostgreSQL database."""
     ensure_database(POSTGRES_URL)
-    app = create_app({"TESTING": True, "DATABASE_URL": POSTGRES_URL, "SECRET_KEY": "test"})
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CRM_INSTANCE_PATH", str(tmp_path_factory.mktemp("postgres_schema")))
+        app = create_app({"TESTING": True, "DATABASE_URL": POSTGRES_URL, "SECRET_KEY": "test"})
     with app.app_context():
         with db.engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE"))
