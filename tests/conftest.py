@@ -83,6 +83,34 @@ def pytest_collection_modifyitems(items):
             item.obj = on_postgresql
 
 
+# How many hostile inputs each module tried (tests/hostile_inputs.py), in this process.
+HOSTILE_INPUTS_TRIED = pytest.StashKey[dict]()
+
+
+def pytest_configure(config):
+    config.stash[HOSTILE_INPUTS_TRIED] = {}
+
+
+def pytest_sessionfinish(session):
+    """A pytest-xdist worker sends its counts to the main process."""
+    config = session.config
+    if hasattr(config, "workeroutput"):
+        config.workeroutput["hostile_inputs_tried"] = config.stash[HOSTILE_INPUTS_TRIED]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """In the main process: add up what each worker counted, module by module."""
+    tried = node.config.stash[HOSTILE_INPUTS_TRIED]
+    for module, count in node.workeroutput.get("hostile_inputs_tried", {}).items():
+        tried[module] = tried.get(module, 0) + count
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    for module, count in sorted(config.stash[HOSTILE_INPUTS_TRIED].items()):
+        terminalreporter.write_line(f"{module}: {count} hostile inputs tried")
+
+
 def ensure_database(url):
     """Create the PostgreSQL database named in `url` when it does not exist yet."""
     url = make_url(url)

@@ -14,6 +14,7 @@ from crm.extensions import db
 from crm.intake import receiving
 from crm.models import IntakeForm, LoginAttempt, User
 from tests import factories
+from tests.conftest import HOSTILE_INPUTS_TRIED
 
 # Markup that would run if a page put it out unescaped. Every injected tag or attribute has
 # "hostile" in its name or is a script without src, so a parsed page shows any that got through.
@@ -186,7 +187,7 @@ def injected_markup(response, secret_key):
 
 
 class Tally:
-    """How many hostile inputs a test module tried, reported when it ends."""
+    """How many hostile inputs a test module tried, reported at the end of the run."""
 
     def __init__(self):
         self.count = 0
@@ -195,13 +196,8 @@ class Tally:
         self.count += n
 
     def report(self, request):
-        """Write the count on the terminal, past pytest's capture of the test's output."""
-        plugins = request.config.pluginmanager
-        reporter = plugins.get_plugin("terminalreporter")
-        if reporter is None:
-            return
-        with plugins.get_plugin("capturemanager").global_and_fixture_disabled():
-            reporter.write_line(f"{request.module.__name__}: {self.count} hostile inputs tried")
+        """Hand the count so far to the summary (each test process counts its own share)."""
+        request.config.stash[HOSTILE_INPUTS_TRIED][request.module.__name__] = self.count
 
 
 # The world the forms work on
