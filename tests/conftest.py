@@ -35,7 +35,7 @@ POSTGRES_URL = per_worker(os.environ.get("CRM_TEST_DATABASE_URL"))
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 # Memory-backed, where the system has it: every commit's fsync on a real disk adds up over
 # thousands of tests, and what the tests check does not depend on the data reaching a disk.
-MEMORY_DIR = "/dev/shm"  # noqa: S108 (each test makes its own private folder in it)
+MEMORY_DIR = "/dev/shm"  # noqa: S108 (private folders of each worker and test in it)
 # A test that left more rows than this in a table gets it truncated rather than deleted from,
 # so later tests do not scan its dead rows.
 MANY_ROWS = 1000
@@ -304,10 +304,11 @@ class SharedApp:
     """One app per database for all the tests of a worker, put back as it was after each.
 
     Making an app compiles a URL builder for each of its routes, most of what `create_app`
-    costs, and thousands of tests use one. What a test may change is put back: the
-    configuration, what the app keeps in `app.extensions` (whether setup is done) and its
-    instance folder; its database starts from the schema as for an app of its own. A test that
-    changes what the app is made of (its routes) is marked `own_app` and gets an app to itself.
+    costs, and each template again when first rendered; thousands of tests use one. What a
+    test may change is put back: the configuration, what the app keeps in `app.extensions`
+    (whether setup is done) and its instance folder; its database starts from the schema as
+    for an app of its own. A test that changes what the app is made of (its routes) is marked
+    `own_app` and gets an app to itself.
     """
 
     def __init__(self, backend, request, folder):
