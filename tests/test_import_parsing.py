@@ -405,3 +405,201 @@ def test_a_first_word_is_enough():
 def test_bom_alone_is_not_a_header(tmp_path):
     path = write(tmp_path, codecs.BOM_UTF8 + b"Title\nAcme\n")
     assert inspect(path).headers == ["Title"]
+
+
+A, L = fields.ACTIVITIES, fields.LEADS
+
+
+@pytest.mark.parametrize(
+    ("kind", "header", "key"),
+    [
+        # What was said, as a contact log heads it, however it is written.
+        (A, "Что сказали", "body"),
+        (A, "ЧТО СКАЗАЛИ?", "body"),
+        (A, "  что   сказали  ", "body"),
+        (A, "Что\u00a0сказали", "body"),
+        (A, "Что\nсказали", "body"),
+        (A, "Что_сказали", "body"),
+        (A, "Что сказал клиент", "body"),
+        (A, "О чём говорили", "body"),
+        (A, "О чем говорили", "body"),
+        (A, "О ЧЁМ ГОВОРИЛИ:", "body"),
+        (A, "Содержание", "body"),
+        (A, "Содержание разговора", "body"),
+        (A, "Краткое содержание", "body"),
+        (A, "Комментарий", "body"),
+        (A, "Комментарии", "body"),
+        (A, "Комментарий менеджера", "body"),
+        (A, "Итог", "body"),
+        (A, "Итог:", "body"),
+        (A, "Итог звонка", "body"),
+        (A, "Итоги", "body"),
+        (A, "Результат", "body"),
+        (A, "Результат (кратко)", "body"),
+        (A, "Результат звонка", "body"),
+        (A, "Заметки", "body"),
+        (A, "Примечание", "body"),
+        (A, "What was said", "body"),
+        (A, "Notes", "body"),
+        (A, "Outcome", "body"),
+        # The date of the contact.
+        (A, "Дата", "occurred_at"),
+        (A, "Дата звонка", "occurred_at"),
+        (A, "Дата и время", "occurred_at"),
+        (A, "Дата/время", "occurred_at"),
+        (A, "Когда", "occurred_at"),
+        (A, "Date of contact", "occurred_at"),
+        # The status after it.
+        (A, "Статус", "status"),
+        (A, "Статус после звонка", "status"),
+        (A, "Новый статус", "status"),
+        (A, "Этап", "status"),
+        (A, "Cтатус", "status"),  # its "C" is Latin
+        (A, "Status after", "status"),
+        # The kind of contact.
+        (A, "Тип", "kind"),
+        (A, "Тип связи", "kind"),
+        (A, "Вид контакта", "kind"),
+        (A, "Способ связи", "kind"),
+        (A, "Канал", "kind"),
+        (A, "Type", "kind"),
+        # The lead, by number or name.
+        (A, "№ лида", "lead_number"),
+        (A, "Номер лида", "lead_number"),
+        (A, "Лид №", "lead_number"),
+        (A, "Lead #", "lead_number"),
+        (A, "Клиент", "lead_title"),
+        (A, "Компания", "lead_title"),
+        (A, "Название компании", "lead_title"),
+        (A, "Контрагент", "lead_title"),
+        (A, "Lead", "lead_title"),
+        (A, "Телефон клиента", "lead_phone"),
+        (A, "E-mail", "lead_email"),
+        # Who made it.
+        (A, "Менеджер", "author"),
+        (A, "Кто звонил", "author"),
+        # What the activities sheet does not import: a row counter, the next contact.
+        (A, "№ п/п", None),
+        (A, "Дата следующего контакта", None),
+        (A, "Следующий шаг", None),
+        (A, "Перезвонить", None),
+        # The leads sheet.
+        (L, "№", "number"),
+        (L, "№ п/п", "number"),
+        (L, "Номер лида", "number"),
+        (L, "Название", "title"),
+        (L, "Наименование", "title"),
+        (L, "Клиент", "title"),
+        (L, "ФИО", "contact_name"),
+        (L, "Контактное лицо", "contact_name"),
+        (L, "ЛПР", "contact_name"),
+        (L, "Контактный телефон", "phone"),
+        (L, "Тел.", "phone"),
+        (L, "Эл. почта", "email"),
+        (L, "Источник", "source"),
+        (L, "Откуда узнали", "source"),
+        (L, "Сумма, руб.", "value"),
+        (L, "Бюджет", "value"),
+        (L, "Ответственный менеджер", "owner"),
+        (L, "ФИО менеджера", "owner"),
+        (L, "Статус", "status"),
+        (L, "Этап воронки", "status"),
+        (L, "Дата", "created_at"),
+        (L, "Дата обращения", "created_at"),
+        (L, "Дата следующего контакта", "next_step_at"),
+        (L, "След. контакт", "next_step_at"),
+        (L, "Следующий шаг", "next_step_at"),
+        (L, "Что сделать", "next_step_note"),
+        (L, "Причина отказа", "lost_reason"),
+        (L, "Company", "title"),
+        (L, "Next step", "next_step_at"),
+        # A lead has no notes: left for the mapping page to warn about.
+        (L, "Комментарий", None),
+        # Too short, or naming something else.
+        (L, "ИНН", None),
+        (L, "№ договора", None),
+        (L, "", None),
+    ],
+)
+def test_headers_people_write(kind, header, key):
+    assert fields.guess(kind, [header]) == [key]
+
+
+def test_a_whole_header_comes_before_a_word_of_one():
+    """The date of the contact is "Дата", whichever column comes first."""
+    headers = ["Дата звонка клиенту", "Что сказали", "Дата"]
+    assert fields.guess(A, headers) == [None, "body", "occurred_at"]
+    headers = ["Дата следующего контакта", "Дата"]
+    assert fields.guess(A, headers) == [None, "occurred_at"]
+    assert fields.guess(L, headers) == ["next_step_at", "created_at"]
+
+
+def test_one_column_of_notes_is_what_was_said_the_others_are_left():
+    headers = ["Клиент", "Дата", "Что сказали", "Итог", "Комментарий"]
+    assert fields.guess(A, headers) == ["lead_title", "occurred_at", "body", None, None]
+
+
+def test_a_next_step_of_words_is_what_to_do_not_when():
+    assert fields.guess(L, ["Следующий шаг"], [["Отправить КП", "Позвонить"]]) == ["next_step_note"]
+    assert fields.guess(L, ["Следующий шаг"], [["01.02.2026", "05.02.2026"]]) == ["next_step_at"]
+    # Empty in the sample: the header is all there is to go by.
+    assert fields.guess(L, ["Следующий шаг"], [[]]) == ["next_step_at"]
+
+
+KNOWN = sorted(
+    {(kind, name) for kind in fields.KINDS for f in fields.fields_of(kind) for name in f.headers}
+)
+
+
+def dressed(header, case, before, after, spaces):
+    """A header as a hand-kept sheet may write it: another case, ё for е, spaces and marks."""
+    header = {"upper": header.upper(), "title": header.title(), "same": header}[case]
+    header = header.replace("е", "ё").replace(" ", " " * spaces)
+    return f"{before}{header}{after}"
+
+
+@given(
+    st.sampled_from(KNOWN),
+    st.sampled_from(["upper", "title", "same"]),
+    st.sampled_from(["", " ", "\t", "«", "\u00a0"]),
+    st.sampled_from(["", ":", "*", "?", ".", " ", "»", " \r\n", "\u200b"]),
+    st.integers(1, 3),
+)
+def test_a_known_header_is_known_however_it_is_written(known, case, before, after, spaces):
+    kind, header = known
+    assert fields.guess(kind, [dressed(header, case, before, after, spaces)]) == fields.guess(
+        kind, [header]
+    )
+
+
+headers = st.lists(
+    st.one_of(
+        st.text(),
+        st.sampled_from([name for _kind, name in KNOWN]),
+        st.text(alphabet="абвгдеёжзийклмнопрстуфхцчшщъыьэюяabcex №#:_-.\u00ad\u200b\u0308 "),
+    ),
+    max_size=30,
+)
+
+
+@given(st.sampled_from(fields.KINDS), headers, st.data())
+def test_guessing_any_headers_never_fails(kind, written, data):
+    samples = data.draw(st.lists(st.lists(st.text(), max_size=3), min_size=len(written)))
+    guesses = fields.guess(kind, written, samples[: len(written)])
+    keys = {f.key for f in fields.fields_of(kind)}
+    assert len(guesses) == len(written)
+    chosen = [key for key in guesses if key is not None]
+    assert set(chosen) <= keys
+    assert len(chosen) == len(set(chosen))
+
+
+@given(st.text())
+def test_a_plain_header_is_written_plainly_once(header):
+    plain = fields.normal_header(header)
+    assert fields.normal_header(plain) == plain
+    assert plain == plain.strip() and "  " not in plain
+
+
+def test_a_very_long_header_is_read_quickly():
+    header = "Что сказали " + "очень " * 50_000
+    assert fields.guess(A, [header, "Дата"]) == ["body", "occurred_at"]

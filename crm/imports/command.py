@@ -134,7 +134,8 @@ def show_progress(phase, share, rows):
 def columns(kind, layout, overrides):
     """The fields guessed from the headers, corrected by --map."""
     keys = {f.key for f in fields.fields_of(kind)}
-    chosen = dict(enumerate(fields.guess(kind, layout.headers)))
+    samples = [column.examples for column in layout.columns]
+    chosen = dict(enumerate(fields.guess(kind, layout.headers, samples)))
     for item in overrides:
         column, _sep, key = item.rpartition("=")
         index = column_index(layout, column.strip())

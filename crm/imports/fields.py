@@ -2,25 +2,106 @@
 
 The founding article's two sheets: "Leads" (a number and whatever identifies the client) and
 "Activities" (the lead picked from a list, what was said, the date and the status after it).
+Sheets kept by hand name their columns every which way ("Что сказали", "ИТОГ:", "Дата звонка",
+"Статус после звонка"), so a header is compared once written plainly, as a whole, then by the
+words it starts or ends with.
 """
 
 import re
+import unicodedata
 from dataclasses import dataclass
+from functools import cache
 
 from flask_babel import lazy_gettext as _l
+
+from crm.imports import parsing
 
 LEADS = "leads"
 ACTIVITIES = "activities"
 KINDS = (LEADS, ACTIVITIES)
+# The field notes go to: what was said in a contact.
+NOTES = "body"
+# A header known to name something the sheet does not import (a row counter, the next contact
+# of a contact log): guessed as "do not import", never by one of its words.
+LEFT_OUT = ""
 
 
 @dataclass(frozen=True)
 class Field:
     key: str
     label: object
-    # Headers that name this field, compared once lower-cased and stripped of punctuation.
+    # Headers that name this field, compared as `normal_header` writes them.
     headers: tuple = ()
     is_date: bool = False
+
+
+# What was said in a contact, as contact logs head it.
+NOTES_HEADERS = (
+    "что сказали",
+    "что сказал",
+    "что сказал клиент",
+    "что ответили",
+    "что обсудили",
+    "что обсуждали",
+    "о чем говорили",
+    "о чем договорились",
+    "договоренности",
+    "содержание",
+    "содержание разговора",
+    "суть",
+    "суть разговора",
+    "комментарий",
+    "комментарии",
+    "коммент",
+    "итог",
+    "итоги",
+    "итог разговора",
+    "результат",
+    "результаты",
+    "результат разговора",
+    "описание",
+    "заметка",
+    "заметки",
+    "примечание",
+    "примечания",
+    "резюме",
+    "текст",
+    "разговор",
+    "what was said",
+    "content",
+    "notes",
+    "note",
+    "comment",
+    "comments",
+    "description",
+    "summary",
+    "text",
+    "outcome",
+    "result",
+    "details",
+    "discussion",
+)
+# The next contact, in a contact log: the activities sheet has no field for it.
+NEXT_CONTACT_HEADERS = (
+    "следующий шаг",
+    "следующий контакт",
+    "следующий звонок",
+    "следующая дата",
+    "след шаг",
+    "след контакт",
+    "дата следующего контакта",
+    "дата следующего звонка",
+    "дата следующего шага",
+    "дата след контакта",
+    "когда перезвонить",
+    "перезвонить",
+    "next step",
+    "next contact",
+    "next call",
+    "follow up",
+)
+# "№ п/п": the row's own number in a list, not a lead's.
+ROW_COUNTER_HEADERS = ("№ п п", "номер п п", "п п")
 
 
 def leads_fields():
@@ -35,10 +116,13 @@ def leads_fields():
                 "#",
                 "number",
                 "lead number",
+                "lead no",
+                "lead id",
                 "номер",
                 "номер лида",
                 "№ п п",
                 "id",
+                "id лида",
                 "лид №",
                 "№ лида",
             ),
@@ -51,6 +135,9 @@ def leads_fields():
                 "наименование",
                 "компания",
                 "организация",
+                "контрагент",
+                "заказчик",
+                "фирма",
                 "клиент",
                 "проект",
                 "лид",
@@ -62,6 +149,7 @@ def leads_fields():
                 "organization",
                 "organisation",
                 "client",
+                "customer",
                 "account",
                 "сделка",
                 "deal",
@@ -77,6 +165,8 @@ def leads_fields():
                 "фио",
                 "имя",
                 "контакты",
+                "лпр",
+                "представитель",
                 "contact",
                 "contact name",
                 "contact person",
@@ -89,8 +179,11 @@ def leads_fields():
             _l("Phone"),
             (
                 "телефон",
+                "телефоны",
                 "тел",
                 "мобильный",
+                "сотовый",
+                "моб",
                 "номер телефона",
                 "phone",
                 "telephone",
@@ -108,9 +201,12 @@ def leads_fields():
                 "почта",
                 "эл почта",
                 "электронная почта",
+                "электронный адрес",
                 "mail",
                 "емейл",
                 "имейл",
+                "емэйл",
+                "мейл",
                 "email address",
             ),
         ),
@@ -122,7 +218,10 @@ def leads_fields():
                 "откуда",
                 "откуда пришёл",
                 "откуда пришел",
+                "откуда узнал",
+                "откуда узнали",
                 "канал",
+                "канал привлечения",
                 "source",
                 "channel",
                 "lead source",
@@ -151,6 +250,10 @@ def leads_fields():
                 "ответственный",
                 "менеджер",
                 "продавец",
+                "сотрудник",
+                "кто ведет",
+                "фио менеджера",
+                "имя менеджера",
                 "owner",
                 "manager",
                 "responsible",
@@ -158,7 +261,11 @@ def leads_fields():
                 "sales rep",
             ),
         ),
-        Field("status", _l("Status (stage)"), ("статус", "этап", "стадия", "status", "stage")),
+        Field(
+            "status",
+            _l("Status (stage)"),
+            ("статус", "этап", "стадия", "состояние", "этап воронки", "status", "stage"),
+        ),
         Field(
             "created_at",
             _l("Date the lead came in"),
@@ -167,7 +274,11 @@ def leads_fields():
                 "дата создания",
                 "создан",
                 "дата обращения",
+                "дата первого обращения",
                 "дата заявки",
+                "дата поступления",
+                "дата добавления",
+                "когда пришел",
                 "date",
                 "created",
                 "created at",
@@ -179,26 +290,37 @@ def leads_fields():
             "next_step_at",
             _l("Next step (date)"),
             (
-                "следующий шаг",
-                "следующий контакт",
-                "дата следующего контакта",
-                "перезвонить",
-                "next step",
-                "next contact",
-                "follow up",
-                "next call",
+                *NEXT_CONTACT_HEADERS,
+                "напомнить",
+                "next step date",
+                "follow up date",
             ),
             is_date=True,
         ),
         Field(
             "next_step_note",
             _l("Next step (what to do)"),
-            ("что сделать", "задача", "next step note", "to do"),
+            (
+                "что сделать",
+                "задача",
+                "что дальше",
+                "следующее действие",
+                "next step note",
+                "next action",
+                "to do",
+            ),
         ),
         Field(
             "lost_reason",
             _l("Why lost"),
-            ("причина отказа", "причина", "почему упущен", "lost reason", "reason", "why lost"),
+            (
+                "причина отказа",
+                "причина",
+                "почему упущен",
+                "lost reason",
+                "reason",
+                "why lost",
+            ),
         ),
     )
 
@@ -212,9 +334,11 @@ def activities_fields():
                 "№ лида",
                 "номер лида",
                 "лид №",
+                "id лида",
                 "lead number",
                 "lead #",
                 "lead no",
+                "lead id",
                 "№",
                 "number",
                 "#",
@@ -228,10 +352,17 @@ def activities_fields():
                 "лид",
                 "клиент",
                 "название",
+                "наименование",
                 "компания",
+                "организация",
+                "контрагент",
+                "заказчик",
+                "фирма",
+                "название лида",
                 "project",
                 "lead",
                 "client",
+                "customer",
                 "company",
                 "title",
                 "name",
@@ -242,15 +373,42 @@ def activities_fields():
         Field(
             "lead_email",
             _l("Lead email"),
-            ("email", "e mail", "почта", "эл почта", "электронная почта", "mail"),
+            (
+                "email",
+                "e mail",
+                "почта",
+                "эл почта",
+                "электронная почта",
+                "mail",
+                "емейл",
+                "имейл",
+            ),
         ),
-        Field("lead_phone", _l("Lead phone"), ("телефон", "тел", "phone", "telephone", "mobile")),
+        Field(
+            "lead_phone",
+            _l("Lead phone"),
+            (
+                "телефон",
+                "телефоны",
+                "тел",
+                "номер телефона",
+                "мобильный",
+                "сотовый",
+                "phone",
+                "telephone",
+                "mobile",
+                "phone number",
+            ),
+        ),
         Field(
             "occurred_at",
             _l("Date of the contact"),
             (
                 "дата",
                 "дата контакта",
+                "дата звонка",
+                "дата встречи",
+                "дата разговора",
                 "когда",
                 "дата и время",
                 "date",
@@ -261,31 +419,22 @@ def activities_fields():
             ),
             is_date=True,
         ),
-        Field(
-            "body",
-            _l("What was said"),
-            (
-                "содержание",
-                "описание",
-                "комментарий",
-                "заметка",
-                "суть",
-                "о чём говорили",
-                "о чем говорили",
-                "содержание разговора",
-                "content",
-                "notes",
-                "note",
-                "comment",
-                "description",
-                "summary",
-                "text",
-            ),
-        ),
+        Field(NOTES, _l("What was said"), NOTES_HEADERS),
         Field(
             "status",
             _l("Status after"),
-            ("статус", "этап", "стадия", "статус после", "status", "stage", "status after"),
+            (
+                "статус",
+                "этап",
+                "стадия",
+                "состояние",
+                "статус после",
+                "новый статус",
+                "status",
+                "stage",
+                "status after",
+                "new status",
+            ),
         ),
         Field(
             "kind",
@@ -295,24 +444,42 @@ def activities_fields():
                 "тип связи",
                 "тип контакта",
                 "вид связи",
+                "вид контакта",
                 "вид",
                 "канал",
+                "способ",
+                "способ связи",
+                "как связались",
                 "kind",
                 "type",
                 "contact type",
+                "activity type",
                 "channel",
             ),
         ),
         Field(
             "author",
             _l("Who made the contact"),
-            ("автор", "менеджер", "ответственный", "кто", "author", "by", "user", "manager"),
+            (
+                "автор",
+                "менеджер",
+                "ответственный",
+                "сотрудник",
+                "исполнитель",
+                "продавец",
+                "кто",
+                "кто звонил",
+                "author",
+                "by",
+                "user",
+                "manager",
+            ),
         ),
-        Field("value", _l("Final value (won deals)"), ("сумма", "value", "amount")),
+        Field("value", _l("Final value (won deals)"), ("сумма", "сумма сделки", "value", "amount")),
         Field(
             "lost_reason",
             _l("Why lost"),
-            ("причина отказа", "причина", "lost reason", "reason", "why lost"),
+            ("причина отказа", "причина", "почему упущен", "lost reason", "reason", "why lost"),
         ),
     )
 
@@ -325,37 +492,101 @@ def field_of(kind, key):
     return next((f for f in fields_of(kind) if f.key == key), None)
 
 
-# "№ п/п", "E-mail:", "Телефон*" all come down to letters, digits, "№" and "#".
-PUNCTUATION = re.compile(r"[^\w№#]+")
+# "№ п/п", "E-mail:", "Телефон*", "next_step" all come down to letters, digits, "№" and "#".
+PUNCTUATION = re.compile(r"[^\w№#]+|_+")
+# Characters inside a word that are not seen: a soft hyphen, joiners, a byte order mark.
+INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200c\u200d\u2060\ufeff"))
+# Latin letters that look like Cyrillic ones, as they slip into a Russian word ("Cтатус").
+LOOKALIKES = str.maketrans("aceopxykmthb", "асеорхукмтнв")
+CYRILLIC = re.compile(r"[а-я]")
+LATIN = re.compile(r"[a-z]")
+# The longest header any field is known by, in words: no longer start or end is looked for.
+LONGEST = 4
 
 
 def normal_header(header):
-    return PUNCTUATION.sub(" ", (header or "").casefold().replace("ё", "е")).strip()
+    """A header written plainly: one case, ё as е, no punctuation or invisible characters, one
+    space between words, and a Russian word typed with a Latin look-alike letter mended."""
+    header = unicodedata.normalize("NFC", header or "").translate(INVISIBLE)
+    words = PUNCTUATION.sub(" ", header.casefold().replace("ё", "е")).split()
+    return " ".join(mended(word) for word in words)
 
 
-def guess(kind, headers):
-    """The field each column most likely holds (None: not imported), each field at most once."""
-    by_header = {}
+def mended(word):
+    if CYRILLIC.search(word) and LATIN.search(word):
+        return word.translate(LOOKALIKES)
+    return word
+
+
+@cache
+def known_headers(kind):
+    """Normal header → the field it names (LEFT_OUT: one the sheet does not import)."""
+    known = {}
     for f in fields_of(kind):
         for name in f.headers:
-            by_header.setdefault(normal_header(name), f.key)
-    taken, guesses = set(), []
-    for header in headers:
-        normal = normal_header(header)
-        key = by_header.get(normal)
-        if key is None:
-            # "Телефон клиента", "Дата звонка": the first word often says it.
-            key = next(
-                (
-                    by_header[word]
-                    for word in (normal.split()[:1] or [])
-                    if word in by_header and len(word) > 2
-                ),
-                None,
-            )
-        if key in taken:
-            key = None
-        if key:
-            taken.add(key)
-        guesses.append(key)
+            known.setdefault(normal_header(name), f.key)
+    if kind == ACTIVITIES:
+        for name in (*NEXT_CONTACT_HEADERS, *ROW_COUNTER_HEADERS):
+            known.setdefault(normal_header(name), LEFT_OUT)
+    return known
+
+
+def whole(words, known):
+    return known.get(" ".join(words))
+
+
+def start_or_end(words, known):
+    """The field named by the longest known start of the header ("Телефон клиента"), else
+    its longest known end ("Контактный телефон"). A single word must be longer than two
+    letters ("№ договора" is no lead number)."""
+    for part in (lambda n: words[:n], lambda n: words[-n:]):
+        for n in range(min(len(words) - 1, LONGEST), 0, -1):
+            phrase = " ".join(part(n))
+            if phrase in known and (n > 1 or len(phrase) > 2):
+                return known[phrase]
+    return None
+
+
+# A date field guessed for a column of text means its other half: "Следующий шаг" holding
+# "Отправить КП" is what to do, not when.
+TEXT_HALF = {"next_step_at": "next_step_note"}
+
+
+def guess(kind, headers, samples=None):
+    """The field each column most likely holds (None: not imported), each field at most once.
+
+    Whole headers are matched first, so "Дата" is the contact's date even when "Дата звонка
+    клиенту" comes before it. `samples` (each column's example cells) turn a date field whose
+    examples hold no date into its text half."""
+    known = known_headers(kind)
+    words = [normal_header(header).split() for header in headers]
+    guesses = [None] * len(words)
+    decided = [False] * len(words)
+    taken = set()
+    for match in (whole, start_or_end):
+        for index, header_words in enumerate(words):
+            if decided[index] or not header_words:
+                continue
+            key = match(header_words, known)
+            if key is None:
+                continue
+            decided[index] = True
+            key = textual(key, samples[index] if samples else None)
+            if key and key not in taken:
+                taken.add(key)
+                guesses[index] = key
     return guesses
+
+
+def textual(key, examples):
+    if key in TEXT_HALF and examples and not any(is_date(example) for example in examples):
+        return TEXT_HALF[key]
+    return key
+
+
+def is_date(text):
+    try:
+        parsing.parse_date(text, parsing.DAY_FIRST)
+    except parsing.ValueProblem:
+        return False
+    return True

@@ -78,7 +78,7 @@ def mapping_form(job, choices, formdata=None):
     class MappingForm(DateOrderMixin, FlaskForm):
         pass
 
-    guesses = fields.guess(kind, layout.headers)
+    guesses = fields.guess(kind, layout.headers, [column.examples for column in layout.columns])
     settings = job.settings
     chosen = {index: key for key, index in settings.mapping.items()} if settings else None
     options = {"": _("Do not import")} | {f.key: str(f.label) for f in fields.fields_of(kind)}
