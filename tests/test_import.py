@@ -8,6 +8,7 @@ import io
 import tracemalloc
 from datetime import datetime, timedelta
 from decimal import Decimal
+from html.parser import HTMLParser
 
 import pytest
 from sqlalchemy import func, select
@@ -977,3 +978,113 @@ def test_an_import_moves_the_data_version(admin, tmp_path):
         tmp_path,
     )
     assert data_version.current(db.session) > before
+
+
+# The kinds of contact a sheet names
+
+
+def test_the_kinds_message_names_the_kind_used_instead(logged_in, admin, stages):
+    factories.lead(title="Acme")
+    content = "\r\n".join(
+        [
+            "Клиент;Дата;Тип;Что сказали",
+            "Acme;02.01.2026;Звонок в WhatsApp;Договорились о встрече",
+            "Acme;03.01.2026;Telegram;Прислали КП",
+            "Acme;04.01.2026;Звонок в WhatsApp;Встреча перенесена",
+        ]
+    ).encode("utf-8-sig")
+    response = upload(logged_in, content, kind="activities")
+    job_id = job_of(response)
+    email_kind = factories.kind("email")
+    logged_in.post(
+        response.headers["Location"],
+        data={
+            "column_0": "lead_title",
+            "column_1": "occurred_at",
+            "column_2": "kind",
+            "column_3": "body",
+            "kind_id": str(email_kind.id),
+        },
+    )
+    report = jobs.get(job_id).report
+    assert report.default_kind == "Email"
+    assert report.unknown_kinds == {
+        "звонок в whatsapp": ["Звонок в WhatsApp", 2],
+        "telegram": ["Telegram", 1],
+    }
+    page = ImportPage(logged_in.get(f"/settings/import/{job_id}").text)
+    assert page.kinds == (
+        "Kinds of contact the CRM does not know will be recorded as “Email”, the default kind: "
+        "Звонок в WhatsApp, Telegram."
+    )
+
+
+class ImportPage(HTMLParser):
+    """What the tests read off an import's pages: the warnings, the kinds message, and each
+    lead's changes as (lead, [(what, change)])."""
+
+    def __init__(self, html):
+        super().__init__(convert_charrefs=True)
+        self.warnings, self.leads, self.kinds, self.headings, self.links = [], [], None, [], {}
+        self._text = None
+        self._in_changes = False
+        self._cell = 0
+        self._href = None
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        classes = (attrs.get("class") or "").split()
+        if tag == "p" and "message-warning" in classes or attrs.get("id") == "import-unknown-kinds":
+            self._text = ("p", attrs.get("id"), [])
+        elif tag in ("h1", "h2"):
+            self._text = (tag, None, [])
+        elif tag == "table" and "import-changes" in classes:
+            self._in_changes = True
+        elif self._in_changes and tag == "tr":
+            self._cell = 0
+        elif self._in_changes and tag == "td":
+            self._cell += 1
+            if self._cell == 1:
+                self._text = ("lead", None, [])
+        elif self._in_changes and tag in ("dt", "dd"):
+            self._text = (tag, None, [])
+        elif tag == "a":
+            self._href = attrs.get("href")
+            self._link = []
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self._in_changes = False
+        if tag == "a" and self._href is not None:
+            self.links[" ".join("".join(self._link).split())] = self._href
+            self._href = None
+        if self._text is None:
+            return
+        kind, name, parts = self._text
+        text = " ".join("".join(parts).split())
+        if kind == "p" and tag == "p":
+            if name == "import-unknown-kinds":
+                self.kinds = text
+            else:
+                self.warnings.append(text)
+        elif kind in ("h1", "h2") and tag == kind:
+            self.headings.append(text)
+        elif kind == "lead" and tag == "td":
+            self.leads.append((text, []))
+        elif kind == "dt" and tag == "dt":
+            self.leads[-1][1].append([text, None])
+        elif kind == "dd" and tag == "dd":
+            self.leads[-1][1][-1][1] = text
+        else:
+            return
+        self._text = None
+
+    def handle_data(self, data):
+        if self._text is not None:
+            self._text[2].append(data)
+        if self._href is not None:
+            self._link.append(data)
+
+    def changes(self):
+        return [(lead, [tuple(line) for line in lines]) for lead, lines in self.leads]

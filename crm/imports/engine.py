@@ -120,8 +120,9 @@ class Report:
     errors: list = field(default_factory=list)
     # Casefolded status → [as written, rows]: statuses no stage is called, to be answered.
     unknown_statuses: dict = field(default_factory=dict)
-    # Kinds of contact no kind is called: recorded as the default kind.
+    # Kinds of contact no kind is called: recorded as the default kind, named here.
     unknown_kinds: dict = field(default_factory=dict)
+    default_kind: str | None = None
     date_order_needed: bool = False
     new_stages: list = field(default_factory=list)
     seconds: float = 0.0
@@ -231,6 +232,7 @@ class Context:
         self.default_kind = next((k for k in kinds if k.id == settings.kind_id), None) or next(
             (k for k in kinds if k.active), kinds[0] if kinds else None
         )
+        self.report.default_kind = self.default_kind.name if self.default_kind else None
         reasons = list(db.session.scalars(lists.in_order(LostReason)))
         self.reason_by_name = {casefolded(r.name): r for r in reasons}
         self.reason_by_id = {r.id: r for r in reasons}
