@@ -328,6 +328,7 @@ LOGGED_OUT_FORMS = {
 IMPORT_FORMS = {
     "imports.index": None,  # an upload: see upload_fields
     "imports.columns": None,  # a select per column of the file: see mapping_fields
+    "imports.column_warnings": None,  # the same selects
     "imports.sheet": lambda world: {"sheet": hostile_text},
     "imports.answers": lambda world: {
         "status_0": sometimes(st.sampled_from(["new:open", "new:lost", "stage:1"])),

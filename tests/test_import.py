@@ -1088,3 +1088,69 @@ class ImportPage(HTMLParser):
 
     def changes(self):
         return [(lead, [tuple(line) for line in lines]) for lead, lines in self.leads]
+
+
+# Columns of notes left out
+
+
+def warnings_of(response):
+    return ImportPage(response.text).warnings
+
+
+NOTES_SHEET = "\r\n".join(
+    [
+        "Клиент;Дата;Что сказали;Итог;Разное;Город",
+        "Acme;02.01.2026;Обсудили смету;Ждут КП;Просили перезвонить после праздников;Москва",
+        "Acme;03.01.2026;Прислали КП;Думают;;Москва",
+    ]
+).encode("utf-8-sig")
+
+
+def test_columns_of_notes_left_out_are_warned_about(logged_in, admin, stages):
+    factories.lead(title="Acme")
+    response = upload(logged_in, NOTES_SHEET, kind="activities")
+    columns_url = response.headers["Location"]
+    job_id = job_of(response)
+    # As guessed: "Что сказали" is what was said; "Итог", and "Разное" with its sentences,
+    # are not imported. "Город" holds no notes.
+    page = logged_in.get(columns_url)
+    assert warnings_of(page) == [
+        f"Column {letter}, “{header}”, looks like notes too and is not imported: only one "
+        "column can be “What was said”. To keep both, join them in the sheet."
+        for letter, header in (("D", "Итог"), ("E", "Разное"))
+    ]
+    assert 'id="column-warnings" role="status"' in page.text
+
+    # Changing a column asks again: the fragment of warnings, for the columns as now chosen.
+    chosen = {"column_0": "lead_title", "column_1": "occurred_at", "column_2": ""}
+    fragment = logged_in.post(f"{columns_url}/warnings", data=chosen, headers=HTMX)
+    assert fragment.status_code == 200 and "<html" not in fragment.text
+    assert warnings_of(fragment) == [
+        f"Column {letter}, “{header}”, looks like what was said and is not imported: choose "
+        "“What was said” for it, or these notes are left behind."
+        for letter, header in (("C", "Что сказали"), ("D", "Итог"), ("E", "Разное"))
+    ]
+    fragment = logged_in.post(
+        f"{columns_url}/warnings", data=chosen | {"column_3": "body"}, headers=HTMX
+    )
+    assert [warning.split(",")[0] for warning in warnings_of(fragment)] == ["Column C", "Column E"]
+    # Without scripts nobody asks for the fragment: the address leads back to the page.
+    response = logged_in.post(f"{columns_url}/warnings", data=chosen)
+    assert response.status_code == 303 and response.headers["Location"] == columns_url
+
+    # A warning, not a refusal: the check runs, and its report says it again.
+    response = logged_in.post(columns_url, data=chosen)
+    assert response.status_code == 303
+    report_page = logged_in.get(f"/settings/import/{job_id}")
+    assert len(warnings_of(report_page)) == 3
+    assert '<dd id="import-created">2</dd>' in report_page.text
+
+
+def test_notes_on_the_leads_sheet_are_warned_about(logged_in, admin, stages):
+    content = "Название;Комментарий;ИНН\r\nAcme;Хотят скидку;7701234567\r\n".encode("cp1251")
+    response = upload(logged_in, content)
+    assert warnings_of(logged_in.get(response.headers["Location"])) == [
+        "Column B, “Комментарий”, looks like notes and is not imported: a lead has no field "
+        "for them. To keep them, upload this file again as activities, with this column as "
+        "“What was said”."
+    ]

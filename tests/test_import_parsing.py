@@ -546,6 +546,22 @@ def test_a_next_step_of_words_is_what_to_do_not_when():
     assert fields.guess(L, ["Следующий шаг"], [[]]) == ["next_step_at"]
 
 
+@pytest.mark.parametrize(
+    ("header", "notes"),
+    [
+        ("Что сказали", True),
+        ("итог:", True),
+        ("Комментарий менеджера", True),
+        ("Notes", True),
+        ("Телефон", False),
+        ("Разное", False),
+        ("", False),
+    ],
+)
+def test_headers_that_name_notes(header, notes):
+    assert fields.names_notes(header) is notes
+
+
 KNOWN = sorted(
     {(kind, name) for kind in fields.KINDS for f in fields.fields_of(kind) for name in f.headers}
 )

@@ -590,3 +590,27 @@ def is_date(text):
     except parsing.ValueProblem:
         return False
     return True
+
+
+def names_notes(header):
+    """Whether a header names what was said in a contact."""
+    words = normal_header(header).split()
+    known = known_headers(ACTIVITIES)
+    return bool(words) and (whole(words, known) or start_or_end(words, known)) == NOTES
+
+
+def looks_like_notes(column):
+    """Whether a column holds what was said: by its header, or by its sentences."""
+    return column.prose or names_notes(column.header)
+
+
+def notes_left_out(kind, columns, chosen):
+    """The columns that look like notes but are not imported (`chosen`: column index → the
+    field chosen for it, empty when none), each with whether another column is imported as
+    what was said already."""
+    notes_taken = NOTES in chosen.values() and kind == ACTIVITIES
+    return [
+        (column, notes_taken)
+        for column in columns
+        if not chosen.get(column.index) and looks_like_notes(column)
+    ]

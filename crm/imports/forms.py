@@ -132,6 +132,41 @@ def column_fields(form, layout):
     return [(column, form[f"column_{column.index}"]) for column in layout.columns]
 
 
+def chosen_in(form, layout):
+    """Column index → the field the form has chosen for it ("" for none)."""
+    return {column.index: select.data or "" for column, select in column_fields(form, layout)}
+
+
+def notes_warnings(kind, layout, chosen):
+    """What the user should hear about columns of notes left out of the import: a warning,
+    not a refusal (they may mean it)."""
+    notes = fields.field_of(fields.ACTIVITIES, fields.NOTES).label
+    warnings = []
+    for column, notes_taken in fields.notes_left_out(kind, layout.columns, chosen):
+        named = {"letter": column_name(column.index), "header": column.header, "notes": notes}
+        if kind == fields.LEADS:
+            warning = _(
+                "Column %(letter)s, “%(header)s”, looks like notes and is not imported: a lead "
+                "has no field for them. To keep them, upload this file again as activities, "
+                "with this column as “%(notes)s”.",
+                **named,
+            )
+        elif notes_taken:
+            warning = _(
+                "Column %(letter)s, “%(header)s”, looks like notes too and is not imported: "
+                "only one column can be “%(notes)s”. To keep both, join them in the sheet.",
+                **named,
+            )
+        else:
+            warning = _(
+                "Column %(letter)s, “%(header)s”, looks like what was said and is not "
+                "imported: choose “%(notes)s” for it, or these notes are left behind.",
+                **named,
+            )
+        warnings.append(warning)
+    return warnings
+
+
 def status_choices(name, stages):
     return {
         f"{NEW_STAGE}{StageKind.OPEN.value}": _("Create an open stage “%(name)s”", name=name),

@@ -29,6 +29,9 @@ HEADER_SEARCH = 20
 SAMPLE_ROWS = 1000
 EXAMPLES = 3
 EXAMPLE_LENGTH = 60
+# A column reads as notes when one cell in three of its sample has this many words or more.
+PROSE_WORDS = 4
+PROSE_SHARE = 3
 ZIP = b"PK\x03\x04"
 OLE = b"\xd0\xcf\x11\xe0"
 
@@ -50,6 +53,8 @@ class Column:
     # disagree), or None; and whether the column has any such date at all.
     date_order: str | None = None
     slashed: bool = False
+    # Whether its cells read as sentences (notes), rather than names, numbers or dates.
+    prose: bool = False
 
 
 @dataclass
@@ -291,12 +296,16 @@ def find_header(path, layout):
 
 def sample(layout, buffered, rest):
     seen = 0
+    filled_cells = [0] * len(layout.columns)
+    wordy_cells = [0] * len(layout.columns)
     for _line, cells in (*buffered, *limited(rest, SAMPLE_ROWS)):
         seen += 1
-        for column in layout.columns:
+        for n, column in enumerate(layout.columns):
             value = cells[column.index] if column.index < len(cells) else None
             if parsing.text(value) is None:
                 continue
+            filled_cells[n] += 1
+            wordy_cells[n] += wordy(value)
             if len(column.examples) < EXAMPLES:
                 example = parsing.text(value)
                 if len(example) > EXAMPLE_LENGTH:
@@ -311,6 +320,18 @@ def sample(layout, buffered, rest):
                     column.date_order = order
         if seen >= SAMPLE_ROWS:
             break
+    for column, filled_count, wordy_count in zip(
+        layout.columns, filled_cells, wordy_cells, strict=True
+    ):
+        column.prose = wordy_count > 0 and wordy_count * PROSE_SHARE >= filled_count
+
+
+def wordy(value):
+    """A cell of a sentence or more: "Просили перезвонить в пятницу после обеда"."""
+    if not isinstance(value, str):
+        return False
+    words = sum(1 for word in value.split() if any(ch.isalpha() for ch in word))
+    return words >= PROSE_WORDS
 
 
 def limited(rows, count):

@@ -16,9 +16,11 @@ from crm.imports.engine import Settings
 from crm.imports.forms import (
     ApplyForm,
     UploadForm,
+    chosen_in,
     column_fields,
     column_name,
     mapping_form,
+    notes_warnings,
     questions_form,
 )
 from crm.imports.reading import FileProblem, inspect
@@ -187,16 +189,35 @@ def columns(job_id):
                 flash(_("This file is being checked or imported already."), "info")
             return redirect(url_for("imports.show", job_id=job.id), 303)
     status = 422 if request.method == "POST" else 200
+    layout = job.layout
     return render_template(
         "imports/columns.html",
         job=job,
-        layout=job.layout,
+        layout=layout,
         form=form,
-        columns=column_fields(form, job.layout),
-        slashed=any(column.slashed for column in job.layout.columns),
+        columns=column_fields(form, layout),
+        slashed=any(column.slashed for column in layout.columns),
         column_name=column_name,
+        warnings=notes_warnings(job.kind, layout, chosen_in(form, layout)),
         active="settings",
     ), status
+
+
+@bp.route("/<job_id>/columns/warnings", methods=["POST"])
+@admin_required
+def column_warnings(job_id):
+    """The mapping page's warnings about notes left out, for the columns as now chosen."""
+    job = get_job_or_404(job_id)
+    if not htmx.is_partial():
+        return redirect(url_for("imports.columns", job_id=job.id), 303)
+    layout = job.layout
+    form = mapping_form(job, Choices.load(), formdata=request.form)
+    return htmx.fragment(
+        render_template(
+            "imports/_column_warnings.html",
+            warnings=notes_warnings(job.kind, layout, chosen_in(form, layout)),
+        )
+    )
 
 
 @bp.route("/<job_id>/sheet", methods=["POST"])
@@ -231,8 +252,12 @@ def page_context(job, **extra):
         "questions": None,
         "active": "settings",
     }
-    if state["status"] == jobs.CHECKED and report and report.has_questions:
-        context["questions"] = questions_form(report, stages_in_order())
+    if state["status"] == jobs.CHECKED and report:
+        if report.has_questions:
+            context["questions"] = questions_form(report, stages_in_order())
+        settings = job.settings
+        chosen = {index: key for key, index in settings.mapping.items()} if settings else {}
+        context["warnings"] = notes_warnings(job.kind, job.layout, chosen)
     return context | extra
 
 
