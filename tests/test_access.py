@@ -123,6 +123,7 @@ ROUTES = {
     "imports.sheet": (ADMIN, "POST", "/settings/import/0123abcd/sheet"),
     "imports.columns": (ADMIN, "GET", "/settings/import/0123abcd/columns"),
     "imports.column_warnings": (ADMIN, "POST", "/settings/import/0123abcd/columns/warnings"),
+    "imports.lead_changes": (ADMIN, "GET", "/settings/import/0123abcd/changes"),
     "imports.answers": (ADMIN, "POST", "/settings/import/0123abcd/answers"),
     "imports.apply": (ADMIN, "POST", "/settings/import/0123abcd/import"),
     "intake.index": (ADMIN, "GET", "/settings/intake-forms"),

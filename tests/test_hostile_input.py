@@ -484,6 +484,7 @@ def test_import_forms_take_hostile_input(world, sheet_job, data):
         [f"/settings/import/{job.id}" for job in jobs.recent(5)]
         + [
             f"/settings/import/{sheet_job}/columns",
+            f"/settings/import/{sheet_job}/changes",
             "/leads/",
         ]
     )

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from crm import data_version, funnel
 from crm.extensions import db
-from crm.imports import engine, fields, jobs, reading
+from crm.imports import changes, engine, fields, jobs, reading
 from crm.models import (
     Activity,
     ActivityKind,
@@ -980,7 +980,141 @@ def test_an_import_moves_the_data_version(admin, tmp_path):
     assert data_version.current(db.session) > before
 
 
-# The kinds of contact a sheet names
+# What the dry run says about each lead
+
+
+def stage_named(stage):
+    return {"id": stage.id, "name": stage.name}
+
+
+def test_the_dry_run_says_what_changes_on_each_lead(admin, stages, tmp_path):
+    factories.user(name="Sam Seller", email="sam@example.com")
+    acme = factories.lead(title="Acme", phone="+7 999 111-22-33", owner_id=admin.id)
+    beta = factories.lead(title="Beta")
+    path = sheet(
+        tmp_path,
+        [
+            ["№", "Название", "Телефон", "Сумма", "Ответственный", "Статус"],
+            [acme.number, "Acme", "+7 999 111-22-44", "1 500", "Sam Seller", ""],
+            [beta.number, "Beta", "", "", "", stages[1].name],
+            ["", "Gamma", "", "", "", ""],
+            ["", "Delta", "", "", "", stages[2].name],
+            # Nothing new about Beta: not listed again.
+            [beta.number, "Beta", "", "", "", ""],
+        ],
+    )
+    report = check("leads", path, tmp_path, owner_id=admin.id)
+    assert (report.created, report.updated, report.skipped) == (2, 2, 1)
+    assert report.leads_changed == 4
+    assert report.lead_changes == [
+        {
+            "number": acme.number,
+            "title": "Acme",
+            "new": False,
+            "fields": [
+                ["phone", "+7 999 111-22-33", "+7 999 111-22-44"],
+                ["value", "1000.00", "1500.00"],
+                ["owner", "Ada Admin", "Sam Seller"],
+            ],
+            "stages": [],
+            "contacts": 0,
+        },
+        {
+            "number": beta.number,
+            "title": "Beta",
+            "new": False,
+            "fields": [],
+            "stages": [stage_named(stages[0]), stage_named(stages[1])],
+            "contacts": 0,
+        },
+        {
+            "number": beta.number + 1,
+            "title": "Gamma",
+            "new": True,
+            "fields": [],
+            "stages": [stage_named(stages[0])],
+            "contacts": 0,
+        },
+        {
+            "number": beta.number + 2,
+            "title": "Delta",
+            "new": True,
+            "fields": [],
+            "stages": [stage_named(stages[2])],
+            "contacts": 0,
+        },
+    ]
+    # The file of them all holds the same.
+    listed, total = changes.page(tmp_path / "scratch" / engine.CHANGES_FILE, 1)
+    assert total == 4
+    assert [vars(change) for change in listed] == report.lead_changes
+
+
+def test_the_dry_run_of_contacts_says_what_each_lead_goes_through(admin, stages, tmp_path):
+    acme = factories.lead(title="Acme")
+    beta = factories.lead(title="Beta")
+    factories.lead(title="Idle")
+    path = sheet(
+        tmp_path,
+        [
+            ["Клиент", "Дата", "Что сказали", "Статус"],
+            # Not in date order: the way through the funnel is told in date order.
+            ["Acme", "2026-01-03", "Sent the estimate", stages[3].name],
+            ["Acme", "2026-01-01", "First call", stages[1].name],
+            ["Acme", "2026-01-02", "Asked for an estimate", stages[2].name],
+            ["Beta", "2026-01-02", "No answer", ""],
+            ["Beta", "2026-01-05", "Still thinking", stages[0].name],
+        ],
+    )
+    report = check("activities", path, tmp_path)
+    assert report.lead_changes == [
+        {
+            "number": acme.number,
+            "title": "Acme",
+            "new": False,
+            "fields": [],
+            "stages": [stage_named(stage) for stage in stages[:4]],
+            "contacts": 3,
+        },
+        {
+            "number": beta.number,
+            "title": "Beta",
+            "new": False,
+            "fields": [],
+            "stages": [],
+            "contacts": 2,
+        },
+    ]
+    load("activities", path, tmp_path)
+    again = check("activities", path, tmp_path)
+    assert (again.leads_changed, again.lead_changes) == (0, [])
+
+
+def test_a_long_way_through_the_funnel_is_shown_by_its_ends():
+    assert changes.shortened(list(range(5))) == [0, 1, 2, 3, 4]
+    assert changes.shortened(list(range(20))) == [0, None, 14, 15, 16, 17, 18, 19]
+
+
+def test_an_import_lists_no_changes_and_a_stopped_dry_run_leaves_no_list(admin, tmp_path):
+    path = sheet(tmp_path, [["Title"], ["Acme"]])
+    report = load("leads", path, tmp_path)
+    assert (report.created, report.lead_changes, report.leads_changed) == (1, [], 0)
+    # A quote mark out of place after more rows than the upload looks at.
+    broken = tmp_path / "broken.csv"
+    good = "".join(f"Lead {n}\r\n" for n in range(reading.SAMPLE_ROWS + 100))
+    broken.write_bytes(f'Title\r\n{good}"Acme\r\n'.encode() + b"x" * 200_000)
+    layout = reading.inspect(broken)
+    listed = tmp_path / "changes.sqlite3"
+    with pytest.raises(engine.ImportFailed):
+        engine.run(
+            broken,
+            layout,
+            engine.Settings(kind="leads", mapping={"title": 0}),
+            scratch=tmp_path / "scratch",
+            changes=listed,
+        )
+    assert not listed.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".changes")] == []
 
 
 def test_the_kinds_message_names_the_kind_used_instead(logged_in, admin, stages):
@@ -1090,7 +1224,99 @@ class ImportPage(HTMLParser):
         return [(lead, [tuple(line) for line in lines]) for lead, lines in self.leads]
 
 
-# Columns of notes left out
+def test_the_report_page_shows_each_lead_s_changes(logged_in, admin, stages):
+    acme = factories.lead(title="Acme", phone="+7 999 111-22-33", next_step_at=datetime(2030, 1, 2))
+    beta = factories.lead(title="Beta")
+    content = "\r\n".join(
+        [
+            "№;Название;Телефон;Сумма;Статус;Следующий контакт",
+            f"{acme.number};Acme;+7 999 111-22-44;1 500,50;;05.01.2030 10:30",
+            f"{beta.number};Beta;;;{stages[1].name};",
+            ";Gamma;;;;",
+        ]
+    ).encode("cp1251")
+    response = upload(logged_in, content)
+    job_id = job_of(response)
+    logged_in.post(
+        response.headers["Location"],
+        data={
+            "column_0": "number",
+            "column_1": "title",
+            "column_2": "phone",
+            "column_3": "value",
+            "column_4": "status",
+            "column_5": "next_step_at",
+            "owner_id": str(admin.id),
+        },
+    )
+    page = ImportPage(logged_in.get(f"/settings/import/{job_id}").text)
+    assert "What the import would do to each lead" in page.headings
+    assert page.changes() == [
+        (
+            f"#{acme.number} Acme",
+            [
+                ("Phone", "+7 999 111-22-33 → +7 999 111-22-44"),
+                ("Value", "1,000 → 1,500.50"),
+                ("Next step (date)", "Jan 2, 2030 → Jan 5, 2030 10:30 AM"),
+            ],
+        ),
+        (f"#{beta.number} Beta", [("Stage", "Cold → Interested")]),
+        (f"#{beta.number + 1} Gamma", [("New lead, at the stage", "Cold")]),
+    ]
+    # Existing leads link to their page; the new one has none yet.
+    assert page.links[f"#{acme.number} Acme"] == f"/leads/{acme.number}"
+    assert f"#{beta.number + 1} Gamma" not in page.links
+    # Only a first few: nothing to see all of.
+    assert not any(text.startswith("See all") for text in page.links)
+
+
+def test_a_sheet_of_many_leads_shows_the_first_fifty_and_pages_through_all(
+    logged_in, admin, stages
+):
+    count = 130
+    content = "\r\n".join(["Название"] + [f"Лид {n}" for n in range(1, count + 1)])
+    response = upload(logged_in, content.encode("utf-8"))
+    job_id = job_of(response)
+    logged_in.post(response.headers["Location"], data={"column_0": "title"})
+    job_url = f"/settings/import/{job_id}"
+
+    page = ImportPage(logged_in.get(job_url).text)
+    assert len(page.leads) == changes.SHOWN
+    assert page.changes()[0] == ("#1 Лид 1", [("New lead, at the stage", "Cold")])
+    assert "The first 50 of 130 leads." in logged_in.get(job_url).text
+    assert page.links["See all 130 leads"] == f"{job_url}/changes"
+    # The job's state holds those fifty, not every lead.
+    state = (jobs.root() / job_id / "state.json").read_text()
+    assert "Лид 51" not in state and "Лид 50" in state
+
+    page = ImportPage(logged_in.get(f"{job_url}/changes").text)
+    assert "Leads 1–100 of 130" in page.headings
+    assert [lead for lead, _lines in page.leads] == [f"#{n} Лид {n}" for n in range(1, 101)]
+    assert page.links["Next page"] == f"{job_url}/changes?page=2"
+    assert "Previous page" not in page.links
+
+    page = ImportPage(logged_in.get(f"{job_url}/changes?page=2").text)
+    assert "Leads 101–130 of 130" in page.headings
+    assert [lead for lead, _lines in page.leads] == [f"#{n} Лид {n}" for n in range(101, 131)]
+    assert page.links["Previous page"] == f"{job_url}/changes?page=1"
+    assert "Next page" not in page.links
+
+    # Past the last page, the last page; nonsense, the first.
+    response = logged_in.get(f"{job_url}/changes?page=9")
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"{job_url}/changes?page=2"
+    assert "Leads 1–100 of 130" in logged_in.get(f"{job_url}/changes?page=-1").text
+
+    # Once imported, the list (with people's details in it) is gone.
+    logged_in.post(f"{job_url}/import", data={})
+    assert count_of_leads() == count
+    assert not (jobs.root() / job_id / engine.CHANGES_FILE).exists()
+    response = logged_in.get(f"{job_url}/changes")
+    assert response.status_code == 303 and response.headers["Location"] == job_url
+
+
+def count_of_leads():
+    return count(Lead)
 
 
 def warnings_of(response):
@@ -1154,3 +1380,53 @@ def test_notes_on_the_leads_sheet_are_warned_about(logged_in, admin, stages):
         "for them. To keep them, upload this file again as activities, with this column as "
         "“What was said”."
     ]
+
+
+def test_the_russian_path_reads_in_russian(client, auth, russian, tmp_path):
+    """A Russian team's contact log: guessed, warned about and listed lead by lead in Russian."""
+    auth.login(russian.email)
+    leads_file, _activities = founding_sheets(tmp_path)
+    load("leads", leads_file, tmp_path, owner_id=russian.id, zone="Europe/Moscow")
+    content = "\r\n".join(
+        [
+            "Проект;Что сказали;Дата;Статус;Тип;Итог",
+            "ООО «Ромашка»;Первый звонок;28.10.2026 10:00;Интересуется;Звонок в WhatsApp;Ок",
+            "ООО «Ромашка»;Запрос на оценку;30.10.2026;Запросили оценку;Звонок;Ок",
+            "ИП Сидоров;Просили перезвонить;02.11.2026;Холодный;;",
+        ]
+    ).encode("cp1251")
+    response = upload(client, content, kind="activities")
+    columns_url = response.headers["Location"]
+    page = client.get(columns_url)
+    assert "Столбец F: «Итог»" in page.text
+    assert warnings_of(page) == [
+        "Столбец F, «Итог», похож на заметки, но не импортируется: «О чём говорили» может "
+        "быть только один столбец. Чтобы сохранить оба, объедините их в таблице."
+    ]
+    client.post(
+        columns_url,
+        data={
+            "column_0": "lead_title",
+            "column_1": "body",
+            "column_2": "occurred_at",
+            "column_3": "status",
+            "column_4": "kind",
+            "column_5": "",
+        },
+    )
+    page = ImportPage(client.get(f"/settings/import/{job_of(response)}").text)
+    romashka, sidorov = lead_by_title("ООО «Ромашка»"), lead_by_title("ИП Сидоров")
+    assert page.changes() == [
+        (
+            f"#{romashka.number} ООО «Ромашка»",
+            [
+                ("Этап", "Холодный → Интересуется → Запросили оценку"),
+                ("Добавлено контактов", "2"),
+            ],
+        ),
+        (f"#{sidorov.number} ИП Сидоров", [("Добавлено контактов", "1")]),
+    ]
+    assert page.kinds == (
+        "Типы контактов, которых нет в CRM, будут записаны как «Звонок» — тип по умолчанию: "
+        "Звонок в WhatsApp."
+    )

@@ -68,7 +68,29 @@ def test_a_dry_run_changes_nothing(runner, admin, stages, tmp_path):
     result = runner.invoke(args=["import", "leads", leads, "--dry-run"])
     assert result.exit_code == 0, result.output
     assert "Would import: 2 rows: 2 new" in result.output
+    assert "  #1 ООО Ромашка: new, at Cold\n  #2 ИП Сидоров: new, at Cold\n" in result.output
     assert leads_count() == 0
+
+
+def test_a_dry_run_says_what_it_would_do_to_each_lead(runner, admin, stages, tmp_path):
+    runner.invoke(args=["import", "leads", write(tmp_path, "leads.csv", LEADS, "cp1251")])
+    changed = LEADS.replace("+7 999 123-45-67", "+7 999 123-45-68").replace(";;", ";;;Interested")
+    changed = changed.replace("Сумма", "Сумма;Статус")
+    result = runner.invoke(
+        args=["import", "leads", write(tmp_path, "changed.csv", changed), "--dry-run"]
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        "  #1 ООО Ромашка: phone +7 999 123-45-67 → +7 999 123-45-68\n"
+        "  #2 ИП Сидоров: stage Cold → Interested\n"
+    ) in result.output
+    contacts = "Проект;Дата;Что сказали\r\n" + "".join(
+        f"ООО Ромашка;{day:02d}.11.2025;Звонок {day}\r\n" for day in range(1, 4)
+    )
+    result = runner.invoke(
+        args=["import", "activities", write(tmp_path, "c.csv", contacts), "--dry-run"]
+    )
+    assert "  #1 ООО Ромашка: 3 contacts added\n" in result.output
 
 
 def test_rows_with_errors_stop_the_import_unless_skipped(runner, admin, stages, tmp_path):

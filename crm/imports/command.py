@@ -11,6 +11,7 @@ import click
 
 from crm.extensions import db
 from crm.imports import engine, fields, parsing
+from crm.imports.changes import LeadChange
 from crm.imports.forms import column_name
 from crm.imports.matching import casefolded
 from crm.imports.reading import FileProblem, inspect
@@ -99,6 +100,8 @@ def import_command(
         if create_stages and report.unknown_statuses:
             report = check(path, layout, settings, scratch)
         describe(report, "Would import" if dry_run else "Checked")
+        if dry_run:
+            describe_changes(report)
         if report.has_questions:
             ask(report)
         if report.failed and not skip_errors:
@@ -214,6 +217,25 @@ def describe(report, heading):
         click.echo(f"  line {line}: {message}")
     if report.failed > len(report.errors):
         click.echo(f"  ... and {report.failed - len(report.errors):,} more.")
+
+
+def describe_changes(report):
+    """What the import would do to each of the dry run's first leads, a line each."""
+    for change in map(LeadChange.from_dict, report.lead_changes):
+        stages = " → ".join(stage["name"] if stage else "…" for stage in change.stages)
+        said = []
+        if change.new:
+            said.append(f"new, at {stages}" if stages else "new")
+        elif stages:
+            said.append(f"stage {stages}")
+        said += [f"{key} {old or '—'} → {new or '—'}" for key, old, new in change.fields]
+        if change.contacts:
+            said.append(f"{change.contacts:,} contacts added")
+        number = f"#{change.number} " if change.number else ""
+        click.echo(f"  {number}{change.title}: {'; '.join(said)}")
+    more = report.leads_changed - len(report.lead_changes)
+    if more > 0:
+        click.echo(f"  ... and {more:,} more leads.")
 
 
 def ask(report):

@@ -2,7 +2,8 @@
 all of it in one transaction or nothing.
 
 Both read the file row by row, a chunk at a time, and never hold it whole: a dry run keeps
-counts and the first errors; the activities, which must be applied oldest first for each lead
+counts, the first errors and the first leads it would change (all of them go to a file, see
+`crm.imports.changes`); the activities, which must be applied oldest first for each lead
 whatever order the file has them in, are sorted in a scratch SQLite file beside the upload.
 
 Every row of the funnel is written by `crm.funnel`, under its rules, as `create_lead` and
@@ -30,6 +31,7 @@ from sqlalchemy import select, update
 from crm import data_version, funnel, lists
 from crm.extensions import db
 from crm.imports import fields, parsing
+from crm.imports.changes import ChangeList, LeadChange, shortened, stage_of
 from crm.imports.matching import AMBIGUOUS, LeadFinder, casefolded, tail_of
 from crm.imports.reading import FileProblem, Table
 from crm.models import (
@@ -58,6 +60,8 @@ PROGRESS_SECONDS = 0.5
 NEW_STAGE_COLOURS = ("#0369a1", "#7c3aed", "#b45309", "#0f766e", "#be185d", "#4d7c0f")
 NEW_STAGE = "new:"
 EXISTING_STAGE = "stage:"
+# Where a dry run writes what it would do to each lead, unless told where.
+CHANGES_FILE = "changes.sqlite3"
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -125,6 +129,9 @@ class Report:
     default_kind: str | None = None
     date_order_needed: bool = False
     new_stages: list = field(default_factory=list)
+    # A dry run's first changes to leads (LeadChange as dicts), and how many leads change.
+    lead_changes: list = field(default_factory=list)
+    leads_changed: int = 0
     seconds: float = 0.0
 
     def to_dict(self):
@@ -166,11 +173,13 @@ class Progress:
             self.callback(phase, share, rows)
 
 
-def run(path, layout, settings, apply=False, scratch=None, progress=None):
+def run(path, layout, settings, apply=False, scratch=None, progress=None, changes=None):
     """Dry-run (`apply` False) or import the file; returns the Report.
 
-    The import raises ImportFailed on the first row it cannot take (unless rows with errors are
-    to be skipped) after rolling back: nothing is saved. The caller commits a successful one.
+    A dry run writes what it would do to each lead to the file `changes` (by default in
+    `scratch`). The import raises ImportFailed on the first row it cannot take (unless rows
+    with errors are to be skipped) after rolling back: nothing is saved. The caller commits a
+    successful one.
     """
     started = time.monotonic()
     progress = Progress(progress)
@@ -181,7 +190,9 @@ def run(path, layout, settings, apply=False, scratch=None, progress=None):
         # one it gives. On SQLite this writes first, too: the transaction then holds the write
         # lock from its start, and no writer in between can make it fail halfway.
         Counter.take("lead", 0)
-    context = Context(settings, apply)
+    context = Context(
+        settings, apply, None if apply else ChangeList(changes or scratch / CHANGES_FILE)
+    )
     runner = (LeadImport if settings.kind == fields.LEADS else ActivityImport)(
         context, Table(path, layout), scratch, progress
     )
@@ -191,13 +202,12 @@ def run(path, layout, settings, apply=False, scratch=None, progress=None):
         finally:
             runner.close()
     except FileProblem as problem:
-        if apply:
-            db.session.rollback()
+        context.stopped()
         raise ImportFailed(problem.message, context.report) from problem
     except BaseException:
-        if apply:
-            db.session.rollback()
+        context.stopped()
         raise
+    context.finished()
     report = context.report
     if apply and (report.created or report.updated or report.stage_changes):
         # Rows written in bulk pass the ORM by: open boards and kept reports must see them.
@@ -208,12 +218,14 @@ def run(path, layout, settings, apply=False, scratch=None, progress=None):
 
 
 class Context:
-    """What every row is read against: the funnel's stages, kinds, reasons and people."""
+    """What every row is read against: the funnel's stages, kinds, reasons and people; and,
+    for a dry run, the list of what it would do to each lead."""
 
-    def __init__(self, settings, apply):
+    def __init__(self, settings, apply, changes=None):
         self.settings = settings
         self.apply = apply
         self.report = Report()
+        self.changes = changes
         self.actor = db.session.get(User, settings.actor_id) if settings.actor_id else None
         try:
             self.zone = ZoneInfo(settings.zone or "UTC")
@@ -238,14 +250,51 @@ class Context:
         self.reason_by_id = {r.id: r for r in reasons}
         self.default_reason = next((r for r in reasons if r.id == settings.lost_reason_id), None)
         self.users = {}
+        self.user_names = {}
         for user in db.session.scalars(select(User).order_by(User.active.desc(), User.id)):
             self.users.setdefault(user.email.casefold(), user.id)
             self.users.setdefault(casefolded(user.name), user.id)
+            self.user_names[user.id] = user.name
         self.won_value = None
         if settings.won_value not in (None, ""):
             self.won_value = funnel.check_value(Decimal(settings.won_value))
         self.new_stages = {}
         self.columns = list(settings.mapping.items())
+
+    # What the dry run would do to each lead
+
+    @property
+    def telling(self):
+        return self.changes is not None
+
+    def tell(self, change):
+        if self.changes is not None:
+            self.changes.add(change)
+
+    def finished(self):
+        if self.changes is not None:
+            self.changes.finish()
+            self.report.lead_changes = self.changes.first
+            self.report.leads_changed = self.changes.total
+
+    def stopped(self):
+        if self.changes is not None:
+            self.changes.discard()
+        if self.apply:
+            db.session.rollback()
+
+    def stage_now(self, lead):
+        return stage_of(self.stage_by_id.get(lead.stage_id) or lead.stage)
+
+    def shown_value(self, key, value):
+        """A lead's detail as the list of changes keeps it: text, or the person's name."""
+        if value is None:
+            return None
+        if key == "owner_id":
+            return self.user_names.get(value)
+        if isinstance(value, datetime):
+            return value.isoformat()
+        return str(value)
 
     # Reading cells
 
@@ -690,6 +739,12 @@ class LeadImport(Runner):
         self.report.created += 1
         if not self.apply:
             self.remember(row, number, PendingLead(number))
+            entering = stage or context.first_stage
+            context.tell(
+                LeadChange(
+                    number, lead.title, new=True, stages=[stage_of(entering)] if entering else []
+                )
+            )
             return
         # A lead enters the funnel at an open stage, as on the new lead page; a won or lost one
         # is moved there once it is saved, so the funnel's rules for closing hold.
@@ -735,6 +790,26 @@ class LeadImport(Runner):
         self.report.updated += 1
         if self.apply:
             self.change(row, lead)
+        else:
+            self.tell_update(row, lead, changed, moving)
+
+    def tell_update(self, row, lead, changed, moving):
+        context = self.context
+        context.tell(
+            LeadChange(
+                lead.number,
+                lead.title,
+                fields=[
+                    [
+                        "owner" if key == "owner_id" else key,
+                        context.shown_value(key, getattr(lead, key)),
+                        context.shown_value(key, getattr(row.lead, key)),
+                    ]
+                    for key in changed
+                ],
+                stages=[context.stage_now(lead), stage_of(moving)] if moving else [],
+            )
+        )
 
     def conflicts(self, row, lead):
         """A number that names another lead than the row's title, email and phone do."""
@@ -1014,6 +1089,7 @@ class ActivityImport(Runner):
         context = self.context
         stage_id, value = lead.stage_id, lead.value
         planned = []
+        stages = [context.stage_now(lead)]
         for contact in contacts:
             occurred_at = datetime.fromisoformat(contact.occurred_at)
             key = (lead.id, occurred_at, contact.body)
@@ -1037,7 +1113,17 @@ class ActivityImport(Runner):
             self.report.created += 1
             if moving is not None:
                 self.report.stage_changes += 1
+                stages.append(stage_of(moving))
             planned.append(Planned(contact, occurred_at, moving, reason, closing_value))
+        if planned and context.telling:
+            context.tell(
+                LeadChange(
+                    lead.number,
+                    lead.title,
+                    contacts=len(planned),
+                    stages=shortened(stages) if len(stages) > 1 else [],
+                )
+            )
         return planned
 
     def stage_of(self, contact):

@@ -1,9 +1,10 @@
 """Import jobs: an uploaded file and what became of it, kept as files in the instance folder.
 
 Each job is a folder named by a random id: the upload itself, `job.json` (what the file is and
-what the user chose) and `state.json` (how far the dry run or the import has come, and its
-report). Every worker of the app shares the instance folder, so the worker that runs a job and
-the one answering the page's progress poll need not be the same; nothing is kept in memory.
+what the user chose), `state.json` (how far the dry run or the import has come, and its
+report) and `changes.sqlite3` (what the dry run found the import would do to each lead).
+Every worker of the app shares the instance folder, so the worker that runs a job and the one
+answering the page's progress poll need not be the same; nothing is kept in memory.
 
 A dry run or an import runs in a thread of the worker that was asked for it (inline when
 testing), in its own app context and database session. One job runs one thing at a time: a
@@ -79,6 +80,11 @@ class Job:
     @property
     def scratch(self):
         return self.folder / "scratch"
+
+    @property
+    def changes(self):
+        """The dry run's list of what the import would do to each lead."""
+        return self.folder / engine.CHANGES_FILE
 
     @property
     def kind(self):
@@ -217,6 +223,9 @@ def start(job, apply):
     inline when testing. False when the job is already running something."""
     if not job.lock():
         return False
+    if not apply:
+        # The list of an earlier dry run no longer says what the import would do.
+        job.changes.unlink(missing_ok=True)
     job.set_state(
         status=IMPORTING if apply else CHECKING,
         phase="reading",
@@ -264,13 +273,16 @@ def run(job, apply):
             apply=apply,
             scratch=job.scratch,
             progress=progress,
+            changes=job.changes,
         )
         if apply:
             job.set_state(
                 status=IMPORTING, phase="saving", share=1, rows=report.rows, report=checked
             )
             db.session.commit()
+            # People's details are not kept once they are in the CRM.
             job.upload.unlink(missing_ok=True)
+            job.changes.unlink(missing_ok=True)
         else:
             db.session.rollback()
         job.set_state(status=DONE if apply else CHECKED, report=report.to_dict())

@@ -2,6 +2,8 @@
 report, answer its questions, import; the page follows the progress by polling."""
 
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -9,9 +11,11 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from crm import htmx, lists
+from crm.args import id_arg
 from crm.extensions import csrf, db
+from crm.formatting import money, when
 from crm.i18n import user_locale
-from crm.imports import bp, fields, jobs, parsing
+from crm.imports import bp, changes, fields, jobs, parsing
 from crm.imports.engine import Settings
 from crm.imports.forms import (
     ApplyForm,
@@ -255,10 +259,32 @@ def page_context(job, **extra):
     if state["status"] == jobs.CHECKED and report:
         if report.has_questions:
             context["questions"] = questions_form(report, stages_in_order())
+        context["lead_changes"] = [changes.LeadChange.from_dict(c) for c in report.lead_changes]
+        context |= change_wording(job)
         settings = job.settings
         chosen = {index: key for key, index in settings.mapping.items()} if settings else {}
         context["warnings"] = notes_warnings(job.kind, job.layout, chosen)
     return context | extra
+
+
+def change_wording(job):
+    """What the list of changes to leads needs to word them: the fields' names, and values as
+    the reader writes them."""
+    return {
+        "field_labels": {f.key: f.label for f in fields.fields_of(job.kind)},
+        "shown_value": shown_value,
+    }
+
+
+def shown_value(key, value):
+    """A lead's detail, before or after the import, as the reader writes it."""
+    if value is None or value == "":
+        return "—"
+    if key == "value":
+        return money(Decimal(value))
+    if key == "next_step_at":
+        return when(datetime.fromisoformat(value))
+    return value
 
 
 @bp.route("/<job_id>")
@@ -270,6 +296,40 @@ def show(job_id):
     if job.settings is None and job.status == jobs.NEW:
         return redirect(url_for("imports.columns", job_id=job.id))
     return htmx.render("imports/job.html", "imports/_status.html", **page_context(job))
+
+
+@bp.route("/<job_id>/changes")
+@admin_required
+def lead_changes(job_id):
+    """Everything the dry run found the import would do to each lead, a page at a time."""
+    job = get_job_or_404(job_id)
+    number = id_arg(request.args.get("page")) or 1
+    found = changes.page(job.changes, number) if job.status == jobs.CHECKED else None
+    if found is None:
+        return redirect(url_for("imports.show", job_id=job.id), 303)
+    listed, total = found
+    if not total:
+        return redirect(url_for("imports.show", job_id=job.id), 303)
+    pages = -(-total // changes.PAGE)
+    if number > pages:
+        return redirect(url_for("imports.lead_changes", job_id=job.id, page=pages), 303)
+
+    def page_url(n):
+        return url_for("imports.lead_changes", job_id=job.id, page=n) if 1 <= n <= pages else None
+
+    first = (number - 1) * changes.PAGE
+    return render_template(
+        "imports/changes.html",
+        job=job,
+        lead_changes=listed,
+        first=first + 1,
+        last=first + len(listed),
+        total=total,
+        previous_url=page_url(number - 1),
+        next_url=page_url(number + 1),
+        active="settings",
+        **change_wording(job),
+    )
 
 
 @bp.route("/<job_id>/answers", methods=["POST"])
