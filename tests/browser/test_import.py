@@ -95,3 +95,125 @@ def test_upload_map_check_and_import_with_progress(page, own_server, tmp_path):
     page.get_by_role("link", name="See the leads").click()
     expect(page).to_have_url(url_path("/leads/"))
     expect(page.get_by_role("link", name="ООО Компания 20000", exact=True)).to_be_visible()
+
+
+# A Russian team moving in from its two sheets
+
+
+RU_EMAIL = "petr@example.ru"
+
+
+@pytest.fixture
+def russian_server(tmp_path):
+    """A CRM set up in Russian, its administrator reading it in Russian in Moscow, with the
+    leads the team already has: #1 and #2, both "Холодный"."""
+    app = build_app(tmp_path)
+    with app.app_context():
+        factories.funnel("ru")
+        admin = factories.admin(
+            name="Пётр",
+            email=RU_EMAIL,
+            password=ADMIN_PASSWORD,
+            locale="ru",
+            timezone="Europe/Moscow",
+        )
+        factories.lead(title="ООО «Ромашка»", owner=admin, phone="+7 999 123-45-67")
+        factories.lead(title="ИП Сидоров", owner=admin)
+        db.session.remove()
+    with serving(app) as url:
+        yield app, url
+
+
+def russian_leads_sheet(tmp_path):
+    """As a Russian Excel saves "CSV (разделители — точки с запятой)": Windows-1251."""
+    path = tmp_path / "Лиды.csv"
+    lines = [
+        "№;Название;Телефон;Статус",
+        "1;ООО «Ромашка»;+7 999 123-45-68;Холодный",
+        "2;ИП Сидоров;;Интересуется",
+        ";Стройка-М;;",
+    ]
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1251"))
+    return path
+
+
+def russian_contacts_sheet(tmp_path):
+    """As a Russian Excel saves "CSV UTF-8": semicolons, and a byte order mark."""
+    path = tmp_path / "Контакты.csv"
+    lines = [
+        "Клиент;Дата;Что сказали;Статус;Итог",
+        "ООО «Ромашка»;28.10.2026 10:00;Интересуются автоматизацией склада;Интересуется;Ок",
+        "ООО «Ромашка»;30.10.2026;Прислали запрос на оценку;Запросили оценку;Ждут",
+        "ИП Сидоров;02.11.2026;Просили перезвонить;Холодный;",
+    ]
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-8-sig"))
+    return path
+
+
+def changes_row(page, lead):
+    return page.locator("table.import-changes tr", has_text=lead)
+
+
+def upload_sheet(page, base, kind, path):
+    page.goto(base + "/settings/import/")
+    page.get_by_role("radio", name=kind).check()
+    page.get_by_label("Файл (CSV или XLSX)").set_input_files(path)
+    page.get_by_role("button", name="Загрузить и выбрать столбцы").click()
+    expect(page.get_by_role("heading", name="Выберите столбцы")).to_be_visible()
+
+
+def test_a_russian_team_moves_in_from_its_sheets(page, russian_server, tmp_path):
+    app, base = russian_server
+    log_in(page, base, RU_EMAIL, ADMIN_PASSWORD)
+
+    # The leads sheet: the dry run says what happens to each lead, not only how many.
+    upload_sheet(page, base, "Лиды: строка на каждого лида", russian_leads_sheet(tmp_path))
+    expect(page.get_by_text("Windows-1251, точки с запятой")).to_be_visible()
+    expect(page.get_by_label("Столбец D: «Статус»")).to_have_value("status")
+    page.get_by_role("button", name="Проверить файл").click()
+    expect(page.get_by_role("heading", name="Что импорт сделает с каждым лидом")).to_be_visible(
+        timeout=WORK_MS
+    )
+    expect(page.locator("#import-updated")).to_have_text("2")
+    romashka = changes_row(page, "#1 ООО «Ромашка»")
+    expect(romashka).to_contain_text("Телефон")
+    expect(romashka).to_contain_text("+7 999 123-45-67 → +7 999 123-45-68")
+    expect(changes_row(page, "#2 ИП Сидоров").locator("dd")).to_have_text("Холодный → Интересуется")
+    expect(changes_row(page, "#3 Стройка-М").locator("dt")).to_have_text("Новый лид, на этапе")
+    expect(changes_row(page, "#3 Стройка-М").locator("dd")).to_have_text("Холодный")
+    page.get_by_role("button", name="Импортировать файл").click()
+    expect(page.get_by_role("heading", name="Импортировано")).to_be_visible(timeout=WORK_MS)
+    assert lead_count(app) == 3
+
+    # The contact log: "Что сказали" is what was said; "Итог" is warned about, not lost quietly.
+    upload_sheet(
+        page, base, "Активности: строка на каждый контакт с лидом", russian_contacts_sheet(tmp_path)
+    )
+    said = page.get_by_label("Столбец C: «Что сказали»")
+    expect(said).to_have_value("body")
+    warnings = page.locator("#column-warnings .message-warning")
+    expect(warnings).to_have_count(1)
+    expect(warnings).to_contain_text("Столбец E, «Итог», похож на заметки")
+    # Leaving out the notes is warned about as soon as it is chosen, and choosing them back
+    # takes the warning away.
+    said.select_option(label="Не импортировать")
+    expect(warnings).to_have_count(2)
+    expect(warnings.first).to_contain_text("выберите для него «О чём говорили»")
+    said.select_option(label="О чём говорили")
+    expect(warnings).to_have_count(1)
+
+    page.get_by_role("button", name="Проверить файл").click()
+    expect(page.get_by_role("heading", name="Что импорт сделает с каждым лидом")).to_be_visible(
+        timeout=WORK_MS
+    )
+    romashka = changes_row(page, "#1 ООО «Ромашка»")
+    expect(romashka.locator("dt")).to_have_text(["Этап", "Добавлено контактов"])
+    expect(romashka.locator("dd")).to_have_text(["Холодный → Интересуется → Запросили оценку", "2"])
+    # Сидоров was moved on by the leads sheet, and goes back.
+    expect(changes_row(page, "#2 ИП Сидоров")).to_contain_text("Интересуется → Холодный")
+    page.get_by_role("button", name="Импортировать файл").click()
+    expect(page.get_by_role("heading", name="Импортировано")).to_be_visible(timeout=WORK_MS)
+
+    page.goto(base + "/leads/1")
+    expect(page.get_by_text("Интересуются автоматизацией склада")).to_be_visible()
+    expect(page.locator("#lead-1-stage")).to_have_text("Запросили оценку")
