@@ -22,6 +22,7 @@ from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -563,8 +564,9 @@ class LeadRow:
     def email(self):
         return self.details.get("email")
 
-    @property
+    @cached_property
     def tail(self):
+        # Asked for each match and each lead remembered: the phone is read once.
         return tail_of(self.details.get("phone"))
 
 
@@ -1089,7 +1091,7 @@ class ActivityImport(Runner):
         context = self.context
         stage_id, value = lead.stage_id, lead.value
         planned = []
-        stages = [context.stage_now(lead)]
+        stages = [context.stage_now(lead)] if context.telling else []
         for contact in contacts:
             occurred_at = datetime.fromisoformat(contact.occurred_at)
             key = (lead.id, occurred_at, contact.body)
@@ -1113,7 +1115,8 @@ class ActivityImport(Runner):
             self.report.created += 1
             if moving is not None:
                 self.report.stage_changes += 1
-                stages.append(stage_of(moving))
+                if context.telling:
+                    stages.append(stage_of(moving))
             planned.append(Planned(contact, occurred_at, moving, reason, closing_value))
         if planned and context.telling:
             context.tell(

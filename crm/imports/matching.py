@@ -20,6 +20,9 @@ def casefolded(text_):
 
 
 def tail_of(phone):
+    if not phone:
+        # Most rows of a contact log name no phone: spared the regular expression.
+        return None
     tail = phone_tail(phone)
     return tail if tail and len(tail) >= PHONE_DIGITS_MIN else None
 
