@@ -79,7 +79,7 @@ def test_upload_map_check_and_import_with_progress(page, own_server, tmp_path):
     progress = page.locator("#import-progress")
     expect(page.get_by_role("heading", name="Checking the file…")).to_be_visible()
     expect(progress).to_be_visible()
-    report = page.get_by_role("heading", name="What the import would do")
+    report = page.get_by_role("heading", name="What the import would do", exact=True)
     expect(report).to_be_visible(timeout=WORK_MS)
     expect(page.locator("#import-created")).to_have_text("20,000")
     expect(page.locator("#import-failed")).to_have_text("0")
