@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from crm import search_index
+from crm import colours, search_index
 from crm.extensions import db
 
 
@@ -109,24 +109,17 @@ class Stage(db.Model):
         return select(Stage).order_by(Stage.position, Stage.id)
 
     @property
+    def badge_colour(self):
+        """What the stage's name sits on: its colour, darkened where no text reads on it."""
+        return colours.badge_colour(self.colour)
+
+    @property
     def text_colour(self):
-        return readable_text_colour(self.colour)
+        return colours.text_colour(self.badge_colour)
 
     @property
     def is_open(self):
         return self.kind == StageKind.OPEN
-
-
-def readable_text_colour(background):
-    """Black or white, whichever contrasts more with `background` (#rrggbb), per WCAG."""
-
-    def channel(hex_pair):
-        c = int(hex_pair, 16) / 255
-        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (channel(background[i : i + 2]) for i in (1, 3, 5))
-    luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
-    return "#111827" if (luminance + 0.05) / 0.05 > 1.05 / (luminance + 0.05) else "#ffffff"
 
 
 class ActivityKind(db.Model):

@@ -38,12 +38,19 @@ def set_language():
     return redirect(back, 303)
 
 
+# Part of the stylesheet's version: raise it when the colours it writes for the same stages
+# change (as when contrast-safe badges came in), so browsers drop the copy they kept.
+STAGE_STYLES_FORMAT = 2
+
+
 @bp.route("/stages.css")
 def stage_styles():
-    """Each stage's badge colours as a class, so pages need no inline styles."""
+    """Each stage's badge colours as a class, so pages need no inline styles: the background
+    its name reads on (see crm.colours) and the text colour for it."""
     stages = lists.stages_in_order()
     css = "\n".join(
-        f".stage-{s.id} {{ --stage-bg: {s.colour}; --stage-fg: {s.text_colour}; }}" for s in stages
+        f".stage-{s.id} {{ --stage-bg: {s.badge_colour}; --stage-fg: {s.text_colour}; }}"
+        for s in stages
     )
     response = make_response(css + "\n")
     response.mimetype = "text/css"
@@ -59,7 +66,8 @@ def stage_styles_url():
 
     def url():
         rows = db.session.execute(select(Stage.id, Stage.colour).order_by(Stage.id)).all()
-        version = hashlib.sha1(repr(rows).encode(), usedforsecurity=False).hexdigest()[:10]
+        key = repr((STAGE_STYLES_FORMAT, rows)).encode()
+        version = hashlib.sha1(key, usedforsecurity=False).hexdigest()[:10]
         return url_for("main.stage_styles", v=version)
 
     return {"stage_styles_url": url}

@@ -1,0 +1,103 @@
+"""Stage colours: the WCAG contrast maths, and badges everyone can read whatever the colour."""
+
+import colorsys
+import itertools
+import re
+
+import pytest
+
+from crm import colours
+from crm.colours import DARK_TEXT, LIGHT_TEXT, MIN_CONTRAST, badge_colour, contrast, text_colour
+from crm.extensions import db
+
+
+def hue(colour):
+    r, g, b = (value / 255 for value in colours.channels(colour))
+    return colorsys.rgb_to_hls(r, g, b)[0] * 360
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "ratio"),
+    [
+        ("#000000", "#ffffff", 21.0),
+        ("#ffffff", "#ffffff", 1.0),
+        # The greys either side of 4.5:1 on white, as every contrast checker gives them.
+        ("#767676", "#ffffff", 4.54),
+        ("#777777", "#ffffff", 4.48),
+        # The old default "Interested": short of 4.5:1 with either text colour.
+        ("#0284c7", LIGHT_TEXT, 4.10),
+        ("#0284c7", DARK_TEXT, 4.33),
+    ],
+)
+def test_contrast_of_known_pairs(first, second, ratio):
+    assert contrast(first, second) == pytest.approx(ratio, abs=0.01)
+    assert contrast(second, first) == pytest.approx(ratio, abs=0.01)
+
+
+def test_relative_luminance_of_black_white_and_the_primaries():
+    assert colours.relative_luminance("#000000") == 0
+    assert colours.relative_luminance("#ffffff") == pytest.approx(1)
+    assert colours.relative_luminance("#ff0000") == pytest.approx(0.2126)
+    assert colours.relative_luminance("#00ff00") == pytest.approx(0.7152)
+    assert colours.relative_luminance("#0000ff") == pytest.approx(0.0722)
+
+
+@pytest.mark.parametrize(
+    ("background", "text"),
+    [
+        ("#fde047", DARK_TEXT),
+        ("#ffffff", DARK_TEXT),
+        ("#1d4ed8", LIGHT_TEXT),
+        ("#000000", LIGHT_TEXT),
+    ],
+)
+def test_the_text_colour_is_the_one_that_contrasts_more(background, text):
+    assert text_colour(background) == text
+
+
+def test_a_readable_colour_is_its_own_badge():
+    for colour in ("#1d4ed8", "#fde047", "#64748b", "#ffffff", "#000000"):
+        assert badge_colour(colour) == colour
+
+
+def test_a_colour_no_text_reads_on_is_darkened_just_enough_keeping_its_hue():
+    badge = badge_colour("#0284c7")
+    assert badge != "#0284c7"
+    assert text_colour(badge) == LIGHT_TEXT
+    assert MIN_CONTRAST <= contrast(badge, LIGHT_TEXT) < 4.7
+    assert abs(hue(badge) - hue("#0284c7")) < 2
+
+
+def test_every_colour_gets_a_badge_that_reaches_4_5_to_1():
+    steps = range(0, 256, 15)
+    for r, g, b in itertools.product(steps, steps, steps):
+        badge = badge_colour(f"#{r:02x}{g:02x}{b:02x}")
+        assert contrast(badge, text_colour(badge)) >= MIN_CONTRAST, (r, g, b)
+
+
+# The stylesheet that colours every badge
+
+
+def stage_styles(client):
+    page = client.get("/settings/stages").text
+    return client.get(re.search(r'href="(/stages\.css\?v=[0-9a-f]+)"', page).group(1)).text
+
+
+def test_an_install_on_an_unreadable_colour_keeps_it_and_gets_a_readable_badge(logged_in, stages):
+    stage = stages[1]
+    stage.colour = "#0284c7"
+    db.session.commit()
+    css = stage_styles(logged_in)
+    badge = badge_colour("#0284c7")
+    assert f".stage-{stage.id} {{ --stage-bg: {badge}; --stage-fg: {LIGHT_TEXT}; }}" in css
+    db.session.refresh(stage)
+    assert stage.colour == "#0284c7"
+
+
+def test_every_stage_in_the_stylesheet_reads_at_4_5_to_1(logged_in, stages):
+    found = re.findall(
+        r"--stage-bg: (#[0-9a-f]{6}); --stage-fg: (#[0-9a-f]{6});", stage_styles(logged_in)
+    )
+    assert len(found) == len(stages)
+    for background, text in found:
+        assert contrast(background, text) >= MIN_CONTRAST
