@@ -9,17 +9,23 @@ from crm.models import ActivityKind, LostReason, Stage, StageKind
 
 
 def default_stages():
-    """The founding article's funnel: (name, colour, kind, stuck after days)."""
+    """The founding article's funnel: (name, colour, kind, stuck after days).
+
+    Each colour reads at 4.5:1 with white or dark text, and each differs from the next by a
+    wide step of hue (or grey against colour, or light against dark), so neighbouring columns
+    and badges are told apart at a glance; Lost is a darker red than Won's green is, for those
+    who do not see red and green apart.
+    """
     return [
-        (_("Cold"), "#64748b", StageKind.OPEN, 30),
-        (_("Interested"), "#0284c7", StageKind.OPEN, 14),
-        (_("Estimate requested"), "#4f46e5", StageKind.OPEN, 5),
-        (_("Estimate made"), "#7c3aed", StageKind.OPEN, 7),
-        (_("Discussing the task"), "#b45309", StageKind.OPEN, 10),
-        (_("Discussing terms"), "#c2410c", StageKind.OPEN, 10),
-        (_("Signing the contract"), "#0f766e", StageKind.OPEN, 7),
-        (_("Work!"), "#15803d", StageKind.WON, None),
-        (_("Lost"), "#b91c1c", StageKind.LOST, None),
+        (_("Cold"), "#64748b", StageKind.OPEN, 30),  # slate grey
+        (_("Interested"), "#0e7490", StageKind.OPEN, 14),  # cyan
+        (_("Estimate requested"), "#6d28d9", StageKind.OPEN, 5),  # violet
+        (_("Estimate made"), "#be185d", StageKind.OPEN, 7),  # pink
+        (_("Discussing the task"), "#ca8a04", StageKind.OPEN, 10),  # yellow, with dark text
+        (_("Discussing terms"), "#1d4ed8", StageKind.OPEN, 10),  # blue
+        (_("Signing the contract"), "#c2410c", StageKind.OPEN, 7),  # orange
+        (_("Work!"), "#15803d", StageKind.WON, None),  # green
+        (_("Lost"), "#991b1b", StageKind.LOST, None),  # dark red
     ]
 
 

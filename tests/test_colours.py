@@ -5,15 +5,19 @@ import itertools
 import re
 
 import pytest
+from flask_babel import force_locale
 
-from crm import colours
+from crm import colours, funnel_defaults
 from crm.colours import DARK_TEXT, LIGHT_TEXT, MIN_CONTRAST, badge_colour, contrast, text_colour
 from crm.extensions import db
 
 
+def rgb(colour):
+    return [value / 255 for value in colours.channels(colour)]
+
+
 def hue(colour):
-    r, g, b = (value / 255 for value in colours.channels(colour))
-    return colorsys.rgb_to_hls(r, g, b)[0] * 360
+    return colorsys.rgb_to_hls(*rgb(colour))[0] * 360
 
 
 @pytest.mark.parametrize(
@@ -101,3 +105,36 @@ def test_every_stage_in_the_stylesheet_reads_at_4_5_to_1(logged_in, stages):
     assert len(found) == len(stages)
     for background, text in found:
         assert contrast(background, text) >= MIN_CONTRAST
+
+
+# The default funnel's colours
+
+
+def clearly_apart(first, second):
+    """Light against dark, grey against colour, or a wide step of hue."""
+    if contrast(first, second) >= 1.5:
+        return True
+    saturations = sorted(colorsys.rgb_to_hls(*rgb(c))[2] for c in (first, second))
+    if saturations[0] < 0.25:
+        return saturations[1] >= 0.5
+    step = abs(hue(first) - hue(second))
+    return min(step, 360 - step) >= 45
+
+
+def test_the_old_look_alike_neighbours_are_not_clearly_apart():
+    assert not clearly_apart("#4f46e5", "#7c3aed")  # indigo, violet
+    assert not clearly_apart("#b45309", "#c2410c")  # amber, orange
+    assert clearly_apart("#64748b", "#0e7490")  # slate grey, cyan
+    assert clearly_apart("#ca8a04", "#c2410c")  # light yellow, dark orange
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_default_stages_read_at_4_5_to_1_and_neighbours_differ(app, language):
+    with force_locale(language):
+        defaults = [colour for _name, colour, _kind, _stuck in funnel_defaults.default_stages()]
+    assert len(set(defaults)) == len(defaults) == 9
+    for colour in defaults:
+        assert badge_colour(colour) == colour
+        assert contrast(colour, text_colour(colour)) >= MIN_CONTRAST, colour
+    for first, second in itertools.pairwise(defaults):
+        assert clearly_apart(first, second), (first, second)

@@ -212,7 +212,7 @@ def test_editing_a_stage_saves_every_field(logged_in, stages):
     stage = stages[2]
     page = logged_in.get(f"/settings/stages/{stage.id}")
     assert page.status_code == 200
-    assert 'value="#4f46e5"' in page.text
+    assert 'value="#6d28d9"' in page.text
     response = logged_in.post(
         f"/settings/stages/{stage.id}",
         data={"name": " Quote asked ", "colour": "#FDE047", "kind": "open", "stuck_after_days": ""},
