@@ -3,6 +3,7 @@
 import re
 from datetime import timedelta
 from decimal import Decimal
+from html.parser import HTMLParser
 from urllib.parse import urlencode
 
 import pytest
@@ -32,6 +33,45 @@ def column(html, stage):
 
 def cards(html, stage):
     return [int(n) for n in re.findall(r'id="card-(\d+)"', column(html, stage))]
+
+
+class Cards(HTMLParser):
+    """What each card on a page offers: {lead id: {"class": {...}, "move_url": ..., "move":
+    whether it has a Move button, "stuck": the stuck marker's text, or None}}."""
+
+    def __init__(self, html):
+        super().__init__(convert_charrefs=True)
+        self.cards = {}
+        self._card = None
+        self._in_stuck = False
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        classes = set((attrs.get("class") or "").split())
+        if tag == "li" and "board-card" in classes:
+            self._card = {
+                "class": classes,
+                "move_url": attrs.get("data-move-url"),
+                "move": False,
+                "stuck": None,
+            }
+            self.cards[int(attrs["data-lead"])] = self._card
+        elif self._card is not None and "card-move" in classes:
+            self._card["move"] = True
+        elif self._card is not None and "stuck-mark" in classes:
+            self._card["stuck"] = ""
+            self._in_stuck = True
+
+    def handle_endtag(self, tag):
+        if tag == "li":
+            self._card = None
+        elif tag == "span":
+            self._in_stuck = False
+
+    def handle_data(self, data):
+        if self._in_stuck:
+            self._card["stuck"] += data
 
 
 def count_text(html, stage):
@@ -131,9 +171,9 @@ def test_stuck_marker_after_the_stage_threshold(logged_in, admin, stages):
     stuck = factories.lead("Stuck", owner=admin, stage=stages[1])
     stuck.stage_changed_at = stuck.created_at = utcnow() - timedelta(days=14, minutes=1)
     db.session.commit()
-    html = column(board(logged_in), stages[1])
-    assert f'class="board-card stuck" id="card-{stuck.id}"' in html
-    assert f'class="board-card" id="card-{fresh.id}"' in html
+    found = Cards(column(board(logged_in), stages[1])).cards
+    assert "stuck" in found[stuck.id]["class"]
+    assert "stuck" not in found[fresh.id]["class"]
     only_stuck = board(logged_in, "/board/?stuck=1")
     assert cards(only_stuck, stages[1]) == [stuck.id]
 
@@ -287,6 +327,53 @@ def test_a_salesperson_cannot_move_a_colleagues_lead(client, auth, admin, seller
     assert reload(colleagues).stage_id == stages[0].id
     assert move(client, own, stages[1]).status_code == 200
     assert reload(own).stage_id == stages[1].id
+
+
+def test_a_salesperson_is_offered_only_the_moves_they_may_make(client, auth, admin, seller, stages):
+    colleagues = factories.lead("Not mine", owner=admin, stage=stages[0])
+    own = factories.lead("Mine", owner=seller, stage=stages[0])
+    unclaimed = factories.lead("Nobody's", owner=None, stage=stages[1])
+    auth.login(seller.email)
+    html = board(client)
+    found = Cards(html).cards
+    # A colleague's card: shown, but with no Move and nothing to drag.
+    assert found[colleagues.id]["move"] is False
+    assert found[colleagues.id]["move_url"] is None
+    assert "movable" not in found[colleagues.id]["class"]
+    for lead in (own, unclaimed):
+        assert found[lead.id]["move"] is True
+        assert found[lead.id]["move_url"] == f"/board/leads/{lead.id}/move"
+        assert "movable" in found[lead.id]["class"]
+    assert "Drag one of your cards or an unclaimed one" in html
+    # The dialog's own address still refuses, whoever asks it directly.
+    assert client.get(f"/board/leads/{colleagues.id}/move", headers=HTMX).status_code == 403
+    # A column drawn again, by "show more" or by the poll, offers the same.
+    one_column = Cards(board(client, f"/board/columns/{stages[0].id}?cards=50")).cards
+    assert (one_column[colleagues.id]["move"], one_column[own.id]["move"]) == (False, True)
+    polled = client.get(poll_url(html, reset="1"), headers=HTMX).text
+    assert Cards(polled).cards[colleagues.id]["move_url"] is None
+
+
+def test_a_manager_is_offered_every_move(client, auth, admin, seller, stages):
+    manager = factories.user(role=Role.MANAGER)
+    leads = [
+        factories.lead("Theirs", owner=seller, stage=stages[0]),
+        factories.lead("Nobody's", owner=None, stage=stages[0]),
+    ]
+    auth.login(manager.email)
+    html = board(client)
+    assert all(Cards(html).cards[lead.id]["move"] for lead in leads)
+    assert "Drag a card to another column, or use its Move button." in html
+
+
+def test_a_salespersons_board_query_count_does_not_grow(client, auth, admin, seller, stages):
+    auth.login(seller.email)
+    for n in range(3):
+        factories.lead(f"Theirs {n}", owner=admin, stage=stages[n])
+    few = count_queries(client, "/board/")
+    for n in range(20):
+        factories.lead(f"Mine {n}", owner=seller if n % 2 else admin, stage=stages[n % 7])
+    assert count_queries(client, "/board/") == few
 
 
 def test_a_manager_can_move_anyones_lead(client, auth, admin, stages):

@@ -110,3 +110,18 @@ def test_templates_ask_no_permission_question():
         )
     ]
     assert askers == []
+
+
+@pytest.mark.sqlite_only
+def test_the_policy_is_not_among_the_templates_globals(app):
+    names = set(app.jinja_env.globals)
+    with app.test_request_context():
+        for processor in app.template_context_processors[None]:
+            names |= set(processor())
+    assert not names & {
+        "access",
+        "may_change",
+        "may_see",
+        "can_change_activity",
+        "manages_the_team",
+    }

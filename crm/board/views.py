@@ -142,6 +142,12 @@ def card_paths():
     }
 
 
+def movable_leads(columns, user):
+    """The ids of the cards `user` may move: the others offer no Move and cannot be dragged,
+    rather than being refused after the drop."""
+    return {lead.id for column in columns for lead in column.cards if access.may_change(lead, user)}
+
+
 def board_context(view, stages, columns, hints, version):
     """What the board's templates need. `version` is the data version read before the columns:
     on PostgreSQL each statement sees the latest commits, so one read after them could claim a
@@ -153,6 +159,7 @@ def board_context(view, stages, columns, hints, version):
         "stages": stages,
         "columns": columns,
         "hints": hints,
+        "movable_ids": movable_leads(columns, view.user),
         "now": view.now,
         "version": version,
         "is_stuck": queries.is_stuck,
@@ -175,6 +182,7 @@ def index():
         team=lists.team(),
         sources=queries.sources(),
         periods=queries.PERIODS,
+        moves_every_lead=access.manages_the_team(current_user),
         **board_context(view, stages, columns, hints, version),
     )
 

@@ -7,7 +7,7 @@ import pytest
 
 from crm import funnel
 from crm.extensions import db
-from crm.models import Role, utcnow
+from crm.models import Role, Stage, utcnow
 from tests import factories
 from tests.browser.conftest import (
     ADMIN_EMAIL,
@@ -21,13 +21,15 @@ from tests.browser.conftest import (
 from tests.browser.pages import expect, log_in
 
 MANAGER_EMAIL = "mona@example.com"
+SELLER_EMAIL = "sam@example.com"
 PHONE = {"width": 375, "height": 800}
 
 
 @pytest.fixture
 def board(tmp_path):
     """A CRM of this test's own, so the column counts are exact: three leads in the first
-    stage, none anywhere else, and a manager besides the administrator.
+    stage, none anywhere else, a manager besides the administrator, and a salesperson
+    (SELLER_EMAIL) whose colleague's leads these are.
 
     Returns (base URL, {stage name: id}, [lead ids], the app)."""
     app = build_app(tmp_path)
@@ -35,6 +37,7 @@ def board(tmp_path):
         stages = factories.funnel()
         admin = factories.admin(name=ADMIN_NAME, email=ADMIN_EMAIL, password=ADMIN_PASSWORD)
         factories.user(name="Mona Manager", email=MANAGER_EMAIL, role=Role.MANAGER)
+        factories.user(name="Sam Seller", email=SELLER_EMAIL)
         leads = [
             factories.lead(title=title, owner=admin, stage=stages[0], value=Decimal(value))
             for title, value in (
@@ -73,8 +76,9 @@ def stage_of(app, lead_id):
     return stored(app, lead_id, "stage_id")
 
 
-def open_board(page, base):
-    log_in(page, base, ADMIN_EMAIL, ADMIN_PASSWORD)
+def open_board(page, base, email=ADMIN_EMAIL):
+    # Every account here has the factories' password.
+    log_in(page, base, email, factories.PASSWORD)
     page.goto(base + "/board/")
     expect(page.locator("#board ol.cards").first).to_be_visible()
 
@@ -329,3 +333,36 @@ def test_the_board_on_a_phone(browser, page_errors, board, tmp_path):
     finally:
         phone.context.close()
     assert page_errors.unexpected() == []
+
+
+# What a salesperson may move
+
+
+def test_a_colleagues_card_cannot_be_dragged_nor_moved(page, board):
+    base, stages, leads, app = board
+    cold, interested = stages["Cold"], stages["Interested"]
+    with app.app_context():
+        unclaimed = factories.lead("Kama Bricks", owner=None, stage=db.session.get(Stage, cold))
+        unclaimed = unclaimed.id
+        db.session.remove()
+    open_board(page, base, SELLER_EMAIL)
+    colleagues = card(page, leads[0])
+    expect(colleagues.get_by_role("button", name="Move")).to_have_count(0)
+    expect(card(page, unclaimed).get_by_role("button", name="Move")).to_have_count(1)
+    moves = []
+    page.on("request", lambda request: "/move" in request.url and moves.append(request.url))
+
+    drag(page, colleagues, column(page, interested).locator("ol.cards"))
+
+    # Nothing was picked up, so nothing was asked of the server (which would have said 403).
+    page.wait_for_timeout(300)
+    assert moves == []
+    expect(column(page, cold).locator(f"#card-{leads[0]}")).to_be_visible()
+    expect(count(page, interested)).to_have_text("0 leads")
+    assert stage_of(app, leads[0]) == cold
+
+    # An unclaimed lead is the salesperson's to take and move.
+    drag(page, card(page, unclaimed), column(page, interested).locator("ol.cards"))
+    expect(column(page, interested).locator(f"#card-{unclaimed}")).to_be_visible()
+    expect(count(page, interested)).to_have_text("1 lead")
+    assert stage_of(app, unclaimed) == interested

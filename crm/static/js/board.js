@@ -80,7 +80,8 @@
       list.setAttribute("data-sortable", "1");
       Sortable.create(list, {
         group: "board",
-        draggable: ".board-card",
+        // A colleague's card, which the viewer may not move, has no "movable" and stays put.
+        draggable: ".board-card.movable",
         animation: 150,
         onStart: function () {
           dragging = true;
