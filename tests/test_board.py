@@ -172,8 +172,9 @@ def test_stuck_marker_after_the_stage_threshold(logged_in, admin, stages):
     stuck.stage_changed_at = stuck.created_at = utcnow() - timedelta(days=14, minutes=1)
     db.session.commit()
     found = Cards(column(board(logged_in), stages[1])).cards
-    assert "stuck" in found[stuck.id]["class"]
-    assert "stuck" not in found[fresh.id]["class"]
+    # A badge of its own that says so, not a coloured edge alone.
+    assert found[stuck.id]["stuck"] == "Stuck"
+    assert found[fresh.id]["stuck"] is None
     only_stuck = board(logged_in, "/board/?stuck=1")
     assert cards(only_stuck, stages[1]) == [stuck.id]
 
@@ -363,7 +364,7 @@ def test_a_manager_is_offered_every_move(client, auth, admin, seller, stages):
     auth.login(manager.email)
     html = board(client)
     assert all(Cards(html).cards[lead.id]["move"] for lead in leads)
-    assert "Drag a card to another column, or use its Move button." in html
+    assert "Drag a card to another column, or press ⇄ on it." in html
 
 
 def test_a_salespersons_board_query_count_does_not_grow(client, auth, admin, seller, stages):

@@ -23,6 +23,7 @@ from tests.browser.pages import expect, log_in
 MANAGER_EMAIL = "mona@example.com"
 SELLER_EMAIL = "sam@example.com"
 PHONE = {"width": 375, "height": 800}
+LAPTOP = {"width": 1366, "height": 800}
 
 
 @pytest.fixture
@@ -366,3 +367,101 @@ def test_a_colleagues_card_cannot_be_dragged_nor_moved(page, board):
     expect(column(page, interested).locator(f"#card-{unclaimed}")).to_be_visible()
     expect(count(page, interested)).to_have_text("1 lead")
     assert stage_of(app, unclaimed) == interested
+
+
+# The whole funnel on a laptop screen
+
+
+@pytest.fixture
+def russian_board(tmp_path):
+    """A Russian team's CRM with eight leads in each open stage and some won and lost: the
+    longest stage names, and columns taller than the screen.
+
+    Returns (base URL, [(stage id, its badge colour)] in funnel order)."""
+    app = build_app(tmp_path)
+    with app.app_context():
+        stages = factories.funnel("ru")
+        admin = factories.admin(
+            name="Анна Админ", email=ADMIN_EMAIL, password=ADMIN_PASSWORD, locale="ru"
+        )
+        for stage in stages:
+            for n in range(8 if stage.is_open else 2):
+                factories.lead(f"ООО «Ромашка-{n}»", owner=admin, stage=stage, value=Decimal(n))
+        found = [(stage.id, stage.badge_colour) for stage in stages]
+        db.session.remove()
+    with serving(app) as url:
+        yield url, found
+
+
+def rgb(colour):
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgb({r}, {g}, {b})"
+
+
+def box(locator):
+    found = locator.bounding_box()
+    return found["x"], found["y"], found["x"] + found["width"], found["y"] + found["height"]
+
+
+def in_view(locator, viewport):
+    left, top, right, bottom = box(locator)
+    return left >= 0 and top >= 0 and right <= viewport["width"] and bottom <= viewport["height"]
+
+
+def head(page, stage_id):
+    return column(page, stage_id).locator(".column-head")
+
+
+def test_a_laptop_screen_shows_every_stage_in_its_colour(browser, page_errors, russian_board):
+    base, stages = russian_board
+    # The administrator's account speaks Russian: so does the board.
+    laptop = new_page(browser, page_errors, viewport=LAPTOP)
+    try:
+        open_board(laptop, base)
+        board = laptop.locator("#board")
+        for stage_id, colour in stages:
+            assert in_view(head(laptop, stage_id), LAPTOP), stage_id
+            expect(head(laptop, stage_id)).to_have_css("background-color", rgb(colour))
+        # Several cards of each open column, whole, under the heads.
+        for stage_id, _colour in stages[:-2]:
+            cards_shown = column(laptop, stage_id).locator(".board-card").all()[:3]
+            assert all(in_view(one, LAPTOP) for one in cards_shown), stage_id
+        # The board scrolls inside the window: its foot, and any scrollbar, are in view.
+        assert box(board)[3] <= LAPTOP["height"]
+        assert laptop.evaluate("document.documentElement.scrollHeight") <= LAPTOP["height"]
+
+        # Scrolled down, the heads stay at the top of the board.
+        top_before = box(head(laptop, stages[0][0]))[1]
+        board.evaluate("element => { element.scrollTop = 400; }")
+        assert board.evaluate("element => element.scrollTop") > 0
+        assert box(head(laptop, stages[0][0]))[1] == top_before
+
+        # Won and Lost, folded at the end, open where they are.
+        won, lost = stages[-2][0], stages[-1][0]
+        column(laptop, lost).get_by_role("button", name="Показать карточки").click()
+        expect(column(laptop, lost).locator(".board-card")).to_have_count(2)
+        assert in_view(head(laptop, lost), LAPTOP) and in_view(head(laptop, won), LAPTOP)
+    finally:
+        laptop.context.close()
+
+
+def test_a_narrower_window_reaches_every_head_by_the_boards_own_scroll(
+    browser, page_errors, russian_board
+):
+    base, stages = russian_board
+    window = {"width": 1024, "height": 700}
+    small = new_page(browser, page_errors, viewport=window)
+    try:
+        open_board(small, base)
+        board = small.locator("#board")
+        assert board.evaluate("element => element.scrollWidth > element.clientWidth")
+        # The sideways scrollbar is at the window's foot, not at the end of the longest column.
+        assert box(board)[3] <= window["height"]
+        assert small.evaluate("document.documentElement.scrollWidth") <= window["width"]
+        lost = stages[-1][0]
+        assert not in_view(head(small, lost), window)
+        board.evaluate("element => { element.scrollLeft = element.scrollWidth; }")
+        expect(head(small, lost)).to_be_in_viewport()
+        assert in_view(head(small, lost), window)
+    finally:
+        small.context.close()
