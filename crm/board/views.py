@@ -126,7 +126,7 @@ def card_labels():
     return {
         "currency": f" {sign}" if sign else "",
         "stuck": _("Stuck"),
-        "stuck_why": _("In this stage, or without a contact, for longer than the stage allows"),
+        "stuck_why": _("In this stage, or without contact, longer than the stage allows."),
         "no_contact": _("No contact yet"),
         "move": _("Move"),
         "no_next_step": _("No next step"),
