@@ -441,6 +441,21 @@ def test_a_laptop_screen_shows_every_stage_in_its_colour(browser, page_errors, r
         column(laptop, lost).get_by_role("button", name="Показать карточки").click()
         expect(column(laptop, lost).locator(".board-card")).to_have_count(2)
         assert in_view(head(laptop, lost), LAPTOP) and in_view(head(laptop, won), LAPTOP)
+
+        # Move after move, each says so above the board, which keeps its height.
+        first, interested = stages[0][0], stages[1][0]
+        moving = column(laptop, first).locator(".board-card").all()[:2]
+        heights = []
+        for lead_id in [one.get_attribute("data-lead") for one in moving]:
+            card(laptop, lead_id).locator(".card-move").click()
+            dialog(laptop).locator("select[name=stage_id]").select_option(str(interested))
+            dialog(laptop).locator("button[type=submit]").click()
+            expect(column(laptop, interested).locator(f"#card-{lead_id}")).to_be_attached()
+            heights.append(box(board)[3] - box(board)[1])
+        expect(laptop.locator("#messages .message")).to_have_count(2)
+        expect(laptop.locator("#messages .message:visible")).to_have_count(1)
+        assert heights[0] == heights[1]
+        assert box(board)[3] <= LAPTOP["height"]
     finally:
         laptop.context.close()
 
