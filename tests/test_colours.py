@@ -138,3 +138,14 @@ def test_default_stages_read_at_4_5_to_1_and_neighbours_differ(app, language):
         assert contrast(colour, text_colour(colour)) >= MIN_CONTRAST, colour
     for first, second in itertools.pairwise(defaults):
         assert clearly_apart(first, second), (first, second)
+
+
+def test_the_stage_settings_say_when_a_colour_is_darkened_behind_the_name(logged_in, stages):
+    stage = stages[1]
+    assert "darker shade" not in logged_in.get(f"/settings/stages/{stage.id}").text
+    stage.colour = "#0284c7"
+    db.session.commit()
+    page = logged_in.get(f"/settings/stages/{stage.id}").text
+    assert (
+        f"on #0284c7, so the name sits on a darker shade of it, {badge_colour('#0284c7')}." in page
+    )
