@@ -128,11 +128,13 @@ def test_no_next_step_lists_open_leads_only(agenda_client, moscow_admin, stages)
 
 
 def test_stuck_once_the_stage_threshold_is_reached(agenda_client, moscow_admin, stages):
-    # "Interested" is stuck after 14 days.
+    # "Interested" is stuck after 14 days. The steps are planned beyond the week, so that no
+    # section above lists the leads.
     now = utcnow()
-    reached = factories.lead(owner=moscow_admin, stage=stages[1], next_step_at=now + timedelta(1))
+    later = now + timedelta(days=30)
+    reached = factories.lead(owner=moscow_admin, stage=stages[1], next_step_at=later)
     reached.stage_changed_at = now - timedelta(days=14, seconds=-30)
-    early = factories.lead(owner=moscow_admin, stage=stages[1], next_step_at=now + timedelta(1))
+    early = factories.lead(owner=moscow_admin, stage=stages[1], next_step_at=later)
     early.stage_changed_at = now - timedelta(days=13, hours=23)
     db.session.commit()
     html = agenda(agenda_client)
@@ -145,7 +147,7 @@ def test_stuck_once_the_stage_threshold_is_reached(agenda_client, moscow_admin, 
 
 
 def test_gone_quiet_follows_the_setting(agenda_client, moscow_admin, stages):
-    lead = factories.lead(owner=moscow_admin, stage=stages[0])
+    lead = factories.lead(owner=moscow_admin, stage=stages[0], next_step_at=far_ahead())
     factories.activity(lead, moscow_admin, occurred_at=utcnow() - timedelta(days=10))
     assert lead.id not in members(agenda(agenda_client), "quiet")
     db.session.add(AppSetting(key=lists.QUIET_SETTING, value="7"))
@@ -153,6 +155,103 @@ def test_gone_quiet_follows_the_setting(agenda_client, moscow_admin, stages):
     html = agenda(agenda_client)
     assert lead.id in members(html, "quiet")
     assert "No contact for 7 days or more." in html
+
+
+def far_ahead():
+    """A next step beyond the week: a lead planned so is in none of the sections of steps."""
+    return utcnow() + timedelta(days=30)
+
+
+def overdue_stuck_and_quiet(owner, stage, days_ago=40):
+    """A lead whose step is overdue, in its stage and without contact for `days_ago` days."""
+    long_ago = utcnow() - timedelta(days=days_ago)
+    lead = lead_due(owner, stage, utcnow() - timedelta(days=2))
+    lead.created_at = lead.stage_changed_at = long_ago
+    db.session.commit()
+    return lead
+
+
+# Next steps as each of the first four sections has them, and one beyond the week (in none).
+STEPS = {
+    "overdue": lambda: utcnow() - timedelta(days=2),
+    "today": utcnow,
+    "week": lambda: utcnow() + timedelta(days=3),
+    "unplanned": lambda: None,
+    None: far_ahead,
+}
+
+
+def test_a_lead_is_listed_once_in_its_most_urgent_section(agenda_client, moscow_admin, stages):
+    # Every next step, stuck or not, quiet or not: Cold is stuck after 30 days in the stage (or
+    # without contact), a lead goes quiet after 14 days without contact.
+    now = utcnow()
+    expected = {key: set() for key in queries_keys()}
+    for step, moment in STEPS.items():
+        for stuck in (False, True):
+            for quiet in (False, True):
+                lead = lead_due(moscow_admin, stages[0], moment())
+                lead.stage_changed_at = now - timedelta(days=40 if stuck else 0)
+                lead.created_at = now - timedelta(days=20 if quiet else 0)
+                first = step or ("stuck" if stuck else "quiet" if quiet else None)
+                if first:
+                    expected[first].add(lead.id)
+    db.session.commit()
+    html = agenda(agenda_client)
+    assert {key: members(html, key) for key in queries_keys()} == expected
+    # Each count still counts every lead that meets its condition, and says how many of them
+    # are shown above.
+    counts = {key: count(html, key) for key in queries_keys()}
+    assert counts == {"overdue": 4, "today": 4, "week": 4, "unplanned": 4, "stuck": 10, "quiet": 10}
+    assert listed_above(html, "stuck") == "8 of them are shown above."
+    assert listed_above(html, "quiet") == "9 of them are shown above."
+    for key in ("overdue", "today", "week", "unplanned"):
+        assert listed_above(html, key) is None
+
+
+def test_a_section_whose_leads_are_all_shown_above_says_so(agenda_client, moscow_admin, stages):
+    overdue_stuck_and_quiet(moscow_admin, stages[0])
+    html = agenda(agenda_client)
+    assert (count(html, "stuck"), members(html, "stuck")) == (1, set())
+    assert listed_above(html, "stuck") == "It is shown above."
+    overdue_stuck_and_quiet(moscow_admin, stages[0])
+    html = agenda(agenda_client)
+    assert listed_above(html, "quiet") == "All 2 are shown above."
+    assert "Nothing here." not in section(html, "quiet")
+    assert "Nothing here." in section(html, "today")
+
+
+def test_the_note_is_in_russian_too(client, auth, stages):
+    anna = factories.admin(name="Анна", email="anna@example.com", locale="ru")
+    for _n in range(5):
+        overdue_stuck_and_quiet(anna, stages[0])
+    auth.login(anna.email)
+    html = agenda(client)
+    assert listed_above(html, "stuck") == "Все 5 показаны выше."
+    lead = factories.lead(owner=anna, stage=stages[0], next_step_at=far_ahead())
+    lead.stage_changed_at = utcnow() - timedelta(days=31)
+    db.session.commit()
+    assert listed_above(agenda(client), "stuck") == "Из них 5 показаны выше."
+
+
+def listed_above(html, key):
+    found = re.search(rf'id="listed-above-{key}">([^<]*)<', html)
+    return found and found.group(1).strip()
+
+
+def test_more_rows_of_a_section_are_only_the_leads_it_lists(agenda_client, moscow_admin, stages):
+    for _n in range(queries.ROWS + 2):
+        overdue_stuck_and_quiet(moscow_admin, stages[0])
+    kept = [overdue_stuck_and_quiet(moscow_admin, stages[0]) for _n in range(3)]
+    for lead in kept:
+        lead.next_step_at = far_ahead()
+    db.session.commit()
+    html = agenda(agenda_client)
+    assert members(html, "stuck") == {lead.id for lead in kept}
+    assert "Show more" not in section(html, "stuck")
+    more = agenda_client.get(f"/agenda/sections/overdue?offset={queries.ROWS}").text
+    assert more.count('class="agenda-row"') == 2
+    stuck = agenda_client.get("/agenda/sections/stuck?offset=0").text
+    assert stuck.count('class="agenda-row"') == 3
 
 
 def test_a_salesperson_sees_only_their_own_agenda(client, auth, moscow_admin, stages):

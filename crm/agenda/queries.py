@@ -2,16 +2,29 @@
 and the calendar of planned next steps with its feed.
 
 Every section is a condition on the leads table: open, not archived, the person's (or everyone's),
-and then overdue, today, the next seven days, nothing planned, stuck, or gone quiet. The counts
-come from one aggregate, the rows from one limited query per section, so the page costs the same
-with 100 leads or 10,000.
+and then overdue, today, the next seven days, nothing planned, stuck, or gone quiet. A lead can
+meet several (overdue, stuck and gone quiet at once); it is listed once, in the first of them, and
+counted in each. The counts come from one aggregate, the rows from one limited query per section,
+so the page costs the same with 100 leads or 10,000.
 """
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
 
-from sqlalchemy import and_, bindparam, case, false, func, literal, or_, select, true, union_all
+from sqlalchemy import (
+    and_,
+    bindparam,
+    case,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import aliased, joinedload
 
 from crm import lists
@@ -27,14 +40,22 @@ ROWS = 25
 
 @dataclass
 class Section:
+    """One section: every lead that meets its condition (`count`), of which it lists `listed`
+    (the others are listed in a section above), a page of them (`leads`) from `offset` on."""
+
     key: str
     count: int = 0
+    listed: int = 0
     leads: list = field(default_factory=list)
     offset: int = 0
 
     @property
+    def listed_above(self):
+        return self.count - self.listed
+
+    @property
     def more(self):
-        return self.offset + len(self.leads) < self.count
+        return self.offset + len(self.leads) < self.listed
 
 
 @dataclass(frozen=True)
@@ -60,6 +81,25 @@ def sections_conditions(day, stages, quiet_days):
     }
 
 
+# The first four sections split the leads by their next step (before today, today, the week
+# ahead, none), so a lead is in one of them at most; a stuck or quiet lead may be in any.
+STEP_SECTIONS = ("overdue", "today", "week", "unplanned")
+
+
+def listed_conditions(conditions, day):
+    """Each section's condition for the leads it lists: those it shares with no section above
+    it, so that a call overdue on a stuck lead is seen once, where it is most urgent. Said for
+    each section rather than as one CASE over them all: the counts read every open lead, and
+    this costs them two comparisons a lead instead of a dozen."""
+    beyond_the_week = Lead.next_step_at >= day.week_ends
+    return {
+        **{key: conditions[key] for key in STEP_SECTIONS},
+        "stuck": and_(conditions["stuck"], beyond_the_week),
+        # Never NULL: a stage and the moments the stuck condition compares are always set.
+        "quiet": and_(conditions["quiet"], beyond_the_week, not_(conditions["stuck"])),
+    }
+
+
 def section_order(key):
     """What comes first: the longest overdue, the soonest planned, the longest untouched."""
     last_contact = func.coalesce(Lead.last_activity_at, Lead.created_at)
@@ -78,23 +118,33 @@ def base_conditions(owner_id, stages):
 
 
 def counts(owner_id, day, stages, quiet_days):
-    """Every section's count, in one pass over the person's open leads."""
+    """{section key: (how many leads meet its condition, how many of them it lists)}, in one
+    pass over the person's open leads."""
     if not stages:
         return {}
     conditions = sections_conditions(day, stages, quiet_days)
-    columns = [func.sum(case((condition, 1), else_=0)) for condition in conditions.values()]
-    row = db.session.execute(select(*columns).where(*base_conditions(owner_id, stages))).one()
-    return {key: int(value or 0) for key, value in zip(conditions, row, strict=True)}
+    listed = listed_conditions(conditions, day)
+    shared = [key for key in conditions if key not in STEP_SECTIONS]
+    row = db.session.execute(
+        select(
+            *(func.sum(case((condition, 1), else_=0)) for condition in conditions.values()),
+            *(func.sum(case((listed[key], 1), else_=0)) for key in shared),
+        ).where(*base_conditions(owner_id, stages))
+    ).one()
+    values = (int(value or 0) for value in row)
+    meeting = {key: next(values) for key in conditions}
+    listing = meeting | {key: next(values) for key in shared}
+    return {key: (meeting[key], listing[key]) for key in conditions}
 
 
 def section_rows(key, owner_id, day, stages, quiet_days, offset=0, limit=ROWS):
-    """One section's leads, a page at a time, with their stage and owner."""
+    """The leads one section lists, a page at a time, with their stage and owner."""
     if not stages:
         return []
-    condition = sections_conditions(day, stages, quiet_days)[key]
+    conditions = sections_conditions(day, stages, quiet_days)
     ids = db.session.scalars(
         select(Lead.id)
-        .where(*base_conditions(owner_id, stages), condition)
+        .where(*base_conditions(owner_id, stages), listed_conditions(conditions, day)[key])
         .order_by(*section_order(key))
         .offset(offset)
         .limit(limit)
@@ -108,8 +158,9 @@ def all_sections(owner_id, day, quiet_days):
     found = counts(owner_id, day, stages, quiet_days)
     sections = []
     for key in sections_conditions(day, stages, quiet_days) if stages else ():
-        rows = section_rows(key, owner_id, day, stages, quiet_days) if found.get(key) else []
-        sections.append(Section(key, found.get(key, 0), rows))
+        count, listed = found.get(key, (0, 0))
+        rows = section_rows(key, owner_id, day, stages, quiet_days) if listed else []
+        sections.append(Section(key, count, listed, rows))
     return sections
 
 

@@ -145,9 +145,9 @@ def section_more(key):
     quiet_days = lists.quiet_after_days()
     stages = lists.open_stages()
     day = today()
-    count = queries.counts(view.owner_id, day, stages, quiet_days).get(key, 0)
+    count, listed = queries.counts(view.owner_id, day, stages, quiet_days).get(key, (0, 0))
     rows = queries.section_rows(key, view.owner_id, day, stages, quiet_days, offset)
-    section = queries.Section(key, count, rows, offset)
+    section = queries.Section(key, count, listed, rows, offset)
     return render_template(
         "agenda/_rows.html",
         view=view,
