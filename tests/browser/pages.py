@@ -20,6 +20,13 @@ def main_nav(page):
     return page.get_by_role("navigation", name="Main")
 
 
+def open_menu(page):
+    """Open the top bar's menu, where a phone keeps the areas and the account."""
+    menu = page.locator("details.menu")
+    if not menu.evaluate("menu => menu.open"):
+        menu.locator("summary").click()
+
+
 def fill_setup(page, name, email, password, language="English"):
     """Fill the setup form the way a first-time administrator would, and send it."""
     page.get_by_label("Your name").fill(name)

@@ -45,6 +45,23 @@
     }
   });
 
+  // The phone's menu (a disclosure in the top bar) closes as menus do: with Escape, the focus
+  // going back to its button, or with a tap anywhere else.
+  document.addEventListener("keydown", function (event) {
+    var menu = document.querySelector("details.menu[open]");
+    if (event.key === "Escape" && menu) {
+      menu.open = false;
+      menu.querySelector("summary").focus();
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    var menu = document.querySelector("details.menu[open]");
+    if (menu && !menu.contains(event.target)) {
+      menu.open = false;
+    }
+  });
+
   // The "if lost" and "if won" fields show only when the chosen stage is of that kind.
   function showFieldsForStage() {
     document.querySelectorAll("form").forEach(function (form) {
