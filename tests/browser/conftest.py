@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from crm import create_app
@@ -36,6 +37,8 @@ TIMEOUT_MS = 5_000
 ADMIN_NAME = "Ada Admin"
 ADMIN_EMAIL = "ada@example.com"
 ADMIN_PASSWORD = factories.PASSWORD
+RUSSIAN_NAME = "Анна Админова"
+RUSSIAN_EMAIL = "anna@example.com"
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -120,6 +123,27 @@ def live_server(live_app):
     """Base URL of the installed CRM shared by the whole run."""
     with serving(live_app) as url:
         yield url
+
+
+@contextmanager
+def russian_sample(directory):
+    """A CRM as its setup page leaves it with the sample data, in Russian: 60 leads with three
+    months of history, all of one administrator in Moscow (RUSSIAN_EMAIL, ADMIN_PASSWORD).
+    Yields the base URL and the number of one of the leads."""
+    from crm import demo
+    from crm.models import Lead
+
+    app = build_app(directory)
+    with app.app_context():
+        anna = factories.admin(
+            name=RUSSIAN_NAME, email=RUSSIAN_EMAIL, locale="ru", timezone="Europe/Moscow"
+        )
+        demo.generate("ru", owner=anna, **demo.SAMPLE)
+        db.session.commit()
+        number = db.session.scalar(select(func.min(Lead.number)))
+        db.session.remove()
+    with serving(app) as url:
+        yield url, number
 
 
 @pytest.fixture

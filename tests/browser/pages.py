@@ -45,3 +45,13 @@ def log_in(page, base_url, email, password):
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(url_path("/agenda/"))
     page.wait_for_load_state()
+
+
+def log_in_in_russian(page, base_url, email, password):
+    """Log in through the login page in Russian; lands on the agenda."""
+    page.goto(f"{base_url}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Пароль").fill(password)
+    page.get_by_role("button", name="Войти").click()
+    expect(page).to_have_url(url_path("/agenda/"))
+    page.wait_for_load_state()
