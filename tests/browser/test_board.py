@@ -317,6 +317,22 @@ def test_the_board_on_a_phone(browser, page_errors, board, tmp_path):
         column_width = column(phone, cold).bounding_box()["width"]
         assert column_width < PHONE["width"]
         assert card(phone, leads[1]).bounding_box()["width"] < column_width
+        # One column at a time, the next one only peeking in at the screen's right edge.
+        assert column_width >= 0.85 * PHONE["width"]
+        assert column(phone, stages["Interested"]).bounding_box()["x"] >= 0.9 * PHONE["width"]
+        # The filters wait behind their button, so the board starts on the first screen.
+        expect(phone.locator("#board-filters")).to_be_hidden()
+        assert phone.locator("#board").bounding_box()["y"] < PHONE["height"] / 2
+        phone.get_by_text("Filters", exact=True).tap()
+        expect(phone.get_by_label("Search")).to_be_visible()
+        phone.get_by_text("Filters", exact=True).tap()
+        # A stage picked above the board brings its column into view.
+        pickers = phone.get_by_role("navigation", name="Stages")
+        pickers.get_by_role("link", name="Estimate made").tap()
+        expect(column(phone, far)).to_be_in_viewport(ratio=0.9)
+        assert page_width(phone) <= PHONE["width"]
+        pickers.get_by_role("link", name="Cold").tap()
+        expect(column(phone, cold)).to_be_in_viewport(ratio=0.9)
 
         card(phone, leads[0]).get_by_role("button", name="Move").tap()
         expect(dialog(phone)).to_be_visible()
