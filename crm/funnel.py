@@ -30,6 +30,7 @@ from crm.models import (
     StageKind,
     utcnow,
 )
+from crm.timezones import day_bounds, local_today
 
 TITLE_MAX = 200
 BODY_MAX = 8000
@@ -337,26 +338,70 @@ def log_activity(
     lost_reason=None,
     lost_note=None,
     value=None,
+    no_next_step=False,
 ):
-    """Record a contact: what was said, the stage after it and the next step, all at once."""
+    """Record a contact: what was said, the stage after it and the next step, all at once.
+
+    `next_step_at` is the step planned after it (KEEP: the one planned stays); `no_next_step`
+    says there is none. A person's contact answers the step that was due, so an open lead
+    comes out of it with a step still ahead, or with none because the person said so (see
+    `check_next_step`).
+    """
     hold(lead)
     check_may_change(lead, actor)
     if kind is None:
         raise FunnelError(_("Choose a kind of contact."), "kind")
     occurred_at = occurred_at or utcnow()
     moving = stage is not None and stage.id != lead.stage_id
-    activity = Activity(
-        **contact_values(
-            lead, actor_id(actor), kind.id, body, occurred_at, stage.id if moving else None
-        )
+    values = contact_values(
+        lead, actor_id(actor), kind.id, body, occurred_at, stage.id if moving else None
     )
+    if actor is not None and (stage or lead.stage).kind == StageKind.OPEN:
+        check_next_step(lead, next_step_at, no_next_step)
+    activity = Activity(**values)
     db.session.add(activity)
     db.session.flush()
     apply_contact(lead, actor, activity, stage, lost_reason, lost_note, value)
+    if no_next_step:
+        next_step_at = next_step_note = None
     if next_step_at is not KEEP and lead.stage.kind == StageKind.OPEN:
         note = clean(next_step_note, NOTE_MAX, "next_step_note")
         plan_next_step(lead, actor, next_step_at, note, activity)
     return activity
+
+
+def check_next_step(lead, next_step_at, no_next_step):
+    """Refuse a contact that would leave its open lead with a step already due, or with no
+    step without saying so: the step it answers must not silently stay. A request that came
+    in by itself (no actor) leaves the step for a person to answer, and so does the past told
+    by the import and the Backfill."""
+    if no_next_step:
+        if next_step_at is not KEEP and next_step_at is not None:
+            raise FunnelError(_("Plan a next step or say there is none, not both."), "no_next_step")
+        return
+    now = utcnow()
+    if next_step_at is KEEP:
+        if lead.next_step_at is None:
+            raise next_step_needed()
+        if lead.next_step_at <= now:
+            raise FunnelError(
+                _("The planned next step is due: plan the next one, or say there is none."),
+                "next_step_at",
+            )
+    elif next_step_at is None:
+        raise next_step_needed()
+    elif not step_ahead(next_step_at, now):
+        raise FunnelError(_("The next step cannot be in the past."), "next_step_at")
+
+
+def next_step_needed():
+    return FunnelError(_("Plan the next step, or say there is none."), "next_step_at")
+
+
+def step_ahead(due_at, now):
+    """Whether a step newly planned for `due_at` is still to come: later than now, or for the
+    whole of today (planned for the day's start in the user's zone), whose day is not over."""
+    return due_at > now or due_at == day_bounds(local_today())[0]
 
 
 def contact_values(
@@ -869,7 +914,9 @@ class Backfill:
         lost_note=None,
         value=None,
     ):
-        """A contact `by` made at `at`: what was said, the stage after it and the next step."""
+        """A contact `by` made at `at`: what was said, the stage after it and the next step
+        (None: none). The past is told as it happened, so no step is asked for here (see
+        `check_next_step`)."""
         if kind_id is None:
             raise FunnelError(_("Choose a kind of contact."), "kind")
         moving = stage_id is not None and stage_id != lead.stage_id

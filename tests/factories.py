@@ -67,7 +67,11 @@ def an_hour_ago_today():
 
 
 def activity(lead, author=None, kind_code="call", body="Talked.", occurred_at=None, **changes):
-    """A contact logged through the funnel service (`stage=` moves the lead too)."""
+    """A contact logged through the funnel service (`stage=` moves the lead too). A person's
+    contact on a lead with no step ahead, given none, says there is none, as the log form
+    asks a person to."""
+    if author is not None and not {"next_step_at", "no_next_step"} & changes.keys():
+        changes["no_next_step"] = not step_ahead(lead)
     record = funnel_service.log_activity(
         lead,
         author,
@@ -78,6 +82,10 @@ def activity(lead, author=None, kind_code="call", body="Talked.", occurred_at=No
     )
     db.session.commit()
     return record
+
+
+def step_ahead(lead):
+    return lead.next_step_at is not None and lead.next_step_at > utcnow()
 
 
 def lead_with_history(owner, path, lost_reason=None, **details):

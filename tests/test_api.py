@@ -6,7 +6,7 @@ Every answer the tests get is checked against the OpenAPI document the API serve
 import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from functools import cache
+from functools import cache, partial
 
 import hypothesis
 import pytest
@@ -383,7 +383,9 @@ def make_leads(count, owner, stages):
         lead = funnel.create_lead(
             owner, stage=stages[n % 3], title=f"Company {n}", value=Decimal(n)
         )
-        funnel.log_activity(lead, owner, factories.kind(), "Called.", occurred_at=utcnow())
+        funnel.log_activity(
+            lead, owner, factories.kind(), "Called.", occurred_at=utcnow(), no_next_step=True
+        )
         if n % 4 == 0:
             funnel.move_lead(lead, lost, owner, lost_reason=reasons()[n % 3])
     db.session.commit()
@@ -715,7 +717,7 @@ def test_logging_a_contact_with_the_stage_after_and_the_next_step(api, admin, st
             "body": "They want an estimate by Friday.",
             "occurred_at": "2026-11-20T10:00:00+03:00",
             "stage_id": stages[2].id,
-            "next_step_at": "2026-11-28T09:00:00Z",
+            "next_step_at": "2030-11-28T09:00:00Z",
             "next_step_note": "Send the estimate",
         },
     )
@@ -728,33 +730,57 @@ def test_logging_a_contact_with_the_stage_after_and_the_next_step(api, admin, st
     assert shown["lead_number"] == lead.number
     lead_now = api.get(f"/leads/{lead.number}").get_json()
     assert lead_now["stage"]["id"] == stages[2].id
-    assert lead_now["next_step_at"] == "2026-11-28T09:00:00Z"
+    assert lead_now["next_step_at"] == "2030-11-28T09:00:00Z"
     assert lead_now["next_step_note"] == "Send the estimate"
     assert lead_now["last_activity_at"] == "2026-11-20T07:00:00Z"
 
 
-def test_the_next_step_is_kept_cleared_or_renoted(api, admin, stages):
-    lead = factories.lead(owner=admin, next_step_at=datetime(2026, 12, 1, 9))
+def test_the_next_step_is_kept_renoted_or_said_to_be_none(api, admin, stages):
+    lead = factories.lead(owner=admin, next_step_at=datetime(2030, 12, 1, 9))
     path = f"/leads/{lead.number}/activities"
     assert api.post(path, json={"kind": "email"}).status_code == 201
-    assert api.get(f"/leads/{lead.number}").get_json()["next_step_at"] == "2026-12-01T09:00:00Z"
+    assert api.get(f"/leads/{lead.number}").get_json()["next_step_at"] == "2030-12-01T09:00:00Z"
     assert (
         api.post(path, json={"kind": "note", "next_step_note": "Bring samples"}).status_code == 201
     )
     shown = api.get(f"/leads/{lead.number}").get_json()
     assert (shown["next_step_at"], shown["next_step_note"]) == (
-        "2026-12-01T09:00:00Z",
+        "2030-12-01T09:00:00Z",
         "Bring samples",
     )
-    assert api.post(path, json={"kind": "call", "next_step_at": None}).status_code == 201
-    assert api.get(f"/leads/{lead.number}").get_json()["next_step_at"] is None
+    # null alone is no choice (an empty field sends it too): "none" is said in words.
+    refused = api.post(path, json={"kind": "call", "next_step_at": None})
+    assert (refused.status_code, error_of(refused)["field"]) == (422, "next_step_at")
+    said = api.post(path, json={"kind": "call", "next_step_at": None, "no_next_step": True})
+    assert said.status_code == 201
+    shown = api.get(f"/leads/{lead.number}").get_json()
+    assert (shown["next_step_at"], shown["next_step_note"]) == (None, None)
+
+
+def test_a_contact_on_an_overdue_lead_must_say_what_comes_next(api, admin, stages):
+    due = utcnow().replace(microsecond=0) - timedelta(days=2)
+    lead = factories.lead(owner=admin, next_step_at=due)
+    path = f"/leads/{lead.number}/activities"
+    refused = api.post(path, json={"kind": "call", "body": "Talked"})
+    assert refused.status_code == 422
+    assert error_of(refused) == {
+        "message": "The planned next step is due: plan the next one, or say there is none.",
+        "field": "next_step_at",
+    }
+    assert db.session.scalar(select(func.count()).select_from(Activity)) == 0
+    ahead = api.post(path, json={"kind": "call", "next_step_at": "2030-01-10T09:00:00Z"})
+    assert ahead.status_code == 201
+    assert api.get(f"/leads/{lead.number}").get_json()["next_step_at"] == "2030-01-10T09:00:00Z"
+    won = stage_of_kind(stages, StageKind.WON)
+    assert api.post(path, json={"kind": "call", "stage_id": won.id}).status_code == 201
 
 
 def test_a_kind_by_its_code_or_id_and_only_one_on_offer(api, admin, stages):
     lead = factories.lead(owner=admin)
     path = f"/leads/{lead.number}/activities"
     meeting = factories.kind("meeting")
-    assert api.post(path, json={"kind": meeting.id}).get_json()["kind"]["code"] == "meeting"
+    logged = api.post(path, json={"kind": meeting.id, "no_next_step": True})
+    assert logged.get_json()["kind"]["code"] == "meeting"
     meeting.active = False
     db.session.commit()
     for kind in ("meeting", meeting.id, "Meeting", "", None, True, 10**40, ["call"]):
@@ -778,6 +804,13 @@ def test_a_refused_contact_leaves_nothing_behind(api, admin, stages):
         ({"kind": "call", "next_step_at": "soon"}, "next_step_at"),
         ({"kind": "call", "lost_reason_id": "why"}, "lost_reason_id"),
         ({"kind": "call", "when": "now"}, "when"),
+        ({"kind": "call"}, "next_step_at"),
+        ({"kind": "call", "next_step_at": "2020-01-01T09:00:00Z"}, "next_step_at"),
+        ({"kind": "call", "no_next_step": "yes"}, "no_next_step"),
+        (
+            {"kind": "call", "next_step_at": "2030-01-01T09:00:00Z", "no_next_step": True},
+            "no_next_step",
+        ),
     ]
     for body, field in cases:
         response = api.post(path, json=body)
@@ -803,16 +836,11 @@ def test_a_leads_activities_page_by_page_newest_first(api, admin, stages):
     lead = factories.lead(owner=admin)
     moment = utcnow() - timedelta(days=1)
     # Ties on the moment are broken by id, so none is skipped or repeated.
-    made = [
-        funnel.log_activity(lead, admin, factories.kind(), f"Call {n}", occurred_at=moment)
-        for n in range(7)
-    ] + [
-        funnel.log_activity(
-            lead, admin, factories.kind(), f"Later {n}", occurred_at=moment + timedelta(hours=n)
-        )
-        for n in range(1, 5)
+    call = partial(funnel.log_activity, lead, admin, factories.kind(), no_next_step=True)
+    made = [call(f"Call {n}", occurred_at=moment) for n in range(7)] + [
+        call(f"Later {n}", occurred_at=moment + timedelta(hours=n)) for n in range(1, 5)
     ]
-    deleted = funnel.log_activity(lead, admin, factories.kind(), "Oops", occurred_at=moment)
+    deleted = call("Oops", occurred_at=moment)
     db.session.commit()
     funnel.delete_activity(deleted, admin)
     db.session.commit()

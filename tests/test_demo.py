@@ -345,7 +345,7 @@ def test_a_backfilled_story_writes_what_the_funnel_service_would(app, stages, mo
     funnel_service.edit_activity(offer, ann, call, "Sent the offer and prices", offered)
     clock[0] = messaged
     message = funnel_service.log_activity(
-        made, ann, call, "Left a message", occurred_at=messaged, next_step_at=None
+        made, ann, call, "Left a message", occurred_at=messaged, no_next_step=True
     )
     clock[0] = deleted
     funnel_service.delete_activity(message, ann)

@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from crm import access, funnel
 from crm.extensions import db
-from crm.models import LostReason, PlannedStep, StageChange, utcnow
+from crm.models import Activity, Lead, LostReason, PlannedStep, StageChange, utcnow
+from crm.timezones import day_bounds, local_today
 from tests import factories
 
 
@@ -189,9 +190,11 @@ def test_moving_a_step_keeps_the_one_before(admin, stages):
 def test_a_contact_answers_and_replaces_steps(admin, stages):
     due, after = hours_from_now(-5), hours_from_now(48)
     lead = factories.lead(owner=admin, next_step_at=due, next_step_note="Call")
-    early = factories.activity(lead, admin, occurred_at=due - timedelta(hours=1))
+    # Requests that came in by themselves: they leave the step as it stands, where a person
+    # logging a contact would have to plan the next.
+    early = factories.activity(lead, occurred_at=due - timedelta(hours=1))
     assert steps_of(lead) == [(due, "Call", False, None, None, admin.id)]
-    late = factories.activity(lead, admin, occurred_at=due + timedelta(hours=2))
+    late = factories.activity(lead, occurred_at=due + timedelta(hours=2))
     assert steps_of(lead) == [(due, "Call", False, None, late.id, admin.id)]
     replacing = factories.activity(
         lead, admin, occurred_at=hours_from_now(-1), next_step_at=after, next_step_note="Visit"
@@ -240,6 +243,97 @@ def test_a_step_changes_hands_until_it_is_due(admin, stages):
     assert steps_of(passed)[0][5] == admin.id
     funnel.reschedule(passed, admin, hours_from_now(5))
     assert steps_of(passed)[1][5] == colleague.id
+
+
+# A contact answers the step that was due: a person's contact never leaves an open lead with
+# a step already due, nor without one unless they said so.
+
+
+def log(lead, actor, **choice):
+    return funnel.log_activity(lead, actor, factories.kind(), "Talked.", **choice)
+
+
+def contacts_of(lead):
+    return db.session.scalars(select(Activity.id).where(Activity.lead_id == lead.id)).all()
+
+
+@pytest.mark.parametrize(
+    ("planned", "choice", "message"),
+    [
+        (-3, {}, "The planned next step is due"),
+        (None, {}, "Plan the next step, or say there is none."),
+        (-3, {"next_step_at": None}, "Plan the next step, or say there is none."),
+        (5, {"next_step_at": None}, "Plan the next step, or say there is none."),
+        (None, {"next_step_at": -1}, "The next step cannot be in the past."),
+        (-3, {"next_step_at": -3}, "The next step cannot be in the past."),
+    ],
+)
+def test_a_contact_that_leaves_no_step_ahead_is_refused(admin, stages, planned, choice, message):
+    due = None if planned is None else hours_from_now(planned)
+    lead = factories.lead(owner=admin, next_step_at=due)
+    if choice.get("next_step_at") is not None:
+        choice["next_step_at"] = hours_from_now(choice["next_step_at"])
+    with pytest.raises(funnel.FunnelError, match=message) as refused:
+        log(lead, admin, **choice)
+    assert refused.value.field == "next_step_at"
+    db.session.rollback()
+    assert contacts_of(lead) == []
+    assert db.session.get(Lead, lead.id).next_step_at == due
+
+
+def test_a_step_ahead_is_kept_or_replaced(admin, stages):
+    ahead, later = hours_from_now(5), hours_from_now(48)
+    lead = factories.lead(owner=admin, next_step_at=ahead, next_step_note="Call")
+    log(lead, admin)
+    assert (lead.next_step_at, lead.next_step_note) == (ahead, "Call")
+    log(lead, admin, next_step_at=later, next_step_note="Visit")
+    assert (lead.next_step_at, lead.next_step_note) == (later, "Visit")
+
+
+def test_a_step_for_the_whole_of_today_counts_as_ahead(admin, stages):
+    today = day_bounds(local_today())[0]
+    lead = factories.lead(owner=admin, next_step_at=hours_from_now(-30))
+    log(lead, admin, next_step_at=today, next_step_note="Call back this afternoon")
+    assert lead.next_step_at == today
+    # Kept as it is, though, the whole day's step is one this contact answers.
+    with pytest.raises(funnel.FunnelError, match="The planned next step is due"):
+        log(lead, admin)
+
+
+def test_no_next_step_said_clears_the_step(admin, stages):
+    lead = factories.lead(owner=admin, next_step_at=hours_from_now(-3), next_step_note="Call")
+    said = log(lead, admin, no_next_step=True)
+    assert (lead.next_step_at, lead.next_step_note) == (None, None)
+    assert steps_of(lead)[0][2:4] == (True, said.id)
+    log(lead, admin, no_next_step=True)
+    assert len(contacts_of(lead)) == 2
+
+
+def test_no_next_step_and_a_step_at_once_is_refused(admin, stages):
+    lead = factories.lead(owner=admin)
+    with pytest.raises(funnel.FunnelError) as refused:
+        log(lead, admin, next_step_at=hours_from_now(5), no_next_step=True)
+    assert refused.value.field == "no_next_step"
+
+
+def test_a_won_or_lost_lead_needs_no_step(admin, stages):
+    reason = db.session.scalar(select(LostReason).limit(1))
+    won, lost = stages[-2], stages[-1]
+    winning = factories.lead(owner=admin, next_step_at=hours_from_now(-3))
+    log(winning, admin, stage=won)
+    losing = factories.lead(owner=admin)
+    log(losing, admin, stage=lost, lost_reason=reason)
+    assert (winning.next_step_at, losing.next_step_at) == (None, None)
+    # After the sale, a call on a won lead asks for nothing either.
+    log(winning, admin)
+    assert len(contacts_of(winning)) == 2
+
+
+def test_a_request_that_came_in_by_itself_leaves_the_step_to_a_person(admin, stages):
+    due = hours_from_now(-3)
+    lead = factories.lead(owner=admin, next_step_at=due)
+    log(lead, None)
+    assert lead.next_step_at == due
 
 
 def test_only_the_funnel_service_sets_next_steps():

@@ -241,10 +241,23 @@ SCHEMAS = {
             "next_step_at": or_null(
                 {
                     **MOMENT_IN,
-                    "description": "The next step; null clears it, left out keeps it.",
+                    "description": "The next step. The contact answers the step that was "
+                    "due, so a lead that stays open must come out of it with a step ahead: "
+                    "give one (later than now, or the start of today in the token owner's "
+                    "zone: a step for the whole of today), or leave this out to keep the "
+                    "planned one while it is ahead, or send no_next_step. Anything else "
+                    "(null, a moment gone by, a planned step that is due) is refused with "
+                    "field next_step_at.",
                 }
             ),
             "next_step_note": text_in(NOTE_MAX),
+            "no_next_step": {
+                "type": "boolean",
+                "default": False,
+                "description": "true: the lead has no next step after this contact (it "
+                "then shows under the agenda's No next step). Sent with a next_step_at, "
+                "the contact is refused with field no_next_step.",
+            },
             "lost_reason_id": or_null({**ID, "description": "Needed for a lost stage."}),
             "lost_note": text_in(NOTE_MAX),
             "value": or_null(

@@ -389,6 +389,7 @@ ACTIVITY_FIELDS = {
     "stage_id",
     "next_step_at",
     "next_step_note",
+    "no_next_step",
     "lost_reason_id",
     "lost_note",
     "value",
@@ -416,6 +417,7 @@ def log_activity(number):
         next_step_at = lead.next_step_at
     else:
         next_step_at = funnel.KEEP
+    no_next_step = inputs.flag(body.get("no_next_step", False), "no_next_step")
     reason = active_reason(body.get("lost_reason_id"))
     lost_note = inputs.text(body.get("lost_note"), "lost_note")
     value = inputs.amount(body.get("value"), "value")
@@ -429,6 +431,7 @@ def log_activity(number):
             stage=stage,
             next_step_at=next_step_at,
             next_step_note=next_step_note,
+            no_next_step=no_next_step,
             lost_reason=reason,
             lost_note=lost_note,
             value=value,
