@@ -276,6 +276,8 @@ def log_contact(browser, number, page, note):
         browser.recorder.note("log_activity", browser.server, time.monotonic(), 0, failure)
         return
     fields["body"] = note
+    # A step still ahead is offered as it stands; otherwise the next call is in three days.
+    fields["next_step_when"] = fields.get("next_step_when") or "+3"
     headers = browser.htmx_headers("form#log-form", "ol#timeline-items", f"/leads/{number}")
     browser.timed("log_activity", "POST", path, OK, form=fields, headers=headers)
 

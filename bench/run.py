@@ -422,8 +422,7 @@ class LogForm:
             "stage_id": str(stage),
             "lost_reason_id": "",
             "value": "",
-            "next_step_date": (now + timedelta(days=1)).date().isoformat(),
-            "next_step_time": "",
+            "next_step_when": "+1",
             "next_step_note": "Call back about the decision",
         }
 

@@ -1,15 +1,30 @@
 """Form pieces shared by several areas."""
 
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import lru_cache
+
+from babel import dates
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, DecimalField, SelectField, StringField, TimeField, ValidationError
+from wtforms import DecimalField, SelectField, StringField, ValidationError
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, StopValidation
 
+from crm import typed_dates
 from crm.accounts import password_problem, unknown_zone_message
 from crm.args import FIRST_YEAR, LAST_YEAR
+from crm.formatting import short_time
 from crm.funnel import NOTE_MAX, VALUE_MAX
 from crm.i18n import user_locale
-from crm.timezones import known_zone, zone_choices, zone_name_of
+from crm.timezones import (
+    known_zone,
+    local_now,
+    local_today,
+    to_local,
+    to_utc,
+    zone_choices,
+    zone_name_of,
+)
 
 
 def strong_password(_form, field):
@@ -72,8 +87,13 @@ class ActionForm(FlaskForm):
     """A button that changes something: only the CSRF token."""
 
 
+# The funnel's name of a field, where a form calls it otherwise.
+FORM_FIELDS = {"next_step_at": "next_step_when"}
+
+
 def attach_error(form, field_name, message):
     """Show a refusal next to its field (`stage` finds `stage_id`), or above the form."""
+    field_name = FORM_FIELDS.get(field_name, field_name)
     name = field_name if field_name in form else f"{field_name}_id"
     if field_name and name in form:
         form[name].errors = [*form[name].errors, message]
@@ -108,12 +128,131 @@ def finite_number(_form, field):
         raise StopValidation(_l("Enter an amount of zero or more."))
 
 
-# The fields the lead forms, the log form and the board's move dialog share
+# The next step, typed as a person says it ("завтра 10", "+3") or picked with one click
+
+EXAMPLES = _l("For example: tomorrow 10, fri 15:30, +3, 12.12 14:00")
+MISREADINGS = {
+    typed_dates.Misreading.UNKNOWN: _l(
+        "Not understood. Try: tomorrow 10, fri 15:30, +3 or 12.12 14:00."
+    ),
+    typed_dates.Misreading.PASSED: _l("That moment has passed: choose a later one."),
+}
+QUICK_DAYS = (
+    (_l("Today"), 0),
+    (_l("Tomorrow"), 1),
+    (_l("In 3 days"), 3),
+    (_l("In a week"), 7),
+)
+NEXT_MONDAY = _l("Next Monday")
+KEEP = _l("Keep")
+
+
+@dataclass(frozen=True, slots=True)
+class QuickDay:
+    """A button that fills in the next step: its name, the day it shows, the text it types,
+    and whether that text is the field's now."""
+
+    label: str
+    day: str
+    typed: str
+    pressed: bool
+
+
+def language():
+    return str(user_locale())
+
+
+def typed(moment):
+    """A stored moment as the next step field shows it, in the user's zone and language."""
+    return typed_dates.as_typed(to_local(moment), language())
+
+
+def understood(text, planned=None):
+    """The stored moment `text` stands for (the planned step, when it is shown unchanged), or
+    a Misreading; None when nothing was typed."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    if planned is not None and text == typed(planned):
+        return planned
+    reading = typed_dates.read(text, local_now())
+    if isinstance(reading, typed_dates.Misreading):
+        return reading
+    return to_utc(reading.moment())
+
+
+def preview(text, planned=None):
+    """What the next step field understood, in words: the day and time, or why not."""
+    moment = understood(text, planned)
+    if moment is None:
+        return str(EXAMPLES)
+    if isinstance(moment, typed_dates.Misreading):
+        return str(MISREADINGS[moment])
+    return spelled_out(to_local(moment), language())
+
+
+@lru_cache(maxsize=512)
+def spelled_out(local_moment, locale):
+    day = dates.format_date(local_moment.date(), "full", locale=locale)
+    if local_moment.hour or local_moment.minute:
+        return f"{day}, {short_time(local_moment.hour, local_moment.minute, locale)}"
+    return day
+
+
+@lru_cache(maxsize=512)
+def short_day(day, locale):
+    return dates.format_skeleton("MMMd", day, locale=locale)
+
+
+class NextStepField(StringField):
+    """When the next step is, as typed, read in the user's zone when the form is checked:
+    `moment` is then the stored moment, or None when the field was left empty. `planned` is
+    the step the form offered: sent back as shown, it stays exactly as planned, even if due."""
+
+    planned = None
+    moment = None
+
+    def offer(self, planned, fill=True):
+        """Offer the planned step `planned` (stored, or None); `fill` writes it in the field."""
+        self.planned = planned
+        if fill and planned is not None:
+            self.data = typed(planned)
+
+    def pre_validate(self, form):
+        moment = understood(self.data, self.planned)
+        if isinstance(moment, typed_dates.Misreading):
+            self.moment = None
+            raise StopValidation(MISREADINGS[moment])
+        self.moment = moment
+
+    def preview(self):
+        return preview(self.data, self.planned)
+
+    def quick_days(self):
+        """The buttons that fill the field in one click: the planned step, if any, then today,
+        tomorrow, in three days, in a week and next Monday."""
+        locale, today = language(), local_today()
+        current = (self.data or "").strip()
+        buttons = []
+        if self.planned is not None:
+            text, local = typed(self.planned), to_local(self.planned)
+            shown = short_day(local.date(), locale)
+            if local.hour or local.minute:
+                shown += f", {short_time(local.hour, local.minute, locale)}"
+            buttons.append(QuickDay(str(KEEP), shown, text, current == text))
+        days = [(label, today + timedelta(days=ahead)) for label, ahead in QUICK_DAYS]
+        days.append((NEXT_MONDAY, typed_dates.next_weekday(today, 0)))
+        for label, day in days:
+            text = typed_dates.as_typed(day, locale)
+            buttons.append(QuickDay(str(label), short_day(day, locale), text, current == text))
+        return buttons
+
+
+# The fields the lead forms and the log form share
 
 
 class NextStepMixin:
-    next_step_date = DateField(_l("Next step"), validators=[Optional(), sensible_date])
-    next_step_time = TimeField(_l("Time"), validators=[Optional()])
+    next_step_when = NextStepField(_l("Day and time"))
     next_step_note = StringField(_l("What to do"), validators=[Optional(), Length(max=NOTE_MAX)])
 
 

@@ -8,14 +8,24 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, HiddenField, SelectField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
 from crm import funnel
 from crm.extensions import db
 from crm.forms import NextStepMixin, OutcomeMixin, attach_error, optional_id, sensible_date
-from crm.timezones import combine, local_now, to_local, to_utc
+from crm.models import StageKind, utcnow
+from crm.timezones import local_now, to_utc
+
+NEXT_STEP_FIELDS = ("next_step_when", "next_step_note", "no_next_step")
 
 
 class LogForm(NextStepMixin, OutcomeMixin, FlaskForm):
@@ -24,7 +34,22 @@ class LogForm(NextStepMixin, OutcomeMixin, FlaskForm):
     # The time the form offered; sent back unchanged, it means "now" to the second.
     offered_time = HiddenField()
     body = TextAreaField(_l("What was said"), validators=[Optional(), Length(max=funnel.BODY_MAX)])
-    stage_id = SelectField(_l("Status after"), coerce=optional_id, validate_choice=True)
+    # Radio buttons, not a list: the status is picked with one click.
+    stage_id = RadioField(_l("Status after"), coerce=optional_id, validate_choice=True)
+    no_next_step = BooleanField(_l("No next step"))
+    # The due step this contact answers, said above the next step's fields.
+    answers_step = None
+    closing_stage_ids = frozenset()
+
+    def validate(self, extra_validators=None):
+        """Check the form; a contact that wins or loses the lead needs no next step, so what
+        was typed for one is not held against it."""
+        valid = super().validate(extra_validators)
+        if not valid and self.stage_id.data in self.closing_stage_ids:
+            for name in NEXT_STEP_FIELDS:
+                self[name].errors = []
+            valid = not any(field.errors for field in self)
+        return valid
 
 
 def fill_choices(form, choices):
@@ -34,24 +59,26 @@ def fill_choices(form, choices):
     form.stage_id.choices = [
         SelectChoice(str(s.id), s.name, render_kw={"data-kind": s.kind}) for s in choices.stages
     ]
+    form.closing_stage_ids = frozenset(s.id for s in choices.stages if s.kind != StageKind.OPEN)
     form.lost_reason_id.choices = {"": "—"} | {str(r.id): r.name for r in choices.reasons}
     return form
 
 
 def new_log_form(lead, choices, formdata=None):
-    """The log form: a call, now, leaving the stage as it is."""
+    """The log form: a call, now, leaving the stage as it is. A next step still ahead is
+    offered to keep; one already due is answered by this contact, so the form asks anew."""
     form = fill_choices(LogForm(formdata=formdata), choices)
+    step_ahead = lead.next_step_at is not None and lead.next_step_at > utcnow()
+    form.next_step_when.offer(lead.next_step_at if step_ahead else None, fill=formdata is None)
+    if not step_ahead:
+        form.answers_step = lead.next_step_at
     if formdata is None:
         calls = [k for k in choices.kinds if k.code == "call"] or choices.kinds
         form.kind_id.data = calls[0].id if calls else None
         form.occurred_at.data = local_now().replace(second=0, microsecond=0)
         form.offered_time.data = form.occurred_at.data.isoformat()
         form.stage_id.data = lead.stage_id
-        # The planned step stays unless the user changes or clears it.
-        local = to_local(lead.next_step_at)
-        form.next_step_date.data = local.date() if local else None
-        form.next_step_time.data = local.time() if local and (local.hour or local.minute) else None
-        form.next_step_note.data = lead.next_step_note
+        form.next_step_note.data = lead.next_step_note if step_ahead else None
     return form
 
 
@@ -71,6 +98,8 @@ def save_log(lead, form, choices, actor):
 
 
 def log_from_form(lead, form, choices, actor):
+    # A ticked "No next step" wins over a day left in the field: the box is the explicit choice.
+    no_next_step = form.no_next_step.data
     return funnel.log_activity(
         lead,
         actor,
@@ -78,9 +107,9 @@ def log_from_form(lead, form, choices, actor):
         form.body.data,
         occurred_at=occurred_at(form),
         stage=choices.stage_by_id.get(form.stage_id.data),
-        # Left empty, the lead has no next step: the agenda then asks for one.
-        next_step_at=combine(form.next_step_date.data, form.next_step_time.data),
+        next_step_at=None if no_next_step else form.next_step_when.moment,
         next_step_note=form.next_step_note.data,
+        no_next_step=no_next_step,
         lost_reason=choices.reason(form.lost_reason_id.data),
         lost_note=form.lost_note.data,
         value=form.value.data,

@@ -74,6 +74,7 @@ ROUTES = {
     "board.move": (LEAD, "GET", "/board/leads/{id}/move"),
     "leads.index": (LIST, "GET", "/leads/"),
     "leads.new": (USER, "GET", "/leads/new"),
+    "leads.next_step_preview": (USER, "GET", "/leads/next-step?next_step_when=tomorrow+10"),
     "leads.reassign": (MANAGER, "POST", "/leads/reassign?q=Sam"),
     "leads.show": (LEAD, "GET", "/leads/{number}"),
     "leads.summary": (LEAD, "GET", "/leads/{number}/summary"),

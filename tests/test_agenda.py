@@ -286,8 +286,10 @@ def test_tampered_agenda_urls_never_fail(agenda_client, query):
 def test_query_count_does_not_grow_with_the_leads(agenda_client, moscow_admin, stages):
     def make(n):
         for i in range(n):
-            lead = factories.lead(owner=moscow_admin, stage=stages[i % 3])
-            factories.activity(lead, moscow_admin, next_step_at=utcnow() + timedelta(i % 9 - 4))
+            due = utcnow() + timedelta(i % 9 - 4)
+            lead = factories.lead(owner=moscow_admin, stage=stages[i % 3], next_step_at=due)
+            # An incoming request: a last contact that leaves the step, overdue or not.
+            factories.activity(lead)
 
     make(6)
     few = count_queries(agenda_client, "/agenda/")
@@ -336,10 +338,31 @@ def test_reschedule_to_a_picked_date(agenda_client, moscow_admin, stages):
     assert (moved.date(), moved.time()) == (picked, time(0, 0))
 
 
-@pytest.mark.parametrize("data", [{}, {"date": "2026-02-30"}, {"date": "x"}, {"days": "5"},
-                                  {"date": "99999-01-01"}, {"date": "\x00"}, {"date": "0001-01-01"},
-                                  {"date": "2026W011"}, {"date": "20260101"}])  # fmt: skip
-def test_reschedule_refuses_bad_dates(agenda_client, moscow_admin, stages, data):
+def test_reschedule_to_a_typed_day_and_time(agenda_client, moscow_admin, stages):
+    at_three = stored(datetime.combine(local_today(MOSCOW), time(15)), MOSCOW)
+    lead = lead_due(moscow_admin, stages[0], at_three)
+    assert reschedule(agenda_client, lead, date="пт 10:30").status_code == 200
+    moved = reload(lead).next_step_at.replace(tzinfo=UTC).astimezone(MOSCOW)
+    assert (moved.weekday(), moved.time()) == (4, time(10, 30))
+    assert 0 < (moved.date() - local_today(MOSCOW)).days <= 7
+    # A day without a time keeps the step's time of day, as the buttons do.
+    assert reschedule(agenda_client, lead, date="+2").status_code == 200
+    moved = reload(lead).next_step_at.replace(tzinfo=UTC).astimezone(MOSCOW)
+    assert (moved.date(), moved.time()) == (local_today(MOSCOW) + timedelta(2), time(10, 30))
+
+
+NOT_UNDERSTOOD = "Not understood."
+NOTHING_PICKED = "Pick a date for the next step."
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({}, NOTHING_PICKED), ({"days": "5"}, NOTHING_PICKED), ({"date": "\x00"}, NOTHING_PICKED),
+    ({"date": "2026-02-30"}, NOT_UNDERSTOOD), ({"date": "x"}, NOT_UNDERSTOOD),
+    ({"date": "99999-01-01"}, NOT_UNDERSTOOD), ({"date": "0001-01-01"}, NOT_UNDERSTOOD),
+    ({"date": "2026W011"}, NOT_UNDERSTOOD), ({"date": "20260101"}, NOT_UNDERSTOOD),
+    ({"date": "01.01.2020"}, "That moment has passed"),
+])  # fmt: skip
+def test_reschedule_refuses_bad_dates(agenda_client, moscow_admin, stages, data, message):
     # A step at local midnight (a day without a time), in a zone east of UTC: year 1 would
     # fall outside what a date can hold once turned into UTC.
     midnight = datetime.combine(local_today(MOSCOW), time.min)
@@ -347,7 +370,7 @@ def test_reschedule_refuses_bad_dates(agenda_client, moscow_admin, stages, data)
     before = lead.next_step_at
     response = reschedule(agenda_client, lead, **data)
     assert response.status_code == 422
-    assert "Pick a date for the next step." in response.text
+    assert message in response.text
     assert reload(lead).next_step_at == before
 
 
@@ -379,7 +402,7 @@ def test_log_a_call_from_the_agenda(agenda_client, moscow_admin, stages):
             "occurred_at": datetime.now(MOSCOW).strftime("%Y-%m-%dT%H:%M"),
             "body": "They will decide on Friday",
             "stage_id": stages[1].id,
-            "next_step_date": tomorrow.isoformat(),
+            "next_step_when": f"{tomorrow:%d.%m.%Y}",
             "next_step_note": "Call back",
         },
         headers=HTMX,
@@ -392,6 +415,32 @@ def test_log_a_call_from_the_agenda(agenda_client, moscow_admin, stages):
     assert lead.stage_id == stages[1].id
     bodies = db.session.scalars(select(Activity.body).where(Activity.lead_id == lead.id)).all()
     assert bodies == ["They will decide on Friday"]
+
+
+def test_a_call_logged_on_an_overdue_lead_says_what_comes_next(agenda_client, moscow_admin, stages):
+    yesterday = local_today(MOSCOW) - timedelta(days=1)
+    lead = lead_due(moscow_admin, stages[0], stored(datetime.combine(yesterday, time(10)), MOSCOW))
+    form = agenda_client.get(f"/agenda/leads/{lead.id}/log", headers=HTMX).text
+    assert "this contact answers it" in form
+    call = {
+        "kind_id": factories.kind("call").id,
+        "occurred_at": datetime.now(MOSCOW).strftime("%Y-%m-%dT%H:%M"),
+        "body": "No answer",
+        "stage_id": stages[0].id,
+    }
+    refused = agenda_client.post(f"/agenda/leads/{lead.id}/log", data=call, headers=HTMX)
+    assert refused.status_code == 422
+    assert 'id="log-form"' in refused.text and 'id="agenda-sections"' not in refused.text
+    assert "Plan the next step, or say there is none." in refused.text
+    assert db.session.scalar(select(func.count()).select_from(Activity)) == 0
+    assert lead.id in members(agenda(agenda_client), "overdue")
+
+    response = agenda_client.post(
+        f"/agenda/leads/{lead.id}/log", data=call | {"no_next_step": "y"}, headers=HTMX
+    )
+    assert response.status_code == 200
+    assert count(response.text, "overdue") == 0
+    assert lead.id in members(response.text, "unplanned")
 
 
 def test_log_errors_stay_in_the_form(agenda_client, moscow_admin, stages):

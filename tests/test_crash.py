@@ -135,6 +135,7 @@ def contact_form(setup, body, chance):
         # Typed by hand, hours earlier, to the second: the newest contact is not the last saved.
         when = offered - timedelta(minutes=chance.randint(1, 600), seconds=chance.randint(1, 59))
     tomorrow = (offered + timedelta(days=1)).date().isoformat()
+    next_step = chance.choice([tomorrow, f"{tomorrow} 10:30", "+1", ""])
     return {
         "kind_id": setup.call_kind_id,
         "occurred_at": when.isoformat(),
@@ -144,9 +145,10 @@ def contact_form(setup, body, chance):
         "lost_reason_id": "",
         "lost_note": "",
         "value": "",
-        "next_step_date": chance.choice([tomorrow, ""]),
-        "next_step_time": chance.choice(["", "10:30"]),
+        "next_step_when": next_step,
         "next_step_note": chance.choice(["", "Call back"]),
+        # Without a day, the person says there is no next step, as the form asks.
+        "no_next_step": "" if next_step else "y",
     }
 
 
@@ -160,8 +162,7 @@ def new_lead_form(setup, title):
         "value": "",
         "owner_id": setup.admin_id,
         "stage_id": setup.open_stage_ids[0],
-        "next_step_date": "",
-        "next_step_time": "",
+        "next_step_when": "",
         "next_step_note": "",
         # Skip the "is this one of these?" question: the titles are new.
         "confirmed": "1",

@@ -122,6 +122,10 @@ SHOWN_IN_SETTINGS = [
 
 plausible_days = st.integers(-30, 60).map(lambda n: (local_today() + timedelta(days=n)).isoformat())
 times = st.sampled_from(["", "09:30", "23:59", "00:00"])
+# A next step as people type it, or an empty field.
+typed_days = st.tuples(
+    plausible_days | st.sampled_from(["", "завтра", "+3", "fri", "today"]), times
+).map(lambda parts: " ".join(parts).strip())
 moments = st.integers(-300, 0).map(
     lambda n: (local_today() + timedelta(days=n)).isoformat() + "T10:30"
 )
@@ -141,9 +145,9 @@ def log_fields(world):
         "offered_time": hostile_text,
         "body": hostile_text,
         "stage_id": chosen(world.ids(Stage), empty=False),
-        "next_step_date": sometimes(plausible_days | st.just("")),
-        "next_step_time": sometimes(times),
+        "next_step_when": sometimes(typed_days),
         "next_step_note": hostile_text,
+        "no_next_step": sometimes(st.sampled_from(["", "y"])),
         "lost_reason_id": chosen(world.ids(LostReason)),
         "lost_note": hostile_text,
         "value": sometimes(amounts),
@@ -160,8 +164,7 @@ def lead_fields(world):
         "value": sometimes(amounts),
         "owner_id": chosen(world.ids(User)),
         "stage_id": chosen(world.ids(Stage), empty=False),
-        "next_step_date": sometimes(plausible_days | st.just("")),
-        "next_step_time": sometimes(times),
+        "next_step_when": sometimes(typed_days),
         "next_step_note": hostile_text,
         "confirmed": st.sampled_from(["", "1"]),
     }
@@ -540,6 +543,7 @@ PARAMETERS = sorted(
     | {"outcome", "source", "stuck", "stays", "week", "col", "cards", "all", "version"}
     | {"archived", "overdue", "no_next_step", "focus", "next", "month", "table", "reset"}
     | {"sep"}
+    | {"next_step_when"}
 )
 PATH_VALUES = {
     "slug": ["funnel", "time-in-stage", "won-lost", "activity", "sources", "nope"],
@@ -668,13 +672,13 @@ def type_everywhere(world, payload, n, saved=saved):
             "/leads/new",
             lead
             | {"stage_id": stage_id, "owner_id": world.admin_id, "confirmed": "1"}
-            | {"next_step_date": today, "next_step_note": payload},
+            | {"next_step_when": "today", "next_step_note": payload},
         )
     )
     location = response.headers.get("Location") or f"/leads/{max(lead_numbers())}"
     number = int(location.rsplit("/", 1)[1])
     log = {"kind_id": kind_id, "occurred_at": f"{today}T08:00", "body": payload}
-    log |= {"stage_id": stage_id, "next_step_date": today, "next_step_note": payload}
+    log |= {"stage_id": stage_id, "next_step_when": "today", "next_step_note": payload}
     saved(send("POST", f"/leads/{number}/log", log))
     saved(send("POST", "/settings/activity-kinds", {"name": payload}))
     saved(send("POST", "/settings/lost-reasons", {"name": payload}))

@@ -1,5 +1,6 @@
 """The lead page: header, in-place editing, the log form and the timeline."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -23,6 +24,7 @@ def lead(admin, stages):
 
 
 def log_data(stages, **overrides):
+    """The log form as a person sends it: without a day for the next step, "No next step"."""
     data = {
         "kind_id": str(factories.kind("call").id),
         "occurred_at": "2026-11-27T10:30",
@@ -30,7 +32,16 @@ def log_data(stages, **overrides):
         "stage_id": str(stages[0].id),
         "lost_reason_id": "",
     }
+    if "next_step_when" not in overrides:
+        data["no_next_step"] = "y"
     return data | overrides
+
+
+def typed_day(page):
+    """What the log form's next step field shows."""
+    tag = re.search(r'<input[^>]*name="next_step_when"[^>]*>', page).group()
+    found = re.search(r'value="([^"]*)"', tag)
+    return found.group(1) if found else ""
 
 
 def test_lead_page_shows_the_header_and_contact_links(logged_in, lead):
@@ -53,7 +64,7 @@ def test_logging_a_call_with_htmx_appends_and_updates_in_place(hx, admin, lead, 
     data = log_data(
         stages,
         stage_id=str(stages[1].id),
-        next_step_date="2026-12-01",
+        next_step_when="2030-12-01",
         next_step_note="Send the estimate",
     )
     response = hx.post(f"/leads/{lead.number}/log", data=data)
@@ -85,6 +96,61 @@ def test_logging_without_javascript_redirects_back(logged_in, lead, stages):
     page = logged_in.get(response.location).text
     assert "Contact logged." in page
     assert "Talked about the estimate." in page
+
+
+def test_a_contact_on_an_overdue_lead_asks_for_the_next_step(logged_in, admin, stages):
+    due = utcnow().replace(second=0, microsecond=0) - timedelta(days=5)
+    lead = factories.lead(owner=admin, next_step_at=due, next_step_note="Call about the estimate")
+    page = logged_in.get(f"/leads/{lead.number}").text
+    assert "this contact answers it. Plan the next one, or tick “No next step”." in page
+    assert typed_day(page) == ""
+    assert ">Keep <" not in page and "Call about the estimate" not in page.split("log-form")[1]
+
+    # Logging the call and moving the lead on, with nothing said about what comes next.
+    data = log_data(stages, stage_id=str(stages[1].id), no_next_step="", body="Asked for a quote")
+    refused = logged_in.post(f"/leads/{lead.number}/log", data=data)
+    assert refused.status_code == 422
+    assert (
+        '<p class="error" id="log-next-step-when-error">'
+        "Plan the next step, or say there is none.</p>" in refused.text
+    )
+    assert "Asked for a quote" in refused.text
+    assert db.session.scalar(select(func.count()).select_from(Activity)) == 0
+    db.session.refresh(lead)
+    assert (lead.stage_id, lead.next_step_at) == (stages[0].id, due)
+
+    saved = logged_in.post(f"/leads/{lead.number}/log", data=data | {"no_next_step": "y"})
+    assert saved.status_code == 303
+    db.session.refresh(lead)
+    assert (lead.stage_id, lead.next_step_at, lead.next_step_note) == (stages[1].id, None, None)
+
+
+def test_a_refused_next_step_comes_back_with_htmx_in_the_form(hx, admin, stages):
+    hx.post("/login", data={"email": admin.email, "password": factories.PASSWORD})
+    lead = factories.lead(owner=admin, next_step_at=utcnow() - timedelta(days=1))
+    data = log_data(stages, no_next_step="")
+    response = hx.post(f"/leads/{lead.number}/log", data=data)
+    assert response.status_code == 422
+    assert response.text.lstrip().startswith("<form")
+    field = re.search(r'<input[^>]*name="next_step_when"[^>]*>', response.text).group()
+    assert 'aria-invalid="true"' in field
+    assert "log-next-step-when-error" in field
+    assert db.session.scalar(select(func.count()).select_from(Activity)) == 0
+
+    response = hx.post(f"/leads/{lead.number}/log", data=data | {"next_step_when": "+1 10:00"})
+    assert response.status_code == 200
+    db.session.refresh(lead)
+    assert lead.next_step_at > utcnow()
+
+
+def test_a_contact_that_wins_the_lead_needs_no_next_step(logged_in, admin, stages):
+    lead = factories.lead(owner=admin, next_step_at=utcnow() - timedelta(days=1))
+    won = stages[-2]
+    # What was left in the next step's fields (hidden for a won lead) is not held against it.
+    data = log_data(stages, stage_id=str(won.id), no_next_step="", next_step_when="someday")
+    assert logged_in.post(f"/leads/{lead.number}/log", data=data).status_code == 303
+    db.session.refresh(lead)
+    assert (lead.stage_id, lead.next_step_at) == (won.id, None)
 
 
 def test_moving_to_lost_needs_a_reason(logged_in, lead, stages):
@@ -138,7 +204,9 @@ def test_moving_to_won_asks_for_the_value_when_empty(logged_in, admin, stages):
         ("stage_id", "99999", "Not a valid choice."),
         ("stage_id", "nonsense", "Not a valid choice."),
         ("kind_id", "99999", "Not a valid choice."),
-        ("next_step_date", "2026-02-31", "Not a valid date value."),
+        ("next_step_when", "31.02.2030", "Not understood."),
+        ("next_step_when", "tomorrow at teatime", "Not understood."),
+        ("next_step_when", "01.01.2020", "That moment has passed"),
         ("value", "-5", "Number must be between 0 and"),
         ("value", "sNaN", "Enter an amount of zero or more."),
         ("value", "Infinity", "Enter an amount of zero or more."),
@@ -312,9 +380,11 @@ def test_logging_keeps_the_planned_next_step_unless_changed(logged_in, admin, st
     planned = utcnow().replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=3)
     lead = factories.lead(owner=admin, next_step_at=planned, next_step_note="Send offer")
     page = logged_in.get(f"/leads/{lead.number}").text
-    assert f'value="{planned.date().isoformat()}"' in page
-    data = log_data(stages, next_step_date=planned.date().isoformat(), next_step_note="Send offer")
-    logged_in.post(f"/leads/{lead.number}/log", data=data)
+    shown = typed_day(page)
+    assert shown == f"{planned.day} {planned:%b %Y}"
+    assert f'data-typed="{shown}" aria-pressed="true">Keep' in page
+    data = log_data(stages, next_step_when=shown, next_step_note="Send offer")
+    assert logged_in.post(f"/leads/{lead.number}/log", data=data).status_code == 303
     db.session.refresh(lead)
     assert (lead.next_step_at, lead.next_step_note) == (planned, "Send offer")
 
@@ -358,12 +428,16 @@ def test_broken_timeline_cursor_is_400(logged_in, lead):
 def test_dates_out_of_range_are_refused(logged_in, admin, lead, stages):
     admin.timezone = "Asia/Tokyo"
     db.session.commit()
-    for field, value in (("occurred_at", "0001-01-01T00:00"), ("next_step_date", "9999-12-31")):
-        response = logged_in.post(
-            f"/leads/{lead.number}/log", data=log_data(stages, **{field: value})
-        )
-        assert response.status_code == 422
-        assert "Enter a date between 1900 and 2999." in response.text
+    response = logged_in.post(
+        f"/leads/{lead.number}/log", data=log_data(stages, occurred_at="0001-01-01T00:00")
+    )
+    assert response.status_code == 422
+    assert "Enter a date between 1900 and 2999." in response.text
+    response = logged_in.post(
+        f"/leads/{lead.number}/log", data=log_data(stages, next_step_when="31.12.9999")
+    )
+    assert response.status_code == 422
+    assert "Not understood." in response.text
 
 
 def test_the_offered_time_left_unchanged_means_now(logged_in, lead, stages):

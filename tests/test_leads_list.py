@@ -113,7 +113,6 @@ def make_leads(count, stages, owner, with_activity=True):
             phone=f"+7 900 000 {n:04d}",
             email=f"person{n}@example.com",
             value=Decimal(n * 10),
-            next_step_at=utcnow() + timedelta(days=n % 5 - 2),
         )
         if with_activity:
             funnel.log_activity(
@@ -122,7 +121,10 @@ def make_leads(count, stages, owner, with_activity=True):
                 factories.kind("call"),
                 f"Call number {n}\nDetails",
                 occurred_at=utcnow() - timedelta(hours=n + 1),
+                no_next_step=True,
             )
+        # Planned after the contact, so that some steps are overdue, some today, some later.
+        funnel.plan_next_step(lead, owner, utcnow() + timedelta(days=n % 5 - 2), None)
         made.append(lead)
     db.session.commit()
     return made
@@ -153,8 +155,9 @@ def test_list_shows_every_column_and_the_last_contact_hint(logged_in, admin, sta
         next_step_at=utcnow() - timedelta(days=3),
         next_step_note="Send the estimate",
     )
+    # Logged by itself (as a request from a form is), so the step it leaves stays overdue.
     factories.activity(
-        lead, admin, body="Asked for a quote by Friday\nSecond line stays hidden", kind_code="call"
+        lead, body="Asked for a quote by Friday\nSecond line stays hidden", kind_code="call"
     )
 
     page = list_page(logged_in)
@@ -450,6 +453,8 @@ def varied_leads(admin, stages):
                 factories.kind("call"),
                 "Hello",
                 occurred_at=datetime(2025, 1, 1 + n % 3, 9),
+                # The step planned stays; a lead without one is said to have none.
+                no_next_step=lead.next_step_at is None,
             )
         leads.append(lead)
     db.session.commit()
@@ -635,8 +640,7 @@ def test_create_a_lead(logged_in, admin, stages):
         value="1500.5",
         owner_id=str(colleague.id),
         stage_id=str(stages[1].id),
-        next_step_date="2030-05-06",
-        next_step_time="10:30",
+        next_step_when="06.05.2030 10:30",
         next_step_note="Call back",
     )
     assert response.status_code == 303
@@ -691,8 +695,8 @@ def test_new_lead_with_nobody_as_owner(logged_in, stages):
         ({"owner_id": "bob"}, "Not a valid choice."),
         ({"stage_id": "999999"}, "Not a valid choice."),
         ({"stage_id": "99999999999999999999"}, "Not a valid choice."),
-        ({"next_step_date": "2030-02-30"}, "Not a valid date value."),
-        ({"next_step_time": "10:00"}, "Choose a day for the next step."),
+        ({"next_step_when": "30.02.2030"}, "Not understood."),
+        ({"next_step_when": "2020-05-06"}, "That moment has passed"),
         ({"next_step_note": "x" * 501}, "Field cannot be longer than 500 characters."),
     ],
 )
@@ -832,8 +836,9 @@ def test_random_input_never_fails_or_saves_without_a_title(logged_in, admin, sta
     fields["value"] = draw("value", "", "10", "0.5", random=field_text | st.decimals().map(str))
     fields["owner_id"] = draw("owner_id", "", str(admin.id))
     fields["stage_id"] = draw("stage_id", str(stages[0].id))
-    fields["next_step_date"] = draw("next_step_date", "", random=st.dates().map(date.isoformat))
-    fields["next_step_time"] = draw("next_step_time", "", "09:30")
+    fields["next_step_when"] = draw(
+        "next_step_when", "", "+3", "завтра 9:30", random=st.dates().map(date.isoformat)
+    )
     fields["next_step_note"] = draw("next_step_note", "", "Call back")
     fields["confirmed"] = data.draw(st.sampled_from(["", "1"]), label="confirmed")
     before = lead_count()

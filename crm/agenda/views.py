@@ -16,17 +16,18 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
-from crm import access, funnel, htmx, lists
+from crm import access, funnel, htmx, lists, typed_dates
 from crm.access import lead_by_id_or_404
 from crm.agenda import bp, queries
-from crm.args import day_arg, id_arg
+from crm.args import id_arg, text_arg
 from crm.extensions import db
 from crm.formatting import medium_date
+from crm.forms import MISREADINGS
 from crm.i18n import user_locale
 from crm.leads.queries import last_contacts
 from crm.log_form import new_log_form, save_log
 from crm.models import utcnow
-from crm.timezones import day_bounds, local_today, to_local, to_utc
+from crm.timezones import day_bounds, local_now, local_today, to_local, to_utc
 
 SECTIONS = {
     "overdue": (_l("Overdue"), _l("Planned contacts whose day has passed.")),
@@ -81,6 +82,7 @@ def row_labels():
         "days": [(days, ngettext("%(num)d day", "%(num)d days", days)) for days in RESCHEDULE_DAYS],
         "pick_day": _("Another day"),
         "next_step_on": _("Next step on"),
+        "typed_example": _("fri 15:30"),
         "set_date": _("Set date"),
         "no_contact": _("No contact yet"),
         "no_next_step": _("No next step"),
@@ -198,14 +200,18 @@ def sections(view, message, status=200):
 @bp.route("/leads/<int:lead_id>/reschedule", methods=["POST"])
 @login_required
 def reschedule(lead_id):
-    """Move the next step to today + 1, 3 or 7 days, or to a picked date, keeping its time."""
+    """Move the next step to today + 1, 3 or 7 days keeping its time, or to the day (and time)
+    typed ("пт 15:30")."""
     lead = lead_by_id_or_404(lead_id)
     view = AgendaView(request.args, current_user)
-    day = new_day(request.form)
-    if day is None:
+    reading = new_day(request.form)
+    if reading is None:
         return refused(view, _("Pick a date for the next step."))
+    if isinstance(reading, typed_dates.Misreading):
+        return refused(view, str(MISREADINGS[reading]))
+    day = reading.day
     try:
-        funnel.reschedule(lead, current_user, at_same_time(lead, day))
+        funnel.reschedule(lead, current_user, moved_to(lead, reading))
     except funnel.FunnelError as error:
         db.session.rollback()
         status = 403 if isinstance(error, funnel.NotAllowed) else 422
@@ -220,10 +226,22 @@ def reschedule(lead_id):
 
 
 def new_day(form):
+    """The day the step moves to, as a Reading (with the time typed, if any); a Misreading of
+    what was typed; or None when nothing was picked."""
     days = form.get("days", "")
     if days.isdecimal() and days.isascii() and int(days) in RESCHEDULE_DAYS:
-        return local_today() + timedelta(days=int(days))
-    return day_arg(form.get("date"))
+        return typed_dates.Reading(local_today() + timedelta(days=int(days)))
+    typed = text_arg(form.get("date"), typed_dates.MAX_LENGTH + 1)
+    if not typed:
+        return None
+    return typed_dates.read(typed, local_now())
+
+
+def moved_to(lead, reading):
+    """The moment the step moves to: the time typed, or else the step's own time of day."""
+    if reading.at is None:
+        return at_same_time(lead, reading.day)
+    return to_utc(reading.moment())
 
 
 def at_same_time(lead, day):

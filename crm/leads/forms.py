@@ -18,7 +18,6 @@ from wtforms.validators import (
 
 from crm.forms import NextStepMixin, finite_number, optional_id
 from crm.funnel import TITLE_MAX, VALUE_MAX
-from crm.timezones import combine
 
 
 class LeadDetailsForm(NextStepMixin, FlaskForm):
@@ -53,6 +52,6 @@ def lead_details(form):
         "source": form.source.data,
         "value": form.value.data,
         "owner_id": form.owner_id.data,
-        "next_step_at": combine(form.next_step_date.data, form.next_step_time.data),
+        "next_step_at": form.next_step_when.moment,
         "next_step_note": form.next_step_note.data,
     }

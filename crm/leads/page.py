@@ -133,10 +133,9 @@ def edit_details(number):
     lead = changeable_lead_or_403(number)
     choices = Choices()
     form = fill_lead_form(LeadDetailsForm(obj=lead if request.method == "GET" else None), choices)
+    # The step as planned stays as it is, even if due, while its day is left as shown.
+    form.next_step_when.offer(lead.next_step_at, fill=request.method == "GET")
     if request.method == "GET":
-        local = to_local(lead.next_step_at)
-        form.next_step_date.data = local.date() if local else None
-        form.next_step_time.data = local.time() if local and (local.hour or local.minute) else None
         return htmx.render(
             "leads/edit.html",
             "leads/_details_form.html",

@@ -6,13 +6,15 @@ from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
+from markupsafe import escape
 from werkzeug.datastructures import MultiDict
 
-from crm import access, funnel, htmx, lists
+from crm import access, funnel, htmx, lists, typed_dates
+from crm.args import text_arg
 from crm.errors import render_error
 from crm.extensions import db
 from crm.formatting import currency
-from crm.forms import attach_error
+from crm.forms import attach_error, preview
 from crm.leads import bp, queries
 from crm.leads.filters import LeadList
 from crm.leads.forms import LeadForm, lead_details
@@ -77,14 +79,6 @@ def new_lead_form(choices, formdata=None):
     return choices.fill(form)
 
 
-def check_next_step(form):
-    """A time without a day says nothing: ask for the day rather than drop the time."""
-    if form.next_step_time.data and not form.next_step_date.data:
-        attach_error(form, "next_step_date", _("Choose a day for the next step."))
-        return False
-    return True
-
-
 def create_from_form(form, choices):
     return funnel.create_lead(
         current_user, stage=choices.stage(form.stage_id.data), **lead_details(form)
@@ -111,7 +105,7 @@ def new():
         form = new_lead_form(choices)
     else:
         form = new_lead_form(choices, formdata=without_nul(request.form))
-        if form.validate() and check_next_step(form):
+        if form.validate():
             if request.form.get("confirmed") != "1":
                 duplicates = visible_duplicates(
                     queries.possible_duplicates(form.title.data, form.email.data, form.phone.data)
@@ -177,3 +171,12 @@ def list_changed(expected, found):
     if not expected.isdecimal() or int(expected) > queries.COUNT_CAP:
         return False
     return int(expected) != found
+
+
+@bp.route("/next-step")
+@login_required
+def next_step_preview():
+    """What the next step typed so far means, in words: the line read out under the field."""
+    # One character over the longest date read is enough to be refused as too long.
+    typed = text_arg(request.args.get("next_step_when"), typed_dates.MAX_LENGTH + 1)
+    return htmx.fragment(escape(preview(typed)))

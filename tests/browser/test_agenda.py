@@ -63,8 +63,7 @@ def test_log_a_call_from_the_agenda(page, agenda):
     body = row.locator("#log-body")
     expect(body).to_be_focused()
     body.fill("Agreed to meet on Monday")
-    tomorrow = (utcnow() + timedelta(days=1)).date().isoformat()
-    row.locator("#next_step_date").fill(tomorrow)
+    row.get_by_role("button", name="Tomorrow").click()
     body.press("Control+Enter")
 
     expect(overdue_count(page)).to_have_text("1")

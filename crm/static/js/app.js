@@ -62,15 +62,24 @@
     }
   });
 
-  // The "if lost" and "if won" fields show only when the chosen stage is of that kind.
+  // The "if lost" and "if won" fields show only when the chosen stage is of that kind (and
+  // the next step only while it is open). The stage is a list, or radio buttons.
+  function chosenStage(form) {
+    var checked = form.querySelector("input[name=stage_id]:checked");
+    if (checked) {
+      return checked;
+    }
+    var select = form.querySelector("select[name=stage_id]");
+    return select ? select.options[select.selectedIndex] : null;
+  }
+
   function showFieldsForStage() {
     document.querySelectorAll("form").forEach(function (form) {
-      var select = form.querySelector("select[name=stage_id]");
       var groups = form.querySelectorAll("[data-for-kind]");
-      if (!select || !groups.length) {
+      if (!groups.length || !form.querySelector("[name=stage_id]")) {
         return;
       }
-      var option = select.options[select.selectedIndex];
+      var option = chosenStage(form);
       var kind = option ? option.getAttribute("data-kind") : "";
       groups.forEach(function (group) {
         group.hidden = group.getAttribute("data-for-kind") !== kind;
