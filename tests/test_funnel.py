@@ -272,7 +272,7 @@ def test_a_contact_that_leaves_no_step_ahead_is_refused(admin, stages, planned, 
     due = None if planned is None else hours_from_now(planned)
     lead = factories.lead(owner=admin, next_step_at=due)
     if choice.get("next_step_at") is not None:
-        choice["next_step_at"] = hours_from_now(choice["next_step_at"])
+        choice = {"next_step_at": hours_from_now(choice["next_step_at"])}
     with pytest.raises(funnel.FunnelError, match=message) as refused:
         log(lead, admin, **choice)
     assert refused.value.field == "next_step_at"
