@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from crm import funnel
+from crm import access, funnel
 from crm.agenda import queries
 from crm.extensions import db
 from crm.models import Lead, LostReason, Role, utcnow
@@ -150,9 +150,11 @@ def test_a_contact_at_the_very_moment_of_the_step_counts(as_seller, seller):
 
 def test_a_contact_before_the_step_does_not_count(as_seller, seller):
     lead = step(seller, yesterday_noon())
-    factories.activity(
-        lead, seller, occurred_at=yesterday_noon() - timedelta(hours=2), body="Promised to call"
-    )
+    # Logged as it happened, while the step was still to come: it stands.
+    with at(yesterday_noon() - timedelta(hours=2)):
+        factories.activity(
+            lead, seller, occurred_at=yesterday_noon() - timedelta(hours=2), body="Promised to call"
+        )
     html, page = missed_page(as_seller)
     assert page.lead_ids == [lead.id]
     # The last contact's hint, to pick the thread up.
@@ -212,9 +214,11 @@ def test_a_lead_closed_by_logging_a_contact_kept_its_step(as_seller, seller, sta
 
 @contextmanager
 def at(moment):
-    """Work the funnel as if it were `moment`: when steps were planned and moved."""
+    """Work the funnel as if it were `moment`: when steps were planned and moved, contacts
+    logged and corrected."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(funnel, "utcnow", lambda: moment)
+        patch.setattr(access, "utcnow", lambda: moment)
         yield
 
 
@@ -306,13 +310,20 @@ def test_a_step_replaced_by_logging_a_contact_is_not_missed(as_seller, seller):
 
 def test_a_contact_moved_before_the_step_no_longer_answers_it(as_seller, seller):
     lead = step(seller, yesterday_noon())
-    contact = factories.activity(lead, seller, occurred_at=yesterday_noon() + timedelta(hours=1))
+    # Logged (and corrected) while the step was still to come, so it stands: only the
+    # contact's time says whether it answered the step.
+    with at(yesterday_noon() - timedelta(minutes=30)):
+        contact = factories.activity(
+            lead, seller, occurred_at=yesterday_noon() + timedelta(hours=1)
+        )
     assert missed_page(as_seller)[1].lead_ids == []
     earlier = yesterday_noon() - timedelta(hours=1)
-    funnel.edit_activity(contact, seller, contact.kind, contact.body, earlier)
+    with at(yesterday_noon() - timedelta(minutes=20)):
+        funnel.edit_activity(contact, seller, contact.kind, contact.body, earlier)
     db.session.commit()
     assert missed_page(as_seller)[1].lead_ids == [lead.id]
-    funnel.edit_activity(contact, seller, contact.kind, contact.body, yesterday_noon())
+    with at(yesterday_noon() - timedelta(minutes=10)):
+        funnel.edit_activity(contact, seller, contact.kind, contact.body, yesterday_noon())
     db.session.commit()
     assert missed_page(as_seller)[1].lead_ids == []
 
@@ -615,13 +626,10 @@ def test_queries_do_not_grow_with_the_leads(logged_in, admin, seller, url):
                 owner, title=f"Lead {n}", next_step_at=yesterday_noon() - timedelta(hours=n)
             )
             db.session.flush()
-            funnel.log_activity(
-                lead,
-                owner,
-                factories.kind(),
-                "Talked",
-                occurred_at=yesterday_noon() - timedelta(days=1, hours=n),
-            )
+            talked = yesterday_noon() - timedelta(days=1, hours=n)
+            # Logged as it happened, before the step was due: the step stands, missed.
+            with at(talked):
+                funnel.log_activity(lead, owner, factories.kind(), "Talked", occurred_at=talked)
         db.session.commit()
 
     make(2)
