@@ -19,6 +19,7 @@ from crm.args import FIRST_YEAR, LAST_YEAR
 MAX_LENGTH = 60
 # "+N" further ahead than this is a slip of the finger, not a plan.
 MAX_DAYS_AHEAD = 3660
+DAY = timedelta(days=1)
 
 TOKEN = re.compile(r"\+?[0-9]+(?:[.:/-][0-9]+)*|[^\W\d_]+")
 # What may stand between the words and numbers: spaces and punctuation people put in dates.
@@ -231,7 +232,7 @@ class Parser:
             raise NotADate("nothing")
         if self.day is None:
             today = Reading(self.today, self.at)
-            return today if not today.is_past(now) else Reading(self.today + one_day(), self.at)
+            return today if not today.is_past(now) else Reading(self.today + DAY, self.at)
         return Reading(self.day, self.at)
 
     # Helpers
@@ -402,10 +403,6 @@ class Parser:
         if word in ("a", "p") and self.peek(offset + 1) == "m":
             return word + "m", 2
         return None
-
-
-def one_day():
-    return timedelta(days=1)
 
 
 def real_day(year, month, day):
