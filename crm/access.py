@@ -10,14 +10,15 @@ the API) narrows itself with `lead_scope`, and a lead fetched by its number or i
 from datetime import timedelta
 from enum import StrEnum
 
-from flask import abort, g
+from flask import abort
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
 
+from crm import app_settings
 from crm.args import MAX_ID
 from crm.extensions import db
-from crm.models import Activity, AppSetting, Lead, Role, utcnow
+from crm.models import Activity, Lead, Role, utcnow
 
 SETTING = "salespeople_see"
 
@@ -67,22 +68,14 @@ class ColleaguesLeads(StrEnum):
 
 
 def colleagues_leads():
-    """The instance's setting, read once per request."""
-    if "colleagues_leads" not in g:
-        setting = db.session.get(AppSetting, SETTING)
-        value = setting.value if setting else ""
-        known = value in ColleaguesLeads.__members__.values()
-        g.colleagues_leads = ColleaguesLeads(value) if known else ColleaguesLeads.READ_ONLY
-    return g.colleagues_leads
+    """The instance's setting (read with the team's other settings, once per request)."""
+    value = app_settings.value(SETTING, "")
+    known = value in ColleaguesLeads.__members__.values()
+    return ColleaguesLeads(value) if known else ColleaguesLeads.READ_ONLY
 
 
 def set_colleagues_leads(choice):
-    setting = db.session.get(AppSetting, SETTING)
-    if setting is None:
-        setting = AppSetting(key=SETTING)
-        db.session.add(setting)
-    setting.value = ColleaguesLeads(choice).value
-    g.pop("colleagues_leads", None)
+    app_settings.store(SETTING, ColleaguesLeads(choice).value)
 
 
 def sees_every_lead(user):

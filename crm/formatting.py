@@ -4,12 +4,11 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 from babel import dates, numbers
-from flask import g
 from flask_babel import gettext as _
 
-from crm.extensions import db
+from crm import app_settings
 from crm.i18n import user_locale
-from crm.models import AppSetting, utcnow
+from crm.models import utcnow
 from crm.timezones import local_today, to_local
 
 
@@ -25,10 +24,7 @@ def init_app(app):
 
 def currency():
     """The app's currency sign, as set in Settings (empty when none): read once per request."""
-    if "currency" not in g:
-        setting = db.session.get(AppSetting, "currency")
-        g.currency = setting.value if setting else ""
-    return g.currency
+    return app_settings.value("currency", "")
 
 
 # The filters call Babel directly with the request's locale, looked up once: through

@@ -8,8 +8,7 @@ from flask import current_app, g, has_request_context, request, session
 from flask_babel import get_locale, refresh
 from flask_login import current_user
 
-from crm.extensions import db
-from crm.models import AppSetting
+from crm import app_settings
 from crm.timezones import known_zone, team_zone_name
 
 LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
@@ -58,27 +57,17 @@ def select_timezone():
 
 def team_language():
     """The language new accounts start with: the team's, else the configuration's default."""
-    if has_request_context() and "team_language" in g:
-        return g.team_language
-    setting = db.session.get(AppSetting, TEAM_LANGUAGE_SETTING)
-    languages = current_app.config["LANGUAGES"]
-    language = setting.value if setting and setting.value in languages else None
-    language = language or current_app.config["BABEL_DEFAULT_LOCALE"]
-    if has_request_context():
-        g.team_language = language
-    return language
+    language = app_settings.value(TEAM_LANGUAGE_SETTING)
+    if language in current_app.config["LANGUAGES"]:
+        return language
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def set_team_language(language):
     """Make `language` the one new accounts start with."""
     if language not in current_app.config["LANGUAGES"]:
         raise ValueError(f"unknown language {language!r}")
-    setting = db.session.get(AppSetting, TEAM_LANGUAGE_SETTING)
-    if setting is None:
-        setting = AppSetting(key=TEAM_LANGUAGE_SETTING)
-        db.session.add(setting)
-    setting.value = language
-    g.pop("team_language", None)
+    app_settings.store(TEAM_LANGUAGE_SETTING, language)
     return language
 
 

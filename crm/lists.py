@@ -13,12 +13,11 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import exists, func, or_, select
 
-from crm import funnel
+from crm import app_settings, funnel
 from crm.extensions import db
 from crm.models import (
     Activity,
     ActivityKind,
-    AppSetting,
     Lead,
     LostReason,
     Stage,
@@ -335,18 +334,14 @@ def active_items(model):
 
 def currency():
     """The app currency shown next to amounts, such as "₽" or "EUR"; "" for none."""
-    return db.session.scalar(select(AppSetting.value).where(AppSetting.key == CURRENCY_KEY)) or ""
+    return app_settings.value(CURRENCY_KEY, "")
 
 
 def set_currency(text):
     text = (text or "").strip()
     if len(text) > CURRENCY_MAX:
         raise SettingsError(_("Keep it under %(n)d characters.", n=CURRENCY_MAX), "currency")
-    setting = db.session.get(AppSetting, CURRENCY_KEY)
-    if setting is None:
-        setting = AppSetting(key=CURRENCY_KEY)
-        db.session.add(setting)
-    setting.value = text
+    app_settings.store(CURRENCY_KEY, text)
     return text
 
 
@@ -359,9 +354,8 @@ QUIET_MAX = 365
 
 def quiet_after_days():
     """After how many days without contact an open lead has gone quiet (Settings, General)."""
-    setting = db.session.get(AppSetting, QUIET_SETTING)
     try:
-        days = int(setting.value) if setting else QUIET_DEFAULT
+        days = int(app_settings.value(QUIET_SETTING, QUIET_DEFAULT))
     except ValueError:
         days = QUIET_DEFAULT
     return min(max(days, 1), QUIET_MAX)
@@ -369,9 +363,5 @@ def quiet_after_days():
 
 def set_quiet_after_days(days):
     """After how many days without contact the agenda lists an open lead as gone quiet."""
-    setting = db.session.get(AppSetting, QUIET_SETTING)
-    if setting is None:
-        setting = AppSetting(key=QUIET_SETTING)
-        db.session.add(setting)
-    setting.value = str(days)
+    app_settings.store(QUIET_SETTING, str(days))
     return days

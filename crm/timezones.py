@@ -15,8 +15,8 @@ from flask_babel import force_locale, get_timezone
 from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
-from crm.extensions import db
-from crm.models import AppSetting, utcnow
+from crm import app_settings
+from crm.models import utcnow
 
 TEAM_ZONE_SETTING = "timezone"
 # The regions of the zones offered (US/ and Canada/ are old aliases of America/ zones).
@@ -105,13 +105,7 @@ def known_zone(name):
 
 def team_zone():
     """The team's zone (an IANA name), or None when none was chosen; read once per request."""
-    if has_request_context() and "team_zone" in g:
-        return g.team_zone
-    setting = db.session.get(AppSetting, TEAM_ZONE_SETTING)
-    zone = known_zone(setting.value) if setting else None
-    if has_request_context():
-        g.team_zone = zone
-    return zone
+    return known_zone(app_settings.value(TEAM_ZONE_SETTING))
 
 
 def set_team_zone(name):
@@ -119,12 +113,7 @@ def set_team_zone(name):
     zone = known_zone(name)
     if zone is None:
         raise ValueError(f"unknown time zone {name!r}")
-    setting = db.session.get(AppSetting, TEAM_ZONE_SETTING)
-    if setting is None:
-        setting = AppSetting(key=TEAM_ZONE_SETTING)
-        db.session.add(setting)
-    setting.value = zone
-    g.pop("team_zone", None)
+    app_settings.store(TEAM_ZONE_SETTING, zone)
     return zone
 
 
