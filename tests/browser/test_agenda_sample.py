@@ -76,6 +76,7 @@ def test_after_logging_in_place_the_next_row_takes_the_rows_place(agenda):
     body = row.locator("#log-body")
     expect(body).to_be_focused()
     body.fill("Договорились созвониться после праздников")
+    row.get_by_role("button", name="Через неделю").click()
     # The form may have scrolled the page to be seen; the row's place is where it is now.
     top = row.evaluate("row => row.getBoundingClientRect().top")
     body.press("Control+Enter")

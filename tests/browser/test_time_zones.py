@@ -131,6 +131,7 @@ def test_a_person_in_moscow_chooses_her_zone_and_logs_on_her_clock(page, team):
     yesterday = offered.date() - timedelta(days=1)
     when.fill(f"{yesterday.isoformat()}T09:15")
     page.locator("#log-body").fill("Договорились о встрече")
+    page.get_by_label("Нет следующего шага").check()
     page.locator("#log-form button[type=submit]").click()
     logged = page.locator("#timeline-items li", has_text="Договорились о встрече")
     expect(logged).to_contain_text("09:15")
