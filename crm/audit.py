@@ -6,6 +6,7 @@ a change is recorded exactly when it is saved, whichever page, command or API ca
 Bulk inserts that pass the ORM by (the demo data, an import's activities) are not recorded.
 """
 
+import json
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
@@ -98,6 +99,8 @@ def changes(instance):
     """The entries for an updated row: one per recorded field that really changed."""
     model = type(instance)
     state = inspect(instance)
+    if model is Lead:
+        yield from field_changes(instance, state.attrs["fields"].history)
     for field in FIELDS[model]:
         history = state.attrs[field].history
         if not history.has_changes():
@@ -113,6 +116,24 @@ def changes(instance):
             yield entry(instance, "changed", field)
         else:
             yield entry(instance, "changed", field, as_text(old), as_text(new))
+
+
+def field_changes(lead, history):
+    """One entry per field of the team's own whose value changed, named "fields.<key>", the
+    values as JSON."""
+    if not history.has_changes():
+        return
+    old = (history.deleted[0] if history.deleted else None) or {}
+    new = (history.added[0] if history.added else None) or {}
+    for key in sorted(set(old) | set(new)):
+        if old.get(key) != new.get(key):
+            yield entry(
+                lead, "changed", f"fields.{key}", as_json(old.get(key)), as_json(new.get(key))
+            )
+
+
+def as_json(value):
+    return None if value is None else json.dumps(value, ensure_ascii=False)
 
 
 def entries(session):

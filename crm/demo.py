@@ -37,7 +37,7 @@ from decimal import Decimal
 from itertools import accumulate
 from operator import attrgetter, methodcaller
 
-from sqlalchemy import DateTime, exists, insert, select, text
+from sqlalchemy import JSON, DateTime, exists, insert, select, text
 
 from crm import data_version, funnel_defaults, search_index
 from crm.extensions import db
@@ -1079,7 +1079,10 @@ def insert_rows(table, rows, stored):
                 store = faster_moments(store)
             stored[kind] = (store, {None: None})
         store, known = stored[kind]
-        if store is not None:
+        if store is not None and kind is JSON:
+            # Dicts cannot be told apart by hashing: each is converted.
+            by_column[index] = list(map(store, by_column[index]))
+        elif store is not None:
             by_column[index] = as_stored(by_column[index], store, known)
     # Our own table and column names, no user input.
     statement = (

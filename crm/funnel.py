@@ -16,7 +16,7 @@ from operator import attrgetter
 from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, func, insert, or_, select, text, update
 
-from crm import access
+from crm import access, custom_fields
 from crm.extensions import db
 from crm.models import (
     Activity,
@@ -67,13 +67,19 @@ def phone_tail(phone):
     return digits[-PHONE_TAIL:] if digits else None
 
 
-def search_text(number, title, contact_name, email):
-    """What the lead search matches against: one lower-cased line."""
-    return " ".join([f"#{number}", title or "", contact_name or "", email or ""]).casefold()
+def search_text(number, title, contact_name, email, fields=None):
+    """What the lead search matches against: one lower-cased line, the text of the team's own
+    fields included."""
+    words = [f"#{number}", title or "", contact_name or "", email or ""]
+    if fields:
+        words.append(custom_fields.search_words(fields))
+    return " ".join(words).casefold()
 
 
 def refresh_search_text(lead):
-    lead.search_text = search_text(lead.number, lead.title, lead.contact_name, lead.email)
+    lead.search_text = search_text(
+        lead.number, lead.title, lead.contact_name, lead.email, lead.fields
+    )
 
 
 def clean(text, limit, field, required=False):
@@ -105,6 +111,8 @@ LEAD_FIELDS = (
     "owner_id",
     "next_step_at",
     "next_step_note",
+    # The team's own fields: {key: value as typed or sent}; only the keys given change.
+    "fields",
 )
 
 
@@ -121,6 +129,8 @@ def set_details(lead, details, actor=None):
         lead.email = lead.email.lower()
     if "value" in details:
         lead.value = check_value(details["value"])
+    if "fields" in details:
+        set_fields(lead, details["fields"])
     if "owner_id" in details:
         hand_over_step(lead, details["owner_id"])
         lead.owner_id = details["owner_id"]
@@ -130,6 +140,30 @@ def set_details(lead, details, actor=None):
             note = clean(details["next_step_note"], NOTE_MAX, "next_step_note")
         plan_next_step(lead, actor, details.get("next_step_at", lead.next_step_at), note)
     refresh_search_text(lead)
+
+
+def set_fields(lead, changes):
+    """Check the team's own fields given and keep them on the lead; a required one cannot be
+    emptied."""
+    try:
+        cleaned = custom_fields.clean_values(changes, current=lead.fields)
+    except custom_fields.FieldValueError as error:
+        raise FunnelError(error.message, f"fields.{error.key}") from None
+    for field in custom_fields.active_fields():
+        if field.required and field.key in cleaned and cleaned[field.key] is None:
+            raise FunnelError(required_message(field), f"fields.{field.key}")
+    lead.fields = custom_fields.merged(lead.fields, cleaned)
+
+
+def required_message(field):
+    return _("%(field)s: this field is required.", field=field.label)
+
+
+def check_required_fields(lead):
+    """A person registering a lead fills in the fields the team made required (an import or a
+    web form's request records what came, and a person completes it later)."""
+    for field in custom_fields.missing_required(lead.fields or {}):
+        raise FunnelError(required_message(field), f"fields.{field.key}")
 
 
 REASSIGN_BATCH = 500
@@ -160,12 +194,15 @@ def first_stage():
     return db.session.scalar(Stage.in_funnel_order().where(Stage.kind == StageKind.OPEN).limit(1))
 
 
-def create_lead(actor, stage=None, at=None, **details):
+def create_lead(actor, stage=None, at=None, ask_required=True, **details):
     """Register a lead with the next number; its first stage change is recorded too. `at` dates
-    its arrival (now, unless said)."""
+    its arrival (now, unless said); `ask_required=False` lets the team's required fields wait
+    (an import, a web form's request)."""
     check_lead_fields(details)
-    lead = Lead(title="", owner_id=actor_id(actor))
+    lead = Lead(title="", owner_id=actor_id(actor), fields={})
     set_details(lead, details, actor)
+    if ask_required:
+        check_required_fields(lead)
     enter_lead(lead, actor, stage, at)
     save_new_leads([lead], actor)
     return lead
@@ -807,6 +844,7 @@ class PastLead:
     last_activity_at: datetime | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    fields: dict = dataclasses.field(default_factory=dict)
     # Its contacts in the order they happened, its steps, and the one that stands.
     contacts: list = dataclasses.field(default_factory=list)
     steps: list = dataclasses.field(default_factory=list)

@@ -7,6 +7,7 @@ from decimal import Decimal
 from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import (
+    JSON,
     Boolean,
     DateTime,
     ForeignKey,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -120,6 +122,54 @@ class Stage(db.Model):
     @property
     def is_open(self):
         return self.kind == StageKind.OPEN
+
+
+class FieldType(enum.StrEnum):
+    """What a field of the team's own holds, and so how it is typed, checked and shown."""
+
+    TEXT = "text"
+    LONG_TEXT = "long_text"
+    NUMBER = "number"
+    MONEY = "money"
+    DATE = "date"
+    YES_NO = "yes_no"
+    CHOICE = "choice"
+    CHOICES = "choices"
+    LINK = "link"
+    PHONE = "phone"
+    EMAIL = "email"
+
+
+# JSONB on PostgreSQL: its operators test a list's members, and its values index.
+FieldValues = JSON().with_variant(JSONB(), "postgresql")
+
+
+class CustomField(db.Model):
+    """A field the team added to its leads (ИНН, город, сайт ...); the values are in
+    `Lead.fields` under its `key`, which never changes, so renaming keeps them."""
+
+    __tablename__ = "custom_fields"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), unique=True)
+    label: Mapped[str] = mapped_column(String(80))
+    type: Mapped[str] = mapped_column(String(20), default=FieldType.TEXT)
+    # For the choice types: [{"key", "label", "colour", "retired"}], in the order offered.
+    options: Mapped[list] = mapped_column(JSON, default=list)
+    required: Mapped[bool] = mapped_column(Boolean, default=False)
+    help_text: Mapped[str | None] = mapped_column(String(300))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    # Where it shows: offered as a column of the list, on the board's cards, on the new lead form.
+    in_list: Mapped[bool] = mapped_column(Boolean, default=False)
+    on_card: Mapped[bool] = mapped_column(Boolean, default=False)
+    on_new_form: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Offered as a filter and sort of the list; indexed.
+    filterable: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Its value names a client (ИНН): leads sharing it are the same client's. Indexed.
+    identifies_client: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A removed field is hidden, its values kept (in exports and the audit trail).
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class ActivityKind(db.Model):
@@ -242,6 +292,9 @@ class Lead(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    # The team's own fields: {field key: value}, checked against `CustomField` by the funnel
+    # service; an empty field has no key. Replaced whole on change, never mutated in place.
+    fields: Mapped[dict] = mapped_column(FieldValues, default=dict, server_default="{}")
 
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])

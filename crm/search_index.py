@@ -76,6 +76,8 @@ def create_with(leads_table):
 
 # Indexes on expressions, which the migrations' comparison cannot read back from SQLite.
 EXPRESSION_INDEXES = ("ix_leads_board_cards",)
+# The indexes of the team's own fields, made and dropped as fields are marked (crm.custom_fields).
+FIELD_INDEX_PREFIX = "ix_leads_field_"
 
 
 def include_name(name, type_, parent_names):
@@ -84,7 +86,8 @@ def include_name(name, type_, parent_names):
     if type_ == "table":
         return not (name == SQLITE_TABLE or name.startswith(SQLITE_TABLE + "_"))
     if type_ == "index":
-        return name not in POSTGRESQL_INDEXES + EXPRESSION_INDEXES
+        indexed_field = name is not None and name.startswith(FIELD_INDEX_PREFIX)
+        return name not in POSTGRESQL_INDEXES + EXPRESSION_INDEXES and not indexed_field
     return True
 
 

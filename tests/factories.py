@@ -6,8 +6,8 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from crm import custom_fields, funnel_defaults
 from crm import funnel as funnel_service
-from crm import funnel_defaults
 from crm.extensions import db
 from crm.models import ActivityKind, LostReason, Role, Stage, StageChange, StageKind, User, utcnow
 
@@ -117,3 +117,10 @@ def general_settings(**changes):
         "language": "en",
         "timezone": "UTC",
     } | changes
+
+
+def field(label, type_="text", options=(), **flags):
+    """A field of the team's own, added as Settings → Fields adds one."""
+    added = custom_fields.add_field(label, type_, options, **flags)
+    db.session.commit()
+    return added

@@ -513,7 +513,8 @@ ODD_NUMBERS = ["99999999999999999999", "-1", "0", "١", "1.5", "²", "1e3"]
     ],
 )
 def test_odd_cells_are_row_errors_not_crashes(app, admin, stages, tmp_path, value, date, number):
-    from crm.imports import engine, fields, parsing, reading
+    from crm import parsing
+    from crm.imports import engine, fields, reading
 
     path = tmp_path / "odd.csv"
     path.write_text(f"Number;Title;Value;Created\n{number};Acme;{value};{date}\n", encoding="utf-8")
@@ -551,7 +552,7 @@ def test_odd_cells_are_row_errors_not_crashes(app, admin, stages, tmp_path, valu
 
 
 def test_the_questions_escape_unknown_statuses(logged_in, admin, stages):
-    from crm.imports import parsing
+    from crm import parsing
 
     response = upload(logged_in, f"Title;Status;Created\nAcme;{XSS};01/02/2026\n".encode())
     columns_url = response.headers["Location"]

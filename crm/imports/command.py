@@ -9,8 +9,9 @@ from decimal import Decimal
 
 import click
 
+from crm import parsing
 from crm.extensions import db
-from crm.imports import engine, fields, parsing
+from crm.imports import engine, fields
 from crm.imports.changes import LeadChange
 from crm.imports.forms import column_name
 from crm.imports.matching import casefolded

@@ -29,9 +29,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
-from crm import data_version, funnel, lists
+from crm import data_version, funnel, lists, parsing
 from crm.extensions import db
-from crm.imports import fields, parsing
+from crm.imports import fields
 from crm.imports.changes import ChangeList, LeadChange, shortened, stage_of
 from crm.imports.matching import AMBIGUOUS, LeadFinder, casefolded, tail_of
 from crm.imports.reading import FileProblem, Table

@@ -14,7 +14,7 @@ from functools import cache
 
 from flask_babel import lazy_gettext as _l
 
-from crm.imports import parsing
+from crm import parsing
 
 LEADS = "leads"
 ACTIVITIES = "activities"

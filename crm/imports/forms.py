@@ -9,8 +9,9 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, RadioField, SelectField, StringField, ValidationError
 from wtforms.validators import InputRequired, Optional
 
+from crm import parsing
 from crm.forms import optional_id
-from crm.imports import fields, parsing
+from crm.imports import fields
 from crm.imports.engine import EXISTING_STAGE, NEW_STAGE
 from crm.models import StageKind
 

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 
 from flask_babel import gettext as _
 
-from crm.imports import parsing
+from crm import parsing
 
 DELIMITERS = (",", ";", "\t", "|")
 SAMPLE_BYTES = 64 * 1024

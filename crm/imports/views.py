@@ -10,12 +10,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from crm import htmx, lists
+from crm import htmx, lists, parsing
 from crm.args import id_arg
 from crm.extensions import csrf, db
 from crm.formatting import money, when
 from crm.i18n import user_locale
-from crm.imports import bp, changes, fields, jobs, parsing
+from crm.imports import bp, changes, fields, jobs
 from crm.imports.engine import Settings
 from crm.imports.forms import (
     ApplyForm,

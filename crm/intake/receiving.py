@@ -204,6 +204,7 @@ def receive(form, submission):
             if lead is None:
                 lead = funnel.create_lead(
                     None,
+                    ask_required=False,
                     title=title,
                     contact_name=submission.get("name"),
                     phone=submission.get("phone"),

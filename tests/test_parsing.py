@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crm.imports import fields, parsing
-from crm.imports.parsing import DAY_FIRST, MONTH_FIRST, ValueProblem
+from crm import parsing
+from crm.imports import fields
 from crm.imports.reading import FileProblem, Table, inspect
+from crm.parsing import DAY_FIRST, MONTH_FIRST, ValueProblem
 
 # Dates
 
