@@ -11,8 +11,9 @@ from wtforms import DecimalField, SelectField, StringField, ValidationError
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, StopValidation
 
 from crm import typed_dates
-from crm.accounts import password_problem, unknown_zone_message
+from crm.accounts import AccountError, password_problem, unknown_zone_message, update_account
 from crm.args import FIRST_YEAR, LAST_YEAR
+from crm.extensions import db
 from crm.formatting import short_time
 from crm.funnel import NOTE_MAX, VALUE_MAX
 from crm.i18n import user_locale
@@ -71,6 +72,21 @@ def account_form(user):
     form = AccountForm(data=data)
     offer_zones(form.timezone)
     return form
+
+
+def save_account_form(form, user):
+    """Save a sent account form to `user` (committed); False, with the refusal at its field,
+    when the form or the account refuses it."""
+    if not form.validate_on_submit():
+        return False
+    try:
+        update_account(user, form.name.data, form.language.data, form.timezone.data)
+    except AccountError as error:
+        db.session.rollback()
+        form[error.field].errors.append(str(error))
+        return False
+    db.session.commit()
+    return True
 
 
 def optional_id(value):

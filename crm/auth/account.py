@@ -5,11 +5,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from crm import i18n
-from crm.accounts import AccountError, update_account
 from crm.auth import bp
 from crm.auth.forms import ChangePasswordForm
 from crm.extensions import db
-from crm.forms import account_form
+from crm.forms import account_form, save_account_form
 from crm.security import log_in, rotate_session
 
 
@@ -19,19 +18,12 @@ def account():
     """One's own name, interface language and time zone; the password has a page of its own."""
     user = current_user._get_current_object()
     form = account_form(user)
-    if form.validate_on_submit():
-        try:
-            update_account(user, form.name.data, form.language.data, form.timezone.data)
-        except AccountError as error:
-            db.session.rollback()
-            form[error.field].errors.append(str(error))
-        else:
-            db.session.commit()
-            session["locale"] = user.locale
-            # The message is read in the language just chosen.
-            i18n.switch_language()
-            flash(_("Your account is saved."), "success")
-            return redirect(url_for("auth.account"), 303)
+    if save_account_form(form, user):
+        session["locale"] = user.locale
+        # The message is read in the language just chosen.
+        i18n.switch_language()
+        flash(_("Your account is saved."), "success")
+        return redirect(url_for("auth.account"), 303)
     status = 422 if form.errors else 200
     return render_template("auth/account.html", form=form, active="account"), status
 

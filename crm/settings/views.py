@@ -8,10 +8,10 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from crm import access, api_tokens, backup, htmx, i18n, lists, roles, timezones
-from crm.accounts import AccountError, create_user, update_account
+from crm.accounts import AccountError, create_user
 from crm.errors import render_error
 from crm.extensions import db
-from crm.forms import LANGUAGE_CHOICES, ActionForm, account_form, offer_zones
+from crm.forms import LANGUAGE_CHOICES, ActionForm, account_form, offer_zones, save_account_form
 from crm.i18n import user_locale
 from crm.lists import SettingsError
 from crm.models import ActivityKind, LostReason, Stage, User
@@ -175,16 +175,9 @@ def user_edit(user_id):
     """Change a colleague's name, interface language and time zone."""
     user = get_user_or_404(user_id)
     form = account_form(user)
-    if form.validate_on_submit():
-        try:
-            update_account(user, form.name.data, form.language.data, form.timezone.data)
-        except AccountError as error:
-            db.session.rollback()
-            form[error.field].errors.append(str(error))
-        else:
-            db.session.commit()
-            flash(_("%(name)s's account is saved.", name=user.name), "success")
-            return redirect(url_for("settings.users", _anchor=f"user-{user.id}"), 303)
+    if save_account_form(form, user):
+        flash(_("%(name)s's account is saved.", name=user.name), "success")
+        return redirect(url_for("settings.users", _anchor=f"user-{user.id}"), 303)
     status = 422 if form.errors else 200
     return render_template(
         "settings/user_edit.html", form=form, user=user, active="settings"
