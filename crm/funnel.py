@@ -21,8 +21,10 @@ from crm.extensions import db
 from crm.models import (
     Activity,
     ActivityRevision,
+    ContactPoint,
     Counter,
     Lead,
+    LeadPerson,
     LostReason,
     PlannedStep,
     Stage,
@@ -120,13 +122,10 @@ def set_details(lead, details, actor=None):
     """Validate and apply the identifying fields of a lead and its next step."""
     if "title" in details:
         lead.title = clean(details["title"], TITLE_MAX, "title", required=True)
-    for field, limit in (("contact_name", 200), ("phone", 50), ("email", 254), ("source", 80)):
-        if field in details:
-            setattr(lead, field, clean(details[field], limit, field))
-    if "phone" in details:
-        lead.phone_digits = phone_digits(lead.phone)
-    if "email" in details and lead.email:
-        lead.email = lead.email.lower()
+    if "source" in details:
+        lead.source = clean(details["source"], 80, "source")
+    if MAIN_CONTACT.intersection(details):
+        set_main_contact(lead, details)
     if "value" in details:
         lead.value = check_value(details["value"])
     if "fields" in details:
@@ -164,6 +163,107 @@ def check_required_fields(lead):
     web form's request records what came, and a person completes it later)."""
     for field in custom_fields.missing_required(lead.fields or {}):
         raise FunnelError(required_message(field), f"fields.{field.key}")
+
+
+# The details that are the main contact's: the first of the lead's people.
+MAIN_CONTACT = frozenset({"contact_name", "phone", "email"})
+PEOPLE_MAX = 20
+PHONES_MAX = EMAILS_MAX = 5
+JOB_TITLE_MAX = 120
+
+
+def set_main_contact(lead, details):
+    """Change the main contact's name, first phone or first email, as the details give them."""
+    main = lead.people[0] if lead.people else new_person(lead)
+    if "contact_name" in details:
+        main.name = clean(details["contact_name"], 200, "contact_name")
+    if "phone" in details:
+        main.phones = with_first(main.phones, clean(details["phone"], 50, "phone"))
+    if "email" in details:
+        email = clean(details["email"], 254, "email")
+        main.emails = with_first(main.emails, email.lower() if email else None)
+    if not any((main.name, main.job_title, main.phones, main.emails, main.note)):
+        lead.people = lead.people[1:]
+    people_changed(lead)
+
+
+def with_first(items, first):
+    """`items` with its first one replaced by `first` (or dropped, when None): a new list."""
+    rest = list(items or ())[1:]
+    return [first, *rest] if first else rest
+
+
+def set_people(lead, people):
+    """Make `people` (dicts of name, job_title, phones, emails, note) the lead's, in order: the
+    first is the main contact. Empty ones are left out; the rows kept are reused in order."""
+    cleaned = [person for person in map(clean_person, people, range(len(people))) if person]
+    if len(cleaned) > PEOPLE_MAX:
+        raise FunnelError(_("A lead can have at most %(n)d people.", n=PEOPLE_MAX), "people")
+    rows = list(lead.people)[: len(cleaned)]
+    while len(rows) < len(cleaned):
+        rows.append(new_person(lead))
+    for position, (row, person) in enumerate(zip(rows, cleaned, strict=True)):
+        row.position = position
+        for name, value in person.items():
+            setattr(row, name, value)
+    lead.people = rows
+    people_changed(lead)
+
+
+def clean_person(person, index):
+    """A person as given, checked (FunnelError names "people.<index>.<field>"); None if empty."""
+    where = f"people.{index}"
+    phones = [clean(phone, 50, f"{where}.phones") for phone in as_list(person.get("phones"))]
+    emails = [clean(email, 254, f"{where}.emails") for email in as_list(person.get("emails"))]
+    cleaned = {
+        "name": clean(person.get("name"), 200, f"{where}.name"),
+        "job_title": clean(person.get("job_title"), JOB_TITLE_MAX, f"{where}.job_title"),
+        "phones": [phone for phone in phones if phone],
+        "emails": [email.lower() for email in emails if email],
+        "note": clean(person.get("note"), NOTE_MAX, f"{where}.note"),
+    }
+    if len(cleaned["phones"]) > PHONES_MAX or len(cleaned["emails"]) > EMAILS_MAX:
+        raise FunnelError(_("At most %(n)d phones and %(n)d emails a person.", n=PHONES_MAX), where)
+    return cleaned if any(cleaned.values()) else None
+
+
+def as_list(value):
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def new_person(lead):
+    """A person added to the lead's people, at the end."""
+    person = PastPerson() if isinstance(lead, PastLead) else LeadPerson(phones=[], emails=[])
+    person.position = len(lead.people)
+    lead.people = [*lead.people, person]
+    return person
+
+
+def people_changed(lead):
+    """Keep the main contact's columns on the lead, and the phones and emails matched, in step
+    with the lead's people."""
+    main = lead.people[0] if lead.people else None
+    lead.contact_name = main.name if main else None
+    lead.phone = main.phones[0] if main and main.phones else None
+    lead.phone_digits = phone_digits(lead.phone)
+    lead.email = main.emails[0] if main and main.emails else None
+    wanted = sorted(set(reachable_at(lead.people)))
+    if wanted != sorted((point.kind, point.value) for point in lead.contact_points):
+        point = PastContactPoint if isinstance(lead, PastLead) else ContactPoint
+        lead.contact_points = [point(kind=kind, value=value) for kind, value in wanted]
+
+
+def reachable_at(people):
+    """(kind, value) of every phone and email of `people`, as matching compares them."""
+    for person in people:
+        for phone in person.phones or ():
+            tail = phone_tail(phone)
+            if tail:
+                yield "phone", tail
+        for email in person.emails or ():
+            yield "email", email.lower()
 
 
 REASSIGN_BATCH = 500
@@ -818,6 +918,30 @@ def reserve_ids(model, count):
 
 
 @dataclass(slots=True, eq=False)
+class PastPerson:
+    """One of a backfilled lead's people, with the columns of `lead_people`."""
+
+    id: int | None = None
+    lead_id: int | None = None
+    position: int = 0
+    name: str | None = None
+    job_title: str | None = None
+    phones: list = dataclasses.field(default_factory=list)
+    emails: list = dataclasses.field(default_factory=list)
+    note: str | None = None
+
+
+@dataclass(slots=True, eq=False)
+class PastContactPoint:
+    """A phone or email of a backfilled lead, with the columns of `lead_contacts`."""
+
+    kind: str
+    value: str
+    id: int | None = None
+    lead_id: int | None = None
+
+
+@dataclass(slots=True, eq=False)
 class PastLead:
     """A lead being backfilled: its columns as the funnel keeps them, and its story so far."""
 
@@ -845,6 +969,8 @@ class PastLead:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     fields: dict = dataclasses.field(default_factory=dict)
+    people: list = dataclasses.field(default_factory=list)
+    contact_points: list = dataclasses.field(default_factory=list)
     # Its contacts in the order they happened, its steps, and the one that stands.
     contacts: list = dataclasses.field(default_factory=list)
     steps: list = dataclasses.field(default_factory=list)
@@ -889,7 +1015,10 @@ class Backfill:
     what the service function of the same name does, at the moment `at` and by the user id
     `by`. `rows_told` hands over the rows, a batch of leads at a time."""
 
-    MODELS = (Lead, Activity, StageChange, ActivityRevision, PlannedStep)
+    MODELS = (
+        *(Lead, LeadPerson, ContactPoint),
+        *(Activity, StageChange, ActivityRevision, PlannedStep),
+    )
 
     def __init__(self):
         self.now = utcnow()
@@ -920,6 +1049,10 @@ class Backfill:
         lead.updated_at = at
         lead.id = self.take_id(Lead)
         self.rows[Lead].append(lead)
+        for model, rows in ((LeadPerson, lead.people), (ContactPoint, lead.contact_points)):
+            for row in rows:
+                row.id, row.lead_id = self.take_id(model), lead.id
+            self.rows[model] += rows
         self.add_change(arrival(lead, by))
         self.open_step(lead, by, at)
         return lead
@@ -1061,6 +1194,7 @@ class Backfill:
             answer_steps(lead)
             # Nothing refers back to the contacts any longer: they are freed once written.
             lead.contacts = lead.steps = lead.standing = None
+            lead.people = lead.contact_points = None
         told = self.rows
         self.rows = {model: [] for model in self.MODELS}
         return told

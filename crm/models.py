@@ -300,9 +300,49 @@ class Lead(db.Model):
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     stage: Mapped[Stage] = relationship()
     lost_reason: Mapped[LostReason | None] = relationship()
+    # The people at the client, the main contact first; `contact_name`, `phone` and `email`
+    # above are the main contact's, kept by the funnel service for lists and cards.
+    people: Mapped[list["LeadPerson"]] = relationship(
+        order_by="LeadPerson.position", cascade="all, delete-orphan", back_populates="lead"
+    )
+    contact_points: Mapped[list["ContactPoint"]] = relationship(cascade="all, delete-orphan")
 
 
 search_index.create_with(Lead.__table__)
+
+
+class LeadPerson(db.Model):
+    """Someone at the client the team speaks to about a lead; the first is the main contact."""
+
+    __tablename__ = "lead_people"
+    __table_args__ = (Index("ix_lead_people_lead", "lead_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str | None] = mapped_column(String(200))
+    job_title: Mapped[str | None] = mapped_column(String(120))
+    # Written as people write them; their digits and addresses are matched in `ContactPoint`.
+    phones: Mapped[list] = mapped_column(JSON, default=list)
+    emails: Mapped[list] = mapped_column(JSON, default=list)
+    note: Mapped[str | None] = mapped_column(String(500))
+
+    lead: Mapped[Lead] = relationship(back_populates="people")
+
+
+class ContactPoint(db.Model):
+    """A phone or an email of anyone on a lead, as matching compares them: a phone's last ten
+    digits, an email in lower case. Kept by the funnel service from the lead's people, so a
+    duplicate, a web request or a call is matched on every person's phones and emails."""
+
+    __tablename__ = "contact_points"
+    __table_args__ = (Index("ix_contact_points_kind_value", "kind", "value", "lead_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)
+    # "phone" or "email".
+    kind: Mapped[str] = mapped_column(String(10))
+    value: Mapped[str] = mapped_column(String(254))
 
 
 class Activity(db.Model):

@@ -17,8 +17,10 @@ from crm.leads.queries import search_condition
 from crm.models import (
     Activity,
     ActivityRevision,
+    ContactPoint,
     Counter,
     Lead,
+    LeadPerson,
     PlannedStep,
     Role,
     Stage,
@@ -441,6 +443,10 @@ def story_of(lead):
     }
 
 
+# A lead's people and their phones and emails, deleted before the leads.
+PEOPLE = (ContactPoint, LeadPerson)
+
+
 def test_the_same_seed_gives_the_same_data(app):
     def story():
         return db.session.execute(
@@ -449,12 +455,12 @@ def test_the_same_seed_gives_the_same_data(app):
 
     generate(seed=3)
     first = story()
-    for model in (PlannedStep, ActivityRevision, StageChange, Activity, Lead):
+    for model in (PlannedStep, ActivityRevision, StageChange, Activity, *PEOPLE, Lead):
         db.session.execute(delete(model))
     db.session.commit()
     generate(seed=3)
     assert story() == first
-    for model in (PlannedStep, ActivityRevision, StageChange, Activity, Lead):
+    for model in (PlannedStep, ActivityRevision, StageChange, Activity, *PEOPLE, Lead):
         db.session.execute(delete(model))
     db.session.commit()
     generate(seed=4)
@@ -517,3 +523,24 @@ def test_a_believable_funnel_drops_off_and_loses_leads_at_every_step(generated):
         assert step.entered > step.passed > 0
         assert step.lost > 0
     assert steps[0].entered > steps[-1].entered
+
+
+def test_each_demo_lead_has_its_contact_as_its_first_person(app, generated):
+    """The demo writes leads' people as the funnel keeps them: the main contact first, and its
+    phone and email where matching looks for them."""
+    first_people = dict(
+        db.session.execute(
+            select(LeadPerson.lead_id, LeadPerson.name).where(LeadPerson.position == 0)
+        ).all()
+    )
+    named = db.session.execute(
+        select(Lead.id, Lead.contact_name).where(Lead.contact_name.is_not(None))
+    ).all()
+    assert named and all(first_people[lead_id] == name for lead_id, name in named)
+    phones = db.session.scalar(
+        select(func.count()).select_from(ContactPoint).where(ContactPoint.kind == "phone")
+    )
+    with_phone = db.session.scalar(
+        select(func.count()).select_from(Lead).where(Lead.phone_digits.is_not(None))
+    )
+    assert phones == with_phone

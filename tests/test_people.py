@@ -1,0 +1,163 @@
+"""People per lead: the main contact is the first of them, and every person's phones and emails
+are kept as matching compares them."""
+
+import flask_migrate
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import select
+
+from crm import audit, create_app, funnel, funnel_defaults
+from crm.extensions import db
+from crm.models import ContactPoint, Lead, LeadPerson, Stage
+from tests import factories
+from tests.conftest import BACKENDS, own_database
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_database(request, tmp_path):
+    """The URL of a database with nothing in it."""
+    with own_database(request.param, tmp_path, "people") as url:
+        yield url
+
+
+def people_of(lead):
+    return db.session.execute(
+        select(LeadPerson.position, LeadPerson.name, LeadPerson.phones, LeadPerson.emails)
+        .where(LeadPerson.lead_id == lead.id)
+        .order_by(LeadPerson.position)
+    ).all()
+
+
+def points_of(lead):
+    return set(
+        db.session.execute(
+            select(ContactPoint.kind, ContactPoint.value).where(ContactPoint.lead_id == lead.id)
+        ).all()
+    )
+
+
+def test_a_new_leads_contact_is_its_first_person(admin, stages):
+    lead = funnel.create_lead(
+        admin, title="Альфа", contact_name="Ирина", phone="8 (999) 123-45-67", email="IRA@alfa.ru"
+    )
+    db.session.commit()
+    assert people_of(lead) == [(0, "Ирина", ["8 (999) 123-45-67"], ["ira@alfa.ru"])]
+    assert points_of(lead) == {("phone", "9991234567"), ("email", "ira@alfa.ru")}
+
+
+def test_changing_the_details_changes_the_main_contact_only(admin, stages):
+    lead = factories.lead(owner=admin, contact_name="Ирина", phone="+7 999 123-45-67")
+    funnel.set_people(
+        lead,
+        [
+            {"name": "Ирина", "phones": ["+7 999 123-45-67", "+7 495 000-00-01"]},
+            {"name": "Пётр", "job_title": "Закупки", "emails": ["petr@alfa.ru"]},
+        ],
+    )
+    db.session.commit()
+    funnel.update_lead(lead, admin, phone="+7 916 555-44-33", contact_name="Ирина Петровна")
+    db.session.commit()
+    assert people_of(lead) == [
+        (0, "Ирина Петровна", ["+7 916 555-44-33", "+7 495 000-00-01"], []),
+        (1, "Пётр", [], ["petr@alfa.ru"]),
+    ]
+    assert (lead.contact_name, lead.phone, lead.phone_digits) == (
+        "Ирина Петровна",
+        "+7 916 555-44-33",
+        "79165554433",
+    )
+    assert points_of(lead) == {
+        ("phone", "9165554433"),
+        ("phone", "4950000001"),
+        ("email", "petr@alfa.ru"),
+    }
+
+
+def test_the_second_person_becomes_the_main_contact_when_the_first_leaves(admin, stages):
+    lead = factories.lead(owner=admin, contact_name="Ирина", email="ira@alfa.ru")
+    funnel.set_people(lead, [{"name": "Пётр", "emails": ["petr@alfa.ru"]}, {"name": "  "}])
+    db.session.commit()
+    assert people_of(lead) == [(0, "Пётр", [], ["petr@alfa.ru"])]
+    assert (lead.contact_name, lead.email) == ("Пётр", "petr@alfa.ru")
+    assert points_of(lead) == {("email", "petr@alfa.ru")}
+    funnel.update_lead(lead, admin, contact_name="", email="")
+    db.session.commit()
+    assert people_of(lead) == [] and points_of(lead) == set()
+
+
+@pytest.mark.parametrize(
+    ("people", "field"),
+    [
+        ([{"name": "x" * 201}], "people.0.name"),
+        ([{"name": "Ирина"}, {"phones": ["1" * 51]}], "people.1.phones"),
+        ([{"name": "Ирина", "emails": [f"{n}@alfa.ru" for n in range(6)]}], "people.0"),
+        ([{"name": f"P{n}"} for n in range(21)], "people"),
+    ],
+)
+def test_a_person_who_cannot_be_kept_is_refused_by_place(admin, stages, people, field):
+    lead = factories.lead(owner=admin, contact_name="Ирина")
+    with pytest.raises(funnel.FunnelError) as refused:
+        funnel.set_people(lead, people)
+    assert refused.value.field == field
+    db.session.rollback()
+    assert people_of(lead) == [(0, "Ирина", [], [])]
+
+
+def test_upgrading_moves_each_leads_contact_into_its_first_person(
+    empty_database, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("CRM_INSTANCE_PATH", str(tmp_path))
+    app = create_app({"SECRET_KEY": "x", "DATABASE_URL": empty_database})
+    with app.app_context(), audit.paused(db.session):
+        flask_migrate.upgrade(revision="0012")
+        funnel_defaults.install("ru")
+        stage_id = db.session.scalar(select(Stage.id))
+        leads = sa.table("leads", *map(sa.column, LEADS_AT_0012))
+        now = funnel.utcnow()
+        rows = [
+            ("Альфа", "Ирина", "+7 (999) 123-45-67", "79991234567", "ira@alfa.ru"),
+            ("Бета", None, None, None, "info@beta.ru"),
+            ("Гамма", None, None, None, None),
+        ]
+        for number, (title, name, phone, digits, email) in enumerate(rows, start=1):
+            db.session.execute(
+                sa.insert(leads).values(
+                    number=number,
+                    title=title,
+                    contact_name=name,
+                    phone=phone,
+                    phone_digits=digits,
+                    email=email,
+                    stage_id=stage_id,
+                    search_text="",
+                    archived=False,
+                    stage_changed_at=now,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        db.session.commit()
+
+        flask_migrate.upgrade()
+        ids = dict(db.session.execute(select(Lead.title, Lead.id)).all())
+        people = db.session.execute(
+            select(LeadPerson.lead_id, LeadPerson.name, LeadPerson.phones, LeadPerson.emails)
+        ).all()
+        points = set(db.session.execute(select(ContactPoint.lead_id, ContactPoint.value)).all())
+        db.session.remove()
+        db.engine.dispose()
+    assert sorted(people) == [
+        (ids["Альфа"], "Ирина", ["+7 (999) 123-45-67"], ["ira@alfa.ru"]),
+        (ids["Бета"], None, [], ["info@beta.ru"]),
+    ]
+    assert points == {
+        (ids["Альфа"], "9991234567"),
+        (ids["Альфа"], "ira@alfa.ru"),
+        (ids["Бета"], "info@beta.ru"),
+    }
+
+
+LEADS_AT_0012 = (
+    *("id", "number", "title", "contact_name", "phone", "phone_digits", "email", "stage_id"),
+    *("search_text", "archived", "stage_changed_at", "created_at", "updated_at"),
+)
