@@ -15,23 +15,31 @@ from flask import has_request_context
 from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session
 
-from crm.models import Activity, AuditEntry, Lead, Stage, User, utcnow
+from crm.models import Activity, AuditEntry, Lead, LeadPerson, Stage, User, utcnow
 from crm.security import acting_user
 
 # What is recorded of each kind of row. Caches kept by the service (search text, the newest
 # contact, when the stage changed) and bookkeeping (session versions) are left out.
+# A lead's contact name, phone and email are its main person's, recorded with the person.
 FIELDS = {
     Lead: (
-        *("title", "contact_name", "phone", "email", "source", "owner_id", "stage_id"),
+        *("title", "source", "owner_id", "stage_id"),
         *("value", "next_step_at", "next_step_note", "lost_reason_id", "lost_note", "archived"),
     ),
+    LeadPerson: ("name", "job_title", "phones", "emails", "note"),
     Activity: ("kind_id", "occurred_at", "body", "deleted_at"),
     Stage: ("name", "colour", "position", "kind", "stuck_after_days"),
     User: ("email", "name", "role", "active", "locale", "timezone", "password_hash"),
 }
-SUBJECTS = {Lead: "lead", Activity: "activity", Stage: "stage", User: "user"}
+SUBJECTS = {
+    Lead: "lead",
+    LeadPerson: "person",
+    Activity: "activity",
+    Stage: "stage",
+    User: "user",
+}
 # How a new or deleted row is named in the log.
-NAMES = {Lead: "title", Activity: "body", Stage: "name", User: "name"}
+NAMES = {Lead: "title", LeadPerson: "name", Activity: "body", Stage: "name", User: "name"}
 # Fields whose change is an action of its own rather than an old → new value.
 ACTIONS = {
     (Lead, "archived"): {True: "archived", False: "restored"},
@@ -62,6 +70,9 @@ def as_text(value):
         return value.isoformat(timespec="seconds")
     if isinstance(value, Decimal):
         return format(value, "f")
+    if isinstance(value, list):
+        # A person's phones or emails, one after another.
+        return "; ".join(map(str, value)) or None
     if hasattr(value, "id"):
         return str(value.id)
     return str(value)
@@ -78,7 +89,7 @@ def acting_user_id():
 def lead_of(instance):
     if isinstance(instance, Lead):
         return instance.id
-    if isinstance(instance, Activity):
+    if isinstance(instance, Activity | LeadPerson):
         return instance.lead_id
     return None
 

@@ -18,6 +18,7 @@ def init_app(app):
     app.add_template_filter(day)
     app.add_template_filter(ago)
     app.add_template_filter(first_line)
+    app.add_template_filter(tel)
     app.add_template_global(next_step_state)
     app.add_template_global(currency)
 
@@ -36,6 +37,12 @@ def money(value):
         return ""
     pattern = "#,##0.##" if value == int(value) else "#,##0.00"
     return numbers.format_decimal(value, format=pattern, locale=user_locale())
+
+
+def tel(phone):
+    """A phone as a tel: link dials it: its digits, with the "+" of an international number."""
+    digits = "".join(ch for ch in phone or "" if ch.isdigit())
+    return "+" + digits if (phone or "").strip().startswith("+") else digits
 
 
 def when(moment):

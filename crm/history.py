@@ -22,6 +22,7 @@ PAGE_SIZE = 50
 
 SUBJECT_LABELS = {
     "lead": _l("Lead"),
+    "person": _l("Person at the client"),
     "activity": _l("Activity"),
     "stage": _l("Stage"),
     "user": _l("User"),
@@ -32,6 +33,9 @@ WHAT = {
     ("lead", "changed"): _l("Lead changed"),
     ("lead", "archived"): _l("Lead archived"),
     ("lead", "restored"): _l("Lead restored"),
+    ("person", "created"): _l("Person added"),
+    ("person", "changed"): _l("Person changed"),
+    ("person", "deleted"): _l("Person removed"),
     ("activity", "changed"): _l("Activity changed"),
     ("activity", "deleted"): _l("Activity deleted"),
     ("activity", "restored"): _l("Activity restored"),
@@ -44,6 +48,10 @@ WHAT = {
 FIELD_LABELS = {
     "title": _l("Title"),
     "contact_name": _l("Contact person"),
+    "job_title": _l("Job title"),
+    "phones": _l("Phones"),
+    "emails": _l("Emails"),
+    "note": _l("Note"),
     "phone": _l("Phone"),
     "email": _l("Email"),
     "source": _l("Source"),

@@ -82,6 +82,8 @@ ROUTES = {
     "leads.restore_activity": (ADMIN, "POST", "/leads/{number}/activities/{activity}/restore"),
     "leads.timeline": (LEAD, "GET", "/leads/{number}/timeline?before=2100-01-01T00:00:00~1~1"),
     "leads.edit_details": (LEAD, "GET", "/leads/{number}/details"),
+    "leads.people": (LEAD, "GET", "/leads/{number}/people"),
+    "leads.edit_people": (LEAD, "GET", "/leads/{number}/people/edit"),
     "leads.log_activity": (LEAD, "POST", "/leads/{number}/log"),
     "leads.archive": (LEAD, "POST", "/leads/{number}/archive"),
     "leads.edit_activity": (LEAD, "GET", "/leads/{number}/activities/{activity}"),
@@ -229,7 +231,10 @@ def problems(client, team, endpoints, expected, unchanged=True, **kwargs):
 
 NOT_PUBLIC = sorted(set(ROUTES) - set(of_kind(PUBLIC)) - set(of_kind(API)))
 # Forms for changing a lead: a colleague's lead that may only be read refuses them outright.
-CHANGE_FORMS = {"leads.edit_details", "leads.edit_activity", "board.move", "agenda.log"}
+CHANGE_FORMS = {
+    *("leads.edit_details", "leads.edit_people", "leads.edit_activity"),
+    *("board.move", "agenda.log"),
+}
 
 
 def test_without_logging_in_every_page_leads_to_the_login(team, client):

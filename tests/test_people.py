@@ -161,3 +161,87 @@ LEADS_AT_0012 = (
     *("id", "number", "title", "contact_name", "phone", "phone_digits", "email", "stage_id"),
     *("search_text", "archived", "stage_changed_at", "created_at", "updated_at"),
 )
+
+
+@pytest.fixture
+def alfa(admin, stages):
+    return factories.lead(
+        title="ООО Альфа", owner=admin, contact_name="Ирина", phone="+7 999 123-45-67"
+    )
+
+
+def form_of(*people, main=0):
+    """The people form as a browser sends it."""
+    data = {"main": str(main)}
+    for index, person in enumerate(people):
+        for name, value in person.items():
+            data[f"people-{index}-{name}"] = value
+    return data
+
+
+def log_in(client, user):
+    client.post("/login", data={"email": user.email, "password": factories.PASSWORD})
+
+
+def test_the_lead_page_lists_its_people_and_edits_them_in_place(logged_in, hx, admin, alfa):
+    page = logged_in.get(f"/leads/{alfa.number}").text
+    assert 'id="lead-people"' in page and "Ирина" in page and 'href="tel:+79991234567"' in page
+
+    log_in(hx, admin)
+    form = hx.get(f"/leads/{alfa.number}/people/edit").text
+    assert "<html" not in form and 'name="people-1-name"' in form
+    answer = hx.post(
+        f"/leads/{alfa.number}/people/edit",
+        data=form_of(
+            {"name": "Ирина", "phones": "+7 999 123-45-67"},
+            {"name": "Пётр", "job_title": "Закупки", "emails": "petr@alfa.ru\n"},
+            main=1,
+        ),
+    )
+    assert answer.status_code == 200
+    assert "Пётр" in answer.text and 'hx-swap-oob="outerHTML"' in answer.text
+    assert people_of(alfa) == [
+        (0, "Пётр", [], ["petr@alfa.ru"]),
+        (1, "Ирина", ["+7 999 123-45-67"], []),
+    ]
+    assert db.session.get(Lead, alfa.id).contact_name == "Пётр"
+
+
+def test_removing_a_person_without_htmx_goes_back_to_the_lead(logged_in, alfa):
+    funnel.set_people(alfa, [{"name": "Ирина"}, {"name": "Пётр"}])
+    db.session.commit()
+    answer = logged_in.post(
+        f"/leads/{alfa.number}/people/edit",
+        data=form_of({"name": "Ирина"}, {"name": "Пётр", "remove": "y"}, {}),
+    )
+    assert answer.status_code == 303 and answer.headers["Location"].endswith(
+        f"/leads/{alfa.number}"
+    )
+    assert people_of(alfa) == [(0, "Ирина", [], [])]
+
+
+def test_a_person_refused_shows_why_at_the_field_and_saves_nothing(logged_in, alfa):
+    answer = logged_in.post(
+        f"/leads/{alfa.number}/people/edit",
+        data=form_of({"name": "Ирина"}, {"name": "Пётр", "phones": "1" * 51}),
+    )
+    assert answer.status_code == 422
+    assert "under 50 characters" in answer.text and 'id="people-1-phones-error"' in answer.text
+    assert people_of(alfa) == [(0, "Ирина", ["+7 999 123-45-67"], [])]
+
+
+def test_changes_to_people_are_in_the_leads_history(logged_in, alfa):
+    logged_in.post(
+        f"/leads/{alfa.number}/people/edit",
+        data=form_of({"name": "Ирина", "phones": "+7 999 123-45-67"}, {"name": "Пётр"}),
+    )
+    history = logged_in.get(f"/leads/{alfa.number}/history").text
+    assert "Person added" in history and "Пётр" in history
+
+
+def test_a_colleagues_lead_shows_its_people_but_not_their_form(client, auth, alfa):
+    sam = factories.user(name="Sam Seller")
+    auth.login(sam.email)
+    page = client.get(f"/leads/{alfa.number}").text
+    assert "Ирина" in page and "Edit people" not in page
+    assert client.get(f"/leads/{alfa.number}/people/edit").status_code == 403

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("leads", __name__, url_prefix="/leads")
 
-from crm.leads import changes, page, views  # noqa: E402,F401
+from crm.leads import changes, page, people, views  # noqa: E402,F401

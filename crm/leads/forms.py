@@ -3,10 +3,15 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DecimalField,
     EmailField,
+    FieldList,
+    Form,
+    FormField,
     SelectField,
     StringField,
+    TextAreaField,
 )
 from wtforms.validators import (
     Email,
@@ -17,7 +22,7 @@ from wtforms.validators import (
 )
 
 from crm.forms import NextStepMixin, finite_number, optional_id
-from crm.funnel import TITLE_MAX, VALUE_MAX
+from crm.funnel import PEOPLE_MAX, TITLE_MAX, VALUE_MAX
 
 
 class LeadDetailsForm(NextStepMixin, FlaskForm):
@@ -54,4 +59,43 @@ def lead_details(form):
         "owner_id": form.owner_id.data,
         "next_step_at": form.next_step_when.moment,
         "next_step_note": form.next_step_note.data,
+    }
+
+
+class PersonForm(Form):
+    """One of the people at the client; phones and emails one a line."""
+
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
+    job_title = StringField(_l("Job title"), validators=[Optional(), Length(max=120)])
+    phones = TextAreaField(_l("Phones, one a line"), validators=[Optional(), Length(max=300)])
+    emails = TextAreaField(_l("Emails, one a line"), validators=[Optional(), Length(max=1300)])
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=500)])
+    remove = BooleanField(_l("Remove this person"))
+
+
+class PeopleForm(FlaskForm):
+    """The lead's people, the main contact first, and a blank one to add someone."""
+
+    people = FieldList(FormField(PersonForm), min_entries=1, max_entries=PEOPLE_MAX + 1)
+    main = SelectField(_l("Main contact"), coerce=int, validate_choice=False, default=0)
+
+
+def people_of(form):
+    """The people as the funnel service takes them, the main contact first, those marked for
+    removal left out; and for each, the index of its entry in the form."""
+    entries = list(form.people)
+    main = form.main.data if isinstance(form.main.data, int) else 0
+    main = main if 0 <= main < len(entries) else 0
+    order = [main, *(i for i in range(len(entries)) if i != main)]
+    kept = [i for i in order if not entries[i].form.remove.data]
+    return [person_of(entries[i].form) for i in kept], kept
+
+
+def person_of(entry):
+    return {
+        "name": entry.name.data,
+        "job_title": entry.job_title.data,
+        "phones": (entry.phones.data or "").splitlines(),
+        "emails": (entry.emails.data or "").splitlines(),
+        "note": entry.note.data,
     }
