@@ -482,3 +482,170 @@ def test_the_list_costs_the_same_with_more_fields_and_leads(logged_in, admin, st
     page = listed(logged_in, more_url)
     assert len(page.headers) == 7 and len(page.numbers) == 19
     assert page.column("pole_5")[0] == "3"
+
+
+# The board
+
+
+HTMX = {"HX-Request": "true", "HX-Request-Type": "partial"}
+
+
+def board_cards(html):
+    """{lead number: the text of its card's fields line, or None}."""
+    found = {}
+    for card in re.findall(r'<li class="board-card.*?</li>', html, re.S):
+        number = int(re.search(r'href="/leads/(\d+)"', card).group(1))
+        line = re.search(r'<p class="card-fields">(.*?)</p>', card, re.S)
+        found[number] = " ".join(re.sub(r"<[^>]+>", " ", line.group(1)).split()) if line else None
+    return found
+
+
+def test_a_card_shows_the_fields_marked_for_cards(logged_in, fields, admin):
+    factories.field("Сайт", FieldType.LINK, on_card=True)
+    alfa = factories.lead("Альфа", owner=admin, fields={"gorod": "Москва", "sayt": "alfa.ru"})
+    beta = factories.lead("Бета", owner=admin, fields={"sotrudnikov": "8"})
+    plain = factories.lead("Без полей", owner=admin)
+    cards = board_cards(logged_in.get("/board/").text)
+    assert cards[alfa.number] == "Город: Москва Сайт: https://alfa.ru"
+    # Only the fields marked for cards, and only those the lead has.
+    assert cards[beta.number] is None
+    assert cards[plain.number] is None
+
+
+def changes_url(html):
+    """The poll's address as board.js makes it: the page's own, with the filters in it."""
+    base = re.search(r'data-changes-url="([^"]*)"', html).group(1).replace("&amp;", "&")
+    version = re.search(r'id="board-version" hidden data-version="(\d+)"', html).group(1)
+    shown = re.findall(
+        r'id="column-(\d+)"\s+data-stage="\d+" data-kind="\w+" data-signature="([^"]*)"\s+'
+        r'data-expanded="(\w+)"',
+        html,
+    )
+    params = [("version", version)] + [
+        ("col", f"{stage}:{25 if expanded == 'true' else 0}:{signature}")
+        for stage, signature, expanded in shown
+    ]
+    return base + ("&" if "?" in base else "?") + urlencode(params)
+
+
+def test_the_board_filters_by_choice_fields(logged_in, clients, stages):
+    html = logged_in.get("/board/?f.gorod=moskva&f.gorod=kazan").text
+    assert sorted(board_cards(html)) == of(clients, "Альфа", "Бета")
+    assert 'class="column-count">2 leads<' in html
+    # The filter form: the choice fields marked filterable, and no other kind.
+    form = re.search(r'<form id="board-filters".*?</form>', html, re.S).group(0)
+    assert 'name="f.gorod" value="moskva" checked' in form
+    assert 'name="f.gorod" value="tver">' in form
+    assert 'name="f.tegi" value="vip"' in form
+    assert "f.sotrudnikov" not in form and "f.s_nds" not in form
+    assert "Filters (1)" in html
+    # Several choices too.
+    html = logged_in.get("/board/?f.tegi=vip").text
+    assert sorted(board_cards(html)) == of(clients, "Альфа")
+    # Every address the board asks of itself keeps the filter.
+    changes = re.search(r'data-changes-url="([^"]*)"', html).group(1)
+    assert changes == "/board/changes?f.tegi=vip"
+    column = logged_in.get(f"/board/columns/{stages[0].id}?cards=50&f.tegi=vip").text
+    assert sorted(board_cards(column)) == of(clients, "Альфа")
+
+
+def test_the_board_says_what_it_cannot_filter_by(logged_in, clients):
+    html = logged_in.get("/board/?f.gorod=paris&f.sotrudnikov.min=5").text
+    assert "Город: “paris” is not one of the choices." in html
+    assert "“f.sotrudnikov.min” names no field to filter by" in html
+    assert len(board_cards(html)) == 4
+
+
+def test_the_live_poll_keeps_to_the_filter(logged_in, clients, stages, admin):
+    from crm import funnel
+    from crm.extensions import db
+
+    html = logged_in.get("/board/?f.gorod=kazan").text
+    # A Moscow lead moves: the filtered board has nothing to redraw.
+    funnel.move_lead(clients["Альфа"], stages[1], admin)
+    db.session.commit()
+    response = logged_in.get(changes_url(html), headers=HTMX)
+    assert response.status_code == 200
+    assert '<hx-partial hx-target="#column-' not in response.text
+    html = html.replace(
+        re.search(r'data-version="\d+"', html).group(0),
+        re.search(r'data-version="\d+"', response.text).group(0),
+    )
+    # A Kazan lead moves: both its columns are redrawn, with Kazan's cards only.
+    funnel.move_lead(clients["Бета"], stages[1], admin)
+    db.session.commit()
+    response = logged_in.get(changes_url(html), headers=HTMX)
+    targets = re.findall(r'<hx-partial hx-target="#column-(\d+)"', response.text)
+    assert sorted(map(int, targets)) == sorted([stages[0].id, stages[1].id])
+    assert sorted(board_cards(response.text)) == of(clients, "Бета")
+
+
+def test_the_board_costs_the_same_with_fields_and_more_leads(logged_in, fields, admin, stages):
+    factories.lead("First", owner=admin, fields={"gorod": "Москва", "tegi": "VIP"})
+    url = "/board/?f.gorod=moskva&f.gorod=kazan&f.tegi=vip"
+    few = count_queries(logged_in, url)
+    for n in range(4):
+        factories.field(f"Поле {n}", FieldType.CHOICE, ["Да", "Нет"], filterable=True, on_card=True)
+    for n in range(40):
+        factories.lead(
+            f"Lead {n}",
+            owner=admin,
+            stage=stages[n % 4],
+            fields={"gorod": CITIES[n % 3], "tegi": "VIP", **{f"pole_{m}": "Да" for m in range(4)}},
+        )
+    more_url = url + "".join(f"&f.pole_{m}=da" for m in range(4))
+    assert count_queries(logged_in, more_url) == few
+    assert len(board_cards(logged_in.get(more_url).text)) == 27
+
+
+# The agenda
+
+
+def agenda_rows(html):
+    return sorted({int(n) for n in re.findall(r'href="/leads/(\d+)">#', html)})
+
+
+def test_the_agenda_filters_by_choice_fields(logged_in, clients):
+    html = logged_in.get("/agenda/?f.gorod=moskva&f.gorod=tver").text
+    assert agenda_rows(html) == of(clients, "Альфа", "Гамма")
+    assert '<span class="count" id="count-unplanned">2</span>' in html
+    form = re.search(r'<form class="agenda-owner".*?</form>', html, re.S).group(0)
+    assert 'name="f.gorod" value="tver" checked' in form
+    assert "f.sotrudnikov" not in form
+    # The links to the calendar and the missed contacts do not carry it: they do not filter.
+    assert 'href="/agenda/calendar"' in html
+
+
+def test_the_agenda_filter_survives_its_redraws(logged_in, clients, admin):
+    from crm.agenda import queries as agenda_queries
+
+    for n in range(agenda_queries.ROWS):
+        factories.lead(f"Lead {n}", owner=admin, fields={"gorod": "Москва"})
+    html = logged_in.get("/agenda/?f.gorod=moskva&f.gorod=tver", headers=HTMX).text
+    # "Show more" asks for the next rows of the same filtered section.
+    more = re.search(r'hx-get="(/agenda/sections/unplanned[^"]*)"', html).group(1)
+    more = more.replace("&amp;", "&")
+    assert parse_qs(urlsplit(more).query)["f.gorod"] == ["moskva", "tver"]
+    assert len(agenda_rows(logged_in.get(more).text)) == 2
+    # A row's actions answer with the sections drawn again, the filter kept.
+    action = re.search(r'hx-post="(/agenda/leads/\d+/reschedule[^"]*)"', html).group(1)
+    action = action.replace("&amp;", "&")
+    assert parse_qs(urlsplit(action).query)["f.gorod"] == ["moskva", "tver"]
+    lead_id = int(re.search(r"/leads/(\d+)/", action).group(1))
+    redrawn = logged_in.post(action, data={"days": "1"}, headers=HTMX).text
+    assert "moved to" in redrawn
+    assert clients["Бета"].number not in agenda_rows(redrawn)
+    assert lead_id in {clients[title].id for title in ("Альфа", "Гамма")}
+    log = (
+        re.search(r'hx-get="(/agenda/leads/\d+/log[^"]*)"', redrawn).group(1).replace("&amp;", "&")
+    )
+    assert parse_qs(urlsplit(log).query)["f.gorod"] == ["moskva", "tver"]
+
+
+def test_the_agenda_costs_the_same_with_a_filter_and_more_leads(logged_in, fields, admin):
+    factories.lead("First", owner=admin, fields={"gorod": "Москва", "tegi": "VIP"})
+    url = "/agenda/?f.gorod=moskva&f.tegi=vip"
+    few = count_queries(logged_in, url)
+    for n in range(30):
+        factories.lead(f"Lead {n}", owner=admin, fields={"gorod": CITIES[n % 3], "tegi": "VIP"})
+    assert count_queries(logged_in, url) == few
