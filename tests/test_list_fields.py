@@ -370,6 +370,25 @@ def test_the_export_of_the_list_keeps_its_field_filters(logged_in, clients):
     assert "Бета" in csv and "Альфа" not in csv
 
 
+def test_reassigning_the_list_keeps_to_its_field_filters(logged_in, clients, admin):
+    from crm.extensions import db
+    from crm.models import Lead
+
+    bob = factories.user(name="Bob")
+    html = logged_in.get("/leads/?f.gorod=moskva&f.gorod=kazan").text
+    action = re.search(r'action="(/leads/reassign[^"]*)"', html).group(1)
+    assert parse_qs(urlsplit(action.replace("&amp;", "&")).query)["f.gorod"] == [
+        "moskva",
+        "kazan",
+    ]
+    response = logged_in.post(
+        action.replace("&amp;", "&"), data={"owner_id": bob.id, "expected": "2"}
+    )
+    assert response.status_code == 303
+    owned = {lead.title: lead.owner_id for lead in db.session.query(Lead)}
+    assert owned == {"Альфа": bob.id, "Бета": bob.id, "Гамма": admin.id, "Дельта": admin.id}
+
+
 # Sorting by a field, page after page
 
 
