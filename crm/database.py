@@ -6,6 +6,8 @@ from sqlalchemy import event
 from crm.extensions import db
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# The SQL name of Python's str.casefold on SQLite connections.
+CASEFOLD = "crm_casefold"
 
 
 def init_app(app):
@@ -27,10 +29,17 @@ def configure_sqlite(engine, busy_timeout_ms):
         # FULL: a committed call note survives a power cut, not only a crash of the app.
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()
+        # SQLite's lower() and LIKE fold ASCII letters only: "contains" filters on the team's
+        # own text fields compare casefolded copies instead, so "москва" finds "Москва".
+        dbapi_connection.create_function(CASEFOLD, 1, casefold, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def on_begin(connection):
         connection.exec_driver_sql("BEGIN IMMEDIATE" if may_write() else "BEGIN")
+
+
+def casefold(value):
+    return value.casefold() if isinstance(value, str) else value
 
 
 @event.listens_for(db.session, "after_commit")

@@ -15,6 +15,7 @@ TINY = [
 OPS = [
     "healthz",
     "leads_list",
+    "leads_list_fields",
     "leads_search",
     "leads_search_text",
     "leads_search_phone",
@@ -67,6 +68,9 @@ def test_a_tiny_bench_writes_the_results(tmp_path, data_dir, capsys):
         else:
             assert entry["status"] == "missing"
     assert written["ops"]["lead_page"]["budget"] == {"p50_ms": 15, "scale_ratio": 1.5}
+    # The list with the team's fields: made on the run's copy, since the dataset has none.
+    assert written["ops"]["leads_list_fields"]["status"] == "ok"
+    assert written["ops"]["leads_list_fields"]["budget"] == {"p50_ms": 30, "scale_ratio": 2}
     assert "ok" in written["ops"]["lead_page"]
     assert "budget" not in written["ops"]["healthz"]
 

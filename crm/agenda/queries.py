@@ -110,14 +110,16 @@ def section_order(key):
     return [last_contact, Lead.id]
 
 
-def base_conditions(owner_id, stages):
+def base_conditions(owner_id, stages, where=()):
+    """Open, kept leads of one owner (or everyone's), meeting `where` too (the agenda's
+    filters on the team's fields)."""
     conditions = [Lead.archived == false(), Lead.stage_id.in_([stage.id for stage in stages])]
     if owner_id is not None:
         conditions.append(Lead.owner_id == owner_id)
-    return conditions
+    return [*conditions, *where]
 
 
-def counts(owner_id, day, stages, quiet_days):
+def counts(owner_id, day, stages, quiet_days, where=()):
     """{section key: (how many leads meet its condition, how many of them it lists)}, in one
     pass over the person's open leads."""
     if not stages:
@@ -129,7 +131,7 @@ def counts(owner_id, day, stages, quiet_days):
         select(
             *(func.sum(case((condition, 1), else_=0)) for condition in conditions.values()),
             *(func.sum(case((listed[key], 1), else_=0)) for key in shared),
-        ).where(*base_conditions(owner_id, stages))
+        ).where(*base_conditions(owner_id, stages, where))
     ).one()
     values = (int(value or 0) for value in row)
     meeting = {key: next(values) for key in conditions}
@@ -137,14 +139,14 @@ def counts(owner_id, day, stages, quiet_days):
     return {key: (meeting[key], listing[key]) for key in conditions}
 
 
-def section_rows(key, owner_id, day, stages, quiet_days, offset=0, limit=ROWS):
+def section_rows(key, owner_id, day, stages, quiet_days, offset=0, limit=ROWS, where=()):
     """The leads one section lists, a page at a time, with their stage and owner."""
     if not stages:
         return []
     conditions = sections_conditions(day, stages, quiet_days)
     ids = db.session.scalars(
         select(Lead.id)
-        .where(*base_conditions(owner_id, stages), listed_conditions(conditions, day)[key])
+        .where(*base_conditions(owner_id, stages, where), listed_conditions(conditions, day)[key])
         .order_by(*section_order(key))
         .offset(offset)
         .limit(limit)
@@ -153,13 +155,13 @@ def section_rows(key, owner_id, day, stages, quiet_days, offset=0, limit=ROWS):
     return [found[lead_id] for lead_id in ids if lead_id in found]
 
 
-def all_sections(owner_id, day, quiet_days):
+def all_sections(owner_id, day, quiet_days, where=()):
     stages = lists.open_stages()
-    found = counts(owner_id, day, stages, quiet_days)
+    found = counts(owner_id, day, stages, quiet_days, where)
     sections = []
     for key in sections_conditions(day, stages, quiet_days) if stages else ():
         count, listed = found.get(key, (0, 0))
-        rows = section_rows(key, owner_id, day, stages, quiet_days) if listed else []
+        rows = section_rows(key, owner_id, day, stages, quiet_days, where=where) if listed else []
         sections.append(Section(key, count, listed, rows))
     return sections
 

@@ -16,7 +16,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
-from crm import access, funnel, htmx, lists, typed_dates
+from crm import access, field_filters, funnel, htmx, lists, typed_dates
 from crm.access import lead_by_id_or_404
 from crm.agenda import bp, queries
 from crm.args import id_arg, text_arg
@@ -38,11 +38,17 @@ SECTIONS = {
     "quiet": (_l("Gone quiet"), _l("No contact for %(days)d days or more.")),
 }
 EVERYONE = "everyone"
+# The addresses that draw the sections, which the field filters narrow (not the calendar's).
+SECTIONS_ENDPOINTS = frozenset(
+    {"agenda.index", "agenda.section_more", "agenda.log", "agenda.reschedule"}
+)
 RESCHEDULE_DAYS = (1, 3, 7)
 
 
 class AgendaView:
-    """Whose agenda: one's own, or for managers a colleague's or everyone's (`owner`)."""
+    """Whose agenda: one's own, or for managers a colleague's or everyone's (`owner`); and
+    which of its leads, by the team's choice fields (`f.gorod=moskva`, as the list writes it).
+    Both ride in every address the agenda's rows and forms use, so they survive each redraw."""
 
     def __init__(self, args, user):
         self.user = user
@@ -50,6 +56,14 @@ class AgendaView:
         if not access.manages_the_team(user):
             owner = ""
         self.owner = owner if owner == EVERYONE or id_arg(owner) else ""
+        self.args = args
+        self.field_filters = field_filters.read(args, field_filters.CHOICE_TYPES)
+
+    def conditions(self):
+        return self.field_filters.conditions()
+
+    def field_controls(self):
+        return field_filters.controls(self.field_filters, self.args, field_filters.CHOICE_TYPES)
 
     @property
     def owner_id(self):
@@ -59,6 +73,8 @@ class AgendaView:
 
     def url(self, endpoint="agenda.index", **values):
         params = {"owner": self.owner} if self.owner else {}
+        if endpoint in SECTIONS_ENDPOINTS:
+            params |= self.field_filters.params()
         return url_for(endpoint, **params, **values)
 
 
@@ -108,7 +124,7 @@ def rows_context(view):
 
 def sections_context(view, message=None):
     quiet_days = lists.quiet_after_days()
-    sections = queries.all_sections(view.owner_id, today(), quiet_days)
+    sections = queries.all_sections(view.owner_id, today(), quiet_days, view.conditions())
     leads = [lead for section in sections for lead in section.leads]
     return {
         "view": view,
@@ -148,8 +164,10 @@ def section_more(key):
     quiet_days = lists.quiet_after_days()
     stages = lists.open_stages()
     day = today()
-    count, listed = queries.counts(view.owner_id, day, stages, quiet_days).get(key, (0, 0))
-    rows = queries.section_rows(key, view.owner_id, day, stages, quiet_days, offset)
+    where = view.conditions()
+    found = queries.counts(view.owner_id, day, stages, quiet_days, where)
+    count, listed = found.get(key, (0, 0))
+    rows = queries.section_rows(key, view.owner_id, day, stages, quiet_days, offset, where=where)
     section = queries.Section(key, count, listed, rows, offset)
     return render_template(
         "agenda/_rows.html",

@@ -38,6 +38,8 @@ class BoardFilters:
     period_days: int = DEFAULT_PERIOD
     # Set for a salesperson who may not see colleagues' leads: see crm.access.
     restricted_to: int | None = None
+    # On the team's choice fields: crm.field_filters.FieldFilter values.
+    fields: tuple = ()
 
 
 @dataclass
@@ -98,6 +100,7 @@ def conditions(filters, stages, now):
         found.append(Lead.next_step_at < filters.overdue_before)
     if filters.stuck_only:
         found.append(stuck_condition(stages, now))
+    found.extend(field_filter.condition() for field_filter in filters.fields)
     return found
 
 

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
-from crm import access, data_version, funnel, htmx, lists
+from crm import access, custom_fields, data_version, field_filters, funnel, htmx, lists
 from crm.access import lead_by_id_or_404, restricted_to
 from crm.args import id_arg, text_arg
 from crm.board import bp, queries
@@ -42,6 +42,9 @@ class BoardView:
         self.stuck = args.get("stuck") == "1"
         period = id_arg(args.get("period"))
         self.period = period if period in queries.PERIODS else queries.DEFAULT_PERIOD
+        # By the team's choice fields, as the lead list writes them (f.gorod=moskva).
+        self.args = args
+        self.field_filters = field_filters.read(args, field_filters.CHOICE_TYPES)
         self.now = utcnow()
 
     def filters(self):
@@ -54,6 +57,7 @@ class BoardView:
             stuck_only=self.stuck,
             period_days=self.period,
             restricted_to=restricted_to(self.user),
+            fields=self.field_filters.filters,
         )
 
     def params(self, **changes):
@@ -64,6 +68,7 @@ class BoardView:
             "overdue": "1" if self.overdue else None,
             "stuck": "1" if self.stuck else None,
             "period": self.period if self.period != queries.DEFAULT_PERIOD else None,
+            **self.field_filters.params(),
         } | changes
         return {name: value for name, value in params.items() if value not in (None, "")}
 
@@ -72,7 +77,11 @@ class BoardView:
 
     @property
     def filter_count(self):
-        return sum(1 for value in (self.owner, self.source, self.overdue, self.stuck) if value)
+        chosen = (self.owner, self.source, self.overdue, self.stuck)
+        return sum(1 for value in chosen if value) + len(self.field_filters)
+
+    def field_controls(self):
+        return field_filters.controls(self.field_filters, self.args, field_filters.CHOICE_TYPES)
 
 
 def read_shown(args):
@@ -163,6 +172,8 @@ def board_context(view, stages, columns, hints, version):
         "movable_ids": movable_leads(columns, view.user),
         "now": view.now,
         "version": version,
+        # The team's fields a card shows, when the lead has a value.
+        "card_fields": [field for field in custom_fields.active_fields() if field.on_card],
         "is_stuck": queries.is_stuck,
     }
 

@@ -5,12 +5,15 @@ The list page, its CSV export and reassigning "every lead the list shows" all re
 
 from flask import url_for
 
+from crm import custom_fields, field_filters
 from crm.access import restricted_to
 from crm.args import id_arg, text_arg
 from crm.leads import queries
 from crm.timezones import day_bounds, local_today
 
 OWNER_MINE, OWNER_NOBODY = "me", "none"
+# The parameter naming a field shown as a column: `col=gorod&col=inn`.
+COLUMN = "col"
 
 
 class LeadList:
@@ -28,6 +31,10 @@ class LeadList:
         self.overdue = args.get("overdue") == "1"
         self.no_next_step = args.get("no_next_step") == "1"
         self.archived = args.get("archived") == "1"
+        self.args = args
+        self.field_filters = field_filters.read(args)
+        self.offered_columns = [field for field in custom_fields.active_fields() if field.in_list]
+        self.columns = self.read_columns(args)
         sort = args.get("sort")
         self.sort = sort if sort in queries.SORTS else queries.DEFAULT_SORT
         direction = args.get("dir")
@@ -42,6 +49,27 @@ class LeadList:
                 key = key.replace("\x00", "")[:500]
             self.cursor = queries.read_cursor(self.sort, args.get("after"), key)
 
+    def read_columns(self, args):
+        """The team's fields shown as columns: those the address names (`col=gorod`), else
+        every field the team offers in the list. `col=` alone names none."""
+        if COLUMN not in args:
+            return self.offered_columns
+        wanted = set(args.getlist(COLUMN))
+        return [field for field in self.offered_columns if field.key in wanted]
+
+    def column_params(self):
+        if self.columns == self.offered_columns:
+            return None
+        return [field.key for field in self.columns] or [""]
+
+    def field_sort_name(self, field):
+        """The sort by `field`'s column ("f.gorod"), or None when it has none."""
+        name = queries.FIELD_SORT + field.key
+        return name if queries.field_sort(name) else None
+
+    def field_controls(self):
+        return field_filters.controls(self.field_filters, self.args)
+
     def filters(self):
         owner_id = self.user.id if self.owner == OWNER_MINE else id_arg(self.owner)
         return queries.LeadFilters(
@@ -53,6 +81,7 @@ class LeadList:
             no_next_step=self.no_next_step,
             include_archived=self.archived,
             restricted_to=restricted_to(self.user),
+            fields=self.field_filters.filters,
         )
 
     @property
@@ -63,7 +92,7 @@ class LeadList:
     def filter_count(self):
         """How many filters (beyond the search) narrow the list: shown on the Filters toggle."""
         chosen = (self.stage_ids, self.owner, self.overdue, self.no_next_step, self.archived)
-        return sum(1 for value in chosen if value)
+        return sum(1 for value in chosen if value) + len(self.field_filters)
 
     def params(self, **changes):
         """The URL parameters of this list, with `changes`; defaults are left out."""
@@ -74,6 +103,8 @@ class LeadList:
             "overdue": "1" if self.overdue else None,
             "no_next_step": "1" if self.no_next_step else None,
             "archived": "1" if self.archived else None,
+            **self.field_filters.params(),
+            COLUMN: self.column_params(),
             "sort": self.sort,
             "dir": self.direction,
         } | changes

@@ -7,18 +7,27 @@ and counts at most COUNT_CAP rows, so no keystroke of the search counts the whol
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import and_, case, false, func, null, or_, select, true
 from sqlalchemy.orm import joinedload
 
-from crm import search_index
+from crm import custom_fields, search_index
 from crm.access import scope_condition
 from crm.args import MAX_ID
 from crm.extensions import db
 from crm.funnel import VALUE_MAX, phone_digits, phone_tail
-from crm.models import Activity, ActivityKind, Lead, Stage, StageChange, StageKind, User
+from crm.models import (
+    Activity,
+    ActivityKind,
+    FieldType,
+    Lead,
+    Stage,
+    StageChange,
+    StageKind,
+    User,
+)
 
 PAGE_SIZE = 50
 # "More than 1,000 leads" is as precise as a list needs; counting further costs a whole scan.
@@ -65,19 +74,105 @@ def owner_name():
     return case(names, value=Lead.owner_id) if names else null()
 
 
-SORTS = {
-    "number": SortColumn(Lead.number, int, nullable=False, unique=True, descending_first=True),
-    "title": SortColumn(Lead.title, nullable=False),
-    "contact": SortColumn(Lead.contact_name),
-    "stage": SortColumn(stage_position, int, nullable=False),
-    "owner": SortColumn(owner_name),
-    "value": SortColumn(Lead.value, parse_amount, descending_first=True),
-    "next_step": SortColumn(Lead.next_step_at, datetime.fromisoformat),
-    "last_contact": SortColumn(
-        Lead.last_activity_at, datetime.fromisoformat, descending_first=True
-    ),
-}
+class Sorts(dict):
+    """The columns the list sorts by, by name: the fixed ones, and "f.<key>" for each field of
+    the team's own marked filterable, made when asked for (the team changes its fields while
+    the app runs). The list, its export and the API all look a sort up here."""
+
+    def __missing__(self, name):
+        column = field_sort(name)
+        if column is None:
+            raise KeyError(name)
+        return column
+
+    def __contains__(self, name):
+        return super().__contains__(name) or field_sort(name) is not None
+
+
+SORTS = Sorts(
+    {
+        "number": SortColumn(Lead.number, int, nullable=False, unique=True, descending_first=True),
+        "title": SortColumn(Lead.title, nullable=False),
+        "contact": SortColumn(Lead.contact_name),
+        "stage": SortColumn(stage_position, int, nullable=False),
+        "owner": SortColumn(owner_name),
+        "value": SortColumn(Lead.value, parse_amount, descending_first=True),
+        "next_step": SortColumn(Lead.next_step_at, datetime.fromisoformat),
+        "last_contact": SortColumn(
+            Lead.last_activity_at, datetime.fromisoformat, descending_first=True
+        ),
+    }
+)
 DEFAULT_SORT = "number"
+FIELD_SORT = "f."
+
+
+def field_sort(name):
+    """The sort column of the field `name` names ("f.gorod"), or None when it names none a
+    person may sort by (long text and several choices have no order worth a column)."""
+    if not isinstance(name, str) or not name.startswith(FIELD_SORT):
+        return None
+    field = custom_fields.by_key().get(name.removeprefix(FIELD_SORT))
+    if field is None or field.removed or not field.filterable:
+        return None
+    return FIELD_SORTS.get(field.type, lambda _field: None)(field)
+
+
+def parse_field_date(text):
+    return date.fromisoformat(text).isoformat()
+
+
+def parse_field_number(text):
+    value = Decimal(text)
+    # Beyond what a field holds is a hand-made URL.
+    if not value.is_finite() or abs(value) >= custom_fields.NUMBER_MAX:
+        raise ValueError(text)
+    return value
+
+
+def option_sort(field):
+    """A choice sorts in the order of its options, as a stage does in the funnel's."""
+    order = {option.key: position for position, option in enumerate(field.options)}
+    stored = custom_fields.stored(field.key)
+    return SortColumn(lambda: case(order, value=stored) if order else null(), int)
+
+
+def yes_no_sort(field):
+    """No before yes, the same on both databases (they write JSON's booleans differently)."""
+    answer = case(
+        (custom_fields.equals_any(field, [True]), 1),
+        (custom_fields.equals_any(field, [False]), 0),
+    )
+    return SortColumn(lambda: answer, int)
+
+
+def number_sort(field):
+    return SortColumn(
+        lambda: custom_fields.stored_number(field.key), parse_field_number, descending_first=True
+    )
+
+
+def date_sort(field):
+    return SortColumn(
+        lambda: custom_fields.stored(field.key), parse_field_date, descending_first=True
+    )
+
+
+def text_sort(field):
+    return SortColumn(lambda: custom_fields.stored(field.key))
+
+
+FIELD_SORTS = {
+    FieldType.CHOICE: option_sort,
+    FieldType.YES_NO: yes_no_sort,
+    FieldType.NUMBER: number_sort,
+    FieldType.MONEY: number_sort,
+    FieldType.DATE: date_sort,
+    FieldType.TEXT: text_sort,
+    FieldType.LINK: text_sort,
+    FieldType.PHONE: text_sort,
+    FieldType.EMAIL: text_sort,
+}
 
 
 @dataclass(frozen=True)
@@ -94,6 +189,8 @@ class LeadFilters:
     include_archived: bool = False
     # Set for a salesperson who may not see colleagues' leads: see crm.access.
     restricted_to: int | None = None
+    # On the team's own fields: crm.field_filters.FieldFilter values.
+    fields: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -187,6 +284,7 @@ def filter_conditions(filters):
     if filters.no_next_step:
         open_stages = select(Stage.id).where(Stage.kind == StageKind.OPEN)
         conditions.append(and_(Lead.next_step_at.is_(None), Lead.stage_id.in_(open_stages)))
+    conditions.extend(field_filter.condition() for field_filter in filters.fields)
     return conditions
 
 
