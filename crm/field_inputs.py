@@ -8,8 +8,12 @@ form with several mistakes tells them all at once; the funnel checks again when 
 """
 
 from dataclasses import dataclass
+from decimal import Decimal
+
+from babel import numbers
 
 from crm import custom_fields, funnel
+from crm.i18n import user_locale
 from crm.models import FieldType
 
 NAME_PREFIX = "fields."
@@ -60,7 +64,18 @@ def shown_value(field, value):
         return str(value)
     if field.type == FieldType.YES_NO:
         return YES if value else NO
+    if field.type == FieldType.MONEY:
+        return typed_amount(value)
     return custom_fields.as_text(field, value)
+
+
+def typed_amount(value):
+    """An amount as the reader types one, with their decimal mark and no grouping: "1250,50".
+    Safe to read back, as an amount has two decimals at most (a number may have three, which
+    "1,250" would make a thousand: numbers keep the point)."""
+    amount = Decimal(str(value))
+    pattern = "0" if amount == amount.to_integral_value() else "0.00"
+    return numbers.format_decimal(amount, format=pattern, locale=user_locale())
 
 
 class FieldInputs:

@@ -7,16 +7,20 @@ from datetime import datetime
 from decimal import Decimal
 from html.parser import HTMLParser
 
+import hypothesis
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 
-from crm import access, app_settings, clients, funnel
+from crm import access, app_settings, clients, custom_fields, funnel
 from crm.api.views import duplicates_of
 from crm.custom_fields import Option
 from crm.extensions import db
 from crm.intake import receiving
 from crm.models import Activity, CustomField, FieldType, IntakeForm, Lead, LostReason, Stage
 from tests import factories
+from tests.conftest import fewer_on_postgresql
 from tests.querycount import count_queries
 
 INN = "7707083893"
@@ -188,8 +192,10 @@ def fresh(lead):
 
 def test_each_field_reads_as_its_type_in_the_readers_language(client, auth, fields, admin):
     app_settings.store("currency", "₽")
-    factories.user(name="Ольга", email="olga@example.com", locale="ru", timezone="Europe/Moscow")
-    lead = factories.lead("ООО Альфа", owner=admin, fields=FULL)
+    olga = factories.user(
+        name="Ольга", email="olga@example.com", locale="ru", timezone="Europe/Moscow"
+    )
+    lead = factories.lead("ООО Альфа", owner=olga, fields=FULL)
     auth.login("olga@example.com")
     response = client.get(f"/leads/{lead.number}")
     page = Page(response.text)
@@ -219,6 +225,25 @@ def test_each_field_reads_as_its_type_in_the_readers_language(client, auth, fiel
     ]
     assert len(sheet) == 1
     assert "style=" not in response.text.split("<main", 1)[1]
+
+    # The form shows an amount as she types one, and sending it back changes nothing.
+    form = Page(client.get(f"/leads/{lead.number}/details").text)
+    assert form.by_id("field-byudzhet").attrs["value"] == "1250000,50"
+    sent = {
+        n.attrs["name"]: n.attrs.get("value", "")
+        for n in form.root.find_all("input")
+        if n.attrs.get("name") and n.attrs.get("type") not in ("checkbox", "hidden")
+    }
+    sent |= {
+        "fields.gorod": "moskva",
+        "fields.s_nds": "yes",
+        "fields.tegi": ["", "opt", "vip"],
+        "fields.zametki": FULL["zametki"],
+        "owner_id": str(olga.id),
+    }
+    before = fresh(lead).fields
+    assert client.post(f"/leads/{lead.number}/details", data=sent).status_code == 303
+    assert fresh(lead).fields == before
 
 
 def test_the_option_colours_are_a_stylesheet_with_readable_text(client, admin, fields):
@@ -282,7 +307,7 @@ def test_the_details_form_has_an_input_fit_for_each_type(logged_in, admin, field
     assert page.described_by("field-inn") == ["10 or 12 digits, from the contract"]
     for key in ("sotrudnikov", "byudzhet"):
         assert control(key).attrs["type"] == "text" and control(key).attrs["inputmode"] == "decimal"
-    assert control("byudzhet").attrs["value"] == "1250000.5"
+    assert control("byudzhet").attrs["value"] == "1250000.50"
     assert (control("klient-s").attrs["type"], control("klient-s").attrs["value"]) == (
         "date",
         "2026-12-31",
@@ -378,6 +403,55 @@ def test_a_value_that_does_not_fit_is_refused_at_its_input(
     assert page.by_id(control_id).attrs.get("value", typed) == typed
     lead = fresh(lead)
     assert (lead.title, lead.fields) == ("ООО Альфа", {"inn": INN})
+
+
+# What each field is usually sent as: valid seven times in eight, anything at all otherwise.
+TYPICAL = {
+    "inn": ["", INN, OTHER_INN],
+    "gorod": ["", "moskva", "kazan", "tver", "Казань"],
+    "sotrudnikov": ["", "12", "1 250,5", "-3", "1e3"],
+    "byudzhet": ["", "0", "1 250 000,50", "99,99 ₽"],
+    "klient_s": ["", "2026-12-31", "31.12.2026"],
+    "s_nds": ["", "yes", "no"],
+    "sayt": ["", "alfa.ru", "https://alfa.ru/about"],
+    "telefon_ofisa": ["", "+7 495 123-45-67"],
+    "pochta_bukhgalterii": ["", "buh@alfa.ru"],
+    "zametki": ["", "Первая строка\nВторая"],
+}
+ANY_TEXT = st.text(max_size=80) | st.sampled_from(["\x00", " ", "NaN", "1e400", "—", "да"])
+
+
+@fewer_on_postgresql(
+    settings(
+        max_examples=40,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    ),
+    given(data=st.data()),
+)
+def test_any_values_are_saved_whole_or_refused_whole(logged_in, admin, fields, data):
+    lead = db.session.scalar(select(Lead).where(Lead.title == "Случайный")) or factories.lead(
+        "Случайный", owner=admin
+    )
+
+    def draw(key):
+        usual = st.sampled_from(TYPICAL[key])
+        return data.draw(st.integers(0, 7).flatmap(lambda n: ANY_TEXT if n == 7 else usual), key)
+
+    sent = {key: draw(key) for key in TYPICAL}
+    sent["tegi"] = ["", *data.draw(st.lists(st.sampled_from(["opt", "vip", "x"]), max_size=3))]
+    before = fresh(lead).fields
+
+    response = logged_in.post(f"/leads/{lead.number}/details", data=details_form(lead, **sent))
+
+    assert response.status_code in (303, 422)
+    hypothesis.event(f"status {response.status_code}")
+    if response.status_code == 422:
+        assert fresh(lead).fields == before
+        assert Page(response.text).root.find("p", class_="error")
+    else:
+        expected = custom_fields.merged(before, custom_fields.clean_values(sent, current=before))
+        assert fresh(lead).fields == expected
 
 
 def test_every_mistake_is_told_at_once_with_htmx(hx, admin, fields):
@@ -613,6 +687,18 @@ def test_changing_the_inn_in_place_brings_the_clients_leads(hx, admin, fields):
     section = Page(response.text).by_id("client-leads")
     assert section.attrs["hx-swap-oob"] == "true" and "hidden" not in section.attrs
     assert f"#{known.number} Альфа" in section.text
+
+
+def test_an_identifying_number_matches_however_it_was_typed(logged_in, admin, stages):
+    factories.field("ОГРН", FieldType.NUMBER, identifies_client=True)
+    known = factories.lead("Альфа", owner=admin, fields={"ogrn": "1 027 700 132 195"})
+    lead = factories.lead("Альфа, проект", owner=admin, fields={"ogrn": 1027700132195})
+    factories.lead("Гамма", owner=admin, fields={"ogrn": 1027700132196})
+    section = lead_page(logged_in, lead).by_id("client-leads")
+    assert [item.find("a").text for item in section.find_all("li")] == [f"#{known.number} Альфа"]
+    assert section.find(class_="client-lead-why").text == "same ОГРН"
+    warned = new_lead(logged_in, title="Совсем другое", **{"fields.ogrn": "1027700132195"})
+    assert f"/leads/{known.number}" in warned.text and f"/leads/{lead.number}" in warned.text
 
 
 def test_the_clients_leads_are_found_through_the_index(app, admin, fields):
