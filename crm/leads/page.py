@@ -152,8 +152,7 @@ def log_form_invalid(lead, form, choices):
 @bp.route("/<int:number>/details", methods=["GET", "POST"])
 @login_required
 def edit_details(number):
-    """Edit the lead's details in place, the team's own fields too: the summary swaps to a
-    form and back."""
+    """Edit the details and the team's fields in place: the summary swaps to a form and back."""
     lead = changeable_lead_or_403(number)
     choices = Choices()
     posted = request.form if request.method == "POST" else None

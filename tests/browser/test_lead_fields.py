@@ -101,3 +101,12 @@ def test_the_inn_names_the_clients_other_leads(page, team):
     expect(others).to_contain_text("В работе")
     problems += violations(page)
     assert not problems, described(problems)
+
+    # Another ИНН, set in place: the list of the client's leads goes with it, no page load.
+    page.evaluate("window.stillTheSamePage = true")
+    page.get_by_role("link", name="Изменить данные").click()
+    page.get_by_label("ИНН").fill("7728168971")
+    page.get_by_role("button", name="Сохранить").click()
+    expect(summary.locator("dd#lead-field-inn")).to_have_text("7728168971")
+    expect(page.locator("#client-leads")).to_be_hidden()
+    assert page.evaluate("window.stillTheSamePage") is True
