@@ -12,6 +12,7 @@ from crm import (
     data_version,  # noqa: F401  (its session events keep the number)
     database,
     errors,
+    field_display,
     formatting,
     i18n,
     request_log,
@@ -54,6 +55,7 @@ def create_app(test_config=None):
     errors.init_app(app)
     i18n.init_app(app)
     formatting.init_app(app)
+    field_display.init_app(app)
     csv_export.init_app(app)
     register_blueprints(app)
 

@@ -4,6 +4,7 @@ Entries keep ids and raw values; here they become names, dates in the reader's z
 amounts, with the few small lists they name (people, stages, kinds, reasons) read once a page.
 """
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -12,6 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from crm import custom_fields
 from crm.args import MAX_ID
 from crm.extensions import db
 from crm.formatting import first_line, money, when
@@ -84,6 +86,8 @@ NAMED_BY = {
     "kind_id": "kinds",
 }
 MOMENTS = {"next_step_at", "occurred_at"}
+# The team's own fields are recorded as "fields.<key>", their values as JSON.
+OWN_FIELD = "fields."
 
 
 @dataclass(frozen=True)
@@ -102,15 +106,32 @@ class Names:
     """The small lists an entry's ids name, read once for a page of entries."""
 
     def __init__(self):
+        # The team's own fields, removed ones too, read when an entry names one.
+        self.own_fields = None
         self.users = dict(db.session.execute(select(User.id, User.name)).all())
         self.stages = dict(db.session.execute(select(Stage.id, Stage.name)).all())
         self.reasons = dict(db.session.execute(select(LostReason.id, LostReason.name)).all())
         self.kinds = dict(db.session.execute(select(ActivityKind.id, ActivityKind.name)).all())
 
+    def own_field(self, name):
+        """The field of the team's own an entry's "fields.<key>" names, or None."""
+        if self.own_fields is None:
+            self.own_fields = custom_fields.by_key()
+        return self.own_fields.get(name.removeprefix(OWN_FIELD))
+
+    def label(self, name):
+        """What the reader calls the field an entry names."""
+        if name.startswith(OWN_FIELD):
+            field = self.own_field(name)
+            return field.label if field else name.removeprefix(OWN_FIELD)
+        return FIELD_LABELS.get(name, name)
+
     def value(self, field, text):
         """A stored value as the reader reads it."""
         if text is None or text == "":
             return "—"
+        if field and field.startswith(OWN_FIELD):
+            return self.own_value(field, text)
         if field in NAMED_BY:
             found = getattr(self, NAMED_BY[field]).get(int(text)) if text.isdigit() else None
             return found or f"#{text}"
@@ -126,6 +147,24 @@ class Names:
         if text in ("true", "false"):
             return _("yes") if text == "true" else _("no")
         return first_line(text, 120)
+
+    def own_value(self, name, text):
+        """A field of the team's own's value, kept as JSON, as it is typed (a choice by its
+        option's label, a date as 31.12.2026)."""
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return first_line(text, 120)
+        field = self.own_field(name)
+        if field is None:
+            shown = "; ".join(map(str, value)) if isinstance(value, list) else str(value)
+        else:
+            try:
+                shown = custom_fields.as_text(field, value)
+            except (TypeError, ValueError, ArithmeticError):
+                # A value kept before the field's type changed.
+                shown = str(value)
+        return first_line(shown, 120) or "—"
 
 
 @dataclass
@@ -148,7 +187,7 @@ class Line:
 
 def describe(entry, names, leads=None, deleted_activities=frozenset()):
     who = names.users.get(entry.actor_id) if entry.actor_id else None
-    field = FIELD_LABELS.get(entry.field, entry.field) if entry.field else None
+    field = names.label(entry.field) if entry.field else None
     old = new = None
     if entry.field == "password_hash":
         pass

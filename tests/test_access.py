@@ -40,6 +40,7 @@ ROUTES = {
     "main.healthz": (PUBLIC, "GET", "/healthz"),
     "main.set_language": (PUBLIC, "POST", "/language"),
     "main.stage_styles": (PUBLIC, "GET", "/stages.css"),
+    "main.option_styles": (PUBLIC, "GET", "/option-colours.css"),
     "auth.login": (PUBLIC, "GET", "/login"),
     "auth.setup": (PUBLIC, "GET", "/setup"),
     "intake.receive": (PUBLIC, "POST", "/intake/not-a-token"),

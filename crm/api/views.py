@@ -239,7 +239,11 @@ def active_reason(value):
 def duplicates_of(lead, details):
     """Leads that may be this new one, as the new lead form warns of them."""
     found = register.possible_duplicates(
-        lead.title, details.get("email"), details.get("phone"), limit=register.DUPLICATES_SHOWN + 1
+        lead.title,
+        details.get("email"),
+        details.get("phone"),
+        fields=lead.fields,
+        limit=register.DUPLICATES_SHOWN + 1,
     )
     return [d.lead.number for d in found if d.lead.id != lead.id][: register.DUPLICATES_SHOWN]
 

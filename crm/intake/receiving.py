@@ -3,6 +3,10 @@ lead or as an activity on the lead they come from, through the funnel service.
 
 Like the funnel service, this knows nothing of HTTP: it takes the fields as (name, value)
 pairs and raises IntakeError with a message fit for the person who filled the form in.
+
+A posted name equal to the key or the label of one of the team's own fields (any case) fills
+that field. A value that does not fit its field is not stored there: the request is still
+taken, the value kept in the activity's text with a note saying why, so nothing sent is lost.
 """
 
 import re
@@ -12,11 +16,12 @@ from dataclasses import dataclass, field
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import false, func, select
+from sqlalchemy import case, false, func, select
 
-from crm import funnel, funnel_defaults
+from crm import clients, custom_fields, funnel, funnel_defaults
 from crm.extensions import db
-from crm.models import ActivityKind, Lead, utcnow
+from crm.i18n import team_language
+from crm.models import ActivityKind, Lead, Stage, StageKind, utcnow
 
 # The names a site may give each field (compared lower-cased); the first is the documented one.
 FIELD_NAMES = {
@@ -65,6 +70,8 @@ class Submission:
     values: dict = field(default_factory=dict)
     # The name each known field came under, for messages about it.
     names: dict = field(default_factory=dict)
+    # The team's own fields: [(field, the name it came under, the value as sent)].
+    own: list = field(default_factory=list)
     extra: list = field(default_factory=list)
     trapped: bool = False
 
@@ -75,8 +82,19 @@ class Submission:
         return self.names.get(key, key)
 
 
-def read(pairs):
-    """Sort (name, value) pairs into a Submission; several values of one name are joined."""
+def own_field_names(fields):
+    """{a posted name, lower-cased: the field it fills}: each field's key and label."""
+    names = {}
+    for own in fields:
+        names.setdefault(own.label.strip().casefold(), own)
+        names.setdefault(own.key, own)
+    return names
+
+
+def read(pairs, own_fields=None):
+    """Sort (name, value) pairs into a Submission; several values of one name are joined.
+    The names of the standard fields come first, then the team's own fields (`own_fields`,
+    the active ones unless given)."""
     joined = {}
     for name, value in pairs:
         name, value = plain(name).strip(), plain(value).strip()
@@ -85,7 +103,11 @@ def read(pairs):
         else:
             joined[name] = value
     aliases = {alias: key for key, names in FIELD_NAMES.items() for alias in names}
+    own_names = own_field_names(
+        own_fields if own_fields is not None else custom_fields.active_fields()
+    )
     submission = Submission()
+    filled = set()
     for name, value in joined.items():
         lowered = name.casefold()
         if lowered == HONEYPOT:
@@ -93,6 +115,10 @@ def read(pairs):
         elif lowered in aliases and aliases[lowered] not in submission.values:
             submission.values[aliases[lowered]] = value
             submission.names[aliases[lowered]] = name
+        elif lowered in own_names and own_names[lowered].key not in filled:
+            filled.add(own_names[lowered].key)
+            if value:
+                submission.own.append((own_names[lowered], name, shorten(value, EXTRA_VALUE_MAX)))
         elif value and lowered not in IGNORED and len(submission.extra) < EXTRA_FIELDS_MAX:
             submission.extra.append(
                 (shorten(name, EXTRA_NAME_MAX), shorten(value, EXTRA_VALUE_MAX))
@@ -123,13 +149,32 @@ def title_of(submission):
     return "name", ""
 
 
-def body_of(submission, form):
-    """The activity's text: the message, then every field as it was sent, and the form."""
+def own_values(submission):
+    """The team's own fields as they will be stored, and a note for each value that does not
+    fit its field (said in the team's language: the team reads it)."""
+    values, notes = {}, []
+    with force_locale(team_language()):
+        for own, _name, sent in submission.own:
+            try:
+                value = custom_fields.clean_value(own, sent)
+            except custom_fields.FieldValueError as error:
+                notes.append(_("Not kept in the lead's fields: %(reason)s", reason=error.message))
+                continue
+            if value is not None:
+                values[own.key] = value
+    return values, notes
+
+
+def body_of(submission, form, notes=()):
+    """The activity's text: the message, then every field as it was sent (with a note on those
+    not kept), and the form."""
     lines = [
         f"{submission.name_of(key)}: {submission.get(key)}"
         for key in FIELD_NAMES
         if key != "message" and submission.get(key)
     ]
+    lines += [f"{name}: {sent}" for _own, name, sent in submission.own]
+    lines += notes
     lines += [f"{name}: {value}" for name, value in submission.extra]
     lines.append(f"form: {form.name}")
     details = "\n".join(lines)
@@ -161,8 +206,10 @@ def request_kind(language=None):
     return kind
 
 
-def matching_lead(email, phone):
-    """The newest lead, not archived, with this email or, failing that, this phone."""
+def matching_lead(email, phone, identity=()):
+    """The newest lead, not archived, with this email or, failing that, this phone; failing
+    both, the client's lead that an identifying field's value (ИНН) names: its open lead, or
+    the newest one. `identity`: [(field, stored value)]."""
     candidates = select(Lead).where(Lead.archived == false()).order_by(Lead.id.desc()).limit(1)
     email = (email or "").strip().lower()
     if email:
@@ -171,7 +218,17 @@ def matching_lead(email, phone):
             return lead
     tail = funnel.phone_tail(phone)
     if tail and len(tail) >= MATCH_PHONE_DIGITS:
-        return db.session.scalar(candidates.where(Lead.phone_digits.endswith(tail)))
+        lead = db.session.scalar(candidates.where(Lead.phone_digits.endswith(tail)))
+        if lead is not None:
+            return lead
+    if identity:
+        return db.session.scalar(
+            select(Lead)
+            .join(Lead.stage)
+            .where(Lead.archived == false(), clients.sharing_any(identity))
+            .order_by(case((Stage.kind == StageKind.OPEN, 0), else_=1), Lead.id.desc())
+            .limit(1)
+        )
     return None
 
 
@@ -187,8 +244,9 @@ def receive(form, submission):
     All or nothing: a refusal leaves no lead and no activity behind.
     """
     check(submission)
-    body = body_of(submission, form)
-    lead = matching_lead(submission.get("email"), submission.get("phone"))
+    fields, notes = own_values(submission)
+    body = body_of(submission, form, notes)
+    lead = matching_lead(submission.get("email"), submission.get("phone"), clients.identity(fields))
     title_key, title = title_of(submission)
     blame = {
         "title": submission.name_of(title_key),
@@ -211,6 +269,7 @@ def receive(form, submission):
                     email=submission.get("email"),
                     source=form.source,
                     owner_id=default_owner_id(form),
+                    fields=fields,
                 )
             funnel.log_activity(lead, None, kind, body, occurred_at=utcnow())
     except funnel.FunnelError as error:

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from crm import lists
+from crm import custom_fields, lists
 from crm.args import MAX_ID
 from crm.extensions import db
 from crm.forms import ActionForm
@@ -77,6 +77,7 @@ def index():
         forms=[(form, public_url(form), snippet(form)) for form in forms],
         replies=reply_choices(),
         action=ActionForm(),
+        own_fields=custom_fields.active_fields(),
     )
 
 

@@ -1,15 +1,17 @@
 """The lead page: header, details, the log form and the timeline."""
 
+from dataclasses import replace
 from datetime import datetime
 
 from flask import abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from crm import access, funnel, htmx
+from crm import access, custom_fields, funnel, htmx
 from crm.access import activity_or_404, changeable_lead_or_403, lead_or_404
 from crm.args import MAX_ID
 from crm.extensions import db
+from crm.field_inputs import FieldInputs
 from crm.forms import attach_error
 from crm.leads import bp, queries
 from crm.leads.forms import LeadDetailsForm, lead_details
@@ -30,21 +32,42 @@ def timeline_items(lead, choices, before=None):
 
 def summary_context(lead, choices):
     """What the lead's header and details show, and whether this user may change the lead."""
+    values = lead.fields or {}
+    fields = custom_fields.active_fields()
     return {
         "lead": lead,
         "choices": choices,
         "may_change_lead": access.may_change(lead, current_user),
+        # The team's own fields: those filled in shown, the empty ones folded away.
+        "filled_fields": [(f, values[f.key]) for f in fields if values.get(f.key) is not None],
+        "empty_fields": [f for f in fields if values.get(f.key) is None],
+    }
+
+
+def client_context(lead):
+    """The other leads of the lead's client; a colleague's lead the user may not open is
+    named without its details, as the duplicate warning names it."""
+    found, more = queries.client_leads(lead)
+    return {
+        "client_leads": [
+            replace(other, hidden=not access.may_see(other.lead, current_user)) for other in found
+        ],
+        "more_client_leads": more,
     }
 
 
 def page_context(lead, choices, log_form=None):
     items, more = timeline_items(lead, choices)
-    return summary_context(lead, choices) | {
-        "log_form": log_form or new_log_form(lead, choices),
-        "items": items,
-        "older_cursor": more,
-        "active": "leads",
-    }
+    return (
+        summary_context(lead, choices)
+        | client_context(lead)
+        | {
+            "log_form": log_form or new_log_form(lead, choices),
+            "items": items,
+            "older_cursor": more,
+            "active": "leads",
+        }
+    )
 
 
 def fill_lead_form(form, choices):
@@ -129,51 +152,49 @@ def log_form_invalid(lead, form, choices):
 @bp.route("/<int:number>/details", methods=["GET", "POST"])
 @login_required
 def edit_details(number):
-    """Edit the lead's details in place: the summary swaps to a form and back."""
+    """Edit the details and the team's fields in place: the summary swaps to a form and back."""
     lead = changeable_lead_or_403(number)
     choices = Choices()
-    form = fill_lead_form(LeadDetailsForm(obj=lead if request.method == "GET" else None), choices)
+    posted = request.form if request.method == "POST" else None
+    form = fill_lead_form(LeadDetailsForm(obj=lead if posted is None else None), choices)
+    inputs = FieldInputs(custom_fields.active_fields(), lead.fields, posted)
     # The step as planned stays as it is, even if due, while its day is left as shown.
     form.next_step_when.offer(lead.next_step_at, fill=request.method == "GET")
+    context = {"lead": lead, "form": form, "inputs": inputs, "choices": choices}
     if request.method == "GET":
-        return htmx.render(
-            "leads/edit.html",
-            "leads/_details_form.html",
-            lead=lead,
-            form=form,
-            choices=choices,
-            active="leads",
-        )
-    if form.validate():
+        return htmx.render("leads/edit.html", "leads/_details_form.html", active="leads", **context)
+    # Both checked, so every mistake is told at once.
+    if form.validate() & inputs.check():
         try:
-            save_details(lead, form, choices)
+            save_details(lead, form, choices, inputs.changes())
         except funnel.FunnelError as error:
             db.session.rollback()
-            attach_error(form, error.field, error.message)
+            if not inputs.attach(error):
+                attach_error(form, error.field, error.message)
         else:
             db.session.commit()
             if htmx.is_htmx():
-                return htmx.render(
-                    "leads/show.html", "leads/_summary.html", **summary_context(lead, choices)
-                )
+                return details_saved(lead, choices)
             flash(_("Lead saved."), "success")
             return htmx.redirect_to(url_for("leads.show", number=lead.number))
     return htmx.render(
-        "leads/edit.html",
-        "leads/_details_form.html",
-        status=422,
-        lead=lead,
-        form=form,
-        choices=choices,
-        active="leads",
+        "leads/edit.html", "leads/_details_form.html", status=422, active="leads", **context
     )
 
 
-def save_details(lead, form, choices):
+def save_details(lead, form, choices, fields):
     owner_ids = {u.id for u in choices.team}
     if form.owner_id.data is not None and form.owner_id.data not in owner_ids:
         raise funnel.FunnelError(_("Choose someone from the list."), "owner_id")
-    funnel.update_lead(lead, current_user, **lead_details(form))
+    details = lead_details(form) | ({"fields": fields} if fields else {})
+    funnel.update_lead(lead, current_user, **details)
+
+
+def details_saved(lead, choices):
+    """The details as saved, and the client's other leads afresh: an identifying field (ИНН)
+    may have changed who the client is."""
+    context = summary_context(lead, choices) | client_context(lead)
+    return htmx.fragment(render_template("leads/_details_saved.html", **context))
 
 
 @bp.route("/<int:number>/summary")

@@ -9,7 +9,7 @@ from crm.access import changeable_lead_or_403, lead_or_404
 from crm.extensions import db
 from crm.leads import bp
 from crm.leads.forms import PeopleForm, people_of
-from crm.leads.page import page_context
+from crm.leads.page import page_context, summary_context
 from crm.lists import Choices
 
 
@@ -80,7 +80,7 @@ def people_saved(lead):
         flash(_("People saved."), "success")
         return htmx.redirect_to(url_for("leads.show", number=lead.number))
     # The main contact shows in the summary too: it is swapped along, out of band.
-    context = {"lead": lead, "choices": Choices(), "may_change_lead": True}
+    context = summary_context(lead, Choices())
     return htmx.fragment(
         render_template("leads/_people.html", **context)
         + render_template("leads/_summary.html", oob=True, **context)

@@ -11,9 +11,9 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import and_, case, false, func, null, or_, select, true
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 
-from crm import custom_fields, search_index
+from crm import clients, custom_fields, search_index
 from crm.access import scope_condition
 from crm.args import MAX_ID
 from crm.extensions import db
@@ -434,29 +434,40 @@ class Duplicate:
     similar_title: bool
     # A colleague's lead the user may not open: named by number and owner only.
     hidden: bool = False
+    # The identifying fields (ИНН ...) whose value it shares: the same client's lead.
+    same_fields: tuple = ()
+
+    @property
+    def same_client(self):
+        return self.same_email or self.same_phone or bool(self.same_fields)
 
 
-def possible_duplicates(title, email=None, phone=None, limit=DUPLICATES_SHOWN):
+def possible_duplicates(title, email=None, phone=None, fields=None, limit=DUPLICATES_SHOWN):
     """Leads, archived ones too, that may be the one about to be created: same email, same
-    phone (on its last ten digits) or a title alike once legal forms and punctuation are gone."""
+    phone (on its last ten digits), the same value of a field that identifies the client
+    (`fields`: the new lead's stored values), or a title alike once legal forms and
+    punctuation are gone. The client's own leads come first, the open ones before the rest."""
     email = (email or "").strip().lower() or None
     tail = phone_tail(phone)
     if tail and len(tail) < PHONE_DIGITS_MIN:
         tail = None
     words = title_words(title)
+    identity = clients.identity(fields)
 
     contact_matches = []
     if email:
         contact_matches.append(Lead.email == email)
     if tail:
         contact_matches.append(Lead.phone_digits.endswith(tail))
+    if identity:
+        contact_matches.append(clients.sharing_any(identity))
     found = {}
     if contact_matches:
         found.update(
             (lead.id, lead)
             for lead in db.session.scalars(
                 select(Lead)
-                .options(joinedload(Lead.stage))
+                .options(joinedload(Lead.stage), joinedload(Lead.owner))
                 .where(or_(*contact_matches))
                 .order_by(Lead.id.desc())
                 .limit(limit)
@@ -466,7 +477,7 @@ def possible_duplicates(title, email=None, phone=None, limit=DUPLICATES_SHOWN):
         # Any lead whose title is alike holds at least one of the new title's words.
         candidates = db.session.scalars(
             select(Lead)
-            .options(joinedload(Lead.stage))
+            .options(joinedload(Lead.stage), joinedload(Lead.owner))
             .where(or_(*(Lead.search_text.contains(word, autoescape=True) for word in words[:8])))
             .order_by(Lead.id.desc())
             .limit(CANDIDATES)
@@ -479,11 +490,57 @@ def possible_duplicates(title, email=None, phone=None, limit=DUPLICATES_SHOWN):
             same_email=bool(email) and lead.email == email,
             same_phone=bool(tail) and (lead.phone_digits or "").endswith(tail),
             similar_title=similar_titles(title, lead.title),
+            same_fields=tuple(clients.shared_fields(identity, lead.fields)),
         )
         for lead in found.values()
     ]
-    duplicates.sort(key=lambda d: (not d.same_email, not d.same_phone, -d.lead.number))
+    duplicates.sort(
+        key=lambda d: (
+            not d.same_client,
+            d.lead.stage.kind != StageKind.OPEN,
+            not d.same_email,
+            not d.same_phone,
+            -d.lead.number,
+        )
+    )
     return duplicates[:limit]
+
+
+# The client's other leads
+
+CLIENT_LEADS_SHOWN = 20
+
+
+@dataclass(frozen=True)
+class ClientLead:
+    """Another lead of the same client, and the identifying fields it shares with this one."""
+
+    lead: Lead
+    same_fields: tuple
+    # A colleague's lead the user may not open: named by number and owner only.
+    hidden: bool = False
+
+
+def client_leads(lead, limit=CLIENT_LEADS_SHOWN):
+    """The other leads, archived ones too, that share a value of a field identifying the client
+    with `lead`: the open ones first, then the newest; and whether there are more than
+    `limit`. One query, with their stage, owner and lost reason."""
+    identity = clients.identity(lead.fields)
+    if not identity:
+        return [], False
+    found = db.session.scalars(
+        select(Lead)
+        .join(Lead.stage)
+        .options(contains_eager(Lead.stage), joinedload(Lead.owner), joinedload(Lead.lost_reason))
+        .where(clients.sharing_any(identity), Lead.id != lead.id)
+        .order_by(case((Stage.kind == StageKind.OPEN, 0), else_=1), Lead.number.desc())
+        .limit(limit + 1)
+    ).all()
+    shown = [
+        ClientLead(other, tuple(clients.shared_fields(identity, other.fields)))
+        for other in found[:limit]
+    ]
+    return shown, len(found) > limit
 
 
 # A lead's timeline

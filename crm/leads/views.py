@@ -9,10 +9,11 @@ from flask_login import current_user, login_required
 from markupsafe import escape
 from werkzeug.datastructures import MultiDict
 
-from crm import access, funnel, htmx, lists, typed_dates
+from crm import access, custom_fields, funnel, htmx, lists, typed_dates
 from crm.args import text_arg
 from crm.errors import render_error
 from crm.extensions import db
+from crm.field_inputs import FieldInputs
 from crm.formatting import currency
 from crm.forms import attach_error, preview
 from crm.leads import bp, queries
@@ -79,9 +80,18 @@ def new_lead_form(choices, formdata=None):
     return choices.fill(form)
 
 
-def create_from_form(form, choices):
+def new_lead_inputs(formdata=None):
+    """The team's own fields the new lead form asks for: those marked for it, and every
+    required one."""
+    fields = [
+        field for field in custom_fields.active_fields() if field.on_new_form or field.required
+    ]
+    return FieldInputs(fields, formdata=formdata)
+
+
+def create_from_form(form, choices, fields):
     return funnel.create_lead(
-        current_user, stage=choices.stage(form.stage_id.data), **lead_details(form)
+        current_user, stage=choices.stage(form.stage_id.data), fields=fields, **lead_details(form)
     )
 
 
@@ -102,20 +112,25 @@ def new():
     inline = htmx.is_partial() and (request.method == "GET" or request.form.get("inline") == "1")
     duplicates = []
     if request.method == "GET":
-        form = new_lead_form(choices)
+        form, inputs = new_lead_form(choices), new_lead_inputs()
     else:
-        form = new_lead_form(choices, formdata=without_nul(request.form))
-        if form.validate():
+        formdata = without_nul(request.form)
+        form, inputs = new_lead_form(choices, formdata=formdata), new_lead_inputs(formdata)
+        # Both checked, so every mistake is told at once.
+        if form.validate() & inputs.check(new_lead=True):
             if request.form.get("confirmed") != "1":
                 duplicates = visible_duplicates(
-                    queries.possible_duplicates(form.title.data, form.email.data, form.phone.data)
+                    queries.possible_duplicates(
+                        form.title.data, form.email.data, form.phone.data, inputs.values()
+                    )
                 )
             if not duplicates:
                 try:
-                    lead = create_from_form(form, choices)
+                    lead = create_from_form(form, choices, inputs.changes())
                 except funnel.FunnelError as error:
                     db.session.rollback()
-                    attach_error(form, error.field, error.message)
+                    if not inputs.attach(error):
+                        attach_error(form, error.field, error.message)
                 else:
                     db.session.commit()
                     flash(_("Lead #%(number)d created.", number=lead.number), "success")
@@ -123,10 +138,11 @@ def new():
     return htmx.render(
         "leads/new.html",
         "leads/_new_form.html",
-        status=422 if form.errors else 200,
+        status=422 if form.errors or inputs.errors else 200,
         title=_("New lead"),
         active="leads",
         form=form,
+        inputs=inputs,
         duplicates=duplicates,
         inline=inline,
         currency_sign=choices.currency_sign,

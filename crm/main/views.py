@@ -4,7 +4,7 @@ from flask import current_app, make_response, redirect, request, session, url_fo
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from crm import i18n, lists
+from crm import field_display, i18n, lists
 from crm.extensions import db
 from crm.main import bp
 from crm.models import Stage
@@ -53,6 +53,17 @@ def stage_styles():
         for s in stages
     )
     response = make_response(css + "\n")
+    response.mimetype = "text/css"
+    # The URL carries a version of the colours, so browsers may keep it.
+    response.cache_control.public = True
+    response.cache_control.max_age = 31536000
+    return response
+
+
+@bp.route("/option-colours.css")
+def option_styles():
+    """The colours of the choice fields' options as classes (see crm.field_display)."""
+    response = make_response(field_display.option_styles())
     response.mimetype = "text/css"
     # The URL carries a version of the colours, so browsers may keep it.
     response.cache_control.public = True
