@@ -9,10 +9,12 @@ client's leads stays quick at 100,000 leads.
 
 from decimal import Decimal
 
-from sqlalchemy import or_
+from sqlalchemy import or_, select
 
 from crm import custom_fields
-from crm.models import FieldType
+from crm.extensions import db
+from crm.funnel import PHONE_TAIL
+from crm.models import ContactPoint, FieldType, Lead
 
 # Values that name no one client: a set of options, or a yes/no, is shared by half the base.
 UNIDENTIFYING_TYPES = (FieldType.CHOICES, FieldType.YES_NO)
@@ -61,3 +63,39 @@ def same(first, second):
     if isinstance(first, int | float) and isinstance(second, int | float):
         return Decimal(str(first)) == Decimal(str(second))
     return str(first) == str(second)
+
+
+# Phones and emails of anyone on a lead
+
+
+def reached_at(kind, value):
+    """Leads one of whose people has this phone ("phone": its last ten digits, as
+    `funnel.phone_tail` gives them) or email ("email", lower case). A shorter phone, a local
+    number written without its code, matches the end of a longer one."""
+    points = select(ContactPoint.lead_id).where(ContactPoint.kind == kind)
+    if kind == "phone" and len(value) < PHONE_TAIL:
+        points = points.where(ContactPoint.value.endswith(value, autoescape=True))
+    else:
+        points = points.where(ContactPoint.value == value)
+    return Lead.id.in_(points)
+
+
+def reach_of(lead_ids):
+    """{lead id: {(kind, value)}}: every phone and email of the leads' people."""
+    found = {}
+    if lead_ids:
+        rows = db.session.execute(
+            select(ContactPoint.lead_id, ContactPoint.kind, ContactPoint.value).where(
+                ContactPoint.lead_id.in_(list(lead_ids))
+            )
+        )
+        for lead_id, kind, value in rows:
+            found.setdefault(lead_id, set()).add((kind, value))
+    return found
+
+
+def reaches(points, kind, value):
+    """Whether `points` (of `reach_of`) hold this phone or email, as `reached_at` matches."""
+    if kind == "phone":
+        return any(k == kind and v.endswith(value) for k, v in points)
+    return (kind, value) in points

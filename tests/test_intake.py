@@ -726,3 +726,20 @@ def test_settings_link_to_intake_forms_for_administrators(logged_in, client, adm
 def test_a_missing_form_is_not_found(logged_in):
     assert logged_in.get("/settings/intake-forms/4242").status_code == 404
     assert logged_in.post("/settings/intake-forms/4242/address").status_code == 404
+
+
+def test_a_request_from_anyone_on_a_lead_is_added_to_that_lead(client, intake_form):
+    """Matching looks at every person's phones and emails, not only the main contact's."""
+    known = factories.lead(contact_name="Ирина", phone="+7 999 123 45 67")
+    funnel.set_people(
+        known,
+        [
+            {"name": "Ирина", "phones": ["+7 999 123 45 67"]},
+            {"name": "Пётр", "phones": ["+7 495 000-11-22"], "emails": ["petr@alfa.ru"]},
+        ],
+    )
+    db.session.commit()
+    client.post(url(intake_form), json={"name": "Пётр", "email": "PETR@alfa.ru"})
+    client.post(url(intake_form), json={"name": "Пётр", "phone": "8 (495) 000-11-22"})
+    assert count(Lead) == 1
+    assert len(activities_of(known)) == 2

@@ -245,3 +245,23 @@ def test_a_colleagues_lead_shows_its_people_but_not_their_form(client, auth, alf
     page = client.get(f"/leads/{alfa.number}").text
     assert "Ирина" in page and "Edit people" not in page
     assert client.get(f"/leads/{alfa.number}/people/edit").status_code == 403
+
+
+def test_anyone_on_a_lead_is_found_by_phone_and_named_by_the_duplicate_warning(
+    logged_in, admin, alfa
+):
+    funnel.set_people(
+        alfa,
+        [
+            {"name": "Ирина", "phones": ["+7 999 123-45-67"]},
+            {"name": "Пётр", "phones": ["+7 (495) 000-11-22"], "emails": ["petr@alfa.ru"]},
+        ],
+    )
+    db.session.commit()
+    found = logged_in.get("/leads/?q=84950001122").text
+    assert f"/leads/{alfa.number}" in found
+    warned = logged_in.post(
+        "/leads/new", data={"title": "Новая сделка", "email": "Petr@Alfa.ru", "owner_id": ""}
+    )
+    assert warned.status_code == 200
+    assert f"#{alfa.number}" in warned.text and "Save anyway" in warned.text

@@ -213,12 +213,12 @@ def matching_lead(email, phone, identity=()):
     candidates = select(Lead).where(Lead.archived == false()).order_by(Lead.id.desc()).limit(1)
     email = (email or "").strip().lower()
     if email:
-        lead = db.session.scalar(candidates.where(Lead.email == email))
+        lead = db.session.scalar(candidates.where(clients.reached_at("email", email)))
         if lead is not None:
             return lead
     tail = funnel.phone_tail(phone)
     if tail and len(tail) >= MATCH_PHONE_DIGITS:
-        lead = db.session.scalar(candidates.where(Lead.phone_digits.endswith(tail)))
+        lead = db.session.scalar(candidates.where(clients.reached_at("phone", tail)))
         if lead is not None:
             return lead
     if identity:

@@ -244,6 +244,9 @@ def search_condition(term):
         alternatives.append(
             holds_every_word(dialect, Lead.phone_digits, "phone_digits", [phone_tail(digits)])
         )
+    if digits and len(digits) >= PHONE_DIGITS_MIN:
+        # A whole number finds the lead by anyone's phone, not only its main contact's.
+        alternatives.append(clients.reached_at("phone", phone_tail(digits)))
     number = term.removeprefix("#").strip()
     if number.isdecimal() and number.isascii() and 0 < int(number) <= MAX_ID:
         alternatives.append(Lead.number == int(number))
@@ -456,9 +459,9 @@ def possible_duplicates(title, email=None, phone=None, fields=None, limit=DUPLIC
 
     contact_matches = []
     if email:
-        contact_matches.append(Lead.email == email)
+        contact_matches.append(clients.reached_at("email", email))
     if tail:
-        contact_matches.append(Lead.phone_digits.endswith(tail))
+        contact_matches.append(clients.reached_at("phone", tail))
     if identity:
         contact_matches.append(clients.sharing_any(identity))
     found = {}
@@ -484,11 +487,13 @@ def possible_duplicates(title, email=None, phone=None, fields=None, limit=DUPLIC
         )
         found.update((lead.id, lead) for lead in candidates if similar_titles(title, lead.title))
 
+    # Anyone on the lead counts, not only its main contact.
+    reach = clients.reach_of(found) if email or tail else {}
     duplicates = [
         Duplicate(
             lead,
-            same_email=bool(email) and lead.email == email,
-            same_phone=bool(tail) and (lead.phone_digits or "").endswith(tail),
+            same_email=bool(email) and clients.reaches(reach.get(lead.id, ()), "email", email),
+            same_phone=bool(tail) and clients.reaches(reach.get(lead.id, ()), "phone", tail),
             similar_title=similar_titles(title, lead.title),
             same_fields=tuple(clients.shared_fields(identity, lead.fields)),
         )
