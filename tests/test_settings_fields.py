@@ -135,7 +135,7 @@ def test_the_list_shows_each_field_with_its_type_and_marks(logged_in, city):
     assert "Choice: 3 choices" in in_use
     assert "identifies the client" in in_use and "required" in in_use
     assert "Shown: list column, new-lead form" in in_use
-    assert "Restore" in removed
+    assert "Restore field" in removed
 
 
 def test_the_list_is_a_fragment_for_htmx(hx, logged_in, city):

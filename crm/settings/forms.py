@@ -212,7 +212,7 @@ class FieldFlagsForm(FlaskForm):
     """A field's name, help text and flags: what can change without touching its values."""
 
     label = StringField(
-        _l("Name"),
+        _l("Field name"),
         filters=[strip],
         render_kw={"maxlength": custom_fields.LABEL_MAX, "autocomplete": "off"},
     )
@@ -260,16 +260,8 @@ class ConvertForm(FlaskForm):
     clear_misfits = BooleanField(_l("Clear the values that do not fit"))
 
 
-def option_colour_choices(current=None):
-    """No colour, the palette, and a colour set elsewhere (the API, an import) kept as is."""
-    choices = {"": _("No colour")} | {code: str(name) for code, name in OPTION_COLOURS.items()}
-    if current and current not in choices:
-        choices[current] = current
-    return choices
-
-
 # Named, so that a choice's colour can be picked and read out without seeing it; any colour
-# stays readable under its label (crm.colours darkens what needs it).
+# can carry a readable label (crm.colours finds the shade for it).
 OPTION_COLOURS = {
     "#64748b": _l("Grey"),
     "#dc2626": _l("Red"),
@@ -284,11 +276,19 @@ OPTION_COLOURS = {
 }
 
 
+def option_colour_choices(current=None):
+    """No colour, the palette, and a colour set elsewhere (the API, an import) kept as is."""
+    choices = {"": _("No colour")} | {code: str(name) for code, name in OPTION_COLOURS.items()}
+    if current and current not in choices:
+        choices[current] = current
+    return choices
+
+
 class OptionForm(FlaskForm):
     """A choice of a choice field: its name and colour."""
 
     label = StringField(
-        _l("Choice"),
+        _l("Name of the choice"),
         filters=[strip],
         render_kw={"maxlength": custom_fields.LABEL_MAX, "autocomplete": "off"},
     )
