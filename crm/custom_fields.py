@@ -625,6 +625,7 @@ def check_label(label, field_id=None):
 
 
 def check_help_text(help_text):
+    """The help shown under a field: at most 300 characters; None when empty."""
     help_text = written(help_text)
     if len(help_text) > HELP_MAX:
         raise FieldValueError(_("Keep it under %(n)d characters.", n=HELP_MAX), "help_text")
@@ -671,7 +672,7 @@ def add_field(label, type_, options=(), help_text=None, **flags):
         key=unique_key(label, {row.key for row in rows}),
         label=label,
         type=type_,
-        options=option_rows(options) if type_ in CHOICE_TYPES else [],
+        options=option_rows(options, type_) if type_ in CHOICE_TYPES else [],
         help_text=check_help_text(help_text),
         position=max((row.position for row in rows), default=0) + 1,
         **check_flags(type_, flags),
@@ -686,7 +687,9 @@ def update_field(field_id, label, help_text=None, **flags):
     row = row_of(field_id)
     row.label = check_label(label, field_id)
     row.help_text = check_help_text(help_text)
-    for name, value in check_flags(row.type, flags).items():
+    # Flags not given stay as they are, and are checked with those given.
+    current = {name: getattr(row, name) for name in FLAGS}
+    for name, value in check_flags(row.type, current | flags).items():
         setattr(row, name, value)
     changed()
     return Field.of(row)
@@ -776,16 +779,24 @@ def delete_field(field_id):
 # Options of the choice types
 
 
-def check_option_label(label, options, key=None):
-    """An option's name: 1–80 characters, unlike the field's other options (any case)."""
+def check_option_label(label, options, key=None, type_=FieldType.CHOICE, box="label"):
+    """An option's name: 1–80 characters, unlike the field's other options (any case); in a
+    field of several choices, without the marks that separate them where they are typed."""
     label = written(label)
     if not label or len(label) > LABEL_MAX:
-        raise FieldValueError(
-            _("Name the choice in at most %(n)d characters.", n=LABEL_MAX), "label"
-        )
+        raise FieldValueError(_("Name the choice in at most %(n)d characters.", n=LABEL_MAX), box)
     if any(o["label"].casefold() == label.casefold() and o["key"] != key for o in options):
         raise FieldValueError(
-            _("“%(label)s” is a choice already.", label=parsing.shown(label)), "label"
+            _("“%(label)s” is a choice already.", label=parsing.shown(label)), box
+        )
+    if type_ == FieldType.CHOICES and CHOICE_SEPARATORS.search(label):
+        raise FieldValueError(
+            _(
+                "“%(label)s”: a choice among several cannot hold “;” or “,”, which separate "
+                "the choices where they are typed.",
+                label=parsing.shown(label),
+            ),
+            box,
         )
     return label
 
@@ -799,7 +810,7 @@ def check_colour(colour):
     return colour.lower()
 
 
-def option_rows(options):
+def option_rows(options, type_=FieldType.CHOICE):
     """Options as stored, keyed after their labels; checked as the option forms check them."""
     rows = []
     for option in options:
@@ -807,7 +818,7 @@ def option_rows(options):
             option = Option(key="", label=option)
         if len(rows) >= OPTIONS_MAX:
             raise too_many_options()
-        label = check_option_label(option.label, rows)
+        label = check_option_label(option.label, rows, type_=type_, box="options")
         key = option.key or unique_key(label, {row["key"] for row in rows}, fallback="option")
         rows.append(
             {**option.__dict__, "key": key, "label": label, "colour": check_colour(option.colour)}
@@ -846,7 +857,7 @@ def add_option(field_id, label, colour=None):
     options = list(row.options or [])
     if len(options) >= OPTIONS_MAX:
         raise too_many_options()
-    label = check_option_label(label, options)
+    label = check_option_label(label, options, type_=row.type)
     key = unique_key(label, {option["key"] for option in options}, fallback="option")
     option = Option(key=key, label=label, colour=check_colour(colour))
     row.options = [*options, dict(option.__dict__)]
@@ -858,7 +869,7 @@ def update_option(field_id, option_key, label, colour=None):
     """Rename or recolour a choice; its key stays, so the leads holding it show the new name."""
     row = choice_row(field_id)
     index = option_index(row, option_key)
-    label = check_option_label(label, row.options, option_key)
+    label = check_option_label(label, row.options, option_key, row.type)
     row.options = with_option(row, index, label=label, colour=check_colour(colour))
     changed()
     return Option(**row.options[index])
@@ -888,6 +899,7 @@ def retire_option(field_id, option_key, retired=True):
 
 
 def option_in_use(field, option_key):
+    """Whether any lead, archived ones too, holds the option."""
     return db.session.scalar(
         select(select(Lead.id).where(equals_any(field, [option_key])).exists())
     )
@@ -945,7 +957,16 @@ def converted(old, new, value):
     """What `value`, held by field `old`, becomes as field `new` of another type: typed back
     as text, as a person would retype it ("1 250" becomes a number; a number, text). Raises
     FieldValueError when it does not fit."""
-    return clean_value(new, as_text(old, value), kept_options(new, value))
+    return clean_value(new, typed_back(old, value), kept_options(new, value))
+
+
+def typed_back(field, value):
+    """`as_text`, and for a value its field could not have checked (written before the
+    checks, or by hand) its plain text, so the dry run lists it rather than failing."""
+    try:
+        return as_text(field, value)
+    except (ValueError, TypeError, ArithmeticError):
+        return str(value)
 
 
 def stored_values(key):
@@ -987,7 +1008,8 @@ def retyped(field_id, type_):
         )
     options = field.options
     if type_ in CHOICE_TYPES and not field.has_options:
-        options = tuple(Option(**o) for o in option_rows(options_from_values(field, type_)))
+        labels = options_from_values(field, type_)
+        options = tuple(Option(**o) for o in option_rows(labels, type_))
     elif type_ not in CHOICE_TYPES:
         options = ()
     return replace(field, type=type_, options=options)
@@ -998,7 +1020,7 @@ def options_from_values(field, type_):
     long for a choice is left for the dry run to list."""
     labels = {}
     for *_lead, value in stored_values(field.key):
-        text_ = as_text(field, value)
+        text_ = typed_back(field, value)
         for part in CHOICE_SEPARATORS.split(text_) if type_ == FieldType.CHOICES else [text_]:
             label = parsing.text(part)
             if label and len(label) <= LABEL_MAX:
@@ -1051,7 +1073,7 @@ def type_change_dry_run(old, new):
             change.misfit_count += 1
             if len(change.misfits) < MISFITS_SHOWN:
                 problem = error.message.removeprefix(f"{new.label}: ")
-                text_ = parsing.shown(as_text(old, value), 80)
+                text_ = parsing.shown(typed_back(old, value), 80)
                 change.misfits.append(Misfit(number, title, text_, problem))
     return change
 

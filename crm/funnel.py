@@ -15,6 +15,7 @@ from operator import attrgetter
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, func, insert, or_, select, text, update
+from sqlalchemy.orm import load_only
 
 from crm import access, custom_fields
 from crm.extensions import db
@@ -74,6 +75,9 @@ def search_text(number, title, contact_name, email, fields=None):
     if fields:
         words.append(custom_fields.search_words(fields))
     return " ".join(words).casefold()
+
+
+SEARCHED_COLUMNS = (Lead.number, Lead.title, Lead.contact_name, Lead.email)
 
 
 def refresh_search_text(lead):
@@ -196,7 +200,7 @@ def convert_field_values(old, new, actor, clear_misfits=False):
     that does not fit is cleared when `clear_misfits`, else the whole change is refused.
 
     Through the ORM a batch at a time, so the audit trail records every change and memory
-    stays flat at 100,000 leads. Returns (how many changed, how many were cleared).
+    stays flat at 100,000 leads. Returns (how many values fit, how many were cleared).
     """
     if actor is not None and not actor.is_admin:
         raise NotAllowed(_("Only an administrator can change a field's type."))
@@ -205,6 +209,8 @@ def convert_field_values(old, new, actor, clear_misfits=False):
     while True:
         batch = db.session.scalars(
             select(Lead)
+            # What the new value and the search line are made of, and nothing else to track.
+            .options(load_only(*SEARCHED_COLUMNS, Lead.fields, Lead.search_text))
             .where(Lead.id > last_id, custom_fields.stored(old.key).is_not(None))
             .order_by(Lead.id)
             .limit(REASSIGN_BATCH)
@@ -220,8 +226,8 @@ def convert_field_values(old, new, actor, clear_misfits=False):
                     raise FunnelError(problem, "clear_misfits") from None
                 new_value = None
                 cleared += 1
+            converted += new_value is not None
             if new_value != value:
-                converted += new_value is not None
                 lead.fields = custom_fields.merged(lead.fields, {old.key: new_value})
             refresh_search_text(lead)
         db.session.flush()

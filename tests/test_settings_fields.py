@@ -4,12 +4,15 @@ type changed with a dry run, removed (values kept) and deleted (only unused)."""
 import re
 
 import pytest
-from sqlalchemy import func, select
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select, update
 
 from crm import custom_fields, funnel
 from crm.extensions import db
 from crm.models import AuditEntry, CustomField, FieldType, Lead
 from tests import factories
+from tests.conftest import fewer_on_postgresql
 from tests.querycount import count_queries
 
 CITIES = ["Москва", "Казань", "Тверь"]
@@ -227,6 +230,7 @@ def test_the_new_field_form_offers_the_eleven_types_by_name(logged_in):
             "options",
             "at most 200 choices",
         ),
+        ({"type": "choices", "options": "Опт, розница"}, "options", "cannot hold “;” or “,”"),
         ({"required": "y", "on_new_form": ""}, "required", "must be on the new-lead form"),
         ({"type": "yes_no", "identifies_client": "y"}, "identifies_client", "can identify"),
     ],
@@ -238,7 +242,7 @@ def test_a_bad_new_field_is_refused_with_a_message_and_nothing_saved(
     response = logged_in.post("/settings/fields/new", data=new_field(**sent))
     assert response.status_code == 422
     assert says in error_text(response.text)
-    assert f'id="{box}-error"' in response.text or box == "options"
+    assert f'id="{box}-error"' in response.text
     assert definitions() == before
     assert custom_fields.existing_indexes(db.session.connection()) == {"ix_leads_field_gorod"}
 
@@ -490,6 +494,15 @@ def test_renaming_a_choice_to_another_ones_name_is_refused(logged_in, city):
     assert response.status_code == 422
     assert "“ТВЕРЬ” is a choice already." in error_text(response.text)
     assert definitions() == before
+
+
+def test_a_choice_among_several_holds_no_separator(logged_in, admin):
+    tags = factories.field("Теги", FieldType.CHOICES, ["Опт"])
+    for label in ("Опт; VIP", "Розница, мелкий опт"):
+        response = logged_in.post(f"/settings/fields/{tags.id}/options/opt", data={"label": label})
+        assert response.status_code == 422
+        assert "cannot hold “;” or “,”" in error_text(response.text)
+    assert [o.label for o in saved_by_key()["tegi"].options] == ["Опт"]
 
 
 def test_a_fields_choices_are_at_most_two_hundred(logged_in, admin):
@@ -747,3 +760,59 @@ def test_a_removed_fields_type_does_not_change(logged_in, admin):
     response = logged_in.get(f"/settings/fields/{fax.id}/type?type=phone")
     assert response.status_code == 422
     assert "Restore the field before changing its type." in error_text(response.text)
+
+
+# Whatever is typed into the field form
+
+
+labels = st.text(max_size=90) | st.sampled_from(["Город", "город ", "  ", "ИНН\x00", "И" * 80])
+flags = st.fixed_dictionaries({flag: st.sampled_from(["", "y"]) for flag in custom_fields.FLAGS})
+option_lines = st.lists(st.text(max_size=12), max_size=5).map("\n".join)
+
+
+@fewer_on_postgresql(
+    settings(
+        max_examples=40,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    ),
+    given(
+        label=labels,
+        type_=st.sampled_from([t.value for t in FieldType]),
+        options=option_lines,
+        ticked=flags,
+    ),
+)
+def test_the_field_form_saves_what_it_accepts_and_explains_what_it_does_not(
+    logged_in, city, label, type_, options, ticked
+):
+    before = definitions()
+    sent = {"label": label, "type": type_, "options": options} | ticked
+    response = logged_in.post("/settings/fields/new", data=sent)
+    assert response.status_code in (303, 422)
+    if response.status_code == 422:
+        assert error_text(response.text).strip()
+        assert definitions() == before
+        return
+    added = saved()[-1]
+    assert added.label == label.replace("\x00", "").strip()
+    assert custom_fields.KEY_PATTERN.match(added.key)
+    assert added.type == type_
+    if added.has_options:
+        typed = [line.replace("\x00", "").strip() for line in options.splitlines()]
+        assert [o.label for o in added.options] == [line for line in typed if line]
+    custom_fields.delete_field(added.id)
+    db.session.commit()
+
+
+def test_a_value_written_before_the_checks_is_listed_not_a_failure(logged_in, admin):
+    due = factories.field("Срок", FieldType.DATE)
+    lead = factories.lead(title="Старый импорт", owner=admin)
+    # As a hand edit of the database might have left it.
+    db.session.execute(update(Lead).where(Lead.id == lead.id).values(fields={"srok": "в пятницу"}))
+    db.session.commit()
+    dry = logged_in.get(f"/settings/fields/{due.id}/type?type=number")
+    assert dry.status_code == 200
+    assert "Старый импорт" in dry.text and "в пятницу" in dry.text
+    as_text = logged_in.get(f"/settings/fields/{due.id}/type?type=text")
+    assert "1 convert" in as_text.text and "0 do not fit." in as_text.text
