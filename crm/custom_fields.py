@@ -600,10 +600,10 @@ def row_of(field_id):
     return row
 
 
-def written(text):
+def written(typed):
     """What a person typed into a definition's box: stripped, NUL gone (PostgreSQL cannot keep
     it and nobody types it)."""
-    return (text or "").replace("\x00", "").strip()
+    return (typed or "").replace("\x00", "").strip()
 
 
 def check_label(label, field_id=None):

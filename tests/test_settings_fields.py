@@ -488,6 +488,13 @@ def test_a_bad_choice_is_refused_with_a_message_and_nothing_saved(logged_in, cit
     assert definitions() == before
 
 
+def test_a_refused_choice_shows_the_fields_page_as_it_is(logged_in, city):
+    response = logged_in.post(f"/settings/fields/{city.id}/options", data={"option-label": ""})
+    assert response.status_code == 422
+    assert re.search(r'<input[^>]* id="label"[^>]* value="Город">', response.text)
+    assert re.search(r'<input checked id="filterable"', response.text)
+
+
 def test_renaming_a_choice_to_another_ones_name_is_refused(logged_in, city):
     before = definitions()
     response = logged_in.post(f"/settings/fields/{city.id}/options/kazan", data={"label": "ТВЕРЬ"})

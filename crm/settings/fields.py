@@ -225,14 +225,16 @@ def options_context(field, **extra):
     }
 
 
-def flags_form(field):
-    """The name, help text and flags as set, or as sent."""
+def flags_form(field, sent=False):
+    """The name, help text and flags as set, or (`sent`) as posted to the field's page."""
+    if sent:
+        return FieldFlagsForm()
     current = {
         "label": field.label,
         "help_text": field.help_text or "",
         **{name: getattr(field, name) for name in custom_fields.FLAGS},
     }
-    return FieldFlagsForm(data=current if request.method == "GET" else None)
+    return FieldFlagsForm(formdata=None, data=current)
 
 
 @bp.route("/fields/<int:field_id>", methods=["GET", "POST"])
@@ -240,7 +242,7 @@ def flags_form(field):
 def field_edit(field_id):
     """A field's name, help text and where it shows; its choices; its type, removal."""
     field = field_or_404(field_id)
-    form = flags_form(field)
+    form = flags_form(field, sent=request.method == "POST")
     if form.validate_on_submit():
         try:
             saved = custom_fields.update_field(
