@@ -11,8 +11,9 @@ Stored values: text types as text, number and money as JSON numbers, a date as "
 yes/no as true/false, a choice as its option's key, several choices as a list of keys.
 """
 
+import dataclasses
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from urllib.parse import urlsplit
@@ -20,11 +21,12 @@ from urllib.parse import urlsplit
 from flask import g, has_app_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import func, literal_column, select, text
 
-from crm import parsing, search_index
+from crm import data_version, parsing, search_index
 from crm.extensions import db
-from crm.models import CustomField, FieldType, Lead
+from crm.models import CustomField, FieldType, Lead, utcnow
 
 FIELDS_MAX = 100
 LABEL_MAX = 80
@@ -474,7 +476,15 @@ def stored_number(key, dialect=None):
     """A number or money field's value as a number, for ranges and sorting."""
     dialect = dialect or dialect_name()
     if dialect == "postgresql":
-        return literal_column(f"(CAST(leads.fields ->> '{key}' AS NUMERIC))")
+        stored(key, dialect)  # checks the key
+        # Only a JSON number is cast: an index is built over every version of a row that a
+        # transaction may still see, and the old version of a value converted by a type
+        # change ("1 250" as text) would make a bare cast fail.
+        held = f"leads.fields -> '{key}'"
+        return literal_column(
+            f"(CASE WHEN jsonb_typeof({held}) = 'number' "
+            f"THEN CAST(leads.fields ->> '{key}' AS NUMERIC) END)"
+        )
     # SQLite's json_extract returns a JSON number as a number already.
     return stored(key, dialect)
 
@@ -516,6 +526,12 @@ def index_expression(field, dialect):
     return str(stored(field.key, dialect)).replace("leads.fields", "fields")
 
 
+# Several choices are matched inside their list, which a plain index cannot serve; a long text
+# is searched for words, and a value of up to 8,000 characters overflows PostgreSQL's b-tree
+# entry (about 2,700 bytes), which would refuse the lead holding it.
+UNINDEXED_TYPES = (FieldType.CHOICES, FieldType.LONG_TEXT)
+
+
 def ensure_indexes(connection, fields=None):
     """An index for each field marked filterable or identifying, none for the others: run after
     the definitions change, in the same transaction."""
@@ -523,7 +539,7 @@ def ensure_indexes(connection, fields=None):
     wanted = {
         INDEX_PREFIX + field.key: index_expression(field, dialect)
         for field in (fields if fields is not None else all_fields())
-        if field.indexed and field.type != FieldType.CHOICES
+        if field.indexed and field.type not in UNINDEXED_TYPES
     }
     existing = existing_indexes(connection)
     for name in existing - set(wanted):
@@ -550,43 +566,530 @@ def drop_indexes(connection):
 
 
 # Definitions written (Settings → Fields; the import's new fields)
+#
+# Each takes plain values, changes the definitions without committing, and raises
+# FieldValueError(message, name of the form field it concerns). After any change the request
+# reads the definitions afresh, the indexes follow the flags in the same transaction, and the
+# data version moves on, so pages that keep what they drew redraw it.
+
+FLAGS = ("required", "in_list", "on_card", "on_new_form", "filterable", "identifies_client")
+# A client is named by something written out (ИНН, a registration number, a site, a phone);
+# not by yes/no, a pick from a few choices, a paragraph, a date or an amount.
+IDENTIFYING_TYPES = (
+    *(FieldType.TEXT, FieldType.NUMBER, FieldType.LINK, FieldType.PHONE, FieldType.EMAIL),
+)
+COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+# Leads are read this many at a time when a field's values are all looked at.
+VALUES_BATCH = 500
+# The dry run of a type change lists at most this many leads whose values do not fit.
+MISFITS_SHOWN = 100
 
 
-def add_field(label, type_, options=(), **flags):
-    """A new field at the end of the list, keyed after its label; options are labels (or
-    Option values). Indexed at once when marked filterable or identifying. Not committed."""
-    label = (label or "").strip()
+def changed():
+    """After a definition changed: read afresh, indexes as the flags now say, data version on."""
+    forget()
+    db.session.flush()
+    ensure_indexes(db.session.connection())
+    data_version.bump(db.session)
+
+
+def row_of(field_id):
+    row = db.session.get(CustomField, field_id)
+    if row is None:
+        raise FieldValueError(_("This field no longer exists."), "label")
+    return row
+
+
+def written(typed):
+    """What a person typed into a definition's box: stripped, NUL gone (PostgreSQL cannot keep
+    it and nobody types it)."""
+    return (typed or "").replace("\x00", "").strip()
+
+
+def check_label(label, field_id=None):
+    """A field's name: 1–80 characters, not the name of another field in use (any case)."""
+    label = written(label)
     if not label or len(label) > LABEL_MAX:
         raise FieldValueError(
             _("Name the field in at most %(n)d characters.", n=LABEL_MAX), "label"
         )
+    others = select(CustomField.label).where(
+        CustomField.removed_at.is_(None), CustomField.id != (field_id or -1)
+    )
+    if any(other.casefold() == label.casefold() for other in db.session.scalars(others)):
+        raise FieldValueError(
+            _("A field named “%(label)s” exists already: choose another name.", label=label),
+            "label",
+        )
+    return label
+
+
+def check_help_text(help_text):
+    """The help shown under a field: at most 300 characters; None when empty."""
+    help_text = written(help_text)
+    if len(help_text) > HELP_MAX:
+        raise FieldValueError(_("Keep it under %(n)d characters.", n=HELP_MAX), "help_text")
+    return help_text or None
+
+
+def check_flags(type_, flags):
+    """The flags given, as booleans; those that cannot go together are refused."""
+    unknown = set(flags) - set(FLAGS)
+    if unknown:
+        raise TypeError(f"unknown field flags: {sorted(unknown)}")
+    flags = {name: bool(value) for name, value in flags.items()}
+    if flags.get("required") and not flags.get("on_new_form", True):
+        # Asked for by the funnel on every new lead, so the person must be shown it.
+        raise FieldValueError(
+            _("A required field must be on the new-lead form: tick both, or neither."),
+            "required",
+        )
+    if flags.get("identifies_client") and type_ not in IDENTIFYING_TYPES:
+        raise FieldValueError(
+            _("Only a text, number, link, phone or email field can identify a client."),
+            "identifies_client",
+        )
+    return flags
+
+
+def add_field(label, type_, options=(), help_text=None, **flags):
+    """A new field at the end of the list, keyed after its label; options are labels (or
+    Option values). Indexed at once when marked filterable or identifying. Not committed."""
+    label = check_label(label)
     if type_ not in TYPE_LABELS:
         raise FieldValueError(_("Choose a type from the list."), "type")
     rows = db.session.scalars(select(CustomField)).all()
     if len(rows) >= FIELDS_MAX:
-        raise FieldValueError(_("A team can have at most %(n)d fields.", n=FIELDS_MAX), "label")
+        raise FieldValueError(
+            _(
+                "A team can have at most %(n)d fields, removed ones included: delete one "
+                "that no lead uses first.",
+                n=FIELDS_MAX,
+            ),
+            "label",
+        )
     row = CustomField(
         key=unique_key(label, {row.key for row in rows}),
         label=label,
         type=type_,
-        options=option_rows(options) if type_ in CHOICE_TYPES else [],
+        options=option_rows(options, type_) if type_ in CHOICE_TYPES else [],
+        help_text=check_help_text(help_text),
         position=max((row.position for row in rows), default=0) + 1,
-        **flags,
+        **check_flags(type_, flags),
     )
     db.session.add(row)
-    db.session.flush()
-    forget()
-    ensure_indexes(db.session.connection())
+    changed()
     return Field.of(row)
 
 
-def option_rows(options):
-    """Options as stored, keyed after their labels."""
-    rows, taken = [], set()
+def update_field(field_id, label, help_text=None, **flags):
+    """Rename a field, change its help text and flags; its key, and so its values, stay."""
+    row = row_of(field_id)
+    row.label = check_label(label, field_id)
+    row.help_text = check_help_text(help_text)
+    # Flags not given stay as they are, and are checked with those given.
+    current = {name: getattr(row, name) for name in FLAGS}
+    for name, value in check_flags(row.type, current | flags).items():
+        setattr(row, name, value)
+    changed()
+    return Field.of(row)
+
+
+def move_field(field_id, direction):
+    """Swap a field in use with its neighbour above ("up") or below ("down"); False at an end.
+    Removed fields are left out of the order, so a step always shows."""
+    rows = [
+        row
+        for row in db.session.scalars(
+            select(CustomField).order_by(CustomField.position, CustomField.id)
+        )
+        if row.removed_at is None
+    ]
+    row = row_of(field_id)
+    if row not in rows:
+        return False
+    index = rows.index(row)
+    other = index - 1 if direction == "up" else index + 1
+    if not 0 <= other < len(rows):
+        return False
+    rows[index], rows[other] = rows[other], rows[index]
+    for position, each in enumerate(rows, start=1):
+        each.position = position
+    changed()
+    return True
+
+
+def remove_field(field_id):
+    """Hide a field everywhere: not offered, not shown, no longer indexed; every lead keeps its
+    value (exports and the audit trail still have them) until the field is restored."""
+    row = row_of(field_id)
+    if row.removed_at is None:
+        row.removed_at = utcnow()
+        changed()
+    return Field.of(row)
+
+
+def restore_field(field_id):
+    """A removed field back in use, at the end of the list, with the values leads kept."""
+    row = row_of(field_id)
+    if row.removed_at is None:
+        return Field.of(row)
+    try:
+        check_label(row.label, field_id)
+    except FieldValueError:
+        raise FieldValueError(
+            _(
+                "A field in use is named “%(label)s” too: rename one of them first.",
+                label=row.label,
+            ),
+            "label",
+        ) from None
+    row.removed_at = None
+    row.position = (db.session.scalar(select(func.max(CustomField.position))) or 0) + 1
+    changed()
+    return Field.of(row)
+
+
+def leads_with_value(key):
+    """How many leads, archived ones too, hold a value for the field `key`."""
+    return db.session.scalar(select(func.count()).select_from(Lead).where(stored(key).is_not(None)))
+
+
+def delete_field(field_id):
+    """Delete a field no lead has a value for; one with values can only be removed."""
+    row = row_of(field_id)
+    held = leads_with_value(row.key)
+    if held:
+        raise FieldValueError(
+            ngettext(
+                "%(num)d lead has a value in this field, so it cannot be deleted. Remove it "
+                "instead: it is hidden everywhere and the values are kept.",
+                "%(num)d leads have a value in this field, so it cannot be deleted. Remove it "
+                "instead: it is hidden everywhere and the values are kept.",
+                held,
+            ),
+            "label",
+        )
+    label = row.label
+    db.session.delete(row)
+    changed()
+    return label
+
+
+# Options of the choice types
+
+
+def check_option_label(label, options, key=None, type_=FieldType.CHOICE, box="label"):
+    """An option's name: 1–80 characters, unlike the field's other options (any case); in a
+    field of several choices, without the marks that separate them where they are typed."""
+    label = written(label)
+    if not label or len(label) > LABEL_MAX:
+        raise FieldValueError(_("Name the choice in at most %(n)d characters.", n=LABEL_MAX), box)
+    if any(o["label"].casefold() == label.casefold() and o["key"] != key for o in options):
+        raise FieldValueError(
+            _("“%(label)s” is a choice already.", label=parsing.shown(label)), box
+        )
+    if type_ == FieldType.CHOICES and CHOICE_SEPARATORS.search(label):
+        raise FieldValueError(
+            _(
+                "“%(label)s”: a choice among several cannot hold “;” or “,”, which separate "
+                "the choices where they are typed.",
+                label=parsing.shown(label),
+            ),
+            box,
+        )
+    return label
+
+
+def check_colour(colour):
+    colour = written(colour)
+    if not colour:
+        return None
+    if not COLOUR.match(colour):
+        raise FieldValueError(_("Choose a colour like #1d4ed8."), "colour")
+    return colour.lower()
+
+
+def option_rows(options, type_=FieldType.CHOICE):
+    """Options as stored, keyed after their labels; checked as the option forms check them."""
+    rows = []
     for option in options:
         if isinstance(option, str):
-            option = Option(key="", label=option.strip())
-        key = option.key or unique_key(option.label, taken, fallback="option")
-        taken.add(key)
-        rows.append({**option.__dict__, "key": key})
+            option = Option(key="", label=option)
+        if len(rows) >= OPTIONS_MAX:
+            raise too_many_options()
+        label = check_option_label(option.label, rows, type_=type_, box="options")
+        key = option.key or unique_key(label, {row["key"] for row in rows}, fallback="option")
+        rows.append(
+            {**option.__dict__, "key": key, "label": label, "colour": check_colour(option.colour)}
+        )
     return rows
+
+
+def too_many_options():
+    return FieldValueError(_("A field can have at most %(n)d choices.", n=OPTIONS_MAX), "options")
+
+
+def choice_row(field_id):
+    row = row_of(field_id)
+    if row.type not in CHOICE_TYPES:
+        raise FieldValueError(_("Only a choice field has choices."), "label")
+    return row
+
+
+def option_index(row, option_key):
+    for index, option in enumerate(row.options):
+        if option["key"] == option_key:
+            return index
+    raise FieldValueError(_("This choice no longer exists."), "label")
+
+
+def with_option(row, index, **changes):
+    """The options with one of them changed: a new list, so the change is saved."""
+    options = [dict(option) for option in row.options]
+    options[index].update(changes)
+    return options
+
+
+def add_option(field_id, label, colour=None):
+    """A new choice at the end of the field's list; its key is made from its label, once."""
+    row = choice_row(field_id)
+    options = list(row.options or [])
+    if len(options) >= OPTIONS_MAX:
+        raise too_many_options()
+    label = check_option_label(label, options, type_=row.type)
+    key = unique_key(label, {option["key"] for option in options}, fallback="option")
+    option = Option(key=key, label=label, colour=check_colour(colour))
+    row.options = [*options, dict(option.__dict__)]
+    changed()
+    return option
+
+
+def update_option(field_id, option_key, label, colour=None):
+    """Rename or recolour a choice; its key stays, so the leads holding it show the new name."""
+    row = choice_row(field_id)
+    index = option_index(row, option_key)
+    label = check_option_label(label, row.options, option_key, row.type)
+    row.options = with_option(row, index, label=label, colour=check_colour(colour))
+    changed()
+    return Option(**row.options[index])
+
+
+def move_option(field_id, option_key, direction):
+    """Swap a choice with its neighbour above ("up") or below ("down"); False at either end."""
+    row = choice_row(field_id)
+    index = option_index(row, option_key)
+    other = index - 1 if direction == "up" else index + 1
+    if not 0 <= other < len(row.options):
+        return False
+    options = list(row.options)
+    options[index], options[other] = options[other], options[index]
+    row.options = options
+    changed()
+    return True
+
+
+def retire_option(field_id, option_key, retired=True):
+    """A retired choice is no longer offered; leads holding it keep it and still show it."""
+    row = choice_row(field_id)
+    index = option_index(row, option_key)
+    row.options = with_option(row, index, retired=bool(retired))
+    changed()
+    return Option(**row.options[index])
+
+
+def option_in_use(field, option_key):
+    """Whether any lead, archived ones too, holds the option."""
+    return db.session.scalar(
+        select(select(Lead.id).where(equals_any(field, [option_key])).exists())
+    )
+
+
+def delete_option(field_id, option_key):
+    """Delete a choice no lead holds; one in use can only be retired, so no value is lost."""
+    row = choice_row(field_id)
+    index = option_index(row, option_key)
+    if option_in_use(Field.of(row), option_key):
+        raise FieldValueError(
+            _(
+                "Leads hold “%(label)s”, so it cannot be deleted: retire it instead, and it "
+                "is no longer offered while those leads keep it.",
+                label=row.options[index]["label"],
+            ),
+            "label",
+        )
+    option = Option(**row.options[index])
+    row.options = [o for o in row.options if o["key"] != option_key]
+    changed()
+    return option
+
+
+def option_counts(field):
+    """{option key: how many leads hold it}, in one query whatever the number of options."""
+    if field.type == FieldType.CHOICES:
+        if dialect_name() == "postgresql":
+            stored(field.key)  # checks the key
+            held = literal_column(f"leads.fields -> '{field.key}'")
+            members = func.jsonb_array_elements_text(held).table_valued("value")
+            query = (
+                select(members.c.value, func.count())
+                .select_from(Lead)
+                .join(members, literal_column("true"))
+                .where(func.jsonb_typeof(held) == "array")
+            )
+        else:
+            members = func.json_each(Lead.fields, f"$.{field.key}").table_valued("value")
+            query = (
+                select(members.c.value, func.count())
+                .select_from(Lead)
+                .join(members, literal_column("1"))
+            )
+        return dict(db.session.execute(query.group_by(members.c.value)).all())
+    value = stored(field.key)
+    query = select(value, func.count()).select_from(Lead).where(value.is_not(None)).group_by(value)
+    return dict(db.session.execute(query).all())
+
+
+# Changing a field's type: the stored values are typed again into the new type.
+
+
+def converted(old, new, value):
+    """What `value`, held by field `old`, becomes as field `new` of another type: typed back
+    as text, as a person would retype it ("1 250" becomes a number; a number, text). Raises
+    FieldValueError when it does not fit."""
+    return clean_value(new, typed_back(old, value), kept_options(new, value))
+
+
+def typed_back(field, value):
+    """`as_text`, and for a value its field could not have checked (written before the
+    checks, or by hand) its plain text, so the dry run lists it rather than failing."""
+    try:
+        return as_text(field, value)
+    except (ValueError, TypeError, ArithmeticError):
+        return str(value)
+
+
+def stored_values(key):
+    """(id, number, title, value) of each lead holding a value for `key`, read a batch at a
+    time, so memory stays flat whatever the number of leads."""
+    last_id = 0
+    while True:
+        rows = db.session.execute(
+            select(Lead.id, Lead.number, Lead.title, Lead.fields[key])
+            .where(Lead.id > last_id, stored(key).is_not(None))
+            .order_by(Lead.id)
+            .limit(VALUES_BATCH)
+        ).all()
+        yield from rows
+        if len(rows) < VALUES_BATCH:
+            return
+        last_id = rows[-1].id
+
+
+def retyped(field_id, type_):
+    """The field as it would be with type `type_`, not saved. Turned into a choice field, its
+    different values become its choices (at most 200); between the choice types the choices
+    stay."""
+    row = row_of(field_id)
+    field = Field.of(row)
+    if type_ not in TYPE_LABELS:
+        raise FieldValueError(_("Choose a type from the list."), "type")
+    if type_ == field.type:
+        raise FieldValueError(_("The field is of this type already."), "type")
+    if field.removed:
+        raise FieldValueError(_("Restore the field before changing its type."), "type")
+    if field.identifies_client and type_ not in IDENTIFYING_TYPES:
+        raise FieldValueError(
+            _(
+                "Only a text, number, link, phone or email field can identify a client: "
+                "untick “Identifies the client” first."
+            ),
+            "type",
+        )
+    options = field.options
+    if type_ in CHOICE_TYPES and not field.has_options:
+        labels = options_from_values(field, type_)
+        options = tuple(Option(**o) for o in option_rows(labels, type_))
+    elif type_ not in CHOICE_TYPES:
+        options = ()
+    return replace(field, type=type_, options=options)
+
+
+def options_from_values(field, type_):
+    """The different values of `field` as choice labels, in alphabetical order; a value too
+    long for a choice is left for the dry run to list."""
+    labels = {}
+    for *_lead, value in stored_values(field.key):
+        text_ = typed_back(field, value)
+        for part in CHOICE_SEPARATORS.split(text_) if type_ == FieldType.CHOICES else [text_]:
+            label = parsing.text(part)
+            if label and len(label) <= LABEL_MAX:
+                labels.setdefault(label.casefold(), label)
+        if len(labels) > OPTIONS_MAX:
+            raise FieldValueError(
+                _(
+                    "The field holds more than %(n)d different values, too many to become choices.",
+                    n=OPTIONS_MAX,
+                ),
+                "type",
+            )
+    return sorted(labels.values(), key=str.casefold)
+
+
+@dataclass(frozen=True)
+class Misfit:
+    """A lead whose value does not fit a field's new type, and why."""
+
+    number: int
+    title: str
+    value: str
+    problem: str
+
+
+@dataclass
+class TypeChange:
+    """What a type change would do: how many values convert, and the leads whose do not."""
+
+    old: Field
+    new: Field
+    held: int = 0
+    misfit_count: int = 0
+    misfits: list = dataclasses.field(default_factory=list)
+
+    @property
+    def fitting(self):
+        return self.held - self.misfit_count
+
+
+def type_change_dry_run(old, new):
+    """Each stored value of `old` tried as `new` (see `converted`), nothing written; lists the
+    first MISFITS_SHOWN leads whose value does not fit."""
+    change = TypeChange(old, new)
+    for _id, number, title, value in stored_values(old.key):
+        change.held += 1
+        try:
+            converted(old, new, value)
+        except FieldValueError as error:
+            change.misfit_count += 1
+            if len(change.misfits) < MISFITS_SHOWN:
+                problem = error.message.removeprefix(f"{new.label}: ")
+                text_ = parsing.shown(typed_back(old, value), 80)
+                change.misfits.append(Misfit(number, title, text_, problem))
+    return change
+
+
+def change_type(new, rewrite_values):
+    """Save the type (and choices) of `new`, from `retyped`, and have `rewrite_values(old,
+    new)` convert the leads' values (funnel.convert_field_values) in the same transaction;
+    returns what it returns. The field's index, whose expression depends on the type, is made
+    again only then: PostgreSQL could not index "1 250" as a number."""
+    row = row_of(new.id)
+    old = Field.of(row)
+    row.type = new.type
+    row.options = [dict(option.__dict__) for option in new.options]
+    forget()
+    db.session.flush()
+    db.session.connection().execute(text(f"DROP INDEX IF EXISTS {INDEX_PREFIX}{row.key}"))
+    result = rewrite_values(old, Field.of(row))
+    changed()
+    return result

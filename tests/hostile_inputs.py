@@ -251,6 +251,9 @@ class World(Browser):
         api_tokens.issue(admin, "Laptop")
         db.session.add(IntakeForm(name="Contact page", token=receiving.new_token()))
         db.session.commit()
+        city = factories.field("Город", "choice", ["Москва", "Казань"], filterable=True)
+        factories.field("ИНН", identifies_client=True)
+        factories.lead(title="In Kazan", owner=admin, fields={city.key: "Казань"})
         self.log_in()
         self._bearer = None
 

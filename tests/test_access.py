@@ -122,6 +122,19 @@ ROUTES = {
     "settings.list_item_rename": (ADMIN, "GET", "/settings/lost-reasons/1"),
     "settings.list_item_move": (ADMIN, "POST", "/settings/lost-reasons/1/move"),
     "settings.list_item_set_active": (ADMIN, "POST", "/settings/lost-reasons/1/active"),
+    "settings.fields": (ADMIN, "GET", "/settings/fields"),
+    "settings.field_new": (ADMIN, "GET", "/settings/fields/new"),
+    "settings.field_edit": (ADMIN, "GET", "/settings/fields/1"),
+    "settings.field_move": (ADMIN, "POST", "/settings/fields/1/move"),
+    "settings.field_remove": (ADMIN, "POST", "/settings/fields/1/remove"),
+    "settings.field_restore": (ADMIN, "POST", "/settings/fields/1/restore"),
+    "settings.field_delete": (ADMIN, "GET", "/settings/fields/1/delete"),
+    "settings.field_type": (ADMIN, "GET", "/settings/fields/1/type?type=number"),
+    "settings.option_add": (ADMIN, "POST", "/settings/fields/1/options"),
+    "settings.option_edit": (ADMIN, "GET", "/settings/fields/1/options/moskva"),
+    "settings.option_move": (ADMIN, "POST", "/settings/fields/1/options/moskva/move"),
+    "settings.option_offered": (ADMIN, "POST", "/settings/fields/1/options/moskva/offered"),
+    "settings.option_delete": (ADMIN, "POST", "/settings/fields/1/options/moskva/delete"),
     "imports.index": (ADMIN, "GET", "/settings/import/"),
     "imports.show": (ADMIN, "GET", "/settings/import/0123abcd"),
     "imports.sheet": (ADMIN, "POST", "/settings/import/0123abcd/sheet"),
@@ -153,6 +166,8 @@ class Team:
         self.lead = factories.lead(title=SECRET_TITLE, owner=self.sue, phone="+7 999 111-22-33")
         self.activity = factories.activity(self.lead, author=self.sue, body="Secret call notes")
         self.sams_lead = factories.lead(title="Sam's own lead", owner=self.sam)
+        # A field of the team's own (id 1), with its choice "moskva", for Settings → Fields.
+        factories.field("Город", "choice", ["Москва", "Казань"])
 
     def url(self, endpoint):
         method, path = ROUTES[endpoint][1:]

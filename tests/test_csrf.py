@@ -10,7 +10,16 @@ import pytest
 from sqlalchemy import select
 
 from crm.extensions import csrf
-from crm.models import Activity, ActivityKind, ApiToken, IntakeForm, Lead, LostReason, Stage
+from crm.models import (
+    Activity,
+    ActivityKind,
+    ApiToken,
+    CustomField,
+    IntakeForm,
+    Lead,
+    LostReason,
+    Stage,
+)
 from tests import factories
 from tests.hostile_inputs import Tally, World, table_digest
 
@@ -68,6 +77,7 @@ class Site:
             "token_id": select(ApiToken.id),
             "form_id": select(IntakeForm.id),
             "item_id": select(LostReason.id),
+            "field_id": select(CustomField.id).where(CustomField.type == "choice"),
         }
         rule = next(self.world.app.url_map.iter_rules(endpoint))
         values = {}
@@ -78,6 +88,8 @@ class Site:
                 values[name] = "lost-reasons"
             elif name == "job_id":
                 values[name] = self.job_id
+            elif name == "option_key":
+                values[name] = "kazan"
             else:
                 values[name] = self.world.first(first[name])
         return self.world.url(endpoint, **values)

@@ -14,12 +14,15 @@ from markupsafe import escape
 from sqlalchemy import delete, select
 from werkzeug.datastructures import MultiDict
 
+from crm import custom_fields
 from crm.extensions import db
 from crm.imports import jobs
 from crm.models import (
     Activity,
     ActivityKind,
     ApiToken,
+    CustomField,
+    FieldType,
     IntakeForm,
     Lead,
     LoginAttempt,
@@ -115,6 +118,7 @@ SHOWN_IN_SETTINGS = [
     "/settings/general",
     "/settings/intake-forms",
     "/settings/import/",
+    "/settings/fields",
 ]
 
 
@@ -233,6 +237,44 @@ def intake_fields(world):
     }
 
 
+def field_fields(world):
+    return {
+        "label": hostile_text,
+        "type": sometimes(st.sampled_from([*(t.value for t in FieldType), "nope"])),
+        "options": hostile_text,
+        "help_text": hostile_text,
+        **{flag: st.sampled_from(["", "y"]) for flag in custom_fields.FLAGS},
+    }
+
+
+def option_fields(prefix):
+    return lambda world: {
+        f"{prefix}label": hostile_text,
+        f"{prefix}colour": sometimes(st.sampled_from(["", "#16a34a", "#ABCDEF", "red", "#1234"])),
+    }
+
+
+def type_change_fields(world):
+    return {
+        "type": sometimes(st.sampled_from([t.value for t in FieldType])),
+        "clear_misfits": st.sampled_from(["", "y"]),
+    }
+
+
+def some_option_key():
+    """A choice's key, mostly one some field has now, else one nothing has."""
+
+    def pick(n):
+        keys = sorted(
+            option["key"]
+            for options in db.session.scalars(select(CustomField.options))
+            for option in options or ()
+        )
+        return keys[n % len(keys)] if n < 14 and keys else ["nope", "a/b", "%00"][n % 3]
+
+    return st.integers(0, 15).map(pick)
+
+
 def nothing(world):
     return {}
 
@@ -307,6 +349,18 @@ SETTINGS_FORMS = {
     "settings.list_item_set_active": one("active", "on", "off"),
     "settings.general": general_fields,
     "settings.user_edit": account_fields,
+    "settings.field_new": field_fields,
+    "settings.field_edit": field_fields,
+    "settings.field_move": one("direction", "up", "down"),
+    "settings.field_remove": nothing,
+    "settings.field_restore": nothing,
+    "settings.field_delete": nothing,
+    "settings.field_type": type_change_fields,
+    "settings.option_add": option_fields("option-"),
+    "settings.option_edit": option_fields(""),
+    "settings.option_move": one("direction", "up", "down"),
+    "settings.option_offered": one("active", "on", "off"),
+    "settings.option_delete": nothing,
     "auth.account": account_fields,
     "intake.new": intake_fields,
     "intake.edit": intake_fields,
@@ -353,11 +407,14 @@ def address_values(world, endpoint, data):
         "token_id": lambda: world.ids(ApiToken),
         "form_id": lambda: world.ids(IntakeForm),
         "item_id": lambda: world.ids(ActivityKind) | world.ids(LostReason),
+        "field_id": lambda: world.ids(CustomField),
     }
     values = {}
     for name in sorted(rule.arguments):
         if name == "list_name":
             strategy = st.sampled_from(["activity-kinds", "lost-reasons"])
+        elif name == "option_key":
+            strategy = some_option_key()
         elif name == "job_id":
             known = [job.id for job in jobs.recent(5)] or ["none"]
             strategy = st.integers(0, 7).flatmap(
@@ -634,6 +691,7 @@ def test_numbers_beyond_any_id_are_not_found(world):
         for number in (2**31, 2**63, 2**70):
             values = {name: number for name in ids}
             values |= {name: "lost-reasons" for name in rule.arguments if name == "list_name"}
+            values |= {name: "kazan" for name in rule.arguments if name == "option_key"}
             url = world.url(rule.endpoint, **values)
             bearer = world.bearer() if rule.endpoint.startswith("api.") else {}
             response = world.client.open(url, method=method, headers=bearer)

@@ -2,6 +2,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     ColorField,
     DateField,
     EmailField,
@@ -10,6 +11,7 @@ from wtforms import (
     RadioField,
     SelectField,
     StringField,
+    TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
@@ -23,7 +25,7 @@ from wtforms.validators import (
     Regexp,
 )
 
-from crm import api_tokens, roles
+from crm import api_tokens, custom_fields, roles
 from crm.access import ColleaguesLeads
 from crm.args import MAX_ID
 from crm.forms import (
@@ -196,3 +198,102 @@ class ApiTokenForm(FlaskForm):
         validators=[DataRequired(), Length(max=api_tokens.NAME_MAX)],
         render_kw={"maxlength": api_tokens.NAME_MAX, "autocomplete": "off"},
     )
+
+
+# Settings → Fields. Lengths and the rest are checked by the definitions' service
+# (crm.custom_fields), which says what is wrong; the forms only carry what was typed.
+
+
+def field_type_choices():
+    return {type_.value: str(label) for type_, label in custom_fields.TYPE_LABELS.items()}
+
+
+class FieldFlagsForm(FlaskForm):
+    """A field's name, help text and flags: what can change without touching its values."""
+
+    label = StringField(
+        _l("Field name"),
+        filters=[strip],
+        render_kw={"maxlength": custom_fields.LABEL_MAX, "autocomplete": "off"},
+    )
+    help_text = TextAreaField(
+        _l("Help text"),
+        filters=[strip],
+        render_kw={"maxlength": custom_fields.HELP_MAX, "rows": 2},
+    )
+    required = BooleanField(_l("Required: a new lead cannot be saved without it"))
+    in_list = BooleanField(_l("Offered as a column of the lead list"))
+    on_card = BooleanField(_l("On the cards of the board"))
+    on_new_form = BooleanField(_l("On the new-lead form"), default=True)
+    filterable = BooleanField(_l("Filterable: the list filters and sorts by it"))
+    identifies_client = BooleanField(_l("Identifies the client"))
+
+    def flags(self):
+        return {name: self[name].data for name in custom_fields.FLAGS}
+
+
+class NewFieldForm(FieldFlagsForm):
+    """A new field: its type, and for the choice types the first choices."""
+
+    type = SelectField(_l("Type"), choices=field_type_choices, default="text")
+    options = TextAreaField(_l("Choices"), filters=[strip], render_kw={"rows": 4})
+
+    def option_labels(self):
+        lines = (self.options.data or "").splitlines()
+        return [line.strip() for line in lines if line.strip()]
+
+
+class FieldTypeForm(FlaskForm):
+    """A field's new type; a dry run comes first, then the change itself."""
+
+    class Meta:
+        # The dry run is a GET: a link can carry the type looked at.
+        csrf = False
+
+    type = SelectField(_l("New type"), choices=field_type_choices)
+
+
+class ConvertForm(FlaskForm):
+    """Confirming a type change: the values that do not fit are cleared only if said so."""
+
+    type = SelectField(choices=field_type_choices)
+    clear_misfits = BooleanField(_l("Clear the values that do not fit"))
+
+
+# Named, so that a choice's colour can be picked and read out without seeing it; any colour
+# can carry a readable label (crm.colours finds the shade for it).
+OPTION_COLOURS = {
+    "#64748b": _l("Grey"),
+    "#dc2626": _l("Red"),
+    "#ea580c": _l("Orange"),
+    "#eab308": _l("Yellow"),
+    "#16a34a": _l("Green"),
+    "#0d9488": _l("Teal"),
+    "#2563eb": _l("Blue"),
+    "#7c3aed": _l("Purple"),
+    "#db2777": _l("Pink"),
+    "#92400e": _l("Brown"),
+}
+
+
+def option_colour_choices(current=None):
+    """No colour, the palette, and a colour set elsewhere (the API, an import) kept as is."""
+    choices = {"": _("No colour")} | {code: str(name) for code, name in OPTION_COLOURS.items()}
+    if current and current not in choices:
+        choices[current] = current
+    return choices
+
+
+class OptionForm(FlaskForm):
+    """A choice of a choice field: its name and colour."""
+
+    label = StringField(
+        _l("Name of the choice"),
+        filters=[strip],
+        render_kw={"maxlength": custom_fields.LABEL_MAX, "autocomplete": "off"},
+    )
+    colour = SelectField(_l("Colour"), choices=option_colour_choices, default="")
+
+    def __init__(self, *args, current_colour=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.colour.choices = option_colour_choices(current_colour)

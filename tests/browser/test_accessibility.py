@@ -3,7 +3,7 @@ team with sample data, on a laptop and on a phone."""
 
 import pytest
 
-from crm import demo
+from crm import custom_fields, demo
 from crm.extensions import db
 from crm.models import Lead
 from tests import factories
@@ -30,6 +30,10 @@ PAGES = [
     "/settings/general",
     "/settings/users",
     "/settings/stages",
+    "/settings/fields",
+    "/settings/fields/new",
+    "/settings/fields/{field}",
+    "/settings/fields/{field}/type?type=text",
     "/account",
 ]
 SIZES = {"laptop": {"width": 1366, "height": 800}, "phone": {"width": 375, "height": 740}}
@@ -37,17 +41,24 @@ SIZES = {"laptop": {"width": 1366, "height": 800}, "phone": {"width": 375, "heig
 
 @pytest.fixture(scope="module")
 def russian_team(tmp_path_factory):
-    """A team with three months of sample history in Russian, and an administrator who reads
-    Russian; yields the base URL and a lead's number."""
+    """A team with three months of sample history in Russian, a field of its own, and an
+    administrator who reads Russian; yields the base URL, a lead's number and the field's id."""
     app = build_app(tmp_path_factory.mktemp("axe"))
     with app.app_context():
         demo.generate("ru", leads=150, activities=1200, users=5, history_days=90, seed=5)
         db.session.commit()
         factories.admin(name="Анна Админова", email=EMAIL, locale="ru", timezone="Europe/Moscow")
         number = db.session.scalar(db.select(Lead.number).order_by(Lead.number.desc()).limit(1))
+        # Not one of the demo's own fields, whatever those are.
+        heard = factories.field(
+            "Откуда узнали", "choice", ["Реклама", "Рекомендация", "Выставка"], filterable=True
+        )
+        custom_fields.update_option(heard.id, "reklama", "Реклама", "#16a34a")
+        custom_fields.retire_option(heard.id, "vystavka")
+        db.session.commit()
         db.session.remove()
     with serving(app) as url:
-        yield url, number
+        yield url, number, heard.id
 
 
 @pytest.fixture(params=sorted(SIZES))
@@ -64,11 +75,11 @@ def log_in(page, base):
 
 
 def test_the_main_pages_have_no_serious_violation(page, russian_team):
-    base, number = russian_team
+    base, number, field = russian_team
     log_in(page, base)
     found = {}
     for path in PAGES:
-        page.goto(base + path.format(number=number))
+        page.goto(base + path.format(number=number, field=field))
         page.wait_for_load_state("networkidle")
         if problems := violations(page):
             found[path] = described(problems)
