@@ -74,7 +74,7 @@ translations: install $(COMPILED)
 # Refresh the catalogues after adding or changing user-visible strings.
 extract-messages: install
 	$(BIN)/pybabel extract --mapping babel.cfg --no-location --sort-output \
-		--keywords _l --output crm/translations/messages.pot .
+		--keywords _l --keywords lazy_pgettext:1c,2 --output crm/translations/messages.pot .
 	$(BIN)/pybabel update --input-file crm/translations/messages.pot \
 		--output-dir crm/translations --no-fuzzy-matching --ignore-obsolete
 

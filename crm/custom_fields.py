@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from flask import g, has_app_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
+from flask_babel import lazy_pgettext, ngettext
 from sqlalchemy import func, literal_column, select, text
 
 from crm import data_version, parsing, search_index
@@ -44,7 +44,8 @@ KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 TYPE_LABELS = {
     FieldType.TEXT: _l("Text"),
     FieldType.LONG_TEXT: _l("Long text"),
-    FieldType.NUMBER: _l("Number"),
+    # Not the number of a lead (№): a quantity, said apart in languages that tell them apart.
+    FieldType.NUMBER: lazy_pgettext("type of field", "Number"),
     FieldType.MONEY: _l("Money"),
     FieldType.DATE: _l("Date"),
     FieldType.YES_NO: _l("Yes/no"),
