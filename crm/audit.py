@@ -109,11 +109,12 @@ def entry(instance, action, field=None, old=None, new=None):
 def changes(instance):
     """The entries for an updated row: one per recorded field that really changed."""
     model = type(instance)
-    state = inspect(instance)
+    # Read once: each read of `attrs` builds the whole collection again.
+    attrs = inspect(instance).attrs
     if model is Lead:
-        yield from field_changes(instance, state.attrs["fields"].history)
+        yield from field_changes(instance, attrs["fields"].history)
     for field in FIELDS[model]:
-        history = state.attrs[field].history
+        history = attrs[field].history
         if not history.has_changes():
             continue
         old = history.deleted[0] if history.deleted else None
