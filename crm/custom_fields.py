@@ -12,6 +12,7 @@ yes/no as true/false, a choice as its option's key, several choices as a list of
 """
 
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -590,3 +591,17 @@ def option_rows(options):
         taken.add(key)
         rows.append({**option.__dict__, "key": key})
     return rows
+
+
+# Fields about to be created
+
+
+@contextmanager
+def planned(fields):
+    """Within: `fields`, not created yet (an import's dry run), are read as the team's own, so
+    values are checked against them as they will be; nothing is written."""
+    g.custom_fields = (*all_fields(), *fields)
+    try:
+        yield
+    finally:
+        forget()
