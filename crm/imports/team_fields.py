@@ -231,6 +231,7 @@ class NewField:
     column: int
     label: str
     type: str
+    # Cells with a value, as far as the file was read for them (see `read_columns`).
     filled: int = 0
     options: list = field(default_factory=list)
     # Casefolded option → its label as first written.
@@ -293,14 +294,20 @@ def new_fields_of(settings, headers):
 
 
 def read_columns(rows, new_fields):
-    """Go through the file's rows once, telling each new field its column's cells."""
-    if not new_fields:
+    """Go through the file's rows once, telling each new field its column's cells: a choice
+    every one, for its options; any other its first value, which is enough to make it."""
+    waiting = list(new_fields)
+    if not waiting:
         return
     for _line, cells in rows:
         width = len(cells)
-        for new in new_fields:
+        for new in waiting:
             if new.column < width:
                 new.add(cells[new.column])
+        if any(new.filled and not new.has_options for new in waiting):
+            waiting = [new for new in waiting if new.has_options or not new.filled]
+            if not waiting:
+                return
 
 
 def planned(new_fields, fields):
@@ -330,7 +337,6 @@ def summary(new, made):
         "label": new.label,
         "type": new.type,
         "options": len(made.options) if made else 0,
-        "values": new.filled,
     }
 
 
