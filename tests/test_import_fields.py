@@ -520,3 +520,47 @@ def test_a_guessed_type_holds_every_value_it_was_guessed_from(app, column):
         if field.has_options:
             value = " ".join(value.split())
         custom_fields.clean_value(field, value)
+
+
+def test_dates_of_a_new_field_that_read_either_way_are_asked_about(admin, stages, tmp_path):
+    path = sheet(
+        tmp_path, [["Название", "Встреча"], ["Acme", "03/04/2026"], ["Beta", "05/06/2026"]]
+    )
+    new = [{"column": 1, "label": "Встреча", "type": "date"}]
+    report = run(path, {"title": 0}, new, tmp_path=tmp_path)
+    assert report.date_order_needed and report.has_questions
+    run(path, {"title": 0}, new, apply=True, tmp_path=tmp_path, date_order="month-first")
+    assert lead_by_title("Acme").fields == {"vstrecha": "2026-03-04"}
+
+
+def test_the_mapping_page_reads_a_field_of_the_team_s_from_one_column_only(logged_in, admin):
+    factories.field("ИНН", "text")
+    response = upload(logged_in, "Название;ИНН;ИНН клиента\r\nAcme;1;1\r\n".encode())
+    columns_url = response.headers["Location"]
+    selected = MappingPage(logged_in.get(columns_url).text).selected
+    assert [selected[f"column_{n}"][0] for n in range(3)] == ["title", "fields.inn", "new:text"]
+    response = logged_in.post(
+        columns_url, data={"column_0": "title", "column_1": "fields.inn", "column_2": "fields.inn"}
+    )
+    assert response.status_code == 422
+    assert "“ИНН” is chosen for another column too." in response.text
+    # A new field's dates that read either way are asked about before the check.
+    response = upload(logged_in, b"Title,Met\r\nAcme,03/04/2026\r\n")
+    response = logged_in.post(
+        response.headers["Location"], data={"column_0": "title", "column_1": "new:date"}
+    )
+    assert response.status_code == 422
+    assert "Say whether the day or the month comes first in these dates." in response.text
+
+
+def test_a_team_has_at_most_a_hundred_fields(admin, stages, tmp_path, monkeypatch):
+    monkeypatch.setattr(custom_fields, "FIELDS_MAX", 2)
+    factories.field("Есть", "text")
+    path = sheet(tmp_path, [["Название", "Один", "Два"], ["Acme", "1", "2"]])
+    new = [
+        {"column": 1, "label": "Один", "type": "text"},
+        {"column": 2, "label": "Два", "type": "text"},
+    ]
+    with pytest.raises(engine.ImportFailed) as stopped:
+        run(path, {"title": 0}, new, tmp_path=tmp_path)
+    assert stopped.value.message == "A team can have at most 2 fields."
