@@ -675,7 +675,8 @@ class LeadImport(Runner):
         """The fields the import creates, made before any row is written; a dry run plans them
         and checks the rows against them as if they were there, writing nothing."""
         new_fields = team_fields.new_fields_of(self.settings, self.table.layout.headers)
-        team_fields.read_columns(self.table.rows(), new_fields)
+        with closing(self.table.rows()) as rows:
+            team_fields.read_columns(rows, new_fields)
         for new in new_fields:
             if problem := new.problem():
                 raise ImportFailed(problem, self.report)

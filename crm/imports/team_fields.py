@@ -43,9 +43,6 @@ CODE_HEADERS = ("инн", "кпп", "огрн", "огрнип", "бик", "сн�
 # A currency's sign or word beside an amount, not inside a word: "1 250 ₽", "300 руб.", "5р".
 CURRENCY = re.compile(r"[$€£¥₽]|(?<![^\W\d_])(руб|р|rub|usd|eur)(?![^\W\d_])\.?", re.IGNORECASE)
 
-# The types offered for a new field, in the order of the page's list.
-NEW_FIELD_TYPES = tuple(custom_fields.TYPE_LABELS)
-
 
 def field_value(key):
     """The mapping's name of a column read into the team's field `key`."""
@@ -233,7 +230,6 @@ class NewField:
     type: str
     # Cells with a value, as far as the file was read for them (see `read_columns`).
     filled: int = 0
-    options: list = field(default_factory=list)
     # Casefolded option → its label as first written.
     seen: dict = field(default_factory=dict)
 
