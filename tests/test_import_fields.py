@@ -564,3 +564,18 @@ def test_a_team_has_at_most_a_hundred_fields(admin, stages, tmp_path, monkeypatc
     with pytest.raises(engine.ImportFailed) as stopped:
         run(path, {"title": 0}, new, tmp_path=tmp_path)
     assert stopped.value.message == "A team can have at most 2 fields."
+
+
+def test_a_field_removed_since_the_mapping_stops_the_check(admin, stages, tmp_path):
+    factories.field("Город", "text")
+    path = sheet(tmp_path, [["Название", "Город"], ["Acme", "Казань"]])
+    row = db.session.scalar(select(CustomField).where(CustomField.key == "gorod"))
+    row.removed_at = datetime(2026, 1, 1)
+    db.session.commit()
+    custom_fields.forget()
+    for mapping in ({"title": 0, "fields.gorod": 1}, {"title": 0, "fields.nope": 1}):
+        with pytest.raises(engine.ImportFailed) as stopped:
+            run(path, mapping, tmp_path=tmp_path)
+        assert stopped.value.message == (
+            "Column “Город” is mapped to a field that is no longer there: choose the columns again."
+        )

@@ -701,6 +701,7 @@ class LeadImport(Runner):
         )
         with custom_fields.planned(made if not self.apply else ()):
             self.fields = custom_fields.by_key()
+            self.check_mapped_fields()
             self.identifying = [
                 f.key
                 for f in custom_fields.identifying_fields()
@@ -708,6 +709,24 @@ class LeadImport(Runner):
                 and self.context.column_of(team_fields.field_value(f.key)) is not None
             ]
             yield
+
+    def check_mapped_fields(self):
+        """The team's fields the columns were mapped to are still there (a field removed since
+        the mapping takes no values)."""
+        for name, index in self.context.mapping.items():
+            if not team_fields.is_field(name):
+                continue
+            own = self.fields.get(team_fields.key_of(name))
+            if own is None or own.removed:
+                header = self.table.layout.headers[index]
+                raise ImportFailed(
+                    _(
+                        "Column “%(header)s” is mapped to a field that is no longer there: "
+                        "choose the columns again.",
+                        header=header,
+                    ),
+                    self.report,
+                )
 
     def create_field(self, new):
         try:
