@@ -31,7 +31,7 @@ from crm.imports.forms import (
 )
 from crm.imports.reading import FileProblem, inspect
 from crm.lists import stages_in_order
-from crm.models import ActivityKind, LostReason, User
+from crm.models import ActivityKind, FieldType, LostReason, User
 from crm.security import admin_required
 from crm.timezones import user_zone
 
@@ -123,18 +123,13 @@ def field_label(kind, key):
 
 def date_columns(kind, mapping, new_fields):
     """The columns read as dates: the lead's dates, and the team's date fields, new or not."""
-    date_keys = {f.key for f in fields.fields_of(kind) if f.is_date}
-    own = custom_fields.by_key()
-    dated = {
-        index
-        for key, index in mapping.items()
-        if key in date_keys
-        or (
-            team_fields.is_field(key)
-            and getattr(own.get(team_fields.key_of(key)), "type", None) == "date"
-        )
+    date_keys = {f.key for f in fields.fields_of(kind) if f.is_date} | {
+        team_fields.field_value(f.key)
+        for f in custom_fields.all_fields()
+        if f.type == FieldType.DATE
     }
-    return dated | {item["column"] for item in new_fields if item["type"] == "date"}
+    dated = {index for key, index in mapping.items() if key in date_keys}
+    return dated | {item["column"] for item in new_fields if item["type"] == FieldType.DATE}
 
 
 def check_mapping(form, job):
