@@ -995,6 +995,7 @@ def print_table(results):
             say(
                 f"{'import_10k':<20} {imported['seconds']:>8.1f} s"
                 f" (CPU {imported['cpu_seconds']:.1f} s; {imported['leads']:,} leads,"
+                f" {imported.get('fields_created', 0)} fields,"
                 f" {imported['activities']:,} contacts,"
                 f" {imported['stage_changes']:,} stage changes)  ≤{imported['budget_s']} s"
                 f"  {'ok' if imported['ok'] else 'OVER'}"
@@ -1018,21 +1019,31 @@ IMPORT_STATUSES = (
 )
 
 
+IMPORT_CITIES = ("Москва", "Санкт-Петербург", "Казань", "Новосибирск", "Владивосток", "Самара")
+IMPORT_INDUSTRIES = ("Стройка", "Торговля", "Производство", "Логистика", "IT", "Услуги")
+
+
 def write_import_sheets(folder, leads, per_lead, seed=1):
-    """The leads sheet as a Russian Excel saves it (Windows-1251, semicolons, decimal commas)
-    and the activities sheet as "CSV UTF-8" (with its byte order mark), in the order they were
-    typed in: a day's contacts after the day before's."""
+    """The leads sheet as a Russian Excel saves it (Windows-1251, semicolons, decimal commas),
+    with five columns of the team's own that become fields (ИНН, Город, Сайт, Сотрудников,
+    Отрасль), and the activities sheet as "CSV UTF-8" (with its byte order mark), in the order
+    they were typed in: a day's contacts after the day before's."""
     rng = random.Random(seed)  # noqa: S311 - made-up amounts, not secrets
     start = datetime(2025, 1, 1, 9, 0)
     leads_path, contacts_path = folder / "Лиды.csv", folder / "Активности.csv"
     with open(leads_path, "w", encoding="cp1251", newline="") as out:
-        out.write("№;Название;Контакт;Телефон;Email;Источник;Сумма;Дата\r\n")
+        out.write(
+            "№;Название;Контакт;Телефон;Email;Источник;Сумма;Дата;"
+            "ИНН;Город;Сайт;Сотрудников;Отрасль\r\n"
+        )
         for n in range(1, leads + 1):
             came = start + timedelta(minutes=17 * n)
             out.write(
                 f"{n};ООО «Компания {n}»;Иван Петров {n};+7 (9{n % 100:02d}) {n % 1000:03d}-"
                 f"{n % 97:02d}-{n % 89:02d};client{n}@example.ru;Сайт;"
-                f"{rng.randint(1, 999)} {rng.randint(0, 999):03d},50;{came:%d.%m.%Y %H:%M}\r\n"
+                f"{rng.randint(1, 999)} {rng.randint(0, 999):03d},50;{came:%d.%m.%Y %H:%M};"
+                f"77{n:08d};{rng.choice(IMPORT_CITIES)};company{n}.ru;{rng.randint(1, 500)};"
+                f"{rng.choice(IMPORT_INDUSTRIES)}\r\n"
             )
     with open(contacts_path, "w", encoding="utf-8-sig", newline="") as out:
         out.write("Проект;Содержание;Дата;Статус\r\n")
@@ -1052,7 +1063,7 @@ def import_sheets(scratch, leads):
     leads along the funnel) into an empty CRM on SQLite: reading each file, its dry run and its
     import, as Settings → Import runs them (without the pages around them)."""
     from crm import funnel_defaults
-    from crm.imports import engine, fields, reading
+    from crm.imports import engine, fields, reading, team_fields
 
     folder = scratch / "import"
     folder.mkdir(exist_ok=True)
@@ -1069,7 +1080,15 @@ def import_sheets(scratch, leads):
                 layout = reading.inspect(path)
                 guessed = fields.guess(kind, layout.headers)
                 mapping = {key: index for index, key in enumerate(guessed) if key}
-                settings = engine.Settings(kind=kind, mapping=mapping, zone="Europe/Moscow")
+                # The leads sheet's columns of its own become fields, as the page offers.
+                _existing, new_fields = (
+                    team_fields.unmatched_columns(layout, guessed)
+                    if kind == fields.LEADS
+                    else ({}, [])
+                )
+                settings = engine.Settings(
+                    kind=kind, mapping=mapping, new_fields=new_fields, zone="Europe/Moscow"
+                )
                 checked = engine.run(path, layout, settings, scratch=folder / "scratch")
                 db.session.rollback()
                 if checked.failed or checked.has_questions:
@@ -1090,6 +1109,7 @@ def import_sheets(scratch, leads):
         # What it would take with the machine to itself.
         "cpu_seconds": round(cpu_seconds, 2),
         "leads": reports[fields.LEADS].created,
+        "fields_created": len([new for new in reports[fields.LEADS].new_fields if new["key"]]),
         "activities": reports[fields.ACTIVITIES].created,
         "stage_changes": reports[fields.ACTIVITIES].stage_changes,
         "budget_s": IMPORT_BUDGET_S,

@@ -13,6 +13,7 @@ yes/no as true/false, a choice as its option's key, several choices as a list of
 
 import dataclasses
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -1094,3 +1095,17 @@ def change_type(new, rewrite_values):
     result = rewrite_values(old, Field.of(row))
     changed()
     return result
+
+
+# Fields about to be created
+
+
+@contextmanager
+def planned(fields):
+    """Within: `fields`, not created yet (an import's dry run), are read as the team's own, so
+    values are checked against them as they will be; nothing is written."""
+    g.custom_fields = (*all_fields(), *fields)
+    try:
+        yield
+    finally:
+        forget()

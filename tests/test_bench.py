@@ -77,6 +77,8 @@ def test_a_tiny_bench_writes_the_results(tmp_path, data_dir, capsys):
     imported = written["import_10k"]
     assert imported["status"] == "ok"
     assert (imported["leads"], imported["activities"]) == (40, 120)
+    # The leads sheet's five columns of its own became fields.
+    assert imported["fields_created"] == 5
     assert imported["stage_changes"] > 0
     assert imported["budget_s"] == 15
 

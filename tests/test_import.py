@@ -704,7 +704,8 @@ def test_upload_map_check_and_import(logged_in, admin, stages, tmp_path):
     # Each select has its label, the column's letter and header, and is guessed.
     assert '<label for="column_0">Column A: “Название”</label>' in page
     assert '<option selected value="title">Title</option>' in page
-    assert '<option selected value="">Do not import</option>' in page
+    # A column the lead has no field for becomes a field of the team's, unless told otherwise.
+    assert '<option selected value="new:text">New field: Text</option>' in page
     assert "Windows-1251, semicolons" in page
     assert "For example: ООО Ромашка · ИП Сидоров" in page
 
@@ -1375,10 +1376,15 @@ def test_columns_of_notes_left_out_are_warned_about(logged_in, admin, stages):
 def test_notes_on_the_leads_sheet_are_warned_about(logged_in, admin, stages):
     content = "Название;Комментарий;ИНН\r\nAcme;Хотят скидку;7701234567\r\n".encode("cp1251")
     response = upload(logged_in, content)
-    assert warnings_of(logged_in.get(response.headers["Location"])) == [
-        "Column B, “Комментарий”, looks like notes and is not imported: a lead has no field "
-        "for them. To keep them, upload this file again as activities, with this column as "
-        "“What was said”."
+    columns_url = response.headers["Location"]
+    # Kept as a new field, as guessed: nothing to warn about.
+    assert warnings_of(logged_in.get(columns_url)) == []
+    chosen = {"column_0": "title", "column_1": "", "column_2": "new:text"}
+    fragment = logged_in.post(f"{columns_url}/warnings", data=chosen, headers=HTMX)
+    assert warnings_of(fragment) == [
+        "Column B, “Комментарий”, looks like notes and is not imported. To keep them, make a "
+        "new field of it, or upload this file again as activities, with this column as “What "
+        "was said”."
     ]
 
 

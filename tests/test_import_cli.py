@@ -5,7 +5,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from crm.extensions import db
-from crm.models import Activity, Lead, Stage
+from crm.models import Activity, CustomField, Lead, Stage
+from tests import factories
 
 
 def write(tmp_path, name, text, encoding="utf-8"):
@@ -136,3 +137,67 @@ def test_a_file_that_cannot_be_read(runner, admin, tmp_path):
     result = runner.invoke(args=["import", "leads", str(path)])
     assert result.exit_code == 1
     assert "Old Excel files (.xls) cannot be read" in result.output
+
+
+# The team's own fields
+
+CLIENTS = (
+    "Название;ИНН;Город;Сотрудников;Заметка\r\n"
+    "ООО Ромашка;0105012345;Казань;120;\r\n"
+    "ИП Сидоров;500100732259;Москва;3;\r\n"
+)
+
+
+def test_new_fields_are_made_of_the_columns_no_field_reads(runner, admin, stages, tmp_path):
+    path = write(tmp_path, "clients.csv", CLIENTS, "cp1251")
+    result = runner.invoke(args=["import", "leads", path, "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert (
+        "Not imported: ИНН, Город, Сотрудников, Заметка (--new-fields makes fields of them)."
+    ) in result.output
+
+    result = runner.invoke(args=["import", "leads", path, "--new-fields", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "New fields: ИНН (text), Город (text), Сотрудников (number)" in result.output
+    assert "  #1 ООО Ромашка: new, at Cold; ИНН — → 0105012345; Город — → Казань;" in result.output
+    assert db.session.scalar(select(func.count()).select_from(CustomField)) == 0
+
+    result = runner.invoke(args=["import", "leads", path, "--new-fields"])
+    assert result.exit_code == 0, result.output
+    assert "Fields created: ИНН (text), Город (text), Сотрудников (number)" in result.output
+    lead = db.session.scalar(select(Lead).where(Lead.title == "ООО Ромашка"))
+    assert lead.fields == {"inn": "0105012345", "gorod": "Казань", "sotrudnikov": 120}
+    # The empty column made no field.
+    keys = db.session.scalars(select(CustomField.key).order_by(CustomField.id)).all()
+    assert keys == ["inn", "gorod", "sotrudnikov"]
+
+
+def test_a_column_is_read_into_a_field_named_by_hand(runner, admin, stages, tmp_path):
+    factories.field("Tax ID", "text")
+    factories.field("Headcount", "number")
+    path = write(tmp_path, "clients.csv", CLIENTS, "cp1251")
+    result = runner.invoke(
+        args=["import", "leads", path, "--field", "ИНН=tax_id", "--field", "D=headcount"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "ИНН → fields.tax_id, Сотрудников → fields.headcount" in result.output
+    assert "Not imported: Город, Заметка" in result.output
+    lead = db.session.scalar(select(Lead).where(Lead.title == "ИП Сидоров"))
+    assert lead.fields == {"tax_id": "500100732259", "headcount": 3}
+
+    bad = runner.invoke(args=["import", "leads", path, "--field", "ИНН=inn"])
+    assert bad.exit_code == 2
+    assert "no field 'inn' of the team's (their keys: headcount, tax_id)" in bad.output
+    bad = runner.invoke(args=["import", "leads", path, "--field", "Нет такого=tax_id"])
+    assert bad.exit_code == 2 and "no column 'Нет такого'" in bad.output
+    bad = runner.invoke(args=["import", "activities", path, "--new-fields"])
+    assert bad.exit_code == 2 and "--field and --new-fields are for a leads sheet." in bad.output
+
+
+def test_a_value_a_field_cannot_hold_stops_the_command(runner, admin, stages, tmp_path):
+    factories.field("Headcount", "number")
+    path = write(tmp_path, "c.csv", "Title,Headcount\nAcme,12\nBeta,a dozen\n")
+    result = runner.invoke(args=["import", "leads", path])
+    assert result.exit_code == 1
+    assert "line 3: “Headcount”: “a dozen” is not an amount" in result.output
+    assert leads_count() == 0

@@ -479,11 +479,11 @@ A, L = fields.ACTIVITIES, fields.LEADS
         # Who made it.
         (A, "Менеджер", "author"),
         (A, "Кто звонил", "author"),
-        # What the activities sheet does not import: a row counter, the next contact.
-        (A, "№ п/п", None),
-        (A, "Дата следующего контакта", None),
-        (A, "Следующий шаг", None),
-        (A, "Перезвонить", None),
+        # What the activities sheet is known not to import: a row counter, the next contact.
+        (A, "№ п/п", fields.LEFT_OUT),
+        (A, "Дата следующего контакта", fields.LEFT_OUT),
+        (A, "Следующий шаг", fields.LEFT_OUT),
+        (A, "Перезвонить", fields.LEFT_OUT),
         # The leads sheet.
         (L, "№", "number"),
         (L, "№ п/п", "number"),
@@ -531,7 +531,7 @@ def test_a_whole_header_comes_before_a_word_of_one():
     headers = ["Дата звонка клиенту", "Что сказали", "Дата"]
     assert fields.guess(A, headers) == [None, "body", "occurred_at"]
     headers = ["Дата следующего контакта", "Дата"]
-    assert fields.guess(A, headers) == [None, "occurred_at"]
+    assert fields.guess(A, headers) == [fields.LEFT_OUT, "occurred_at"]
     assert fields.guess(L, headers) == ["next_step_at", "created_at"]
 
 
@@ -605,7 +605,7 @@ def test_guessing_any_headers_never_fails(kind, written, data):
     guesses = fields.guess(kind, written, samples[: len(written)])
     keys = {f.key for f in fields.fields_of(kind)}
     assert len(guesses) == len(written)
-    chosen = [key for key in guesses if key is not None]
+    chosen = [key for key in guesses if key]
     assert set(chosen) <= keys
     assert len(chosen) == len(set(chosen))
 

@@ -164,6 +164,27 @@ def email(value, field):
     return value
 
 
+def field_values(value, name="fields"):
+    """The team's fields as sent: an object of each field's key and its value (text, a number,
+    true or false, a list of option keys, or null to clear it). Checked for its shape here, for
+    what it means by the funnel service."""
+    if not isinstance(value, dict):
+        raise invalid(_("Send an object of the fields' keys and their values."), name)
+    checked = {}
+    for key, item in value.items():
+        if isinstance(item, str):
+            item = storable(item)
+        elif isinstance(item, list) and all(isinstance(part, str) for part in item):
+            item = [storable(part) for part in item]
+        elif item is not None and not isinstance(item, bool | int | float):
+            raise invalid(
+                _("Send text, a number, true or false, a list of texts, or null."),
+                f"{name}.{key[:100]}",
+            )
+        checked[key] = item
+    return checked
+
+
 # Query parameters
 
 

@@ -4,9 +4,13 @@ The tests check every answer they get against it, so it says what the API does, 
 was meant to.
 """
 
+import copy
+
+from crm import custom_fields
 from crm.api import inputs
 from crm.args import FIRST_YEAR, LAST_YEAR, MAX_ID
 from crm.funnel import BODY_MAX, NOTE_MAX, TITLE_MAX, VALUE_MAX
+from crm.models import FieldType
 
 PAGE_SIZE, PAGE_MAX = 50, 100
 
@@ -72,6 +76,27 @@ def text_in(limit, description=None):
     return schema
 
 
+# The team's own fields, whatever the team has defined: the document served describes each
+# (see `fields_schemas`).
+FIELD_VALUE = {
+    "anyOf": [
+        {"type": "string"},
+        {"type": "number"},
+        {"type": "boolean"},
+        {"type": "array", "items": {"type": "string"}},
+    ]
+}
+FIELDS_DESCRIPTION = (
+    "The team's own fields (Settings → Fields), keyed by each field's key: text, a number, "
+    'a date as "YYYY-MM-DD", true or false, an option\'s key, or a list of option keys. '
+    "An empty field has no key."
+)
+FIELDS_IN_DESCRIPTION = (
+    "The team's own fields to set, keyed by each field's key; only the keys sent change, and "
+    "null empties a field. A value the field cannot hold, or a key no field has, is refused "
+    "with field `fields.<key>`."
+)
+
 LEAD_DETAILS_IN = {
     "title": {
         "type": "string",
@@ -87,6 +112,7 @@ LEAD_DETAILS_IN = {
     ),
     "next_step_at": or_null(MOMENT_IN),
     "next_step_note": text_in(NOTE_MAX, "What to do at the next step."),
+    "fields": ref("LeadFieldsIn"),
 }
 
 SCHEMAS = {
@@ -100,7 +126,8 @@ SCHEMAS = {
                     },
                     "field": {
                         "type": ["string", "null"],
-                        "description": "The field or parameter at fault, if one is.",
+                        "description": "The field or parameter at fault, if one is: "
+                        "`fields.<key>` for one of the team's fields.",
                     },
                     "duplicates": {
                         "type": "array",
@@ -136,8 +163,19 @@ SCHEMAS = {
             "last_activity_at": or_null(MOMENT),
             "created_at": MOMENT,
             "updated_at": MOMENT,
+            "fields": ref("LeadFields"),
         }
     ),
+    "LeadFields": {
+        "type": "object",
+        "additionalProperties": FIELD_VALUE,
+        "description": FIELDS_DESCRIPTION,
+    },
+    "LeadFieldsIn": {
+        "type": "object",
+        "additionalProperties": or_null(FIELD_VALUE),
+        "description": FIELDS_IN_DESCRIPTION,
+    },
     "LeadPage": obj(
         {
             "leads": {"type": "array", "items": ref("Lead"), "maxItems": PAGE_MAX},
@@ -513,8 +551,72 @@ PATHS = {
 }
 
 
-def document():
-    """The whole document, as /api/v1/openapi.json serves it."""
+def value_schema(field):
+    """What a field of the team's holds, as JSON Schema."""
+    keys = [option.key for option in field.options]
+    return {
+        FieldType.TEXT: {"type": "string", "maxLength": custom_fields.TEXT_MAX},
+        FieldType.LONG_TEXT: {"type": "string", "maxLength": custom_fields.LONG_TEXT_MAX},
+        FieldType.NUMBER: {
+            "type": "number",
+            "exclusiveMinimum": -float(custom_fields.NUMBER_MAX),
+            "exclusiveMaximum": float(custom_fields.NUMBER_MAX),
+        },
+        FieldType.MONEY: {
+            "type": "number",
+            "minimum": 0,
+            "maximum": float(custom_fields.MONEY_MAX),
+        },
+        FieldType.DATE: {"type": "string", "format": "date", "examples": ["2026-12-31"]},
+        FieldType.YES_NO: {"type": "boolean"},
+        FieldType.CHOICE: {"type": "string", "enum": keys},
+        FieldType.CHOICES: {
+            "type": "array",
+            "items": {"type": "string", "enum": keys},
+            "uniqueItems": True,
+        },
+        FieldType.LINK: {"type": "string", "format": "iri", "maxLength": custom_fields.TEXT_MAX},
+        FieldType.PHONE: {"type": "string", "maxLength": 50},
+        FieldType.EMAIL: {"type": "string", "format": "email", "maxLength": 254},
+    }[field.type]
+
+
+def field_description(field):
+    """The field's label and help, and for a choice its options by key and label."""
+    parts = [field.label]
+    if field.help_text:
+        parts.append(field.help_text)
+    if field.has_options:
+        options = ", ".join(
+            f"{option.key} ({option.label}{', no longer offered' if option.retired else ''})"
+            for option in field.options
+        )
+        parts.append(f"Options: {options}.")
+    if field.required:
+        parts.append("Required on a new lead.")
+    if field.identifies_client:
+        parts.append("Identifies the client.")
+    return " — ".join(parts)
+
+
+def fields_schemas(fields):
+    """The schemas of the team's fields as they are defined now: each key with its type."""
+    shown, sent = {}, {}
+    for field in fields:
+        schema = {**value_schema(field), "title": field.label}
+        schema["description"] = field_description(field)
+        shown[field.key] = schema
+        sent[field.key] = {**or_null(value_schema(field)), "description": schema["description"]}
+    return {
+        "LeadFields": obj(shown, required=[], description=FIELDS_DESCRIPTION),
+        "LeadFieldsIn": obj(sent, required=[], description=FIELDS_IN_DESCRIPTION),
+    }
+
+
+def document(fields=None):
+    """The whole document, as /api/v1/openapi.json serves it: with `fields` (the team's active
+    fields), each described by its key; without, any field's values."""
+    schemas = SCHEMAS if fields is None else {**copy.deepcopy(SCHEMAS), **fields_schemas(fields)}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -536,7 +638,7 @@ def document():
                     "description": "A personal API token: `Authorization: Bearer crm_...`.",
                 }
             },
-            "schemas": SCHEMAS,
+            "schemas": schemas,
             "responses": RESPONSES,
         },
     }

@@ -6,6 +6,8 @@ floating point rounds a deal's value.
 
 from decimal import Decimal
 
+from crm import custom_fields
+
 CENT = Decimal("0.01")
 
 
@@ -51,6 +53,18 @@ def lead(record):
         "last_activity_at": moment(record.last_activity_at),
         "created_at": moment(record.created_at),
         "updated_at": moment(record.updated_at),
+        "fields": field_values(record.fields),
+    }
+
+
+def field_values(values):
+    """The lead's values of the team's fields, as stored, keyed by each field's key, in the
+    team's order; a removed field's are left out, as the pages hide them."""
+    values = values or {}
+    return {
+        field.key: values[field.key]
+        for field in custom_fields.active_fields()
+        if field.key in values
     }
 
 

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from crm import access, api_tokens, funnel, lists
+from crm import access, api_tokens, custom_fields, funnel, lists
 from crm.access import may_see, restricted_to
 from crm.api import bp, inputs, openapi, queries, serialise
 from crm.api.errors import ApiError, invalid
@@ -85,7 +85,7 @@ def never_kept(response):
 @bp.get("/openapi.json")
 def openapi_document():
     """The OpenAPI 3.1 document of this API."""
-    return jsonify(openapi.document())
+    return jsonify(openapi.document(custom_fields.active_fields()))
 
 
 def refusal(error):
@@ -196,8 +196,14 @@ DETAIL_READERS = {
 
 
 def read_details(body):
-    """The lead's details in `body`, checked for their types, as the funnel service takes them."""
-    return {name: read(body[name], name) for name, read in DETAIL_READERS.items() if name in body}
+    """The lead's details in `body`, checked for their types, as the funnel service takes them;
+    the team's fields as an object of keys and values."""
+    details = {
+        name: read(body[name], name) for name, read in DETAIL_READERS.items() if name in body
+    }
+    if "fields" in body:
+        details["fields"] = inputs.field_values(body["fields"])
+    return details
 
 
 def check_owner(owner_id):
@@ -252,7 +258,7 @@ def duplicates_of(lead, details):
 def create_lead():
     """Register a lead; a salesperson's own. Possible duplicates are a 409 unless allowed."""
     body = inputs.json_object()
-    inputs.check_fields(body, {*DETAIL_READERS, "stage_id", "allow_duplicates"})
+    inputs.check_fields(body, {*DETAIL_READERS, "fields", "stage_id", "allow_duplicates"})
     details = read_details(body)
     if details.get("title") is None:
         raise invalid(_("This field is required."), "title")
@@ -294,7 +300,9 @@ def update_lead(number):
     lead = get_lead_or_404(number)
     check_may_change(lead)
     body = inputs.json_object()
-    inputs.check_fields(body, {*DETAIL_READERS, "stage_id", "lost_reason_id", "lost_note"})
+    inputs.check_fields(
+        body, {*DETAIL_READERS, "fields", "stage_id", "lost_reason_id", "lost_note"}
+    )
     details = read_details(body)
     if "owner_id" in details:
         check_owner(details["owner_id"])

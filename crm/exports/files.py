@@ -9,17 +9,20 @@ database before it is written out.
 """
 
 import json
-from datetime import UTC, time
+from datetime import UTC, date, time
 from decimal import Decimal
 
 from flask_babel import gettext as _
 
+from crm import custom_fields
 from crm.exports import queries
 from crm.models import (
     Activity,
     ActivityKind,
     ActivityRevision,
     AppSetting,
+    CustomField,
+    FieldType,
     IntakeForm,
     Lead,
     LostReason,
@@ -51,8 +54,24 @@ def local_step(moment, zone):
     return local
 
 
+def field_cell(field, value):
+    """A value of the team's field as the files hold it: a date as a date, an amount or a number
+    as a number (each file writes them its way), anything else as a person types it."""
+    if value is None:
+        return None
+    if field.type == FieldType.DATE:
+        return date.fromisoformat(value)
+    if field.type == FieldType.MONEY:
+        return Decimal(str(value)).quantize(Decimal("0.01"))
+    if field.type == FieldType.NUMBER and not isinstance(value, bool):
+        return value
+    return custom_fields.as_text(field, value)
+
+
 def leads_table(filters, zone, sort=queries.list_queries.DEFAULT_SORT, descending=None):
-    """The header and rows of the leads file: the lead list's filter, all its pages."""
+    """The header and rows of the leads file: the lead list's filter, all its pages. Every field
+    of the team's has a column, a removed one too: its values are still the team's."""
+    own = custom_fields.all_fields()
     header = [
         _("Number"),
         _("Title"),
@@ -70,6 +89,7 @@ def leads_table(filters, zone, sort=queries.list_queries.DEFAULT_SORT, descendin
         _("Last contact"),
         _("Created"),
         _("Archived"),
+        *(field.label for field in own),
     ]
     rows = (
         (
@@ -89,6 +109,7 @@ def leads_table(filters, zone, sort=queries.list_queries.DEFAULT_SORT, descendin
             local_moment(row.last_activity_at, zone),
             local_moment(row.created_at, zone),
             row.archived,
+            *(field_cell(field, (row.fields or {}).get(field.key)) for field in own),
         )
         for row in queries.lead_rows(filters, sort, descending)
     )
@@ -149,6 +170,8 @@ def sections():
         ("lost_reasons", whole(LostReason)),
         ("settings", whole(AppSetting, key="key")),
         ("intake_forms", whole(IntakeForm, {"token"})),
+        # The team's fields, removed ones too: the leads' `fields` hold values keyed by them.
+        ("custom_fields", whole(CustomField)),
         ("leads", whole(Lead, LEAD_CACHES)),
         ("activities", (with_deleted_flag(row) for row in whole(Activity))),
         ("activity_revisions", whole(ActivityRevision)),

@@ -47,6 +47,7 @@ def lead_rows(filters, sort=list_queries.DEFAULT_SORT, descending=None):
             Lead.last_activity_at,
             Lead.created_at,
             Lead.archived,
+            Lead.fields,
             column.label("sort_key"),
         )
         .join(Stage, Stage.id == Lead.stage_id)

@@ -1,7 +1,9 @@
 """`flask --app crm import leads|activities FILE`: the import of Settings → Import, from a shell.
 
 It reads the file as the page does, guesses the columns from the headers (--map corrects them),
-checks the file, and imports it in one transaction unless the check found problems.
+checks the file, and imports it in one transaction unless the check found problems. On a leads
+sheet, a column named like a field of the team's is read into it (--field says which by hand),
+and with --new-fields each column left over becomes a new field.
 """
 
 import tempfile
@@ -9,9 +11,9 @@ from decimal import Decimal
 
 import click
 
-from crm import parsing
+from crm import custom_fields, parsing
 from crm.extensions import db
-from crm.imports import engine, fields
+from crm.imports import engine, fields, team_fields
 from crm.imports.changes import LeadChange
 from crm.imports.forms import column_name
 from crm.imports.matching import casefolded
@@ -33,6 +35,20 @@ from crm.timezones import team_zone_name
     "status, created_at, next_step_at, next_step_note, lost_reason; activities: lead_number, "
     "lead_title, lead_email, lead_phone, occurred_at, body, status, kind, author, value, "
     "lost_reason.",
+)
+@click.option(
+    "--field",
+    "own_fields",
+    multiple=True,
+    metavar="COLUMN=KEY",
+    help="Read the team's field KEY (Settings → Fields) from COLUMN (its header or letter). "
+    "Repeatable; leads only.",
+)
+@click.option(
+    "--new-fields",
+    is_flag=True,
+    help="Make a new field of the team's of each column no field reads, typed after its "
+    "values (leads only).",
 )
 @click.option(
     "--dates",
@@ -61,6 +77,8 @@ def import_command(
     kind,
     path,
     mapping,
+    own_fields,
+    new_fields,
     dates,
     statuses,
     create_stages,
@@ -74,13 +92,18 @@ def import_command(
     skip_errors,
 ):
     """Import a sheet of leads or activities (CSV or XLSX), as Settings → Import does."""
+    if kind != fields.LEADS and (own_fields or new_fields):
+        raise click.UsageError("--field and --new-fields are for a leads sheet.")
     try:
         layout = inspect(path, sheet=sheet)
     except FileProblem as problem:
         raise click.ClickException(problem.message) from problem
+    chosen = columns(kind, layout, mapping, own_fields)
+    unread, made = team_columns(kind, layout, chosen, new_fields)
     settings = engine.Settings(
         kind=kind,
-        mapping=columns(kind, layout, mapping),
+        mapping={key: index for index, key in chosen.items() if key},
+        new_fields=made,
         date_order=dates,
         statuses=stage_answers(statuses),
         owner_id=user_id(owner) if owner else None,
@@ -95,6 +118,13 @@ def import_command(
         for key, index in sorted(settings.mapping.items(), key=lambda item: item[1])
     )
     click.echo(f"Columns: {described}", err=True)
+    if made:
+        planned = ", ".join(f"{item['label']} ({item['type']})" for item in made)
+        click.echo(f"New fields: {planned}", err=True)
+    if unread:
+        click.echo(
+            f"Not imported: {', '.join(unread)} (--new-fields makes fields of them).", err=True
+        )
     with tempfile.TemporaryDirectory(prefix="crm-import-") as scratch:
         report = check(path, layout, settings, scratch)
         settings.statuses |= created_stages(report, create_stages)
@@ -135,8 +165,9 @@ def show_progress(phase, share, rows):
     click.echo(f"  {phase}: {rows:,} rows, {share:.0%}", err=True)
 
 
-def columns(kind, layout, overrides):
-    """The fields guessed from the headers, corrected by --map."""
+def columns(kind, layout, overrides, own_fields=()):
+    """Column index → the field guessed from its header (None: none is known by it; "": not
+    imported), corrected by --map and --field."""
     keys = {f.key for f in fields.fields_of(kind)}
     samples = [column.examples for column in layout.columns]
     chosen = dict(enumerate(fields.guess(kind, layout.headers, samples)))
@@ -146,14 +177,45 @@ def columns(kind, layout, overrides):
         key = key.strip()
         if key not in keys | {"-"}:
             raise click.BadParameter(f"no field {key!r} in a {kind} sheet", param_hint="--map")
-        for other, other_key in chosen.items():
-            if other_key == key and other != index:
-                chosen[other] = None
-        chosen[index] = None if key == "-" else key
-    return {key: index for index, key in chosen.items() if key}
+        choose(chosen, index, fields.LEFT_OUT if key == "-" else key)
+    team = {field.key for field in custom_fields.active_fields()}
+    for item in own_fields:
+        column, _sep, key = item.rpartition("=")
+        index = column_index(layout, column.strip(), "--field")
+        key = key.strip()
+        if key not in team:
+            known = ", ".join(sorted(team)) or "none yet"
+            raise click.BadParameter(
+                f"no field {key!r} of the team's (their keys: {known})", param_hint="--field"
+            )
+        choose(chosen, index, team_fields.field_value(key))
+    return chosen
 
 
-def column_index(layout, column):
+def choose(chosen, index, key):
+    """Read `key` from column `index`, and from no other."""
+    for other, other_key in chosen.items():
+        if key and other_key == key and other != index:
+            chosen[other] = fields.LEFT_OUT
+    chosen[index] = key
+
+
+def team_columns(kind, layout, chosen, new_fields):
+    """The columns no field reads: each read into the field of the team's its header names
+    (added to `chosen`), else made a new field with `new_fields`. Returns (the headers left
+    out, the new fields)."""
+    if kind != fields.LEADS:
+        return [], []
+    guesses = [chosen[column.index] for column in layout.columns]
+    existing, made = team_fields.unmatched_columns(layout, guesses, custom_fields.active_fields())
+    for key, index in existing.items():
+        choose(chosen, index, key)
+    if new_fields:
+        return [], made
+    return [layout.columns[item["column"]].header for item in made], []
+
+
+def column_index(layout, column, option="--map"):
     for candidate in layout.columns:
         if column in (candidate.header, column_name(candidate.index)):
             return candidate.index
@@ -161,7 +223,7 @@ def column_index(layout, column):
     for candidate in layout.columns:
         if casefolded(candidate.header) == folded:
             return candidate.index
-    raise click.BadParameter(f"no column {column!r} in the file", param_hint="--map")
+    raise click.BadParameter(f"no column {column!r} in the file", param_hint=option)
 
 
 def stage_answers(statuses):
@@ -214,6 +276,17 @@ def describe(report, heading):
         + (f", {report.stage_changes:,} stage changes" if report.stage_changes else "")
         + f" ({report.seconds:.1f} s)."
     )
+    made = [new for new in report.new_fields if new["key"]]
+    if made:
+        click.echo(
+            ("Fields created: " if heading == "Imported" else "New fields: ")
+            + ", ".join(
+                f"{new['label']} ({new['type']}"
+                + (f", {new['options']} choices" if new["options"] else "")
+                + ")"
+                for new in made
+            )
+        )
     for line, message in report.errors:
         click.echo(f"  line {line}: {message}")
     if report.failed > len(report.errors):
@@ -222,6 +295,9 @@ def describe(report, heading):
 
 def describe_changes(report):
     """What the import would do to each of the dry run's first leads, a line each."""
+    labels = {team_fields.field_value(f.key): f.label for f in custom_fields.all_fields()} | {
+        team_fields.field_value(new["key"]): new["label"] for new in report.new_fields if new["key"]
+    }
     for change in map(LeadChange.from_dict, report.lead_changes):
         stages = " → ".join(stage["name"] if stage else "…" for stage in change.stages)
         said = []
@@ -229,7 +305,9 @@ def describe_changes(report):
             said.append(f"new, at {stages}" if stages else "new")
         elif stages:
             said.append(f"stage {stages}")
-        said += [f"{key} {old or '—'} → {new or '—'}" for key, old, new in change.fields]
+        said += [
+            f"{labels.get(key, key)} {old or '—'} → {new or '—'}" for key, old, new in change.fields
+        ]
         if change.contacts:
             said.append(f"{change.contacts:,} contacts added")
         number = f"#{change.number} " if change.number else ""

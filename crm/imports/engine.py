@@ -14,11 +14,12 @@ contacts are written by `write_contacts`, a batch at a time, and `apply_contact`
 does to its lead (answering steps, moving it with `move_lead`).
 """
 
+import json
 import re
 import sqlite3
 import time
 from collections import namedtuple
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -29,9 +30,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
-from crm import data_version, funnel, lists, parsing
+from crm import custom_fields, data_version, funnel, lists, parsing
 from crm.extensions import db
-from crm.imports import fields
+from crm.imports import fields, team_fields
 from crm.imports.changes import ChangeList, LeadChange, shortened, stage_of
 from crm.imports.matching import AMBIGUOUS, LeadFinder, casefolded, tail_of
 from crm.imports.reading import FileProblem, Table
@@ -39,6 +40,7 @@ from crm.models import (
     Activity,
     ActivityKind,
     Counter,
+    FieldType,
     Lead,
     LostReason,
     PlannedStep,
@@ -100,6 +102,9 @@ class Settings:
     zone: str = "UTC"
     actor_id: int | None = None
     skip_errors: bool = False
+    # Columns made new fields of the team's: [{"column", "label", "type"}]. The team's fields
+    # already there are in `mapping`, as "fields.<key>".
+    new_fields: list = field(default_factory=list)
 
     def to_dict(self):
         return asdict(self)
@@ -130,6 +135,8 @@ class Report:
     default_kind: str | None = None
     date_order_needed: bool = False
     new_stages: list = field(default_factory=list)
+    # The fields of the team's the import creates (or created), as `team_fields.summary`.
+    new_fields: list = field(default_factory=list)
     # A dry run's first changes to leads (LeadChange as dicts), and how many leads change.
     lead_changes: list = field(default_factory=list)
     leads_changed: int = 0
@@ -260,7 +267,16 @@ class Context:
         if settings.won_value not in (None, ""):
             self.won_value = funnel.check_value(Decimal(settings.won_value))
         self.new_stages = {}
-        self.columns = list(settings.mapping.items())
+        self.mapping = dict(settings.mapping)
+        self.columns = list(self.mapping.items())
+
+    def add_columns(self, columns):
+        """Columns read into fields the import creates: {"fields.<key>": column index}."""
+        self.mapping |= columns
+        self.columns = list(self.mapping.items())
+
+    def column_of(self, key):
+        return self.mapping.get(key)
 
     # What the dry run would do to each lead
 
@@ -333,6 +349,24 @@ class Context:
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=self.zone)
         return moment.astimezone(UTC).replace(tzinfo=None)
+
+    def field_cell(self, field, value):
+        """A cell as the team's field takes it: a date read in the order the file writes its
+        dates, a number or a yes/no as the sheet holds it, anything else as text."""
+        if field.type == FieldType.DATE:
+            try:
+                return parsing.parse_date(value, self.settings.date_order).date()
+            except parsing.AmbiguousDate:
+                self.report.date_order_needed = True
+                raise
+        if field.type in (*custom_fields.NUMERIC_TYPES, FieldType.YES_NO):
+            return value
+        text = value if isinstance(value, str) else parsing.text(value)
+        if field.type == FieldType.CHOICES:
+            return "; ".join(map(spaced, custom_fields.CHOICE_SEPARATORS.split(text)))
+        if field.type == FieldType.CHOICE:
+            return spaced(text)
+        return text
 
     @staticmethod
     def amount(values, key):
@@ -522,12 +556,17 @@ class Runner:
         self.report.fail(line, message)
 
     def column_problem(self, key, message):
-        """A message about a cell, naming its column as the file's header does."""
-        index = self.settings.mapping.get(key)
+        """A message about a cell, naming its column as the file's header does (the name of a
+        field of the team's, which the funnel's message starts with, then goes)."""
+        index = self.context.column_of(key)
         headers = self.table.layout.headers
-        if index is not None and index < len(headers):
-            return f"“{headers[index]}”: {message}"
-        return message
+        if index is None or index >= len(headers):
+            return message
+        if team_fields.is_field(key):
+            field = custom_fields.by_key().get(team_fields.key_of(key))
+            if field is not None:
+                message = message.removeprefix(f"{field.label}: ")
+        return f"“{headers[index]}”: {message}"
 
     def done_reading(self):
         self.progress("reading", 1.0, self.report.rows, force=True)
@@ -538,6 +577,30 @@ class Runner:
         for record in list(db.session):
             if isinstance(record, Lead | StageChange | PlannedStep | Activity):
                 db.session.expunge(record)
+
+
+# The types of the team's fields whose value can name a client.
+IDENTIFYING_TYPES = (
+    *(FieldType.TEXT, FieldType.NUMBER, FieldType.CHOICE, FieldType.LINK),
+    *(FieldType.PHONE, FieldType.EMAIL),
+)
+
+
+def spaced(text):
+    """Words one space apart, as the options an import makes are: "Нижний  Новгород" is the
+    option "Нижний Новгород"."""
+    return " ".join(text.split())
+
+
+def changed_fields(stored, row_values):
+    """The row's values of the team's fields that differ from those the lead holds."""
+    stored = stored or {}
+    return {key: value for key, value in (row_values or {}).items() if stored.get(key) != value}
+
+
+def identity(value):
+    """A stored value of an identifying field as text, as both databases read it back."""
+    return json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
 
 
 def blank(cells):
@@ -559,6 +622,8 @@ class LeadRow:
     created_at: datetime | None = None
     lost_reason: object = None
     lost_note: str | None = None
+    # The row's values of the team's fields that name a client (ИНН): [("fields.<key>", text)].
+    identities: list = field(default_factory=list)
 
     @property
     def email(self):
@@ -580,23 +645,113 @@ class LeadImport(Runner):
         self.made = set()
         self.pending = {}
         self.after_flush = []
+        self.fields = {}
+        # The team's fields that name a client (ИНН) and that the file has a column for.
+        self.identifying = []
 
     def run(self):
-        for chunk in self.chunks():
-            rows = self.read_rows(chunk)
-            self.finder.prepare(
-                numbers=[r.number for r in rows],
-                emails=[r.email for r in rows],
-                phones=[r.details.get("phone") for r in rows],
-            )
-            leads = self.load_matched(rows)
-            for row in rows:
-                self.take(row, leads)
-            self.end_chunk()
-            self.progress("reading", self.table.share_read, self.report.rows)
+        with self.own_fields():
+            for chunk in self.chunks():
+                rows = self.read_rows(chunk)
+                self.finder.prepare(
+                    numbers=[r.number for r in rows],
+                    emails=[r.email for r in rows],
+                    phones=[r.details.get("phone") for r in rows],
+                    identities=self.identities_of(rows),
+                )
+                leads = self.load_matched(rows)
+                for row in rows:
+                    self.take(row, leads)
+                self.end_chunk()
+                self.progress("reading", self.table.share_read, self.report.rows)
         if self.apply:
             self.save_counter()
         self.done_reading()
+
+    # The team's fields
+
+    @contextmanager
+    def own_fields(self):
+        """The fields the import creates, made before any row is written; a dry run plans them
+        and checks the rows against them as if they were there, writing nothing."""
+        new_fields = team_fields.new_fields_of(self.settings, self.table.layout.headers)
+        with closing(self.table.rows()) as rows:
+            team_fields.read_columns(rows, new_fields)
+        for new in new_fields:
+            if problem := new.problem():
+                raise ImportFailed(problem, self.report)
+        # A column empty from top to bottom makes no field.
+        kept = [new for new in new_fields if new.filled]
+        existing = custom_fields.all_fields()
+        if kept and len(existing) + len(kept) > custom_fields.FIELDS_MAX:
+            raise ImportFailed(
+                _("A team can have at most %(n)d fields.", n=custom_fields.FIELDS_MAX),
+                self.report,
+            )
+        if self.apply:
+            made = [self.create_field(new) for new in kept]
+        else:
+            made = team_fields.planned(kept, existing)
+        by_column = {new.column: field_ for new, field_ in zip(kept, made, strict=True)}
+        self.report.new_fields = [
+            team_fields.summary(new, by_column.get(new.column)) for new in new_fields
+        ]
+        self.context.add_columns(
+            {team_fields.field_value(f.key): column for column, f in by_column.items()}
+        )
+        with custom_fields.planned(made if not self.apply else ()):
+            self.fields = custom_fields.by_key()
+            self.check_mapped_fields()
+            self.identifying = [
+                f.key
+                for f in custom_fields.identifying_fields()
+                if f.type in IDENTIFYING_TYPES
+                and self.context.column_of(team_fields.field_value(f.key)) is not None
+            ]
+            yield
+
+    def check_mapped_fields(self):
+        """The team's fields the columns were mapped to are still there (a field removed since
+        the mapping takes no values)."""
+        for name, index in self.context.mapping.items():
+            if not team_fields.is_field(name):
+                continue
+            own = self.fields.get(team_fields.key_of(name))
+            if own is None or own.removed:
+                header = self.table.layout.headers[index]
+                raise ImportFailed(
+                    _(
+                        "Column “%(header)s” is mapped to a field that is no longer there: "
+                        "choose the columns again.",
+                        header=header,
+                    ),
+                    self.report,
+                )
+
+    def create_field(self, new):
+        try:
+            return custom_fields.add_field(new.label, new.type, new.option_labels())
+        except custom_fields.FieldValueError as error:
+            raise ImportFailed(f"“{new.label}”: {error.message}", self.report) from None
+
+    def field_values(self, values):
+        """The row's cells read into the team's fields, as the funnel takes them."""
+        found = {}
+        for name, value in values.items():
+            if team_fields.is_field(name):
+                field_ = self.fields[team_fields.key_of(name)]
+                found[field_.key] = self.checked(name, self.context.field_cell, field_, value)
+        return found
+
+    def identities_of(self, rows):
+        """Field key → {the value as text: as stored} of the chunk's identifying values."""
+        found = {key: {} for key in self.identifying}
+        for row in rows:
+            stored = row.lead.fields or {}
+            for key in self.identifying:
+                if key in stored:
+                    found[key][identity(stored[key])] = stored[key]
+        return found
 
     def read(self, line, values):
         context = self.context
@@ -621,12 +776,21 @@ class LeadImport(Runner):
         row.created_at = self.checked("created_at", context.moment, values, "created_at")
         if row.created_at is not None and row.created_at > utcnow():
             raise RowProblem(self.column_problem("created_at", _("The date is in the future.")))
+        own = self.field_values(values)
+        if own:
+            details["fields"] = own
         row.stage = context.stage(values)
         row.lost_reason, row.lost_note = context.reason(values, "lost_reason")
         # Checked and cleaned as the funnel does it, on a lead not saved (unless the row makes
         # a new one).
         row.lead = Lead(title="")
         self.set_details(row.lead, details)
+        stored = row.lead.fields or {}
+        row.identities = [
+            (team_fields.field_value(key), identity(stored[key]))
+            for key in self.identifying
+            if key in stored
+        ]
         return row
 
     def set_details(self, lead, details):
@@ -655,13 +819,19 @@ class LeadImport(Runner):
         return {lead.id: lead for lead in db.session.scalars(select(Lead).where(Lead.id.in_(ids)))}
 
     @staticmethod
-    def keys(row):
-        return [("number", row.number), ("email", row.email), ("phone", row.tail)]
+    def keys(row, number=None):
+        return [
+            ("number", row.number if number is None else number),
+            *row.identities,
+            ("email", row.email),
+            ("phone", row.tail),
+        ]
 
     def match(self, row):
-        """The lead the row means, by number, else email, else phone: one made earlier in this
-        file (a Lead, a PendingLead, or SEEN when a dry run's earlier chunk made it) or an id
-        in the database."""
+        """The lead the row means, by number, else a field of the team's that names the
+        client (its open lead, else its newest), else email, else phone: one made earlier in
+        this file (a Lead, a PendingLead, or SEEN when a dry run's earlier chunk made it) or an
+        id in the database."""
         for kind, key in self.keys(row):
             if key is None:
                 continue
@@ -707,8 +877,7 @@ class LeadImport(Runner):
             ) from error
 
     def remember(self, row, number, lead):
-        keys = [("number", number), ("email", row.email), ("phone", row.tail)]
-        for kind, key in keys:
+        for kind, key in self.keys(row, number):
             if key is not None:
                 self.pending.setdefault((kind, key), lead)
 
@@ -744,7 +913,11 @@ class LeadImport(Runner):
             entering = stage or context.first_stage
             context.tell(
                 LeadChange(
-                    number, lead.title, new=True, stages=[stage_of(entering)] if entering else []
+                    number,
+                    lead.title,
+                    new=True,
+                    fields=self.told_fields({}, lead.fields or {}),
+                    stages=[stage_of(entering)] if entering else [],
                 )
             )
             return
@@ -797,21 +970,40 @@ class LeadImport(Runner):
 
     def tell_update(self, row, lead, changed, moving):
         context = self.context
+        told = [
+            [
+                "owner" if key == "owner_id" else key,
+                context.shown_value(key, getattr(lead, key)),
+                context.shown_value(key, getattr(row.lead, key)),
+            ]
+            for key in changed
+            if key != "fields"
+        ]
         context.tell(
             LeadChange(
                 lead.number,
                 lead.title,
-                fields=[
-                    [
-                        "owner" if key == "owner_id" else key,
-                        context.shown_value(key, getattr(lead, key)),
-                        context.shown_value(key, getattr(row.lead, key)),
-                    ]
-                    for key in changed
-                ],
+                fields=told + self.told_fields(lead.fields, changed.get("fields", {})),
                 stages=[context.stage_now(lead), stage_of(moving)] if moving else [],
             )
         )
+
+    def told_fields(self, before, after):
+        """The team's fields a row changes, as the list of changes words them: their values
+        as a person types them."""
+        before = before or {}
+        told = []
+        for key, value in after.items():
+            field_ = self.fields[key]
+            old = before.get(key)
+            told.append(
+                [
+                    team_fields.field_value(key),
+                    None if old is None else custom_fields.as_text(field_, old),
+                    custom_fields.as_text(field_, value),
+                ]
+            )
+        return told
 
     def conflicts(self, row, lead):
         """A number that names another lead than the row's title, email and phone do."""
@@ -824,12 +1016,17 @@ class LeadImport(Runner):
 
     @staticmethod
     def changes(row, lead):
-        """The row's details that differ from the lead's, as the funnel stores them."""
-        return {
+        """The row's details that differ from the lead's, as the funnel stores them; of the
+        team's fields, those whose value the row changes."""
+        changed = {
             key: value
             for key, value in row.details.items()
-            if getattr(row.lead, key) != getattr(lead, key)
+            if key != "fields" and getattr(row.lead, key) != getattr(lead, key)
         }
+        own = changed_fields(lead.fields, row.lead.fields)
+        if own:
+            changed["fields"] = own
+        return changed
 
     @staticmethod
     def moving_to(row, lead):

@@ -102,6 +102,16 @@ NEXT_CONTACT_HEADERS = (
 )
 # "№ п/п": the row's own number in a list, not a lead's.
 ROW_COUNTER_HEADERS = ("№ п п", "номер п п", "п п")
+# Columns of our own leads file that the import does not read back (the CRM works them out):
+# a file exported and imported again makes no fields of them.
+EXPORTED_ONLY_HEADERS = (
+    "последний контакт",
+    "в архиве",
+    "комментарий к отказу",
+    "last contact",
+    "archived",
+    "lost note",
+)
 
 
 def leads_fields():
@@ -528,6 +538,9 @@ def known_headers(kind):
     if kind == ACTIVITIES:
         for name in (*NEXT_CONTACT_HEADERS, *ROW_COUNTER_HEADERS):
             known.setdefault(normal_header(name), LEFT_OUT)
+    else:
+        for name in EXPORTED_ONLY_HEADERS:
+            known.setdefault(normal_header(name), LEFT_OUT)
     return known
 
 
@@ -553,7 +566,8 @@ TEXT_HALF = {"next_step_at": "next_step_note"}
 
 
 def guess(kind, headers, samples=None):
-    """The field each column most likely holds (None: not imported), each field at most once.
+    """The field each column most likely holds, each field at most once: None when no field
+    is known by its header, LEFT_OUT when it is known not to be imported.
 
     Whole headers are matched first, so "Дата" is the contact's date even when "Дата звонка
     клиенту" comes before it. `samples` (each column's example cells) turn a date field whose
@@ -572,7 +586,9 @@ def guess(kind, headers, samples=None):
                 continue
             decided[index] = True
             key = textual(key, samples[index] if samples else None)
-            if key and key not in taken:
+            if key == LEFT_OUT:
+                guesses[index] = LEFT_OUT
+            elif key not in taken:
                 taken.add(key)
                 guesses[index] = key
     return guesses

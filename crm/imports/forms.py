@@ -9,9 +9,9 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, RadioField, SelectField, StringField, ValidationError
 from wtforms.validators import InputRequired, Optional
 
-from crm import parsing
+from crm import custom_fields, parsing
 from crm.forms import optional_id
-from crm.imports import fields
+from crm.imports import fields, team_fields
 from crm.imports.engine import EXISTING_STAGE, NEW_STAGE
 from crm.models import StageKind
 
@@ -71,6 +71,44 @@ def amount(_form, field):
             raise ValidationError(_("Enter an amount of zero or more."))
 
 
+def column_options(kind, team):
+    """What a column may hold: nothing, a field of the lead, and on the leads sheet one of the
+    team's fields or a new field made from the column, of the type chosen."""
+    options = {"": _("Do not import")} | {f.key: str(f.label) for f in fields.fields_of(kind)}
+    if kind != fields.LEADS:
+        return options
+    if team:
+        options[_("The team's fields")] = {team_fields.field_value(f.key): f.label for f in team}
+    options[_("A new field from this column")] = {
+        team_fields.new_value(type_): _("New field: %(type)s", type=label)
+        for type_, label in custom_fields.TYPE_LABELS.items()
+    }
+    return options
+
+
+def column_guesses(kind, layout, team=()):
+    """What each column most likely holds, as the mapping's select names it: a field of the
+    lead guessed from the header; on the leads sheet, else the field of the team's the header
+    names, else a new field of the type its first rows suggest, so that nothing is left out
+    without the person importing saying so."""
+    guesses = fields.guess(kind, layout.headers, [column.examples for column in layout.columns])
+    if kind != fields.LEADS:
+        return [guess or "" for guess in guesses]
+    existing, new_fields = team_fields.unmatched_columns(layout, guesses, team)
+    chosen = dict(enumerate(guess or "" for guess in guesses))
+    chosen |= {index: key for key, index in existing.items()}
+    chosen |= {item["column"]: team_fields.new_value(item["type"]) for item in new_fields}
+    return [chosen[column.index] for column in layout.columns]
+
+
+def chosen_before(settings):
+    """Column index → what the mapping page chose for it last time."""
+    chosen = {index: key for key, index in settings.mapping.items()}
+    for item in settings.new_fields:
+        chosen[int(item["column"])] = team_fields.new_value(item["type"])
+    return chosen
+
+
 def mapping_form(job, choices, formdata=None):
     """A select per column of the file (labelled with its header), what the import should do
     where the file says nothing, and, when the file's dates need it, which comes first."""
@@ -79,12 +117,13 @@ def mapping_form(job, choices, formdata=None):
     class MappingForm(DateOrderMixin, FlaskForm):
         pass
 
-    guesses = fields.guess(kind, layout.headers, [column.examples for column in layout.columns])
+    team = custom_fields.active_fields()
+    guesses = column_guesses(kind, layout, team)
     settings = job.settings
-    chosen = {index: key for key, index in settings.mapping.items()} if settings else None
-    options = {"": _("Do not import")} | {f.key: str(f.label) for f in fields.fields_of(kind)}
+    chosen = chosen_before(settings) if settings else None
+    options = column_options(kind, team)
     for column, guess in zip(layout.columns, guesses, strict=True):
-        default = chosen.get(column.index, "") if chosen is not None else (guess or "")
+        default = chosen.get(column.index, "") if chosen is not None else guess
         setattr(
             MappingForm,
             f"column_{column.index}",
@@ -138,6 +177,19 @@ def chosen_in(form, layout):
     return {column.index: select.data or "" for column, select in column_fields(form, layout)}
 
 
+def new_fields_in(form, layout):
+    """The columns the form makes new fields of, as `Settings.new_fields` keeps them."""
+    return [
+        {
+            "column": column.index,
+            "label": column.header[: custom_fields.LABEL_MAX],
+            "type": select.data.removeprefix(team_fields.NEW_PREFIX),
+        }
+        for column, select in column_fields(form, layout)
+        if team_fields.is_new(select.data)
+    ]
+
+
 def notes_warnings(kind, layout, chosen):
     """What the user should hear about columns of notes left out of the import: a warning,
     not a refusal (they may mean it)."""
@@ -147,9 +199,9 @@ def notes_warnings(kind, layout, chosen):
         named = {"letter": column_name(column.index), "header": column.header, "notes": notes}
         if kind == fields.LEADS:
             warning = _(
-                "Column %(letter)s, “%(header)s”, looks like notes and is not imported: a lead "
-                "has no field for them. To keep them, upload this file again as activities, "
-                "with this column as “%(notes)s”.",
+                "Column %(letter)s, “%(header)s”, looks like notes and is not imported. To keep "
+                "them, make a new field of it, or upload this file again as activities, with "
+                "this column as “%(notes)s”.",
                 **named,
             )
         elif notes_taken:

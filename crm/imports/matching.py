@@ -1,14 +1,17 @@
-"""Finding the lead a row means, a chunk of rows at a time: by number, by email, by phone (its
-last ten digits) or, for a contact, by title. One query per kind of key and chunk, so a file of
-100,000 rows costs a few hundred queries, not hundreds of thousands."""
+"""Finding the lead a row means, a chunk of rows at a time: by number, by a field of the team's
+that names the client (ИНН), by email, by phone (its last ten digits) or, for a contact, by
+title. One query per kind of key and chunk, so a file of 100,000 rows costs a few hundred
+queries, not hundreds of thousands."""
+
+import json
 
 from sqlalchemy import func, literal_column, or_, select, table, text
 
-from crm import search_index
+from crm import custom_fields, search_index
 from crm.extensions import db
 from crm.funnel import PHONE_TAIL, phone_tail
 from crm.leads.queries import PHONE_DIGITS_MIN
-from crm.models import Lead
+from crm.models import Lead, Stage, StageKind
 
 # Several leads answer to this title: the row must name its lead another way.
 AMBIGUOUS = -2
@@ -41,10 +44,13 @@ class LeadFinder:
         self.found = {}
         self.asked = set()
 
-    def prepare(self, numbers=(), emails=(), phones=(), titles=()):
-        """Look up every key of the next chunk of rows not known yet."""
+    def prepare(self, numbers=(), emails=(), phones=(), titles=(), identities=None):
+        """Look up every key of the next chunk of rows not known yet. `identities`: the key of
+        a field that names the client → {its value as text: as stored}."""
         if not self.remember or len(self.asked) > REMEMBERED:
             self.found, self.asked = {}, set()
+        for key, values in (identities or {}).items():
+            self.find_clients(key, values)
         keys = {
             "number": set(numbers),
             "email": set(emails),
@@ -79,6 +85,34 @@ class LeadFinder:
                     self.found.setdefault(("phone", tail), lead_id)
         if titles:
             self.find_titles(titles)
+
+    def find_clients(self, key, values):
+        """The lead each value of the identifying field `key` names: the client's open lead,
+        else its newest (a client may have several over the years)."""
+        kind = f"fields.{key}"
+        values = {
+            text_: value for text_, value in values.items() if (kind, text_) not in self.asked
+        }
+        if not values:
+            return
+        self.asked.update((kind, text_) for text_ in values)
+        stored = custom_fields.stored(key, self.dialect)
+        # PostgreSQL reads the value back as text; SQLite as the JSON value it is.
+        wanted = list(values) if self.dialect == "postgresql" else list(values.values())
+        rows = db.session.execute(
+            select(Lead.id, stored.label("value"), Stage.kind, Lead.archived)
+            .join(Stage, Stage.id == Lead.stage_id)
+            .where(stored.in_(wanted))
+            .order_by(Lead.created_at.desc(), Lead.id.desc())
+        )
+        best = {}
+        for lead_id, value, stage_kind, archived in rows:
+            text_ = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+            is_open = stage_kind == StageKind.OPEN and not archived
+            if text_ not in best or (is_open and not best[text_][1]):
+                best[text_] = (lead_id, is_open)
+        for text_, (lead_id, _open) in best.items():
+            self.found[kind, text_] = lead_id
 
     def find_titles(self, titles):
         exact = {}

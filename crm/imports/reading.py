@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from flask_babel import gettext as _
 
 from crm import parsing
+from crm.imports.team_fields import ValueSample
 
 DELIMITERS = (",", ";", "\t", "|")
 SAMPLE_BYTES = 64 * 1024
@@ -55,6 +56,8 @@ class Column:
     slashed: bool = False
     # Whether its cells read as sentences (notes), rather than names, numbers or dates.
     prose: bool = False
+    # The type of a new field of the team's made from it, as its sample suggests.
+    value_type: str | None = None
 
 
 @dataclass
@@ -298,6 +301,7 @@ def sample(layout, buffered, rest):
     seen = 0
     filled_cells = [0] * len(layout.columns)
     wordy_cells = [0] * len(layout.columns)
+    values = [ValueSample() for _column in layout.columns]
     for _line, cells in (*buffered, *limited(rest, SAMPLE_ROWS)):
         seen += 1
         for n, column in enumerate(layout.columns):
@@ -306,6 +310,7 @@ def sample(layout, buffered, rest):
                 continue
             filled_cells[n] += 1
             wordy_cells[n] += wordy(value)
+            values[n].add(value)
             if len(column.examples) < EXAMPLES:
                 example = parsing.text(value)
                 if len(example) > EXAMPLE_LENGTH:
@@ -320,10 +325,11 @@ def sample(layout, buffered, rest):
                     column.date_order = order
         if seen >= SAMPLE_ROWS:
             break
-    for column, filled_count, wordy_count in zip(
-        layout.columns, filled_cells, wordy_cells, strict=True
+    for column, filled_count, wordy_count, sampled in zip(
+        layout.columns, filled_cells, wordy_cells, values, strict=True
     ):
         column.prose = wordy_count > 0 and wordy_count * PROSE_SHARE >= filled_count
+        column.value_type = str(sampled.guess(column.header, column.prose))
 
 
 def wordy(value):

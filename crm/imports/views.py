@@ -10,26 +10,28 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from crm import htmx, lists, parsing
+from crm import custom_fields, htmx, lists, parsing
 from crm.args import id_arg
 from crm.extensions import csrf, db
 from crm.formatting import money, when
 from crm.i18n import user_locale
-from crm.imports import bp, changes, fields, jobs
+from crm.imports import bp, changes, fields, jobs, team_fields
 from crm.imports.engine import Settings
 from crm.imports.forms import (
     ApplyForm,
     UploadForm,
+    chosen_before,
     chosen_in,
     column_fields,
     column_name,
     mapping_form,
+    new_fields_in,
     notes_warnings,
     questions_form,
 )
 from crm.imports.reading import FileProblem, inspect
 from crm.lists import stages_in_order
-from crm.models import ActivityKind, LostReason, User
+from crm.models import ActivityKind, FieldType, LostReason, User
 from crm.security import admin_required
 from crm.timezones import user_zone
 
@@ -111,16 +113,35 @@ def evident_date_order(layout):
     return proven.pop() if len(proven) == 1 and "both" not in proven else None
 
 
+def field_label(kind, key):
+    """The name of what a column is read into: a field of the lead's or of the team's."""
+    if team_fields.is_field(key):
+        own = custom_fields.by_key().get(team_fields.key_of(key))
+        return own.label if own else key
+    return fields.field_of(kind, key).label
+
+
+def date_columns(kind, mapping, new_fields):
+    """The columns read as dates: the lead's dates, and the team's date fields, new or not."""
+    date_keys = {f.key for f in fields.fields_of(kind) if f.is_date} | {
+        team_fields.field_value(f.key)
+        for f in custom_fields.all_fields()
+        if f.type == FieldType.DATE
+    }
+    dated = {index for key, index in mapping.items() if key in date_keys}
+    return dated | {item["column"] for item in new_fields if item["type"] == FieldType.DATE}
+
+
 def check_mapping(form, job):
     """Each field from one column at most, and enough to know which lead each row is about."""
     columns = column_fields(form, job.layout)
     mapping, ok = {}, True
     for column, select_field in columns:
         key = select_field.data
-        if not key:
+        if not key or team_fields.is_new(key):
             continue
         if key in mapping:
-            label = fields.field_of(job.kind, key).label
+            label = field_label(job.kind, key)
             select_field.errors = [
                 *select_field.errors,
                 _("“%(field)s” is chosen for another column too.", field=label),
@@ -143,8 +164,7 @@ def check_mapping(form, job):
         if "occurred_at" not in mapping:
             form.form_errors.append(_("Choose the column with the date of each contact."))
             ok = False
-    date_keys = {f.key for f in fields.fields_of(job.kind) if f.is_date}
-    dated = {index for key, index in mapping.items() if key in date_keys}
+    dated = date_columns(job.kind, mapping, new_fields_in(form, job.layout))
     undecided = any(
         column.slashed and column.date_order in (None, "both")
         for column in job.layout.columns
@@ -177,6 +197,7 @@ def columns(job_id):
             job.settings = Settings(
                 kind=job.kind,
                 mapping=mapping,
+                new_fields=new_fields_in(form, job.layout),
                 date_order=form.date_order.data or None,
                 statuses=previous.statuses if previous else {},
                 owner_id=form.owner_id.data if "owner_id" in form else None,
@@ -255,6 +276,7 @@ def page_context(job, **extra):
         "apply_form": ApplyForm(),
         "questions": None,
         "active": "settings",
+        "field_types": custom_fields.TYPE_LABELS,
     }
     if state["status"] == jobs.CHECKED and report:
         if report.has_questions:
@@ -262,7 +284,7 @@ def page_context(job, **extra):
         context["lead_changes"] = [changes.LeadChange.from_dict(c) for c in report.lead_changes]
         context |= change_wording(job)
         settings = job.settings
-        chosen = {index: key for key, index in settings.mapping.items()} if settings else {}
+        chosen = chosen_before(settings) if settings else {}
         context["warnings"] = notes_warnings(job.kind, job.layout, chosen)
     return context | extra
 
@@ -270,8 +292,12 @@ def page_context(job, **extra):
 def change_wording(job):
     """What the list of changes to leads needs to word them: the fields' names, and values as
     the reader writes them."""
+    report = job.report
+    planned = report.new_fields if report else []
     return {
-        "field_labels": {f.key: f.label for f in fields.fields_of(job.kind)},
+        "field_labels": {f.key: f.label for f in fields.fields_of(job.kind)}
+        | {team_fields.field_value(f.key): f.label for f in custom_fields.all_fields()}
+        | {team_fields.field_value(new["key"]): new["label"] for new in planned if new["key"]},
         "shown_value": shown_value,
     }
 
