@@ -174,6 +174,21 @@ def lead_fields(world):
     }
 
 
+def people_fields(_world):
+    """Two people and a blank one, as the lead page's people form sends them."""
+    fields = {"main": sometimes(st.sampled_from(["0", "1", "2", "9", "-1", "x"]))}
+    for index in range(3):
+        fields |= {
+            f"people-{index}-name": hostile_text,
+            f"people-{index}-job_title": hostile_text,
+            f"people-{index}-phones": hostile_text,
+            f"people-{index}-emails": hostile_text,
+            f"people-{index}-note": hostile_text,
+            f"people-{index}-remove": sometimes(st.sampled_from(["", "y"])),
+        }
+    return fields
+
+
 def stage_fields(world):
     return {
         "name": hostile_text,
@@ -315,6 +330,7 @@ def remove_stage_fields(world):
 LEAD_FORMS = {
     "leads.new": lead_fields,
     "leads.edit_details": lead_fields,
+    "leads.edit_people": people_fields,
     "leads.log_activity": log_fields,
     "leads.edit_activity": log_fields,
     "leads.delete_activity": nothing,

@@ -528,7 +528,7 @@ def new_lead(client, **data):
 
 
 def test_the_new_lead_form_asks_for_the_fields_marked_for_it(logged_in, fields):
-    factories.field("Отрасль", FieldType.TEXT, required=True, on_new_form=False)
+    factories.field("Отрасль", FieldType.TEXT, required=True, on_new_form=True)
     page = Page(logged_in.get("/leads/new").text)
     names = {
         n.attrs["name"]
@@ -550,7 +550,7 @@ def test_a_new_lead_is_saved_with_its_fields(logged_in, stages, fields):
 
 def test_the_new_lead_form_enforces_required_fields_and_bad_values(hx, admin, stages, fields):
     hx.post("/login", data={"email": admin.email, "password": factories.PASSWORD})
-    factories.field("Отрасль", FieldType.TEXT, required=True, on_new_form=False)
+    factories.field("Отрасль", FieldType.TEXT, required=True, on_new_form=True)
     response = hx.post(
         "/leads/new",
         data={
@@ -740,7 +740,10 @@ def test_the_lead_page_costs_the_same_however_many_fields_the_team_has(logged_in
     lead = factories.lead(owner=admin, fields={"inn": INN})
     few = count_queries(logged_in, f"/leads/{lead.number}")
     for n in range(20):
-        factories.field(f"Поле {n}", FieldType.CHOICE, ["Да", "Нет"], identifies_client=n % 2 == 0)
+        if n % 2:
+            factories.field(f"Поле {n}", FieldType.CHOICE, ["Да", "Нет"])
+        else:
+            factories.field(f"Поле {n}", FieldType.TEXT, identifies_client=True)
     many = count_queries(logged_in, f"/leads/{lead.number}")
     assert few == many
 
