@@ -139,7 +139,10 @@ def set_details(lead, details, actor=None):
         if "next_step_note" in details:
             note = clean(details["next_step_note"], NOTE_MAX, "next_step_note")
         plan_next_step(lead, actor, details.get("next_step_at", lead.next_step_at), note)
-    refresh_search_text(lead)
+    # A new lead gets its search line once numbered (`mark_new`): made twice, it cost the demo
+    # and the import more than the fields it now holds.
+    if lead.number is not None:
+        refresh_search_text(lead)
 
 
 def set_fields(lead, changes):
