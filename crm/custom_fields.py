@@ -218,7 +218,8 @@ def clean_values(values, fields=None, current=None):
     """`values` ({key: what was typed or sent}) checked and made into what is stored; an empty
     value stands for "no value" (None). Unknown and removed fields are refused by name. A
     retired choice is accepted where `current` (the lead's values) already holds it."""
-    known = {field.key: field for field in (fields or active_fields())}
+    # Removed fields are refused below: all of them will do, read once per request.
+    known = {field.key: field for field in (fields or all_fields())}
     current = current or {}
     cleaned = {}
     for key, raw in values.items():

@@ -152,8 +152,9 @@ def set_fields(lead, changes):
         cleaned = custom_fields.clean_values(changes, current=lead.fields)
     except custom_fields.FieldValueError as error:
         raise FunnelError(error.message, f"fields.{error.key}") from None
-    for field in custom_fields.active_fields():
-        if field.required and field.key in cleaned and cleaned[field.key] is None:
+    emptied = [key for key, value in cleaned.items() if value is None]
+    for field in custom_fields.active_fields() if emptied else ():
+        if field.required and field.key in emptied:
             raise FunnelError(required_message(field), f"fields.{field.key}")
     lead.fields = custom_fields.merged(lead.fields, cleaned)
 
