@@ -27,6 +27,8 @@ administrator's own leads over the last three months, with no made-up colleagues
 """
 
 import gc
+import heapq
+import itertools
 import random
 import time
 from bisect import bisect_left, bisect_right
@@ -35,11 +37,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import accumulate
-from operator import attrgetter, methodcaller
+from operator import attrgetter, methodcaller, mul
 
 from sqlalchemy import JSON, DateTime, exists, insert, select, text
 
-from crm import data_version, funnel_defaults, search_index
+from crm import custom_fields, data_version, funnel_defaults, search_index
 from crm.extensions import db
 from crm.funnel import Backfill, phone_tail
 from crm.models import (
@@ -48,6 +50,7 @@ from crm.models import (
     ActivityRevision,
     AppSetting,
     Counter,
+    FieldType,
     Lead,
     LostReason,
     PlannedStep,
@@ -58,10 +61,10 @@ from crm.models import (
     User,
     utcnow,
 )
-from crm.sample_data import TEXTS, WORDS
+from crm.sample_data import FIELDS, INN_REGIONS, TEXTS, TRADE_INDUSTRIES, WORDS
 
 # Bump when the generated data changes, so `make bench` rebuilds its stored databases.
-VERSION = 7
+VERSION = 8
 
 # The setup page's sample: 60 leads, all the new administrator's and all in the language chosen,
 # over the last three months (89 days back from today, so nothing is older than 90 days whatever
@@ -199,7 +202,8 @@ def generate(
     else:
         team = team_of(owner)
     clock = Clock(now, history_days)
-    generator = Generator(seed, language, funnel, team, clock, foreign_share)
+    fields = client_fields(language)
+    generator = Generator(seed, language, funnel, team, clock, foreign_share, fields)
     plans = generator.plan(leads, activities)
     writer = Writer(generator, progress)
     with sqlite_bulk_load(), collector_paused():
@@ -436,7 +440,7 @@ class Clock:
 class Generator:
     """Makes up leads and their histories from seeded random generators."""
 
-    def __init__(self, seed, language, funnel, team, clock, foreign_share):
+    def __init__(self, seed, language, funnel, team, clock, foreign_share, fields=None):
         # Not for security: seeded generators give the same data for the same seed. `rng` makes
         # the histories, `who` the names and contact details.
         self.rng = random.Random(f"{seed}:history")  # noqa: S311
@@ -450,6 +454,8 @@ class Generator:
         self.main_locale = Locale(self.who, language)
         self.other_locale = Locale(self.who, "ru" if language == "en" else "en")
         self.companies, self.phones, self.emails = Fresh(), Fresh(), Fresh()
+        # The team's own fields of each lead's client (none given: none filled in).
+        self.clients = Clients(seed, language, fields, self.emails) if fields else None
         self.recent_steps = Deck(self.rng, RECENT_NEXT_STEPS)
         self.quiet_steps = Deck(self.rng, QUIET_NEXT_STEPS)
         # The planned steps' history has its own stream: the rest is as without it.
@@ -590,7 +596,8 @@ class Generator:
         # names are the same for a seed whatever day it runs.
         who = self.who
         locale = self.other_locale if who.random() < self.foreign_share else self.main_locale
-        title, domain = locale.company(*self.companies.take(locale.company_words))
+        name, trade = self.companies.take(locale.company_words)
+        title, domain = locale.company(name, trade)
         first, last = locale.names.pick(who.random() < 0.5)
         phone = self.phones.take(locale.phone, key=phone_tail)
         email = self.emails.take(lambda: locale.email(first, last, domain))
@@ -621,6 +628,10 @@ class Generator:
             "value": value,
             "owner_id": owner,
         }
+        if self.clients is not None:
+            won_at = contacts[-1][0] if final == funnel.won else None
+            company = Company(locale.language, trade, domain)
+            self.clients.fill(details, plan.created, won_at, company)
         return details, created_by, contacts
 
     def owner(self):
@@ -840,6 +851,201 @@ class Locale:
         mailbox = f"{first}.{last}{rng.randint(1, 99)}@{rng.choice(self.free_mail)}"
         name = rng.choice((f"{first}.{last}", f"{first[0]}.{last}", first, "info", "office"))
         return mailbox if domain is None or personal else f"{name}@{domain}"
+
+
+# The team's own fields (crm.custom_fields) the demo adds, by what each is for: its type and
+# where it shows. Labels and options come from crm.sample_data, in the dataset's language.
+CLIENT_FIELDS = {
+    "tax_id": (FieldType.TEXT, {"identifies_client": True}),
+    "city": (FieldType.CHOICE, {"filterable": True, "in_list": True, "on_card": True}),
+    "website": (FieldType.LINK, {}),
+    "employees": (FieldType.NUMBER, {"filterable": True}),
+    "industry": (FieldType.CHOICE, {"filterable": True}),
+}
+# The share of clients with each value filled in: nobody's sheet has them all.
+FILLED = {"tax_id": 0.85, "city": 0.85, "website": 0.8, "employees": 0.55, "industry": 0.9}
+# A lead in this many comes from a client won before, renewing or with a new project: at most
+# RETURNS_AT_MOST times for a client, so a client has up to three leads.
+RETURNING_SHARE = 0.06
+RETURNS_AT_MOST = 2
+# The weights of a Russian company's ИНН (its tenth digit checks the first nine).
+INN_WEIGHTS = (2, 4, 10, 3, 5, 9, 4, 6, 8)
+
+
+def client_fields(language):
+    """The demo's fields in `language`, added through the service that adds a team's fields,
+    or those the team already has with the same key, type and options: {purpose: Field}."""
+    words = FIELDS[language]
+    options = {"city": [*words["cities"], *words["abroad"]], "industry": words["industries"]}
+    custom_fields.forget()  # read afresh: definitions kept from a transaction rolled back lie
+    existing = custom_fields.by_key()
+    found = {}
+    for purpose, (type_, flags) in CLIENT_FIELDS.items():
+        label = words["labels"][purpose]
+        wanted = options.get(purpose, [])
+        field = existing.get(custom_fields.slug(label))
+        offered = {option.label for option in field.offered_options} if field else set()
+        if field is None or field.removed or field.type != type_ or set(wanted) - offered:
+            field = custom_fields.add_field(label, type_, wanted, **flags)
+        found[purpose] = field
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Company:
+    """What a new client's values are made up from: the language its name is in, its trade
+    and its website's domain (None: it has no site)."""
+
+    language: str
+    trade: str
+    domain: str | None
+
+
+@dataclass(slots=True)
+class Client:
+    """A client won, who may come back: its title, domain and values, and how often it has."""
+
+    title: str
+    domain: str | None
+    values: dict
+    returns: int = 0
+
+
+class Clients:
+    """The team's own fields of each lead's client: ИНН (a UK VAT number for a British
+    company), city, website, staff and industry, made up from the company and the same on every
+    lead of a client. Not every client has every value, as in a real team's sheet.
+
+    Some leads come from a client won before (a renewal, a new project): they carry its title
+    with a word after it, its values (ИНН included, so the CRM lists them as the client's other
+    leads) and an email at its domain. Drawn from a stream of its own: the leads, contacts and
+    names are the ones the seed gives without fields.
+    """
+
+    def __init__(self, seed, language, fields, emails):
+        # Not for security: seeded, the same values for the same seed.
+        self.rng = random.Random(f"{seed}:fields")  # noqa: S311
+        self.language = language
+        self.keys = {purpose: field.key for purpose, field in fields.items()}
+        words = FIELDS[language]
+        city_keys = {option.label: option.key for option in fields["city"].options}
+        self.cities = {home: Weighted(words["cities" if home else "abroad"]) for home in (1, 0)}
+        self.city_keys = city_keys
+        industry_keys = {option.label: option.key for option in fields["industry"].options}
+        self.industries = [industry_keys[label] for label in words["industries"]]
+        self.renewals = words["renewals"]
+        self.regions = sorted(set(INN_REGIONS.values()))
+        self.tax_ids = set()
+        # Clients won, by when (a heap, in the order won), and those won by now who may come
+        # back; the emails given, shared with the leads'.
+        self.won = []
+        self.wins = itertools.count()
+        self.back = []
+        self.emails = emails
+
+    def fill(self, details, created, won_at, company):
+        """Give a lead (`details`, as the funnel takes them) its client's values: a client
+        won before `created` coming back, or a new client made up from `company`. A new client
+        won at `won_at` (None: not won) may come back later."""
+        rng = self.rng
+        while self.won and self.won[0][0] < created:
+            self.back.append(heapq.heappop(self.won)[2])
+        if self.back and rng.random() < RETURNING_SHARE:
+            details["fields"] = self.come_back(details, company.domain)
+            return
+        values = self.new_client(company)
+        details["fields"] = values
+        if won_at is not None and self.keys["tax_id"] in values:
+            client = Client(details["title"], company.domain, values)
+            heapq.heappush(self.won, (won_at, next(self.wins), client))
+
+    def come_back(self, details, domain):
+        """A client won before, as the new lead names it: its values, a title of its own."""
+        place = int(self.rng.random() * len(self.back))
+        client = self.back[place]
+        details["title"] = f"{client.title} — {self.renewals[client.returns]}"
+        details["email"] = self.moved_email(details["email"], domain, client.domain)
+        client.returns += 1
+        if client.returns >= RETURNS_AT_MOST:
+            self.back[place] = self.back[-1]
+            self.back.pop()
+        return dict(client.values)
+
+    def moved_email(self, email, domain, client_domain):
+        """The contact's email at the client's domain rather than the one made up with the
+        lead, when it was at a company's domain and is nobody else's there."""
+        if not (email and domain and client_domain) or not email.endswith("@" + domain):
+            return email
+        moved = email.removesuffix(domain) + client_domain
+        if moved in self.emails.given:
+            return email
+        self.emails.given.add(moved)
+        return moved
+
+    def new_client(self, company):
+        """A new client's values ({field key: stored value}), some left empty."""
+        rng, keys = self.rng, self.keys
+        values = {}
+        city = None
+        if rng.random() < FILLED["city"]:
+            city = self.cities[company.language == self.language].pick(rng)
+            values[keys["city"]] = self.city_keys[city]
+        tax_id = self.tax_id(company.language, city) if rng.random() < FILLED["tax_id"] else None
+        if tax_id is not None:
+            values[keys["tax_id"]] = tax_id
+        if company.domain and rng.random() < FILLED["website"]:
+            values[keys["website"]] = f"https://{company.domain}"
+        if rng.random() < FILLED["employees"]:
+            values[keys["employees"]] = staff(rng)
+        if rng.random() < FILLED["industry"]:
+            values[keys["industry"]] = self.industries[TRADE_INDUSTRIES[company.trade]]
+        return values
+
+    def tax_id(self, language, city):
+        """A tax number no other client has: a Russian company's ИНН, registered in its city's
+        region; in the English dataset a British company's VAT number; otherwise none."""
+        rng = self.rng
+        if language != "ru" and self.language != "en":
+            return None
+        while True:
+            # Drawn as fractions of a number: randrange takes several times as long.
+            serial = int(rng.random() * 10**7)
+            if language == "ru":
+                region = (
+                    INN_REGIONS.get(city) or self.regions[int(rng.random() * len(self.regions))]
+                )
+                number = inn(f"{region}{serial:07d}")
+            else:
+                number = f"GB{serial + int(rng.random() * 90 + 10) * 10**7}"
+            if number not in self.tax_ids:
+                self.tax_ids.add(number)
+                return number
+
+
+def inn(first_nine):
+    """A company's ИНН: its first nine digits and the digit that checks them."""
+    total = sum(map(mul, map(int, first_nine), INN_WEIGHTS))
+    return first_nine + str(total % 11 % 10)
+
+
+def staff(rng):
+    """A headcount: most clients small, a few large, rounded as people round them."""
+    count = int(3 * 1000 ** rng.random())
+    for below, step in ((20, 1), (100, 5), (1000, 10)):
+        if count < below:
+            return round(count / step) * step
+    return round(count / 50) * 50
+
+
+class Weighted:
+    """Choices drawn by weight: {choice: weight}."""
+
+    def __init__(self, weights):
+        self.choices = list(weights)
+        self.cumulative = list(accumulate(weights.values()))
+
+    def pick(self, rng):
+        return self.choices[bisect_left(self.cumulative, rng.random() * self.cumulative[-1])]
 
 
 @dataclass(slots=True)

@@ -142,7 +142,10 @@ def set_details(lead, details, actor=None):
         if "next_step_note" in details:
             note = clean(details["next_step_note"], NOTE_MAX, "next_step_note")
         plan_next_step(lead, actor, details.get("next_step_at", lead.next_step_at), note)
-    refresh_search_text(lead)
+    # A new lead gets its search line once numbered (`mark_new`): made twice, it cost the demo
+    # and the import more than the fields it now holds.
+    if lead.number is not None:
+        refresh_search_text(lead)
 
 
 def set_fields(lead, changes):
@@ -152,8 +155,9 @@ def set_fields(lead, changes):
         cleaned = custom_fields.clean_values(changes, current=lead.fields)
     except custom_fields.FieldValueError as error:
         raise FunnelError(error.message, f"fields.{error.key}") from None
-    for field in custom_fields.active_fields():
-        if field.required and field.key in cleaned and cleaned[field.key] is None:
+    emptied = [key for key, value in cleaned.items() if value is None]
+    for field in custom_fields.active_fields() if emptied else ():
+        if field.required and field.key in emptied:
             raise FunnelError(required_message(field), f"fields.{field.key}")
     lead.fields = custom_fields.merged(lead.fields, cleaned)
 

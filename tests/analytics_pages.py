@@ -2,7 +2,7 @@
 them, the lists those links open and the CSV downloads.
 
 A number is named by its link's own arguments, without the filters every link of a page
-carries (period, owner, source): (("month", "2026-08"), ("outcome", "won")).
+carries (period, owner, source, field): (("month", "2026-08"), ("outcome", "won")).
 """
 
 import codecs
@@ -12,15 +12,20 @@ import re
 from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urlsplit
 
-# The URL parameters of the filters, left out when naming the number a link is for.
-FILTER_ARGS = {"period", "from", "to", "owner", "source"}
+# The URL parameters of the filters, left out when naming the number a link is for; so are
+# the field filter's ("f", and "f." and a field's key).
+FILTER_ARGS = {"period", "from", "to", "owner", "source", "f"}
 LEAD_LINK = re.compile(r'href="/leads/(\d+)"')
 
 
 def link_key(href):
     """The number a link to the leads behind it is for: its arguments but the filters', sorted."""
     query = urlsplit(href).query
-    return tuple(sorted((k, v) for k, v in parse_qsl(query) if k not in FILTER_ARGS))
+    return tuple(
+        sorted(
+            (k, v) for k, v in parse_qsl(query) if k not in FILTER_ARGS and not k.startswith("f.")
+        )
+    )
 
 
 def has_class(attrs, name):

@@ -29,13 +29,16 @@ def seller(app, stages):
 
 @pytest.fixture
 def history(app, stages, admin, seller):
-    """Sam won a lead and lost one from the website; Ada has one from a partner, still open."""
+    """Sam won a lead and lost one from the website; Ada has one from a partner, still open.
+    The won lead is from Москва, the others have no city."""
     s = stages
+    factories.field("Город", "choice", ["Москва", "Казань"])
     won = factories.lead_with_history(
         seller,
         [(s[COLD], at("2026-08-05 10:00")), (s[WON], at("2026-09-01 10:00"))],
         source="Сайт",
         value=Decimal("1250000.50"),
+        fields={"gorod": "Москва"},
     )
     factories.lead_with_history(
         seller,

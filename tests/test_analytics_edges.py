@@ -30,6 +30,7 @@ TABLES = {
     "won-lost": ["months", "losses"],
     "activity": ["contacts", "per-won-lead", "overdue"],
     "sources": ["sources"],
+    "by-field": ["options"],
 }
 
 
@@ -40,6 +41,7 @@ def leads_args(slug, stages):
         "won-lost": "outcome=lost",
         "activity": "table=contacts",
         "sources": "outcome=open",
+        "by-field": "outcome=open",
     }[slug]
 
 
@@ -53,6 +55,11 @@ def every_url(slug, stages, query):
         *(f"/analytics/{slug}/{table}.{kind}?{query}" for table in TABLES[slug] for kind in FILES),
         f"/analytics/{slug}/leads?{query}&{leads_args(slug, stages)}",
     ]
+
+
+def a_choice_field():
+    """A field to report by and filter on, as the by-field report's downloads need one."""
+    return factories.field("Город", "choice", ["Москва", "Казань"])
 
 
 def test_every_report_is_covered():
@@ -89,6 +96,7 @@ def test_a_period_at_the_ends_of_the_calendar_falls_back_to_the_default(
 ):
     viewer = factories.admin(email="far@example.com", timezone=zone)
     auth.login(viewer.email)
+    a_choice_field()
     for first, last in [("0001-01-01", "0001-01-07"), ("9999-12-25", "9999-12-31")]:
         for url in every_url(slug, stages, f"period=custom&from={first}&to={last}"):
             response = client.get(url)
@@ -101,7 +109,7 @@ def test_a_period_at_the_ends_of_the_calendar_falls_back_to_the_default(
 # Odd arguments anywhere are the defaults, or 404 for the leads behind a number: never a 500.
 
 ODD = ["", "-1", "1.5", "9" * 25, "\x00", "é😀", "１", "none", "s:", "2026-02-30"]
-FILTERS = ["period", "from", "to", "owner", "source"]
+FILTERS = ["period", "from", "to", "owner", "source", "f", "f.gorod"]
 # Per report, the arguments its leads behind a number read (the won and lost page also `stage`).
 ARGUMENTS = {
     "funnel": ["stage", "outcome"],
@@ -109,11 +117,13 @@ ARGUMENTS = {
     "won-lost": ["stage", "outcome", "month", "reason", "from_stage", "lost_owner"],
     "activity": ["table", "author", "kind", "week", "person"],
     "sources": ["source_key", "outcome"],
+    "by-field": ["by", "option", "outcome"],
 }
 
 
 @pytest.mark.parametrize("slug", sorted(TABLES))
 def test_odd_arguments_are_never_an_error(logged_in, stages, slug):
+    a_choice_field()
     for url in every_url(slug, stages, "period=30"):
         for name in FILTERS + ARGUMENTS[slug]:
             for value in ODD:

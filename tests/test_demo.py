@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import delete, func, select
 
-from crm import access, demo, lists
+from crm import access, custom_fields, demo, lists
 from crm import funnel as funnel_service
 from crm.analytics import conversion
 from crm.analytics.filters import ReportFilters
@@ -19,6 +19,7 @@ from crm.models import (
     ActivityRevision,
     ContactPoint,
     Counter,
+    FieldType,
     Lead,
     LeadPerson,
     PlannedStep,
@@ -30,6 +31,7 @@ from crm.models import (
     utcnow,
 )
 from tests import factories
+from tests.analytics_pages import csv_rows
 
 LEADS = 200
 ACTIVITIES = 2000
@@ -136,7 +138,7 @@ def test_cached_columns_agree_with_the_activities(leads):
         assert lead.last_activity_id == (last.id if last else None)
         assert lead.last_activity_at == (last.occurred_at if last else None)
         assert lead.search_text == funnel_service.search_text(
-            lead.number, lead.title, lead.contact_name, lead.email
+            lead.number, lead.title, lead.contact_name, lead.email, lead.fields
         )
         assert lead.phone_digits == funnel_service.phone_digits(lead.phone)
         assert lead.created_by_id is not None
@@ -544,3 +546,144 @@ def test_each_demo_lead_has_its_contact_as_its_first_person(app, generated):
         select(func.count()).select_from(Lead).where(Lead.phone_digits.is_not(None))
     )
     assert phones == with_phone
+
+
+# The team's own fields: ИНН (Tax ID), city, website, staff and industry, in the dataset's
+# language, filled in as a team's sheet has them.
+
+FIELD_KEYS = {
+    "en": ["tax_id", "city", "website", "employees", "industry"],
+    "ru": ["inn", "gorod", "sayt", "sotrudnikov", "otrasl"],
+}
+INN = re.compile(r"[0-9]{10}")
+
+
+def fields_by_key():
+    return {field.key: field for field in custom_fields.active_fields()}
+
+
+def test_five_fields_of_the_team(generated):
+    fields = fields_by_key()
+    assert list(fields) == FIELD_KEYS["en"]
+    tax_id, city, website, employees, industry = fields.values()
+    assert [field.label for field in fields.values()] == [
+        "Tax ID",
+        "City",
+        "Website",
+        "Employees",
+        "Industry",
+    ]
+    assert [field.type for field in fields.values()] == [
+        FieldType.TEXT,
+        FieldType.CHOICE,
+        FieldType.LINK,
+        FieldType.NUMBER,
+        FieldType.CHOICE,
+    ]
+    assert tax_id.identifies_client
+    assert city.filterable and city.in_list and city.on_card
+    assert employees.filterable and industry.filterable
+    assert len(city.options) == 10 and len(industry.options) == 8
+    assert [option.key for option in city.options][:2] == ["london", "manchester"]
+
+
+def test_every_value_is_one_its_field_accepts(leads):
+    """What the demo stored reads back the same through the fields' own checks, as stored
+    and as a person would type it."""
+    fields = fields_by_key()
+    for lead in leads:
+        assert custom_fields.clean_values(lead.fields) == lead.fields
+        typed = {
+            key: custom_fields.as_text(fields[key], value) for key, value in lead.fields.items()
+        }
+        assert custom_fields.clean_values(typed) == lead.fields
+
+
+def test_most_leads_have_most_values_and_none_has_them_all_for_sure(leads):
+    shares = {
+        key: sum(1 for lead in leads if key in lead.fields) / len(leads) for key in FIELD_KEYS["en"]
+    }
+    assert 0.6 < shares["tax_id"] < 0.95
+    assert 0.7 < shares["city"] < 0.95
+    assert 0.55 < shares["website"] < 0.9
+    assert 0.35 < shares["employees"] < 0.75
+    assert 0.8 < shares["industry"] < 0.98
+    assert any(len(lead.fields) < 5 for lead in leads)
+    assert len({lead.fields.get("city") for lead in leads}) >= 8
+    staff = [lead.fields["employees"] for lead in leads if "employees" in lead.fields]
+    assert min(staff) >= 3 and max(staff) <= 3000 and isinstance(staff[0], int)
+    assert all(
+        lead.fields["website"].startswith("https://") for lead in leads if "website" in lead.fields
+    )
+
+
+def test_british_vat_numbers_and_russian_inns(leads):
+    for lead in leads:
+        tax_id = lead.fields.get("tax_id")
+        if tax_id is None:
+            continue
+        if CYRILLIC.search(lead.title):
+            assert valid_inn(tax_id), (lead.title, tax_id)
+        else:
+            assert re.fullmatch(r"GB[0-9]{9}", tax_id), (lead.title, tax_id)
+
+
+def valid_inn(number):
+    weights = (2, 4, 10, 3, 5, 9, 4, 6, 8)
+    digits = [int(digit) for digit in number]
+    return INN.fullmatch(number) and sum(map(int.__mul__, digits, weights)) % 11 % 10 == digits[9]
+
+
+def test_a_russian_demo_has_inns_of_ten_digits_registered_in_the_city(app):
+    generate(language="ru", foreign_share=0)
+    fields = fields_by_key()
+    assert list(fields) == FIELD_KEYS["ru"]
+    assert [field.label for field in fields.values()] == [
+        "ИНН",
+        "Город",
+        "Сайт",
+        "Сотрудников",
+        "Отрасль",
+    ]
+    assert fields["gorod"].options[0].label == "Москва"
+    assert fields["otrasl"].options[0].label == "Торговля"
+    regions = {"moskva": "77", "sankt_peterburg": "78", "kazan": "16", "vladivostok": "25"}
+    leads = db.session.scalars(select(Lead)).all()
+    inns = [lead.fields["inn"] for lead in leads if "inn" in lead.fields]
+    assert len(inns) > len(leads) / 2
+    assert all(isinstance(inn, str) and valid_inn(inn) for inn in inns)
+    for lead in leads:
+        city = lead.fields.get("gorod")
+        if "inn" in lead.fields and city in regions:
+            assert lead.fields["inn"][:2] == regions[city], lead.fields
+
+
+def test_some_clients_come_back_with_a_second_or_third_lead(leads):
+    """A client has one ИНН, whatever its leads; a few clients won come back for a renewal or
+    a new project: two or three leads under one tax number, the first of them won before the
+    others came in."""
+    by_tax_id = defaultdict(list)
+    for lead in leads:
+        if "tax_id" in lead.fields:
+            by_tax_id[lead.fields["tax_id"]].append(lead)
+    returning = [client for client in by_tax_id.values() if len(client) > 1]
+    assert returning
+    assert all(len(client) <= 3 for client in returning)
+    for first, *later in (sorted(client, key=lambda lead: lead.number) for client in returning):
+        assert first.stage.kind == StageKind.WON
+        for lead in later:
+            assert lead.title.startswith(f"{first.title} — ")
+            assert lead.fields == first.fields
+            assert lead.created_at > first.stage_changed_at
+
+
+def test_the_report_by_city_counts_the_demo(client, auth, generated):
+    admin = factories.admin(email="ada@example.com")
+    auth.login(admin.email)
+    whole = f"period=custom&from={date.today() - timedelta(days=demo.HISTORY_DAYS + 1)}"
+    rows = csv_rows(client, f"/analytics/by-field/options.csv?{whole}&to={date.today()}")
+    cities = {row[0]: int(row[1]) for row in rows[1:]}
+    counted = db.session.scalar(select(func.count()).where(Lead.archived.is_(False)))
+    assert cities["Total"] == counted
+    assert cities["London"] == max(count for name, count in cities.items() if name != "Total")
+    assert sum(cities.values()) == 2 * counted

@@ -10,7 +10,7 @@ from itertools import pairwise
 import pytest
 from sqlalchemy import func, select
 
-from crm import demo
+from crm import custom_fields, demo
 from crm.extensions import db
 from crm.funnel import phone_digits, phone_tail
 from crm.models import (
@@ -269,6 +269,18 @@ def test_sample_is_in_the_chosen_language(app, admin, language):
         assert not any(CYRILLIC.search(text) for text in texts)
     # Addresses are Latin in both languages.
     assert all(EMAIL.match(lead.email) for lead in leads if lead.email)
+
+
+@pytest.mark.parametrize(("language", "city"), [("en", "City"), ("ru", "Город")])
+def test_sample_has_the_teams_own_fields_in_the_chosen_language(app, admin, language, city):
+    leads = make_sample(admin, language)
+    fields = {field.label: field for field in custom_fields.active_fields()}
+    assert city in fields
+    held = {lead.fields.get(fields[city].key) for lead in leads} - {None}
+    labels = {custom_fields.option_label(fields[city], key) for key in held}
+    assert len(labels) >= 4
+    assert all(bool(CYRILLIC.search(label)) == (language == "ru") for label in labels - {"Лондон"})
+    assert all(custom_fields.clean_values(lead.fields) == lead.fields for lead in leads)
 
 
 def test_sample_leaves_the_commit_to_the_caller(app, admin):

@@ -178,9 +178,9 @@ def contacts_query(filters, mondays, starts, ends):
     contacts a year takes longer than the page may; looking up each one's lead costs as much
     again. So when nearly every lead counts (no source chosen), the contacts of each person,
     kind and week are counted off a range of an index, in order, and those on the few leads
-    left out (archived) are taken away. A source's leads are fewer: their contacts are found
-    through them and grouped."""
-    if filters.source:
+    left out (archived) are taken away. A source's leads, or a field option's, are fewer: their
+    contacts are found through them and grouped."""
+    if filters.narrows_leads:
         counted = by_week(filters, starts, on_counted_leads(filters))
         return select(
             User.id, User.name, counted.c.kind_id, counted.c.week, counted.c.contacts
@@ -231,8 +231,9 @@ def contacts_query(filters, mondays, starts, ends):
 
 
 def leads_left_out(filters):
-    """The leads whose contacts do not count. Without a source chosen the conditions are never
-    NULL (`archived` is NOT NULL), so their negation is exactly the leads left out."""
+    """The leads whose contacts do not count. Without a source or field option chosen the
+    conditions are never NULL (`archived` is NOT NULL), so their negation is exactly the leads
+    left out."""
     return select(Lead.id).where(not_(and_(*leads_counted_conditions(filters))))
 
 

@@ -1,6 +1,6 @@
 """Every report, in the order the tabs show them."""
 
-from crm.analytics import activity, conversion, outcomes, sources, time_in_stage
+from crm.analytics import activity, by_field, conversion, outcomes, sources, time_in_stage
 
 REPORTS = [
     conversion.REPORT,
@@ -8,6 +8,7 @@ REPORTS = [
     outcomes.REPORT,
     activity.REPORT,
     sources.REPORT,
+    by_field.REPORT,
 ]
 
 

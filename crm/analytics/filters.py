@@ -1,7 +1,13 @@
-"""What a report covers, as its URL says: the period, whose leads, and from which source.
+"""What a report covers, as its URL says: the period, whose leads, from which source, and
+which options of one of the team's choice fields they hold.
 
 The period is a span of the user's local days; the reports compare stored (UTC) moments with
 the moments those days begin and end in the user's zone.
+
+The field filter is written `f.<field key>=<option key>`, once per option (`f.city=moscow&
+f.city=kazan`: leads in either city); `f=<field key>` names the field whose options the form
+offers before any is chosen. Every report counts its leads through `lead_conditions` or
+`counts_lead`, so each of them is narrowed alike.
 """
 
 from dataclasses import dataclass
@@ -11,7 +17,7 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import false, select, true
 
-from crm import access
+from crm import access, custom_fields
 from crm.args import id_arg, text_arg
 from crm.models import Lead, utcnow
 from crm.timezones import day_bounds, local_today, user_zone
@@ -34,6 +40,9 @@ LONGEST = timedelta(days=366 * 10)
 EARLIEST = date(1900, 1, 1)
 LATEST = date(9998, 12, 31)
 OWNER_MINE = "me"
+# The field filter's parameters: the field offered, and the options chosen of a field.
+FIELD_ARG = "f"
+OPTION_ARG = "f."
 
 
 def parse_day(text):
@@ -64,9 +73,48 @@ def preset_days(period, today):
     return today.replace(month=1, day=1), today
 
 
+def choice_fields():
+    """The fields a report can be by or filtered on: the team's choice fields in use."""
+    return [field for field in custom_fields.active_fields() if field.has_options]
+
+
+def values_of(args, name):
+    """Every value of `name` in `args`: a request's arguments, or a plain dict (one value)."""
+    if hasattr(args, "getlist"):
+        return args.getlist(name)
+    value = args.get(name)
+    return [value] if isinstance(value, str) else list(value or ())
+
+
+def field_filter(args):
+    """The field and the option keys the URL narrows the leads to: (None, ()) when it names no
+    choice field. Options the field does not have are left out, as is a second field: the form
+    filters on one."""
+    fields = {field.key: field for field in choice_fields()}
+    if FIELD_ARG in args:
+        # The form's own choice, which "no field" or another field overrides ticked options by.
+        named = args.get(FIELD_ARG)
+    else:
+        given = (name.removeprefix(OPTION_ARG) for name in args if name.startswith(OPTION_ARG))
+        named = next((key for key in given if key in fields), None)
+    field = fields.get(named)
+    if field is None:
+        return None, ()
+    chosen = set(values_of(args, OPTION_ARG + named))
+    return field, tuple(option.key for option in field.options if option.key in chosen)
+
+
+class Pairs(tuple):
+    """(name, value) pairs that a template reads as a dict's items, a name more than once."""
+
+    def items(self):
+        return iter(self)
+
+
 @dataclass(frozen=True)
 class ReportFilters:
-    """The period as local days and as stored moments, whose leads and which source."""
+    """The period as local days and as stored moments, whose leads, which source, and which
+    options of a choice field."""
 
     period: str
     first_day: date
@@ -76,6 +124,9 @@ class ReportFilters:
     source: str = ""
     # Whether the viewer may look at everyone's leads, or only at their own.
     sees_team: bool = True
+    # The choice field the form offers options of, and those chosen (none: no field filter).
+    field: custom_fields.Field | None = None
+    options: tuple = ()
 
     @classmethod
     def from_args(cls, args, user):
@@ -98,6 +149,7 @@ class ReportFilters:
         elif owner != OWNER_MINE and not id_arg(owner):
             owner = ""
         owner_id = user.id if owner == OWNER_MINE else id_arg(owner)
+        field, options = field_filter(args)
         return cls(
             period=period,
             first_day=first,
@@ -106,6 +158,8 @@ class ReportFilters:
             owner_id=owner_id,
             source=text_arg(args.get("source"), 80),
             sees_team=sees_team,
+            field=field,
+            options=options,
         )
 
     @property
@@ -123,19 +177,35 @@ class ReportFilters:
         """Whether the period holds the present moment: it has begun and not yet ended."""
         return self.start <= utcnow() < self.end
 
-    def lead_conditions(self, lead=Lead):
-        """The leads a report counts: not archived, of the chosen owner and source."""
-        found = [lead.archived == false()]
+    @property
+    def narrows_by_field(self):
+        return bool(self.options)
+
+    @property
+    def narrows_leads(self):
+        """Whether the leads counted are fewer than every lead not archived, besides owners."""
+        return bool(self.source) or self.narrows_by_field
+
+    @property
+    def option_labels(self):
+        """The options the field filter keeps, by name."""
+        return [custom_fields.option_label(self.field, key) for key in self.options]
+
+    def lead_conditions(self):
+        """The leads a report counts: not archived, of the chosen owner, source and options."""
+        found = [Lead.archived == false()]
         if self.owner_id is not None:
-            found.append(lead.owner_id == self.owner_id)
+            found.append(Lead.owner_id == self.owner_id)
         if self.source:
-            found.append(lead.source == self.source)
+            found.append(Lead.source == self.source)
+        if self.narrows_by_field:
+            found.append(custom_fields.equals_any(self.field, self.options))
         return found
 
     def counts_lead(self, lead_id):
         """That the lead `lead_id` (a column of another table) is one the report counts: a
         lookup in a set of ids made once, cheaper per row than a join with the leads."""
-        if self.owner_id is None and not self.source:
+        if self.owner_id is None and not self.narrows_leads:
             return lead_id.not_in(select(Lead.id).where(Lead.archived == true()))
         return lead_id.in_(select(Lead.id).where(*self.lead_conditions()))
 
@@ -149,6 +219,8 @@ class ReportFilters:
             str(user_zone()),
             self.owner_id,
             self.source,
+            # A field's type decides how its values are read (one key, or a list of them).
+            (self.field.key, self.field.type, self.options) if self.narrows_by_field else None,
             self.reaches_now,
         )
 
@@ -160,8 +232,27 @@ class ReportFilters:
             "to": self.last_day.isoformat() if self.period == "custom" else None,
             "owner": self.owner if self.sees_team else None,
             "source": self.source,
+            **self.field_params(),
         } | changes
-        return {name: value for name, value in params.items() if value not in (None, "")}
+        return {name: value for name, value in params.items() if value not in (None, "", [])}
+
+    def hidden_params(self, **changes):
+        """The URL parameters as a form's hidden inputs keep them: (name, value) pairs, a
+        name once per value, read as a dict's items."""
+        pairs = [
+            (name, each)
+            for name, value in self.params(**changes).items()
+            for each in (value if isinstance(value, list) else [value])
+        ]
+        return Pairs(pairs)
+
+    def field_params(self):
+        """The field filter in the URL: its options, or the field alone while none is chosen."""
+        if self.field is None:
+            return {}
+        if not self.options:
+            return {FIELD_ARG: self.field.key}
+        return {OPTION_ARG + self.field.key: list(self.options)}
 
     def url(self, endpoint, **changes):
         return url_for(endpoint, **self.params(**changes))

@@ -30,7 +30,7 @@ class Report:
     slug: str
     title: object
     template: str
-    # compute(filters) -> the result the template shows as `result`.
+    # compute(filters) -> the result, kept by the cache.
     compute: Callable
     # tables(filters, result) -> {name: Table}, each downloadable as CSV and XLSX.
     tables: Callable
@@ -39,3 +39,6 @@ class Report:
     # Anything besides the data and the filters that the result depends on (the hour, for
     # reports that count up to now), for the cache key.
     moves_with: Callable = field(default=lambda: None)
+    # shows(result) -> what the template shows as `result`: a kept result with what it refers
+    # to (a field's name and options) as it is now.
+    shows: Callable = field(default=lambda result: result)

@@ -1,7 +1,7 @@
 """Funnel analytics: a page per report, its tables as CSV and XLSX, and the leads behind any
 number."""
 
-from flask import abort, redirect, request
+from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload
 from crm import csv_export, htmx, roles, xlsx_export
 from crm.analytics import bp, cache
 from crm.analytics.catalogue import REPORTS, by_slug
-from crm.analytics.filters import OWNER_MINE, PERIODS, ReportFilters
+from crm.analytics.filters import OWNER_MINE, PERIODS, ReportFilters, choice_fields
 from crm.board.queries import sources
 from crm.extensions import db
 from crm.formatting import currency
@@ -20,6 +20,8 @@ from crm.models import Lead, User
 
 # The leads behind a number are listed up to this many; the count covers them all.
 LISTED = 200
+# Where the team's fields are defined; Settings itself leads there until that page exists.
+FIELDS_PAGE = "settings.fields"
 
 
 def report_or_404(slug):
@@ -58,6 +60,12 @@ def source_choices(filters):
     return shown if not filters.source or filters.source in shown else [*shown, filters.source]
 
 
+def fields_page_url():
+    """Settings → Fields, where an administrator adds a choice field to report by."""
+    found = FIELDS_PAGE in current_app.view_functions
+    return url_for(FIELDS_PAGE if found else "settings.index")
+
+
 def page_context(report, filters):
     """What every report page shows around its own numbers."""
     stages = stages_in_order()
@@ -72,6 +80,9 @@ def page_context(report, filters):
         "stage_by_id": {stage.id: stage for stage in stages},
         "team_by_role": roles.by_role(owner_choices(filters)),
         "sources": source_choices(filters),
+        "filter_fields": choice_fields(),
+        "fields_page": fields_page_url(),
+        "adds_fields": current_user.is_admin,
         "currency_sign": currency(),
     }
 
@@ -91,9 +102,17 @@ def show(slug):
     """One report for the period, owner and source in the URL."""
     report = report_or_404(slug)
     filters = ReportFilters.from_args(request.args, current_user)
-    result = result_of(report, filters)
+    result = report.shows(result_of(report, filters))
     context = page_context(report, filters)
     return htmx.render(report.template, report.template, result=result, **context)
+
+
+@bp.route("/field-filter")
+@login_required
+def field_filter():
+    """The options of the field chosen in the report filters (`f`), to tick some of them."""
+    filters = ReportFilters.from_args(request.args, current_user)
+    return htmx.fragment(render_template("analytics/_field_options.html", filters=filters))
 
 
 def table_or_404(slug, table):

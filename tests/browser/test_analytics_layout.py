@@ -12,7 +12,7 @@ from tests.browser.pages import expect, url_path
 
 LAPTOP = {"width": 1366, "height": 800}
 PHONE = {"width": 375, "height": 740}
-REPORTS = ["funnel", "time-in-stage", "won-lost", "activity", "sources"]
+REPORTS = ["funnel", "time-in-stage", "won-lost", "activity", "sources", "by-field"]
 EMAIL = "anna@example.com"
 
 
