@@ -437,6 +437,20 @@ class Clock:
         return min(self.at(minute) + delta, self.time_now)
 
 
+# About 1.3 people a lead: a third of the leads have a colleague of the main contact too.
+COLLEAGUE_SHARE = 0.3
+JOB_TITLES = {
+    "ru": [
+        *("Директор", "Генеральный директор", "Главный бухгалтер", "Менеджер по закупкам"),
+        *("Офис-менеджер", "Технический директор", "Юрист", "Руководитель отдела"),
+    ],
+    "en": [
+        *("Director", "Managing director", "Chief accountant", "Purchasing manager"),
+        *("Office manager", "Technical director", "Lawyer", "Head of department"),
+    ],
+}
+
+
 class Generator:
     """Makes up leads and their histories from seeded random generators."""
 
@@ -454,6 +468,13 @@ class Generator:
         self.main_locale = Locale(self.who, language)
         self.other_locale = Locale(self.who, "ru" if language == "en" else "en")
         self.companies, self.phones, self.emails = Fresh(), Fresh(), Fresh()
+        # A colleague of the main contact on some leads: a stream of its own, so the rest of
+        # the data is as without them.
+        self.people_rng = random.Random(f"{seed}:people")  # noqa: S311
+        self.colleagues = {
+            code: Locale(self.people_rng, code)
+            for code in (language, "ru" if language == "en" else "en")
+        }
         # The team's own fields of each lead's client (none given: none filled in).
         self.clients = Clients(seed, language, fields, self.emails) if fields else None
         self.recent_steps = Deck(self.rng, RECENT_NEXT_STEPS)
@@ -632,7 +653,31 @@ class Generator:
             won_at = contacts[-1][0] if final == funnel.won else None
             company = Company(locale.language, trade, domain)
             self.clients.fill(details, plan.created, won_at, company)
+        if self.people_rng.random() < COLLEAGUE_SHARE:
+            self.add_colleague(details, locale, domain)
         return details, created_by, contacts
+
+    def add_colleague(self, details, locale, domain):
+        """The lead's people: its main contact with a job title, and a colleague of theirs."""
+        rng, colleagues = self.people_rng, self.colleagues[locale.language]
+        titles = JOB_TITLES[locale.language]
+        first, last = colleagues.names.pick(rng.random() < 0.5)
+        phone = self.phones.take(colleagues.phone, key=phone_tail) if rng.random() < 0.7 else None
+        email = self.emails.take(lambda: colleagues.email(first, last, domain))
+        main_phone, main_email = details.pop("phone"), details.pop("email")
+        main = {
+            "name": details.pop("contact_name"),
+            "job_title": rng.choice(titles),
+            "phones": [main_phone] if main_phone else [],
+            "emails": [main_email] if main_email else [],
+        }
+        colleague = {
+            "name": f"{first} {last}",
+            "job_title": rng.choice(titles),
+            "phones": [phone] if phone else [],
+            "emails": [email],
+        }
+        details["people"] = [main, colleague]
 
     def owner(self):
         draw = self.who.random()

@@ -119,6 +119,8 @@ LEAD_FIELDS = (
     "next_step_note",
     # The team's own fields: {key: value as typed or sent}; only the keys given change.
     "fields",
+    # The people at the client, the main contact first: the whole list (see `set_people`).
+    "people",
 )
 
 
@@ -130,6 +132,8 @@ def set_details(lead, details, actor=None):
         lead.source = clean(details["source"], 80, "source")
     if MAIN_CONTACT.intersection(details):
         set_main_contact(lead, details)
+    if "people" in details:
+        set_people(lead, details["people"])
     if "value" in details:
         lead.value = check_value(details["value"])
     if "fields" in details:
