@@ -119,6 +119,8 @@ LEAD_FIELDS = (
     "next_step_note",
     # The team's own fields: {key: value as typed or sent}; only the keys given change.
     "fields",
+    # The people at the client, the main contact first: the whole list, as `set_people` takes it.
+    "people",
 )
 
 
@@ -128,6 +130,9 @@ def set_details(lead, details, actor=None):
         lead.title = clean(details["title"], TITLE_MAX, "title", required=True)
     if "source" in details:
         lead.source = clean(details["source"], 80, "source")
+    # The people first: a contact name, phone or email given along changes the main one.
+    if "people" in details:
+        set_people(lead, details["people"])
     if MAIN_CONTACT.intersection(details):
         set_main_contact(lead, details)
     if "value" in details:
