@@ -16,7 +16,7 @@ from crm.imports.fields import person_key
 # Several phones or emails in one cell: the export joins them with "; ", people write them
 # one a line, or emails with commas (a phone may hold a comma: "доб. 12").
 PHONE_SEPARATORS = re.compile(r"[;\n]+")
-EMAIL_SEPARATORS = re.compile(r"[;,\s]+")
+EMAIL_SEPARATORS = re.compile(r"[;,\n]+")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # A column's field → what it is of a person, as the funnel takes people.
 ATTRIBUTES = {
@@ -49,7 +49,7 @@ def given(values):
         if attribute == "phones":
             text = [part.strip() for part in PHONE_SEPARATORS.split(text) if part.strip()]
         elif attribute == "emails":
-            text = [part.lower() for part in EMAIL_SEPARATORS.split(text) if part]
+            text = [part.strip().lower() for part in EMAIL_SEPARATORS.split(text) if part.strip()]
         found.setdefault(place, {})[attribute] = text
     return found
 
