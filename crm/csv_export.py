@@ -25,8 +25,10 @@ STREAM_ROWS = 500
 # A cell starting with one of these is read by spreadsheets as a formula (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # ...but a phone number or a negative amount written as text, such as "+7 (999) 123-45-67" or
-# "-1 250,50", can run nothing, and a quote in front of it would only be in the way.
-PHONE_LIKE = re.compile(r"[+-][\d\s().,-]*\d[\d\s().,-]*")
+# "-1 250,50", can run nothing, and a quote in front of it would only be in the way; nor can
+# a person's phones joined with "; " ("+7 999 111-22-33; 8 495 123-45-67").
+PHONE = r"[\d\s().,-]*\d[\d\s().,-]*"
+PHONE_LIKE = re.compile(rf"[+-]{PHONE}(?:; ?\+?{PHONE})*")
 # The separators a download may be asked for (`sep=` in its address), by name.
 SEPARATORS = {"semicolon": ";", "comma": ","}
 # The one Excel expects with each language's usual regional settings; comma elsewhere.

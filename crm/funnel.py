@@ -119,7 +119,7 @@ LEAD_FIELDS = (
     "next_step_note",
     # The team's own fields: {key: value as typed or sent}; only the keys given change.
     "fields",
-    # The people at the client, the main contact first: the whole list (see `set_people`).
+    # The people at the client, the main contact first: the whole list, as `set_people` takes it.
     "people",
 )
 
@@ -130,10 +130,11 @@ def set_details(lead, details, actor=None):
         lead.title = clean(details["title"], TITLE_MAX, "title", required=True)
     if "source" in details:
         lead.source = clean(details["source"], 80, "source")
-    if MAIN_CONTACT.intersection(details):
-        set_main_contact(lead, details)
+    # The people first: a contact name, phone or email given along changes the main one.
     if "people" in details:
         set_people(lead, details["people"])
+    if MAIN_CONTACT.intersection(details):
+        set_main_contact(lead, details)
     if "value" in details:
         lead.value = check_value(details["value"])
     if "fields" in details:

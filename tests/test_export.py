@@ -30,6 +30,7 @@ LEAD_HEADER = [
     "Contact person",
     "Phone",
     "Email",
+    "Job title",
     "Source",
     "Stage",
     "Owner",
@@ -83,19 +84,20 @@ def test_leads_file_is_utf8_with_bom_and_every_column(logged_in, admin, stages):
 
     header, row = table(response)
     assert header == LEAD_HEADER
-    assert row[:9] == [
+    assert row[:10] == [
         str(lead.number),
         "ООО «Ромашка»",
         "Иван Петров",
         "8 (999) 123-45-67",
         "ivan@example.com",
+        "",
         "Сайт",
         stages[0].name,
         "Ada Admin",
         "1250000.50",
     ]
-    assert row[10] == "Позвонить"
-    assert row[15] == "0"
+    assert row[11] == "Позвонить"
+    assert row[16] == "0"
     assert "attachment" in response.headers["Content-Disposition"]
     assert response.headers["Content-Disposition"].endswith(".csv")
 
@@ -531,6 +533,7 @@ def test_leads_workbook_has_a_cell_of_its_type_for_every_column(logged_in, admin
         "Иван Петров",
         "+7 (999) 123-45-67",
         "ivan@example.com",
+        None,
         "Сайт",
         stages[0].name,
         "Ada Admin",
@@ -544,7 +547,7 @@ def test_leads_workbook_has_a_cell_of_its_type_for_every_column(logged_in, admin
         False,
     ]
     number, value, next_step, last_contact, created, archived = (
-        row[i] for i in (0, 8, 9, 13, 14, 15)
+        row[i] for i in (0, 9, 10, 14, 15, 16)
     )
     assert (number.data_type, value.data_type, archived.data_type) == ("n", "n", "b")
     assert value.number_format == "#,##0.00"
@@ -559,7 +562,7 @@ def test_a_russian_workbook(logged_in, admin, stages):
     assert book.sheetnames == ["Лиды"]
     header, row = cells(book["Лиды"])
     assert header[:2] == ["Номер", "Название"]
-    assert (row[1], row[8]) == ("Ёлки-палки", 99.9)
+    assert (row[1], row[9]) == ("Ёлки-палки", 99.9)
     book = workbook(logged_in.get("/export/activities.xlsx?all=1"))
     assert book.sheetnames == ["Контакты"]
 
@@ -588,7 +591,7 @@ def test_formula_like_text_is_text_in_a_workbook(logged_in, stages, typed):
 def test_control_characters_are_left_out_of_a_workbook(logged_in, stages):
     factories.lead(title="Bell\x07 and\x0b tab\there", next_step_note="line\nbreak")
     (_header, row) = cells(workbook(logged_in.get("/export/leads.xlsx"))["Leads"])
-    assert (row[1], row[10]) == ("Bell and tab\there", "line\nbreak")
+    assert (row[1], row[11]) == ("Bell and tab\there", "line\nbreak")
 
 
 def test_the_workbook_holds_what_the_csv_file_holds(logged_in, admin, stages, history):
@@ -852,7 +855,7 @@ def test_export_command_writes_the_three_files(runner, admin, stages, tmp_path):
     assert leads_file.startswith(codecs.BOM_UTF8)
     header, row = list(csv.reader(io.StringIO(leads_file.decode("utf-8-sig"), newline="")))
     assert header == LEAD_HEADER
-    assert (row[1], row[15]) == ("'=Ромашка", "1")
+    assert (row[1], row[16]) == ("'=Ромашка", "1")
     activities = paths["activities"].read_text(encoding="utf-8-sig")
     assert "Звонок" in activities
     data = json.loads(paths["json"].read_text(encoding="utf-8"))
@@ -906,7 +909,7 @@ def test_export_command_writes_workbooks(runner, admin, stages, tmp_path):
     assert "Wrote 1 leads" in result.output
     leads_book = openpyxl.load_workbook(paths["leads"])
     header, row = cells(leads_book["Лиды"])
-    assert (header[0], row[0], row[1], row[8]) == ("Номер", lead.number, "=Ромашка", 10.5)
+    assert (header[0], row[0], row[1], row[9]) == ("Номер", lead.number, "=Ромашка", 10.5)
     (_header, contact) = cells(openpyxl.load_workbook(paths["activities"])["Контакты"])
     assert contact[5] == "Звонок"
 
@@ -922,4 +925,4 @@ def test_export_command_takes_the_languages_separator_unless_told(runner, admin,
         assert result.exit_code == 0, result.output
         text = result.stdout_bytes.decode("utf-8-sig")
         _header, row = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
-        assert row[8] == ("10,50" if separator == ";" else "10.50"), options
+        assert row[9] == ("10,50" if separator == ";" else "10.50"), options

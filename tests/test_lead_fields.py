@@ -620,7 +620,7 @@ def test_the_api_warns_of_the_same_inn(admin, stages, fields):
     known = factories.lead("Альфа", owner=admin, fields={"inn": INN})
     new = funnel.create_lead(admin, title="Совсем другое", fields={"inn": INN})
     db.session.flush()
-    assert duplicates_of(new, {}) == [known.number]
+    assert duplicates_of(new) == [known.number]
 
 
 def test_other_leads_of_the_client_with_their_outcomes(logged_in, admin, stages, fields):

@@ -54,11 +54,12 @@ def json_object():
     return body
 
 
-def check_fields(body, allowed):
+def check_fields(body, allowed, prefix=""):
     """Refuse a field the endpoint does not know: a typo should not be dropped in silence."""
     for name in body:
         if name not in allowed:
-            raise invalid(_("There is no field “%(name)s” here.", name=name[:100]), name[:100])
+            field = prefix + name[:100]
+            raise invalid(_("There is no field “%(name)s” here.", name=name[:100]), field)
 
 
 # Field values. Each takes the value as sent and the field's name, and returns it checked.
@@ -183,6 +184,47 @@ def field_values(value, name="fields"):
             )
         checked[key] = item
     return checked
+
+
+# People: checked for their shape here, for their lengths and numbers by the funnel service.
+PERSON_FIELDS = ("name", "job_title", "phones", "emails", "note")
+# More than the funnel keeps, so that it is the service that says how many it takes.
+PEOPLE_SENT_MAX = 100
+
+
+def people(value, name="people"):
+    """The lead's people as sent: a list of objects, the main contact first."""
+    if not isinstance(value, list) or len(value) > PEOPLE_SENT_MAX:
+        raise invalid(_("Send a list of people, the main contact first."), name)
+    return [one_person(item, f"{name}.{index}") for index, item in enumerate(value)]
+
+
+def one_person(value, name):
+    if not isinstance(value, dict):
+        raise invalid(_("Send an object with name, job_title, phones, emails and note."), name)
+    check_fields(value, PERSON_FIELDS, prefix=f"{name}.")
+    return {
+        "name": text(value.get("name"), f"{name}.name"),
+        "job_title": text(value.get("job_title"), f"{name}.job_title"),
+        "phones": texts(value.get("phones"), f"{name}.phones", text),
+        "emails": texts(value.get("emails"), f"{name}.emails", email),
+        "note": text(value.get("note"), f"{name}.note"),
+    }
+
+
+def texts(value, name, read):
+    """A list of texts (a lone text is a list of one); null for none."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if (
+        not isinstance(value, list)
+        or len(value) > PEOPLE_SENT_MAX
+        or not all(isinstance(item, str) for item in value)
+    ):
+        raise invalid(_("Send a list of texts."), name)
+    return [read(item, name) for item in value]
 
 
 # Query parameters

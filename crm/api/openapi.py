@@ -9,7 +9,16 @@ import copy
 from crm import custom_fields
 from crm.api import inputs
 from crm.args import FIRST_YEAR, LAST_YEAR, MAX_ID
-from crm.funnel import BODY_MAX, NOTE_MAX, TITLE_MAX, VALUE_MAX
+from crm.funnel import (
+    BODY_MAX,
+    EMAILS_MAX,
+    JOB_TITLE_MAX,
+    NOTE_MAX,
+    PEOPLE_MAX,
+    PHONES_MAX,
+    TITLE_MAX,
+    VALUE_MAX,
+)
 from crm.models import FieldType
 
 PAGE_SIZE, PAGE_MAX = 50, 100
@@ -113,6 +122,14 @@ LEAD_DETAILS_IN = {
     "next_step_at": or_null(MOMENT_IN),
     "next_step_note": text_in(NOTE_MAX, "What to do at the next step."),
     "fields": ref("LeadFieldsIn"),
+    "people": {
+        "type": "array",
+        "items": ref("ContactPersonIn"),
+        "description": f"Up to {PEOPLE_MAX} people at the client, the main contact first: the "
+        "whole list, replacing the lead's. An empty person is left out. contact_name, phone "
+        "and email sent along change the main contact. A refusal names the field as "
+        "`people.<index>.<field>`.",
+    },
 }
 
 SCHEMAS = {
@@ -141,6 +158,40 @@ SCHEMAS = {
         }
     ),
     "Person": obj({"id": ID, "name": {"type": "string"}}),
+    "ContactPerson": obj(
+        {
+            "name": {"type": ["string", "null"]},
+            "job_title": {"type": ["string", "null"]},
+            "phones": {"type": "array", "items": {"type": "string"}},
+            "emails": {"type": "array", "items": {"type": "string"}},
+            "note": {"type": ["string", "null"]},
+        },
+        description="Someone at the client; a lead's first is its main contact.",
+    ),
+    "ContactPersonIn": obj(
+        {
+            "name": text_in(200),
+            "job_title": text_in(JOB_TITLE_MAX),
+            "phones": {
+                "anyOf": [
+                    {"type": "array", "items": {"type": "string"}},
+                    {"type": "string"},
+                    {"type": "null"},
+                ],
+                "description": f"Up to {PHONES_MAX} phones, each up to 50 characters.",
+            },
+            "emails": {
+                "anyOf": [
+                    {"type": "array", "items": {"type": "string"}},
+                    {"type": "string"},
+                    {"type": "null"},
+                ],
+                "description": f"Up to {EMAILS_MAX} email addresses.",
+            },
+            "note": text_in(NOTE_MAX),
+        },
+        required=[],
+    ),
     "StageRef": obj({"id": ID, "name": {"type": "string"}, "kind": STAGE_KIND}),
     "LostReasonRef": obj({"id": ID, "name": {"type": "string"}}),
     "Lead": obj(
@@ -164,6 +215,12 @@ SCHEMAS = {
             "created_at": MOMENT,
             "updated_at": MOMENT,
             "fields": ref("LeadFields"),
+            "people": {
+                "type": "array",
+                "items": ref("ContactPerson"),
+                "description": "The people at the client, the main contact first; "
+                "contact_name, phone and email are the main contact's.",
+            },
         }
     ),
     "LeadFields": {

@@ -54,6 +54,18 @@ def lead(record):
         "created_at": moment(record.created_at),
         "updated_at": moment(record.updated_at),
         "fields": field_values(record.fields),
+        "people": [contact_person(one) for one in record.people],
+    }
+
+
+def contact_person(record):
+    """One of the people at the client, as the lead page lists them."""
+    return {
+        "name": record.name,
+        "job_title": record.job_title,
+        "phones": list(record.phones or ()),
+        "emails": list(record.emails or ()),
+        "note": record.note,
     }
 
 

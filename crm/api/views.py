@@ -203,6 +203,8 @@ def read_details(body):
     }
     if "fields" in body:
         details["fields"] = inputs.field_values(body["fields"])
+    if "people" in body:
+        details["people"] = inputs.people(body["people"])
     return details
 
 
@@ -242,12 +244,13 @@ def active_reason(value):
     return reason
 
 
-def duplicates_of(lead, details):
+def duplicates_of(lead):
     """Leads that may be this new one, as the new lead form warns of them."""
+    # The main contact's, whether sent as people or as contact_name, phone and email.
     found = register.possible_duplicates(
         lead.title,
-        details.get("email"),
-        details.get("phone"),
+        lead.email,
+        lead.phone,
         fields=lead.fields,
         limit=register.DUPLICATES_SHOWN + 1,
     )
@@ -258,7 +261,7 @@ def duplicates_of(lead, details):
 def create_lead():
     """Register a lead; a salesperson's own. Possible duplicates are a 409 unless allowed."""
     body = inputs.json_object()
-    inputs.check_fields(body, {*DETAIL_READERS, "fields", "stage_id", "allow_duplicates"})
+    inputs.check_fields(body, {*DETAIL_READERS, "fields", "people", "stage_id", "allow_duplicates"})
     details = read_details(body)
     if details.get("title") is None:
         raise invalid(_("This field is required."), "title")
@@ -277,7 +280,7 @@ def create_lead():
     except funnel.FunnelError as error:
         raise refusal(error) from None
     # Checked once the service accepted the lead, so a mistake in it is told first.
-    duplicates = [] if allow_duplicates else duplicates_of(lead, details)
+    duplicates = [] if allow_duplicates else duplicates_of(lead)
     if duplicates:
         numbers = ", ".join(f"#{number}" for number in duplicates)
         raise ApiError(
@@ -301,7 +304,7 @@ def update_lead(number):
     check_may_change(lead)
     body = inputs.json_object()
     inputs.check_fields(
-        body, {*DETAIL_READERS, "fields", "stage_id", "lost_reason_id", "lost_note"}
+        body, {*DETAIL_READERS, "fields", "people", "stage_id", "lost_reason_id", "lost_note"}
     )
     details = read_details(body)
     if "owner_id" in details:

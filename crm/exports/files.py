@@ -25,6 +25,7 @@ from crm.models import (
     FieldType,
     IntakeForm,
     Lead,
+    LeadPerson,
     LostReason,
     PlannedStep,
     Stage,
@@ -68,16 +69,54 @@ def field_cell(field, value):
     return custom_fields.as_text(field, value)
 
 
+# The people after the main contact that get columns of their own: a sheet stays readable.
+MORE_PEOPLE_MAX = 5
+# Several phones or emails of one person in one cell, as the import splits them again.
+JOINED = "; "
+
+
+def people_header(more):
+    """The columns of the people after the main contact: "Contact 2", "Phone 2" …"""
+    header = []
+    for n in range(2, more + 2):
+        header += [_("Contact %(n)d", n=n), _("Phone %(n)d", n=n)]
+        header += [_("Email %(n)d", n=n), _("Job title %(n)d", n=n)]
+    return header
+
+
+def people_cells(people, more):
+    """The main contact's job title, then name, phones, emails and job title of each of the
+    `more` people after it (empty cells for those a lead does not have)."""
+    main = people[0] if people else None
+    cells = [main.job_title if main else None]
+    for n in range(1, more + 1):
+        person = people[n] if n < len(people) else None
+        if person is None:
+            cells += [None] * 4
+            continue
+        cells += [
+            person.name,
+            JOINED.join(person.phones or ()) or None,
+            JOINED.join(person.emails or ()) or None,
+            person.job_title,
+        ]
+    return cells
+
+
 def leads_table(filters, zone, sort=queries.list_queries.DEFAULT_SORT, descending=None):
     """The header and rows of the leads file: the lead list's filter, all its pages. Every field
-    of the team's has a column, a removed one too: its values are still the team's."""
+    of the team's has a column, a removed one too: its values are still the team's. The people
+    after the main contact have columns when a lead exported has them."""
     own = custom_fields.all_fields()
+    more = min(max(queries.most_people(filters) - 1, 0), MORE_PEOPLE_MAX)
     header = [
         _("Number"),
         _("Title"),
         _("Contact person"),
         _("Phone"),
         _("Email"),
+        _("Job title"),
+        *people_header(more),
         _("Source"),
         _("Stage"),
         _("Owner"),
@@ -98,6 +137,7 @@ def leads_table(filters, zone, sort=queries.list_queries.DEFAULT_SORT, descendin
             row.contact_name,
             row.phone,
             row.email,
+            *people_cells(people, more),
             row.source,
             row.stage,
             row.owner,
@@ -111,7 +151,7 @@ def leads_table(filters, zone, sort=queries.list_queries.DEFAULT_SORT, descendin
             row.archived,
             *(field_cell(field, (row.fields or {}).get(field.key)) for field in own),
         )
-        for row in queries.lead_rows(filters, sort, descending)
+        for row, people in queries.lead_rows(filters, sort, descending, with_people=True)
     )
     return header, rows
 
@@ -173,6 +213,9 @@ def sections():
         # The team's fields, removed ones too: the leads' `fields` hold values keyed by them.
         ("custom_fields", whole(CustomField)),
         ("leads", whole(Lead, LEAD_CACHES)),
+        # Each lead's people, the main contact (position 0) first; where the leads' own
+        # contact_name, phone and email come from.
+        ("lead_people", whole(LeadPerson)),
         ("activities", (with_deleted_flag(row) for row in whole(Activity))),
         ("activity_revisions", whole(ActivityRevision)),
         ("stage_changes", whole(StageChange)),

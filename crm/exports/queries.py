@@ -7,22 +7,23 @@ of queries follows the number of chunks, never of rows (no query per row).
 
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import aliased
 
 from crm.activities import queries as feed_queries
 from crm.extensions import db
 from crm.leads import queries as list_queries
-from crm.models import Activity, ActivityKind, Lead, LostReason, Stage, User
+from crm.models import Activity, ActivityKind, Lead, LeadPerson, LostReason, Stage, User
 
 CHUNK = 1000
 # The feed's filters with no limit on the dates: (start, end) of the activities of all time.
 ALL_TIME = (datetime.min, datetime.max)
 
 
-def lead_rows(filters, sort=list_queries.DEFAULT_SORT, descending=None):
+def lead_rows(filters, sort=list_queries.DEFAULT_SORT, descending=None, with_people=False):
     """The leads the list shows for `filters` (every page), in its order, with the names of
-    their stage, owner and lost reason."""
+    their stage, owner and lost reason; `with_people`: each as (row, its people), the people
+    read a chunk at a time."""
     if descending is None:
         descending = list_queries.SORTS[sort].descending_first
     # Built once: for some sorts building the column reads the stages or the team.
@@ -61,10 +62,46 @@ def lead_rows(filters, sort=list_queries.DEFAULT_SORT, descending=None):
     while True:
         after = list_queries.after_condition(sort, column, descending, cursor)
         rows = db.session.execute(statement.where(after)).all()
-        yield from rows
+        people = people_by_lead([row.id for row in rows]) if with_people else {}
+        for row in rows:
+            yield (row, people.get(row.id, [])) if with_people else row
         if len(rows) < CHUNK:
             return
         cursor = list_queries.Cursor(rows[-1].sort_key, rows[-1].id)
+
+
+def people_by_lead(lead_ids):
+    """{lead id: its people in order, the main contact first}: a chunk's, in one query."""
+    found = {}
+    if lead_ids:
+        rows = db.session.execute(
+            select(
+                LeadPerson.lead_id,
+                LeadPerson.name,
+                LeadPerson.job_title,
+                LeadPerson.phones,
+                LeadPerson.emails,
+            )
+            .where(LeadPerson.lead_id.in_(lead_ids))
+            .order_by(LeadPerson.lead_id, LeadPerson.position, LeadPerson.id)
+        )
+        for row in rows:
+            found.setdefault(row.lead_id, []).append(row)
+    return found
+
+
+def most_people(filters):
+    """The most people any of the leads `filters` match has (0 when none has any)."""
+    counts = (
+        select(func.count().label("people"))
+        .select_from(LeadPerson)
+        .where(
+            LeadPerson.lead_id.in_(select(Lead.id).where(*list_queries.filter_conditions(filters)))
+        )
+        .group_by(LeadPerson.lead_id)
+        .subquery()
+    )
+    return db.session.scalar(select(func.max(counts.c.people))) or 0
 
 
 def activity_rows(filters):

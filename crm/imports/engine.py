@@ -29,10 +29,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask_babel import gettext as _
 from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
 
 from crm import custom_fields, data_version, funnel, lists, parsing
 from crm.extensions import db
 from crm.imports import fields, team_fields
+from crm.imports import people as sheet_people
 from crm.imports.changes import ChangeList, LeadChange, shortened, stage_of
 from crm.imports.matching import AMBIGUOUS, LeadFinder, casefolded, tail_of
 from crm.imports.reading import FileProblem, Table
@@ -624,6 +626,8 @@ class LeadRow:
     lost_note: str | None = None
     # The row's values of the team's fields that name a client (ИНН): [("fields.<key>", text)].
     identities: list = field(default_factory=list)
+    # What the row's cells say of each person: {place (0: the main contact): {attribute: value}}.
+    people: dict = field(default_factory=dict)
 
     @property
     def email(self):
@@ -633,6 +637,18 @@ class LeadRow:
     def tail(self):
         # Asked for each match and each lead remembered: the phone is read once.
         return tail_of(self.details.get("phone"))
+
+    @cached_property
+    def reach(self):
+        """The phones (their tails) and emails of the row's people after the main contact's
+        own: a row matches a lead by anyone's."""
+        main = {("email", self.email), ("phone", self.tail)}
+        found = []
+        for kind, value in funnel.reachable_at(self.lead.people if self.people else ()):
+            key = (kind, tail_of(value) if kind == "phone" else value)
+            if key[1] is not None and key not in main and key not in found:
+                found.append(key)
+        return found
 
 
 class LeadImport(Runner):
@@ -655,8 +671,10 @@ class LeadImport(Runner):
                 rows = self.read_rows(chunk)
                 self.finder.prepare(
                     numbers=[r.number for r in rows],
-                    emails=[r.email for r in rows],
-                    phones=[r.details.get("phone") for r in rows],
+                    emails=[r.email for r in rows]
+                    + [value for r in rows for kind, value in r.reach if kind == "email"],
+                    phones=[r.details.get("phone") for r in rows]
+                    + [value for r in rows for kind, value in r.reach if kind == "phone"],
                     identities=self.identities_of(rows),
                 )
                 leads = self.load_matched(rows)
@@ -785,6 +803,9 @@ class LeadImport(Runner):
         # a new one).
         row.lead = Lead(title="")
         self.set_details(row.lead, details)
+        row.people = sheet_people.given(values)
+        if row.people:
+            self.set_people(row)
         stored = row.lead.fields or {}
         row.identities = [
             (team_fields.field_value(key), identity(stored[key]))
@@ -792,6 +813,16 @@ class LeadImport(Runner):
             if key in stored
         ]
         return row
+
+    def set_people(self, row):
+        """The row's people after its main contact, and the main contact's job title, on the
+        row's own lead: checked as the funnel checks them, a refusal naming the column."""
+        try:
+            sheet_people.check(row.people)
+        except funnel.FunnelError as error:
+            raise RowProblem(self.column_problem(error.field, error.message)) from None
+        given = sheet_people.merged(sheet_people.stored(row.lead), row.people)
+        self.set_details(row.lead, {"people": given})
 
     def set_details(self, lead, details):
         try:
@@ -816,7 +847,11 @@ class LeadImport(Runner):
                     ids.add(lead_id)
         if not ids:
             return {}
-        return {lead.id: lead for lead in db.session.scalars(select(Lead).where(Lead.id.in_(ids)))}
+        statement = select(Lead).where(Lead.id.in_(ids))
+        if any(row.people for row in rows):
+            # Compared with the rows' people: read for the whole chunk in one more query.
+            statement = statement.options(selectinload(Lead.people))
+        return {lead.id: lead for lead in db.session.scalars(statement)}
 
     @staticmethod
     def keys(row, number=None):
@@ -825,6 +860,7 @@ class LeadImport(Runner):
             *row.identities,
             ("email", row.email),
             ("phone", row.tail),
+            *row.reach,
         ]
 
     def match(self, row):
@@ -916,7 +952,8 @@ class LeadImport(Runner):
                     number,
                     lead.title,
                     new=True,
-                    fields=self.told_fields({}, lead.fields or {}),
+                    fields=self.told_fields({}, lead.fields or {})
+                    + sheet_people.told([], sheet_people.stored(lead)),
                     stages=[stage_of(entering)] if entering else [],
                 )
             )
@@ -977,8 +1014,10 @@ class LeadImport(Runner):
                 context.shown_value(key, getattr(row.lead, key)),
             ]
             for key in changed
-            if key != "fields"
+            if key not in ("fields", "people")
         ]
+        if "people" in changed:
+            told += sheet_people.told(sheet_people.stored(lead), changed["people"])
         context.tell(
             LeadChange(
                 lead.number,
@@ -1026,6 +1065,10 @@ class LeadImport(Runner):
         own = changed_fields(lead.fields, row.lead.fields)
         if own:
             changed["fields"] = own
+        if row.people:
+            people = sheet_people.wanted(lead, row.people)
+            if people is not None:
+                changed["people"] = people
         return changed
 
     @staticmethod

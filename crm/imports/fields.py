@@ -220,6 +220,8 @@ def leads_fields():
                 "email address",
             ),
         ),
+        Field("job_title", _l("Job title"), JOB_TITLE_HEADERS),
+        *people_fields(),
         Field(
             "source",
             _l("Source"),
@@ -332,6 +334,45 @@ def leads_fields():
                 "why lost",
             ),
         ),
+    )
+
+
+JOB_TITLE_HEADERS = ("должность", "должность контакта", "позиция", "job title", "position")
+# The people after the main contact a sheet can name: "Контакт 2", "Телефон 2" … up to 6,
+# as the export writes them. Each is known by the main contact's headers and its number.
+PEOPLE_NUMBERS = range(2, 7)
+PERSON_HEADERS = {
+    "contact_name": ("контакт", "контактное лицо", "фио", "лпр", "contact", "contact person"),
+    "phone": ("телефон", "тел", "мобильный", "phone", "telephone", "mobile"),
+    "email": ("email", "e mail", "почта", "эл почта", "mail", "емейл"),
+    "job_title": JOB_TITLE_HEADERS,
+}
+
+
+def person_key(number, name):
+    """The key of a column of the `number`th person (2, 3 …): "people.2.phone"."""
+    return f"people.{number}.{name}"
+
+
+def person_label(number, name):
+    labels = {
+        "contact_name": _l("Contact %(n)d", n=number),
+        "phone": _l("Phone %(n)d", n=number),
+        "email": _l("Email %(n)d", n=number),
+        "job_title": _l("Job title %(n)d", n=number),
+    }
+    return labels[name]
+
+
+def people_fields():
+    return tuple(
+        Field(
+            person_key(number, name),
+            person_label(number, name),
+            tuple(f"{header} {number}" for header in headers),
+        )
+        for number in PEOPLE_NUMBERS
+        for name, headers in PERSON_HEADERS.items()
     )
 
 

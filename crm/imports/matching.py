@@ -1,17 +1,17 @@
 """Finding the lead a row means, a chunk of rows at a time: by number, by a field of the team's
-that names the client (ИНН), by email, by phone (its last ten digits) or, for a contact, by
-title. One query per kind of key and chunk, so a file of 100,000 rows costs a few hundred
-queries, not hundreds of thousands."""
+that names the client (ИНН), by email, by phone (its last ten digits) of anyone on the lead
+or, for a contact, by title. One query per kind of key and chunk, so a file of 100,000 rows
+costs a few hundred queries, not hundreds of thousands."""
 
 import json
 
-from sqlalchemy import func, literal_column, or_, select, table, text
+from sqlalchemy import literal_column, or_, select, table, text
 
 from crm import custom_fields, search_index
 from crm.extensions import db
-from crm.funnel import PHONE_TAIL, phone_tail
+from crm.funnel import phone_tail
 from crm.leads.queries import PHONE_DIGITS_MIN
-from crm.models import Lead, Stage, StageKind
+from crm.models import ContactPoint, Lead, Stage, StageKind
 
 # Several leads answer to this title: the row must name its lead another way.
 AMBIGUOUS = -2
@@ -67,24 +67,23 @@ class LeadFinder:
                 select(Lead.id, Lead.number).where(Lead.number.in_(numbers))
             ):
                 self.found["number", number] = lead_id
-        if emails:
-            rows = db.session.execute(
-                select(Lead.id, Lead.email).where(Lead.email.in_(emails)).order_by(Lead.number)
-            )
-            for lead_id, email in rows:
-                self.found.setdefault(("email", email), lead_id)
-        if tails:
-            rows = db.session.execute(
-                select(Lead.id, Lead.phone_digits)
-                .where(self.last_digits().in_(tails))
-                .order_by(Lead.number)
-            )
-            for lead_id, digits in rows:
-                tail = tail_of(digits)
-                if tail in tails:
-                    self.found.setdefault(("phone", tail), lead_id)
+        # Anyone's phone or email on a lead, off the contact points' index; the oldest lead
+        # that has one is the one meant, as before.
+        for kind, values in (("email", emails), ("phone", tails)):
+            if values:
+                self.find_reached(kind, values)
         if titles:
             self.find_titles(titles)
+
+    def find_reached(self, kind, values):
+        rows = db.session.execute(
+            select(ContactPoint.lead_id, ContactPoint.value)
+            .join(Lead, Lead.id == ContactPoint.lead_id)
+            .where(ContactPoint.kind == kind, ContactPoint.value.in_(values))
+            .order_by(Lead.number)
+        )
+        for lead_id, value in rows:
+            self.found.setdefault((kind, value), lead_id)
 
     def find_clients(self, key, values):
         """The lead each value of the identifying field `key` names: the client's open lead,
@@ -138,13 +137,6 @@ class LeadFinder:
             ids = exact.get(title) or folded.get(casefolded(title)) or set()
             if ids:
                 self.found["title", title] = next(iter(ids)) if len(ids) == 1 else AMBIGUOUS
-
-    def last_digits(self):
-        """A lead's phone as `phone_tail` has it. Read off every lead, which costs less than
-        asking the trigram index for hundreds of numbers at once."""
-        if self.dialect == "sqlite":
-            return func.substr(Lead.phone_digits, -PHONE_TAIL)
-        return func.right(Lead.phone_digits, PHONE_TAIL)
 
     def holding(self, name, column, texts):
         """Leads whose `column` holds one of `texts`, through the trigram index."""
