@@ -19,6 +19,11 @@ The same seed gives the same leads (names, companies, contact details); the date
 it runs, and the hour shifts some of the histories. The texts and word lists come from
 crm.sample_data.
 
+The team has five fields of its own (crm.custom_fields), named in the dataset's language: Tax
+ID (ИНН), City, Website, Employees and Industry. Each lead's client gets values made up from its
+company (its industry from its trade, its website from its domain), not all of them; a few
+clients won come back with a renewal or a new project under the same ИНН (see Clients).
+
 The demo's users get unusable passwords: they own and log the data, nobody logs in as them. Add
 yourself with `flask --app crm create-user you@example.com --name "..." --admin`.
 
@@ -28,7 +33,6 @@ administrator's own leads over the last three months, with no made-up colleagues
 
 import gc
 import heapq
-import itertools
 import random
 import time
 from bisect import bisect_left, bisect_right
@@ -175,8 +179,9 @@ def generate(
     Installs the default funnel in `language` when there is none and adds `users` users (one
     manager, the rest salespeople) or, given an `owner`, makes that user the whole team: they
     own, enter and log every lead, as on the setup page's sample. The history goes back
-    `history_days` days; `foreign_share` of the leads have names in the other language.
-    Flushes but never commits. Raises DemoError when the database already has leads.
+    `history_days` days; `foreign_share` of the leads have names in the other language. Adds
+    the demo's fields of the team's own unless the team has them. Flushes but never commits.
+    Raises DemoError when the database already has leads.
     """
     started = time.perf_counter()
     if leads < 0 or activities < 0 or users < 1 or history_days < 1:
@@ -650,7 +655,7 @@ class Generator:
             "owner_id": owner,
         }
         if self.clients is not None:
-            won_at = contacts[-1][0] if final == funnel.won else None
+            won_at = contacts[-1][0] if final == funnel.won and contacts else None
             company = Company(locale.language, trade, domain)
             self.clients.fill(details, plan.created, won_at, company)
         if self.people_rng.random() < COLLEAGUE_SHARE:
@@ -984,7 +989,7 @@ class Clients:
         # Clients won, by when (a heap, in the order won), and those won by now who may come
         # back; the emails given, shared with the leads'.
         self.won = []
-        self.wins = itertools.count()
+        self.wins = 0
         self.back = []
         self.emails = emails
 
@@ -1002,7 +1007,8 @@ class Clients:
         details["fields"] = values
         if won_at is not None and self.keys["tax_id"] in values:
             client = Client(details["title"], company.domain, values)
-            heapq.heappush(self.won, (won_at, next(self.wins), client))
+            self.wins += 1
+            heapq.heappush(self.won, (won_at, self.wins, client))
 
     def come_back(self, details, domain):
         """A client won before, as the new lead names it: its values, a title of its own."""
