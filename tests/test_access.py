@@ -69,6 +69,8 @@ ROUTES = {
     ),
     "analytics.download": (LIST, "GET", "/analytics/funnel/now.csv?period=365"),
     "analytics.download_xlsx": (LIST, "GET", "/analytics/funnel/now.xlsx?period=365"),
+    # The options of one of the team's fields: its definition, no lead.
+    "analytics.field_filter": (USER, "GET", "/analytics/field-filter?f=gorod"),
     "board.index": (LIST, "GET", "/board/"),
     "board.changes": (LIST, "GET", "/board/changes?version=0"),
     "board.column": (LIST, "GET", "/board/columns/{stage}"),
