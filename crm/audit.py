@@ -149,9 +149,13 @@ def as_json(value):
 
 
 def entries(session):
+    new_leads = {id(instance) for instance in session.new if isinstance(instance, Lead)}
     for instance in session.new:
         if type(instance) in SUBJECTS and not isinstance(instance, Activity):
             # A new activity is its own record, with author and time; its lead's changes are.
+            # The people a new lead comes with are part of its creation.
+            if isinstance(instance, LeadPerson) and id(instance.lead) in new_leads:
+                continue
             yield entry(instance, "created", new=getattr(instance, NAMES[type(instance)]))
     for instance in session.dirty:
         if type(instance) in SUBJECTS and session.is_modified(instance):

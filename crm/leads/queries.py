@@ -17,7 +17,7 @@ from crm import clients, custom_fields, search_index
 from crm.access import scope_condition
 from crm.args import MAX_ID
 from crm.extensions import db
-from crm.funnel import VALUE_MAX, phone_digits, phone_tail
+from crm.funnel import PHONE_TAIL, VALUE_MAX, phone_digits, phone_tail
 from crm.models import (
     Activity,
     ActivityKind,
@@ -244,8 +244,9 @@ def search_condition(term):
         alternatives.append(
             holds_every_word(dialect, Lead.phone_digits, "phone_digits", [phone_tail(digits)])
         )
-    if digits and len(digits) >= PHONE_DIGITS_MIN:
-        # A whole number finds the lead by anyone's phone, not only its main contact's.
+    if digits and len(digits) >= PHONE_TAIL:
+        # A whole number finds the lead by anyone's phone, not only its main contact's (through
+        # the index: part of a number is looked for in the main contact's phone alone).
         alternatives.append(clients.reached_at("phone", phone_tail(digits)))
     number = term.removeprefix("#").strip()
     if number.isdecimal() and number.isascii() and 0 < int(number) <= MAX_ID:
