@@ -13,7 +13,6 @@ none still makes a row.
 """
 
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from flask import request
 from flask_babel import gettext as _
@@ -23,7 +22,7 @@ from sqlalchemy import case, func, literal_column, null, select, true
 from crm import custom_fields
 from crm.analytics.filters import choice_fields
 from crm.analytics.reports import LeadsBehind, Report, Table
-from crm.analytics.sources import OUTCOMES, created_in, percent
+from crm.analytics.sources import OUTCOMES, Outcomes, created_in, percent, tally
 from crm.extensions import db
 from crm.models import FieldType, Lead, Stage, StageKind
 
@@ -33,38 +32,17 @@ NO_VALUE = "none"
 TABLE = "options"
 
 
-@dataclass(frozen=True)
-class OptionRow:
+class OptionRow(Outcomes):
     """One option (None: no value), as its key, and where its leads stand."""
 
-    option: str | None
-    leads: int = 0
-    won: int = 0
-    lost: int = 0
-    won_value: Decimal = Decimal(0)
-
     @property
-    def still_open(self):
-        return self.leads - self.won - self.lost
-
-    @property
-    def win_rate(self):
-        closed = self.won + self.lost
-        return self.won / closed if closed else None
+    def option(self):
+        return self.name
 
     @property
     def key(self):
         """The option as the drill-down names it."""
         return NO_VALUE if self.option is None else self.option
-
-    def __add__(self, other):
-        return OptionRow(
-            self.option,
-            self.leads + other.leads,
-            self.won + other.won,
-            self.lost + other.lost,
-            self.won_value + other.won_value,
-        )
 
 
 @dataclass(frozen=True)
@@ -149,7 +127,7 @@ def counted_by_option(filters, chosen):
     ).join(Stage, Stage.id == Lead.stage_id)
     if members is not None:
         created = created.outerjoin(members, true())
-    return tally(grouped(created.where(*created_in(filters)).subquery(), by_option=True))
+    return tally_options(grouped(created.where(*created_in(filters)).subquery(), by_option=True))
 
 
 def counted_in_all(filters):
@@ -161,7 +139,7 @@ def counted_in_all(filters):
         .where(*created_in(filters))
         .subquery()
     )
-    return tally(grouped(created, by_option=False)).get(None, OptionRow(None))
+    return tally_options(grouped(created, by_option=False)).get(None, OptionRow(None))
 
 
 def grouped(created, by_option):
@@ -179,20 +157,9 @@ def grouped(created, by_option):
     return db.session.execute(query).all()
 
 
-def tally(rows):
+def tally_options(rows):
     """{option: OptionRow} from (option, stage kind, leads, won value) rows."""
-    found = {}
-    for option, kind, count, value in rows:
-        option = option if option not in (None, "") else None
-        row = OptionRow(
-            option,
-            leads=count,
-            won=count if kind == StageKind.WON else 0,
-            lost=count if kind == StageKind.LOST else 0,
-            won_value=Decimal(value or 0),
-        )
-        found[option] = found.get(option, OptionRow(option)) + row
-    return found
+    return tally(rows, OptionRow)
 
 
 def counts(filters, chosen):

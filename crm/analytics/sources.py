@@ -23,10 +23,11 @@ OUTCOMES = ("won", "lost", "open")
 
 
 @dataclass(frozen=True)
-class SourceRow:
-    """One source (None: no source) and where its leads stand."""
+class Outcomes:
+    """The leads of one group (`name`: a source, an option's key; None: none) and where they
+    stand: the row of Sources and of the report by field."""
 
-    source: str | None
+    name: str | None
     leads: int = 0
     won: int = 0
     lost: int = 0
@@ -41,14 +42,9 @@ class SourceRow:
         closed = self.won + self.lost
         return self.won / closed if closed else None
 
-    @property
-    def key(self):
-        """The source as the drill-down names it."""
-        return NO_SOURCE if self.source is None else NAMED + self.source
-
     def __add__(self, other):
-        return SourceRow(
-            self.source,
+        return type(self)(
+            self.name,
             self.leads + other.leads,
             self.won + other.won,
             self.lost + other.lost,
@@ -56,11 +52,44 @@ class SourceRow:
         )
 
 
+def tally(rows, row_type):
+    """{name: row_type} from (name, stage kind, leads, won value) rows; an empty name is none."""
+    found = {}
+    for name, kind, count, value in rows:
+        name = name if name not in (None, "") else None
+        row = row_type(
+            name,
+            leads=count,
+            won=count if kind == StageKind.WON else 0,
+            lost=count if kind == StageKind.LOST else 0,
+            won_value=Decimal(value or 0),
+        )
+        found[name] = found.get(name, row_type(name)) + row
+    return found
+
+
+class SourceRow(Outcomes):
+    """One source (None: no source) and where its leads stand."""
+
+    @property
+    def source(self):
+        return self.name
+
+    @property
+    def key(self):
+        """The source as the drill-down names it."""
+        return NO_SOURCE if self.source is None else NAMED + self.source
+
+
 @dataclass(frozen=True)
 class Sources:
     rows: tuple
     total: SourceRow
     most_leads: int
+
+    @staticmethod
+    def name_of(row):
+        return row.source if row.source is not None else _("No source")
 
 
 def created_in(filters):
@@ -97,17 +126,7 @@ def compute(filters):
             func.sum(case((created.c.kind == StageKind.WON, created.c.value))),
         ).group_by(created.c.source, created.c.kind)
     ).all()
-    by_source = {}
-    for source, kind, count, value in rows:
-        source = source or None
-        found = SourceRow(
-            source,
-            leads=count,
-            won=count if kind == StageKind.WON else 0,
-            lost=count if kind == StageKind.LOST else 0,
-            won_value=Decimal(value or 0),
-        )
-        by_source[source] = by_source.get(source, SourceRow(source)) + found
+    by_source = tally(rows, SourceRow)
     ordered = sorted(
         by_source.values(), key=lambda row: (-row.leads, row.source is None, row.source or "")
     )
@@ -145,7 +164,7 @@ def tables(filters, result):
                 _("Win rate (%)"),
                 _("Won value"),
             ],
-            [line(row.source or _("No source"), row) for row in result.rows]
+            [line(result.name_of(row), row) for row in result.rows]
             + [line(_("Total"), result.total)],
         )
     }
