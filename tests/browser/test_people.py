@@ -5,8 +5,9 @@ import pytest
 from crm.extensions import db
 from crm.models import LeadPerson
 from tests import factories
+from tests.browser.axe import described, violations
 from tests.browser.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
-from tests.browser.pages import expect, log_in
+from tests.browser.pages import expect, log_in, log_in_in_russian
 
 
 @pytest.fixture
@@ -52,3 +53,48 @@ def test_a_second_person_is_added_and_made_the_main_contact_in_place(
         ).all()
         db.session.remove()
     assert names == ["Пётр Сидоров", "Ирина"]
+
+
+@pytest.fixture
+def olgas_lead(live_app):
+    """A Russian salesperson in Moscow and her lead, with its main contact."""
+    with live_app.app_context():
+        olga = factories.user(
+            name="Ольга Продавцова",
+            email="olga.people@example.com",
+            locale="ru",
+            timezone="Europe/Moscow",
+        )
+        record = factories.lead(
+            title="ООО Бета", owner=olga, contact_name="Ирина", phone="+7 999 765-43-21"
+        )
+        number = record.number
+        db.session.remove()
+        return number
+
+
+@pytest.mark.parametrize(
+    "context_options",
+    [
+        {
+            "viewport": {"width": 375, "height": 740},
+            "locale": "ru-RU",
+            "timezone_id": "Europe/Moscow",
+        }
+    ],
+)
+def test_on_a_phone_in_russian_the_people_form_fits_and_reads_out(page, live_server, olgas_lead):
+    log_in_in_russian(page, live_server, "olga.people@example.com", factories.PASSWORD)
+    page.goto(f"{live_server}/leads/{olgas_lead}")
+    people = page.locator("#lead-people")
+    people.get_by_role("link", name="Изменить список людей").click()
+    added = people.get_by_role("group", name="Добавить человека")
+    expect(added.get_by_label("Имя")).to_be_focused()
+    problems = violations(page)
+    page.keyboard.type("Пётр")
+    added.get_by_label("Телефоны, по номеру в строке").fill("+7 (999) 765-43-21\nнет")
+    people.get_by_role("button", name="Сохранить").click()
+    expect(people.locator(".person")).to_have_count(2)
+    problems += violations(page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert problems == [], described(problems)
