@@ -72,6 +72,8 @@ def log_in(page, base):
     page.get_by_label("Пароль").fill(factories.PASSWORD)
     page.get_by_role("button", name="Войти").click()
     expect(page).to_have_url(url_path("/agenda/"))
+    # The agenda's buttons answer once htmx has loaded: wait for it, as a person would.
+    page.wait_for_load_state()
 
 
 def test_the_main_pages_have_no_serious_violation(page, russian_team):

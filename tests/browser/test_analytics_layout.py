@@ -41,6 +41,8 @@ def log_in(page, base):
     page.get_by_label("Пароль").fill(factories.PASSWORD)
     page.get_by_role("button", name="Войти").click()
     expect(page).to_have_url(url_path("/agenda/"))
+    # The agenda's buttons answer once htmx has loaded: wait for it, as a person would.
+    page.wait_for_load_state()
 
 
 # What sticks out of the screen, read in the page: an element counts unless it lies inside a

@@ -63,6 +63,8 @@ def log_in(page, base):
     page.locator("input[name=password]").fill(ADMIN_PASSWORD)
     page.locator("input[name=password]").press("Enter")
     expect(page).to_have_url(url_path("/agenda/"))
+    # The agenda's buttons answer once htmx has loaded: wait for it, as a person would.
+    page.wait_for_load_state()
 
 
 def lead_now(app, lead_id):

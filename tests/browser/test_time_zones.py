@@ -71,6 +71,8 @@ def log_in(page, base, email):
     page.locator("#password").fill(PASSWORD)
     page.locator("main button[type=submit]").click()
     expect(page).to_have_url(url_path("/agenda/"))
+    # The agenda's buttons answer once htmx has loaded: wait for it, as a person would.
+    page.wait_for_load_state()
 
 
 def read(app, model, record_id, column):
