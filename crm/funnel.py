@@ -16,6 +16,7 @@ from operator import attrgetter
 from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.orm import load_only
+from sqlalchemy.orm.attributes import set_committed_value
 
 from crm import access, custom_fields
 from crm.extensions import db
@@ -250,7 +251,7 @@ def new_person(lead):
     """A person added to the lead's people, at the end."""
     person = PastPerson() if isinstance(lead, PastLead) else LeadPerson(phones=[], emails=[])
     person.position = len(lead.people)
-    lead.people = [*lead.people, person]
+    lead.people.append(person)
     return person
 
 
@@ -262,10 +263,19 @@ def people_changed(lead):
     lead.phone = main.phones[0] if main and main.phones else None
     lead.phone_digits = phone_digits(lead.phone)
     lead.email = main.emails[0] if main and main.emails else None
-    wanted = sorted(set(reachable_at(lead.people)))
+    if lead.id is None:
+        # A new lead's phones and emails are matched once it is saved (`save_new_leads`,
+        # `Backfill`): made here, they cost an import a third of its time to check a row.
+        return
+    wanted = contact_points_of(lead.people)
     if wanted != sorted((point.kind, point.value) for point in lead.contact_points):
         point = PastContactPoint if isinstance(lead, PastLead) else ContactPoint
         lead.contact_points = [point(kind=kind, value=value) for kind, value in wanted]
+
+
+def contact_points_of(people):
+    """The (kind, value) pairs `ContactPoint` keeps for `people`, in order, each once."""
+    return sorted(set(reachable_at(people)))
 
 
 def reachable_at(people):
@@ -391,13 +401,49 @@ def save_new_leads(leads, actor, planned_at=None):
     however many leads."""
     if not leads:
         return
+    # Their people are written in bulk as well: through the ORM, each person and each phone
+    # cost an import of 10,000 leads more than its leads did.
+    people = [take_people(lead) for lead in leads]
     db.session.add_all(leads)
     db.session.flush()
+    save_people(leads, people)
     db.session.execute(
         insert(StageChange.__table__), [arrival(lead, actor_id(actor)) for lead in leads]
     )
-    for lead in leads:
-        open_step(lead, actor, planned_at or lead.created_at)
+    steps = [
+        first_step(lead, actor, planned_at or lead.created_at) for lead in leads if has_a_step(lead)
+    ]
+    if steps:
+        db.session.execute(insert(PlannedStep.__table__), steps)
+
+
+PERSON_COLUMNS = ("position", "name", "job_title", "phones", "emails", "note")
+
+
+def take_people(lead):
+    """A new lead's people, taken off it unsaved to be written in bulk."""
+    people = list(lead.people)
+    set_committed_value(lead, "people", [])
+    return people
+
+
+def save_people(leads, people):
+    """Write the people taken off `leads` (now saved) and their phones and emails as matching
+    compares them, then let the leads read them back."""
+    person_rows, point_rows = [], []
+    for lead, persons in zip(leads, people, strict=True):
+        person_rows += [
+            {"lead_id": lead.id, **{name: getattr(person, name) for name in PERSON_COLUMNS}}
+            for person in persons
+        ]
+        point_rows += [
+            {"lead_id": lead.id, "kind": kind, "value": value}
+            for kind, value in contact_points_of(persons)
+        ]
+        db.session.expire(lead, ["people", "contact_points"])
+    for model, rows in ((LeadPerson, person_rows), (ContactPoint, point_rows)):
+        if rows:
+            db.session.execute(insert(model.__table__), rows)
 
 
 def arrival(lead, by_id):
@@ -712,18 +758,24 @@ def current_step(lead):
 
 def open_step(lead, actor, now):
     """Record the lead's next step as planned now, if it has one and is open."""
-    if lead.next_step_at is None or lead.stage.kind != StageKind.OPEN:
-        return
-    db.session.add(
-        PlannedStep(
-            lead_id=lead.id,
-            owner_id=lead.owner_id,
-            due_at=lead.next_step_at,
-            note=lead.next_step_note,
-            planned_at=now,
-            planned_by_id=actor.id if actor else None,
-        )
-    )
+    if has_a_step(lead):
+        db.session.add(PlannedStep(**first_step(lead, actor, now)))
+
+
+def has_a_step(lead):
+    return lead.next_step_at is not None and lead.stage.kind == StageKind.OPEN
+
+
+def first_step(lead, actor, now):
+    """The row of the lead's next step, planned `now` by `actor`."""
+    return {
+        "lead_id": lead.id,
+        "owner_id": lead.owner_id,
+        "due_at": lead.next_step_at,
+        "note": lead.next_step_note,
+        "planned_at": now,
+        "planned_by_id": actor_id(actor),
+    }
 
 
 def hand_over_step(lead, owner_id):
@@ -1105,6 +1157,10 @@ class Backfill:
         mark_new(lead, by, at, number)
         lead.updated_at = at
         lead.id = self.take_id(Lead)
+        lead.contact_points = [
+            PastContactPoint(kind=kind, value=value)
+            for kind, value in contact_points_of(lead.people)
+        ]
         self.rows[Lead].append(lead)
         for model, rows in ((LeadPerson, lead.people), (ContactPoint, lead.contact_points)):
             for row in rows:
