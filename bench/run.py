@@ -85,6 +85,7 @@ BUDGETS = {
     "analytics_funnel": {"p50_ms": 250},
     "analytics_funnel_unchanged": {"p50_ms": 20},
     "analytics_time_in_stage": {"p50_ms": 300},
+    "analytics_by_field": {"p50_ms": 250},
     "api_leads_list": {"p50_ms": 20},
 }
 RSS_BUDGET_MB = 120
@@ -319,6 +320,7 @@ class Op:
 def operations(meta, stages, app, api_token):
     number = meta.get("lead_page_number") or 1
     fields_query = list_fields_query(app)
+    by_field = by_field_query(app)
     busiest = busiest_owner(app)
     text_query = urllib.parse.urlencode({"q": meta["search_text"]})
     phone_query = urllib.parse.urlencode({"q": meta["search_phone"]})
@@ -356,6 +358,13 @@ def operations(meta, stages, app, api_token):
             "/analytics/time-in-stage?period=365",
             before=analytics_cache.forget_all,
         ),
+        # A year of outcomes by the values of a choice field (Industry when there is one).
+        Op(
+            "analytics_by_field",
+            "GET",
+            f"/analytics/by-field?period=365&{by_field}",
+            before=analytics_cache.forget_all,
+        ),
         # A program reading the first page of leads with a personal token.
         Op(
             "api_leads_list",
@@ -389,6 +398,15 @@ def list_fields_query(app):
         query.append((f"f.{choice.key}", choice.options[0].key))
         db.session.remove()
     return urllib.parse.urlencode(query)
+
+
+def by_field_query(app):
+    """The report by field's argument for Industry, else the first choice field."""
+    with app.app_context():
+        choices = [f for f in custom_fields.active_fields() if f.type == FieldType.CHOICE]
+        chosen = next((f for f in choices if f.label == "Industry"), choices[0])
+        db.session.remove()
+    return urllib.parse.urlencode({"by": chosen.key})
 
 
 def offer_in_the_list(choice, columns):

@@ -15,6 +15,7 @@ from flask import has_request_context
 from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session
 
+from crm.extensions import db
 from crm.models import Activity, AuditEntry, Lead, LeadPerson, Stage, User, utcnow
 from crm.security import acting_user
 
@@ -163,6 +164,28 @@ def entries(session):
     for instance in session.deleted:
         if type(instance) in SUBJECTS:
             yield entry(instance, "deleted", old=getattr(instance, NAMES[type(instance)]))
+
+
+def record_field_changes(changes, actor):
+    """Record (lead id, field key, old value, new value) changes written without the ORM, as
+    the session event would have, by `actor` (None: the system)."""
+    at = utcnow()
+    rows = [
+        {
+            "subject": SUBJECTS[Lead],
+            "subject_id": lead_id,
+            "lead_id": lead_id,
+            "action": "changed",
+            "field": f"fields.{key}",
+            "old": as_json(old),
+            "new": as_json(new),
+            "actor_id": actor.id if actor is not None else None,
+            "at": at,
+        }
+        for lead_id, key, old, new in changes
+    ]
+    if rows:
+        db.session.execute(insert(AuditEntry.__table__), rows)
 
 
 @event.listens_for(Session, "after_flush")

@@ -15,10 +15,9 @@ from operator import attrgetter
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, func, insert, or_, select, text, update
-from sqlalchemy.orm import load_only
 from sqlalchemy.orm.attributes import set_committed_value
 
-from crm import access, custom_fields
+from crm import access, audit, custom_fields
 from crm.extensions import db
 from crm.models import (
     Activity,
@@ -313,27 +312,30 @@ def reassign_leads(lead_ids, owner_id, actor):
     return changed
 
 
+CONVERT_BATCH = 5000
+
+
 def convert_field_values(old, new, actor, clear_misfits=False):
     """After a field's type changed from `old` to `new` (definitions; the new one saved): each
     lead's value written again as the new type reads it (custom_fields.converted). A value
     that does not fit is cleared when `clear_misfits`, else the whole change is refused.
 
-    Through the ORM a batch at a time, so the audit trail records every change and memory
-    stays flat at 100,000 leads. Returns (how many values fit, how many were cleared).
+    Read and written a batch at a time with a statement per batch, each change recorded in
+    the audit trail: through the ORM, 100,000 values took longer than a proxy waits for a
+    page. Returns (how many values fit, how many were cleared).
     """
     if actor is not None and not actor.is_admin:
         raise NotAllowed(_("Only an administrator can change a field's type."))
     converted = cleared = 0
     last_id = 0
     while True:
-        batch = db.session.scalars(
-            select(Lead)
-            # What the new value and the search line are made of, and nothing else to track.
-            .options(load_only(*SEARCHED_COLUMNS, Lead.fields, Lead.search_text))
+        batch = db.session.execute(
+            select(Lead.id, *SEARCHED_COLUMNS, Lead.fields, Lead.search_text)
             .where(Lead.id > last_id, custom_fields.stored(old.key).is_not(None))
             .order_by(Lead.id)
-            .limit(REASSIGN_BATCH)
+            .limit(CONVERT_BATCH)
         ).all()
+        changes = []
         for lead in batch:
             value = lead.fields[old.key]
             try:
@@ -346,15 +348,42 @@ def convert_field_values(old, new, actor, clear_misfits=False):
                 new_value = None
                 cleared += 1
             converted += new_value is not None
-            if new_value != value:
-                lead.fields = custom_fields.merged(lead.fields, {old.key: new_value})
-            refresh_search_text(lead)
-        db.session.flush()
-        for lead in batch:
-            db.session.expunge(lead)
-        if len(batch) < REASSIGN_BATCH:
+            changes.append(converted_row(lead, old.key, new_value))
+        save_converted(old.key, [change for change in changes if change], actor)
+        if len(batch) < CONVERT_BATCH:
             return converted, cleared
         last_id = batch[-1].id
+
+
+def converted_row(lead, key, new_value):
+    """What changes on `lead` (a row read by `convert_field_values`) with its value of `key`
+    converted to `new_value`: None when the value and the search line stay as they are."""
+    value = lead.fields[key]
+    fields = custom_fields.merged(lead.fields, {key: new_value})
+    searched = search_text(lead.number, lead.title, lead.contact_name, lead.email, fields)
+    if new_value == value and searched == lead.search_text:
+        return None
+    return {"lead_id": lead.id, "old": value, "new": new_value, "fields": fields, "text": searched}
+
+
+def save_converted(key, changes, actor):
+    """Write converted values, a statement for the batch, and record each in the audit trail."""
+    if not changes:
+        return
+    db.session.execute(
+        update(Lead.__table__)
+        .where(Lead.__table__.c.id == bindparam("lead_id"))
+        .values(fields=bindparam("fields"), search_text=bindparam("text"), updated_at=utcnow()),
+        changes,
+    )
+    audit.record_field_changes(
+        [
+            (row["lead_id"], key, row["old"], row["new"])
+            for row in changes
+            if row["old"] != row["new"]
+        ],
+        actor,
+    )
 
 
 def first_stage():
