@@ -881,6 +881,7 @@ def report(big, small, big_ops, small_ops, rss, seconds):
         "analytics_funnel",
         "analytics_funnel_unchanged",
         "analytics_time_in_stage",
+        "analytics_by_field",
         "api_leads_list",
     ]
     ops = {}

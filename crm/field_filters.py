@@ -114,10 +114,16 @@ def holds(key, text):
 
 @dataclass(frozen=True)
 class Reading:
-    """The field filters of an address: those in force, and what was left out and why."""
+    """The field filters of an address: those in force, and the (parameter, problem) pairs of
+    those that could not be read."""
 
     filters: tuple = ()
-    problems: tuple = ()
+    faults: tuple = ()
+
+    @property
+    def problems(self):
+        """What a page says of the filters it left out."""
+        return tuple(left_out(message) for _name, message in self.faults)
 
     def __len__(self):
         return len(self.filters)
@@ -147,28 +153,29 @@ def filterable(types=None):
 def read(args, types=None):
     """The field filters written in `args` (a request's MultiDict)."""
     fields = {field.key: field for field in filterable(types)}
-    filters, problems, known = [], [], set()
+    filters, faults, known = [], [], set()
     for field in fields.values():
         names = param_names(field)
         known.update(names)
         if not any(value.strip() for name in names for value in args.getlist(name)):
             continue
+        problems = []
         try:
             found = read_one(field, args, problems)
         except FieldValueError as error:
-            problems.append(left_out(error.message))
-            continue
+            problems.append((names[0], error.message))
+            found = None
+        except EndFault as fault:
+            problems.append(fault.args)
+            found = None
+        faults += problems
         if found is not None:
             filters.append(found)
     for name in sorted(set(args) - known):
         if name.startswith(PREFIX):
-            problems.append(
-                _(
-                    "“%(name)s” names no field to filter by: it is left out.",
-                    name=parsing.shown(name),
-                )
-            )
-    return Reading(tuple(filters), tuple(problems))
+            message = _("“%(name)s” names no field to filter by.", name=parsing.shown(name))
+            faults.append((name, message))
+    return Reading(tuple(filters), tuple(faults))
 
 
 def left_out(message):
@@ -194,7 +201,7 @@ def read_one(field, args, problems):
         return FieldFilter(field, answer=answer)
     if kind == TEXT:
         return FieldFilter(field, text=text_arg(args.get(name), TEXT_MAX))
-    low, high = (read_end(field, args.get(f"{name}.{end}")) for end in (LOW, HIGH))
+    low, high = (read_end(field, args, f"{name}.{end}") for end in (LOW, HIGH))
     if low is None and high is None:
         return None
     return FieldFilter(field, low=low, high=high)
@@ -216,15 +223,22 @@ def read_options(field, written_options, problems):
                 field=field.label,
                 value=parsing.shown(option_written),
             )
-            problems.append(left_out(message))
+            problems.append((PREFIX + field.key, message))
         else:
             wanted.add(option.key)
     return tuple(option.key for option in field.options if option.key in wanted)
 
 
-def read_end(field, raw):
+class EndFault(Exception):
+    """An end of a range that cannot be read: (its parameter, the problem)."""
+
+
+def read_end(field, args, name):
     """One end of a range, checked as the field checks a value; None when empty."""
-    value = custom_fields.clean_value(field, text_arg(raw, TEXT_MAX))
+    try:
+        value = custom_fields.clean_value(field, text_arg(args.get(name), TEXT_MAX))
+    except FieldValueError as error:
+        raise EndFault(name, error.message) from None
     if value is None or field.type == FieldType.DATE:
         return value
     return Decimal(str(value))

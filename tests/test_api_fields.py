@@ -265,6 +265,71 @@ def test_fields_cost_no_query_per_lead_in_the_list(api, admin):
     assert queries() == few
 
 
+@pytest.fixture
+def filterable(own_fields):
+    """Город, Сотрудников, VIP and ИНН offered as the list's filters."""
+    for row in db.session.scalars(select(CustomField)):
+        row.filterable = row.key in ("gorod", "sotrudnikov", "vip", "inn")
+    custom_fields.changed()
+    db.session.commit()
+
+
+def numbers_listed(api, query):
+    response = api.get(f"/leads?{query}")
+    assert response.status_code == 200, response.get_json()
+    return sorted(lead["number"] for lead in response.get_json()["leads"])
+
+
+def test_the_list_filters_by_the_teams_fields_as_the_page_writes_them(api, admin, filterable):
+    def lead(**fields):
+        return factories.lead(owner=admin, fields=fields).number
+
+    moscow = lead(gorod="moskva", sotrudnikov=120, vip=True, inn="7701234567")
+    kazan = lead(gorod="kazan", sotrudnikov=15, vip=False)
+    nowhere = lead(sotrudnikov=60)
+    assert numbers_listed(api, "f.gorod=kazan") == [kazan]
+    assert numbers_listed(api, "f.gorod=kazan&f.gorod=moskva") == [moscow, kazan]
+    # As a person would write the choice: its label, in any case.
+    assert numbers_listed(api, "f.gorod=%D0%BC%D0%BE%D1%81%D0%BA%D0%B2%D0%B0") == [moscow]
+    assert numbers_listed(api, "f.sotrudnikov.min=50") == [moscow, nowhere]
+    assert numbers_listed(api, "f.sotrudnikov.min=50&f.sotrudnikov.max=100") == [nowhere]
+    assert numbers_listed(api, "f.vip=0") == [kazan]
+    assert numbers_listed(api, "f.inn=770") == [moscow]
+    assert numbers_listed(api, "f.gorod=kazan&f.sotrudnikov.min=50") == []
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "message"),
+    [
+        ("f.gorod=piter", "f.gorod", "Город: “piter” is not one of the choices."),
+        ("f.nope=1", "f.nope", "“f.nope” names no field to filter by."),
+        # Offered in the list only when marked filterable.
+        ("f.byudzhet.min=1", "f.byudzhet.min", "“f.byudzhet.min” names no field to filter by."),
+        ("f.sotrudnikov.max=много", "f.sotrudnikov.max", "Сотрудников:"),
+        ("f.vip=maybe", "f.vip", "VIP:"),
+    ],
+)
+def test_a_filter_the_page_would_leave_out_is_a_422_naming_it(
+    api, filterable, query, field, message
+):
+    response = api.get(f"/leads?{query}")
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["field"] == field
+    assert error["message"].startswith(message)
+
+
+def test_the_document_offers_the_filterable_fields_as_the_lists_filters(api, filterable):
+    listing = api.document()["paths"]["/leads"]["get"]["parameters"]
+    names = [parameter["name"] for parameter in listing]
+    assert names[-2:] == ["limit", "cursor"]
+    assert {"f.gorod", "f.sotrudnikov.min", "f.sotrudnikov.max", "f.vip", "f.inn"} <= set(names)
+    assert "f.byudzhet.min" not in names
+    gorod = next(parameter for parameter in listing if parameter["name"] == "f.gorod")
+    assert gorod["schema"]["items"]["enum"] == ["moskva", "kazan"]
+    OpenAPI.from_dict(api.document())
+
+
 field_values = st.dictionaries(
     st.sampled_from([*FULL, "staroe", "nope", ""]),
     st.one_of(st.sampled_from(list(FULL.values())), json_values),

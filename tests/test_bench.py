@@ -30,6 +30,7 @@ OPS = [
     "analytics_funnel",
     "analytics_funnel_unchanged",
     "analytics_time_in_stage",
+    "analytics_by_field",
     "api_leads_list",
 ]
 

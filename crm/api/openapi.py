@@ -670,9 +670,58 @@ def fields_schemas(fields):
     }
 
 
+def filter_parameters(fields):
+    """The list's filters on the team's filterable fields, as `GET /leads` reads them."""
+    parameters = []
+    for field in fields:
+        if not field.filterable:
+            continue
+        name = f"f.{field.key}"
+        if field.type in custom_fields.CHOICE_TYPES:
+            keys = [option.key for option in field.options]
+            parameters.append(
+                query_parameter(
+                    name,
+                    f"{field.label}: any of these choices (repeat for several).",
+                    {"type": "array", "items": {"type": "string", "enum": keys}},
+                    style="form",
+                    explode=True,
+                )
+            )
+        elif field.type == FieldType.YES_NO:
+            schema = {"type": "string", "enum": ["0", "1"]}
+            parameters.append(query_parameter(name, f"{field.label}: 1 yes, 0 no.", schema))
+        elif field.type in (FieldType.NUMBER, FieldType.MONEY, FieldType.DATE):
+            schema = value_schema(field)
+            parameters += [
+                query_parameter(f"{name}.min", f"{field.label}: at least this.", schema),
+                query_parameter(f"{name}.max", f"{field.label}: at most this.", schema),
+            ]
+        else:
+            schema = {"type": "string"}
+            parameters.append(query_parameter(name, f"{field.label}: holds this text.", schema))
+    return parameters
+
+
+def query_parameter(name, description, schema, **extra):
+    return {"name": name, "in": "query", "description": description, "schema": schema, **extra}
+
+
+def paths(fields):
+    """The paths, the list's filters on the team's fields among `GET /leads`'s parameters."""
+    filters = filter_parameters(fields or ())
+    if not filters:
+        return PATHS
+    described = copy.deepcopy(PATHS)
+    listing = described["/leads"]["get"]["parameters"]
+    listing[-2:-2] = filters  # before the page's limit and cursor
+    return described
+
+
 def document(fields=None):
     """The whole document, as /api/v1/openapi.json serves it: with `fields` (the team's active
-    fields), each described by its key; without, any field's values."""
+    fields), each described by its key and filterable ones as the list's filters; without,
+    any field's values."""
     schemas = SCHEMAS if fields is None else {**copy.deepcopy(SCHEMAS), **fields_schemas(fields)}
     return {
         "openapi": "3.1.0",
@@ -686,7 +735,7 @@ def document(fields=None):
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"token": []}],
-        "paths": PATHS,
+        "paths": paths(fields),
         "components": {
             "securitySchemes": {
                 "token": {
