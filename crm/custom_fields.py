@@ -478,6 +478,15 @@ def stored(key, dialect=None):
     return literal_column(f"json_extract(leads.fields, '$.{key}')")
 
 
+def first_held(key, dialect=None):
+    """The first option of a several-choices value (kept in the options' order): the earliest
+    option a lead holds, as text; NULL for none."""
+    stored(key, dialect)  # checks the key
+    if (dialect or dialect_name()) == "postgresql":
+        return literal_column(f"(leads.fields -> '{key}' ->> 0)")
+    return literal_column(f"json_extract(leads.fields, '$.{key}[0]')")
+
+
 def stored_number(key, dialect=None):
     """A number or money field's value as a number, for ranges and sorting."""
     dialect = dialect or dialect_name()

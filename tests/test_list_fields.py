@@ -413,13 +413,19 @@ def many(fields, admin):
             values["s_nds"] = "да" if n % 2 else "нет"
         if n % 2:
             values["yurlitso"] = f"Юрлицо {n % 4}"
+        if n % 3 != 1:
+            values["tegi"] = TAGS_HELD[n % len(TAGS_HELD)]
         made.append(factories.lead(f"Lead {n}", owner=admin, fields=values))
     return made
 
 
 CITY_ORDER = {"moskva": 0, "kazan": 1, "tver": 2}
+TAGS_HELD = ("VIP", "Розница; VIP", "Опт; Розница", "Розница", "VIP; Опт")
+TAG_ORDER = {"opt": 0, "roznitsa": 1, "vip": 2}
 FIELD_SORT_KEYS = {
     "gorod": lambda values: CITY_ORDER.get(values.get("gorod")),
+    # Several choices: by the earliest option held.
+    "tegi": lambda values: TAG_ORDER[values["tegi"][0]] if values.get("tegi") else None,
     "sotrudnikov": lambda values: values.get("sotrudnikov"),
     "klient_s": lambda values: values.get("klient_s"),
     "s_nds": lambda values: values.get("s_nds"),
@@ -466,6 +472,17 @@ def test_the_sorted_field_column_says_so(logged_in, many):
     assert page.headers["gorod"]["aria-sort"] is None
     toggled = parse_qs(urlsplit(page.headers["sotrudnikov"]["href"]).query)
     assert toggled["dir"] == ["asc"]
+
+
+def test_long_text_sorts_as_text(logged_in, stages, monkeypatch):
+    factories.field("Комментарий", FieldType.LONG_TEXT, filterable=True, in_list=True)
+    for text in ("Вторая\nстрока", "Альфа", None, "Бета"):
+        factories.lead(fields={"kommentariy": text} if text else {})
+    monkeypatch.setattr(queries, "PAGE_SIZE", 2)
+    url = "/leads/?sort=f.kommentariy&dir=asc&col=kommentariy"
+    first = listed(logged_in, url)
+    assert first.column("kommentariy") == ["Альфа", "Бета"]
+    assert listed(logged_in, first.next_url).column("kommentariy")[0].startswith("Вторая")
 
 
 def test_a_field_not_filterable_is_a_column_without_a_sort(logged_in, stages):

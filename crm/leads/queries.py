@@ -108,8 +108,8 @@ FIELD_SORT = "f."
 
 
 def field_sort(name):
-    """The sort column of the field `name` names ("f.gorod"), or None when it names none a
-    person may sort by (long text and several choices have no order worth a column)."""
+    """The sort column of the field `name` names ("f.gorod"), or None when it names no field
+    a person may sort by."""
     if not isinstance(name, str) or not name.startswith(FIELD_SORT):
         return None
     field = custom_fields.by_key().get(name.removeprefix(FIELD_SORT))
@@ -132,9 +132,17 @@ def parse_field_number(text):
 
 def option_sort(field):
     """A choice sorts in the order of its options, as a stage does in the funnel's."""
+    return in_option_order(field, custom_fields.stored(field.key))
+
+
+def options_sort(field):
+    """Several choices sort by the earliest option held: those with the first option first."""
+    return in_option_order(field, custom_fields.first_held(field.key))
+
+
+def in_option_order(field, held):
     order = {option.key: position for position, option in enumerate(field.options)}
-    stored = custom_fields.stored(field.key)
-    return SortColumn(lambda: case(order, value=stored) if order else null(), int)
+    return SortColumn(lambda: case(order, value=held) if order else null(), int)
 
 
 def yes_no_sort(field):
@@ -164,11 +172,13 @@ def text_sort(field):
 
 FIELD_SORTS = {
     FieldType.CHOICE: option_sort,
+    FieldType.CHOICES: options_sort,
     FieldType.YES_NO: yes_no_sort,
     FieldType.NUMBER: number_sort,
     FieldType.MONEY: number_sort,
     FieldType.DATE: date_sort,
     FieldType.TEXT: text_sort,
+    FieldType.LONG_TEXT: text_sort,
     FieldType.LINK: text_sort,
     FieldType.PHONE: text_sort,
     FieldType.EMAIL: text_sort,
