@@ -70,22 +70,29 @@ def phone_tail(phone):
     return digits[-PHONE_TAIL:] if digits else None
 
 
-def search_text(number, title, contact_name, email, fields=None):
-    """What the lead search matches against: one lower-cased line, the text of the team's own
-    fields included."""
-    words = [f"#{number}", title or "", contact_name or "", email or ""]
+def search_text(number, title, people=(), fields=None):
+    """What the lead search matches against: one lower-cased line with every person's name,
+    emails and phone digits (part of a number finds anyone's), and the text of the team's own
+    fields."""
+    words = [f"#{number}", title or ""]
+    words += [word for person in people for word in person_words(person)]
     if fields:
         words.append(custom_fields.search_words(fields))
     return " ".join(words).casefold()
 
 
-SEARCHED_COLUMNS = (Lead.number, Lead.title, Lead.contact_name, Lead.email)
+def person_words(person):
+    yield person.name or ""
+    yield from person.emails or ()
+    yield from filter(None, map(phone_digits, person.phones or ()))
+
+
+# The details in the search line besides the people (`people_changed` sees to theirs).
+SEARCHED_DETAILS = frozenset({"title", "fields"})
 
 
 def refresh_search_text(lead):
-    lead.search_text = search_text(
-        lead.number, lead.title, lead.contact_name, lead.email, lead.fields
-    )
+    lead.search_text = search_text(lead.number, lead.title, lead.people, lead.fields)
 
 
 def clean(text, limit, field, required=False):
@@ -149,7 +156,7 @@ def set_details(lead, details, actor=None):
         plan_next_step(lead, actor, details.get("next_step_at", lead.next_step_at), note)
     # A new lead gets its search line once numbered (`mark_new`): made twice, it cost the demo
     # and the import more than the fields it now holds.
-    if lead.number is not None:
+    if lead.number is not None and SEARCHED_DETAILS.intersection(details):
         refresh_search_text(lead)
 
 
@@ -262,6 +269,8 @@ def people_changed(lead):
     lead.phone = main.phones[0] if main and main.phones else None
     lead.phone_digits = phone_digits(lead.phone)
     lead.email = main.emails[0] if main and main.emails else None
+    if lead.number is not None:
+        refresh_search_text(lead)
     if lead.id is None:
         # A new lead's phones and emails are matched once it is saved (`save_new_leads`,
         # `Backfill`): made here, they cost an import a third of its time to check a row.
@@ -330,11 +339,12 @@ def convert_field_values(old, new, actor, clear_misfits=False):
     last_id = 0
     while True:
         batch = db.session.execute(
-            select(Lead.id, *SEARCHED_COLUMNS, Lead.fields, Lead.search_text)
+            select(Lead.id, Lead.number, Lead.title, Lead.fields, Lead.search_text)
             .where(Lead.id > last_id, custom_fields.stored(old.key).is_not(None))
             .order_by(Lead.id)
             .limit(CONVERT_BATCH)
         ).all()
+        people = people_of([lead.id for lead in batch])
         changes = []
         for lead in batch:
             value = lead.fields[old.key]
@@ -348,19 +358,32 @@ def convert_field_values(old, new, actor, clear_misfits=False):
                 new_value = None
                 cleared += 1
             converted += new_value is not None
-            changes.append(converted_row(lead, old.key, new_value))
+            changes.append(converted_row(lead, people.get(lead.id, ()), old.key, new_value))
         save_converted(old.key, [change for change in changes if change], actor)
         if len(batch) < CONVERT_BATCH:
             return converted, cleared
         last_id = batch[-1].id
 
 
-def converted_row(lead, key, new_value):
-    """What changes on `lead` (a row read by `convert_field_values`) with its value of `key`
-    converted to `new_value`: None when the value and the search line stay as they are."""
+def people_of(lead_ids):
+    """{lead id: its people (name, emails, phones), in order} for `lead_ids`, in one query."""
+    found = {}
+    for person in db.session.execute(
+        select(LeadPerson.lead_id, LeadPerson.name, LeadPerson.emails, LeadPerson.phones)
+        .where(LeadPerson.lead_id.in_(lead_ids))
+        .order_by(LeadPerson.lead_id, LeadPerson.position)
+    ):
+        found.setdefault(person.lead_id, []).append(person)
+    return found
+
+
+def converted_row(lead, people, key, new_value):
+    """What changes on `lead` (a row read by `convert_field_values`, with its `people`) with
+    its value of `key` converted to `new_value`: None when the value and the search line stay
+    as they are."""
     value = lead.fields[key]
     fields = custom_fields.merged(lead.fields, {key: new_value})
-    searched = search_text(lead.number, lead.title, lead.contact_name, lead.email, fields)
+    searched = search_text(lead.number, lead.title, people, fields)
     if new_value == value and searched == lead.search_text:
         return None
     return {"lead_id": lead.id, "old": value, "new": new_value, "fields": fields, "text": searched}

@@ -138,7 +138,7 @@ def test_cached_columns_agree_with_the_activities(leads):
         assert lead.last_activity_id == (last.id if last else None)
         assert lead.last_activity_at == (last.occurred_at if last else None)
         assert lead.search_text == funnel_service.search_text(
-            lead.number, lead.title, lead.contact_name, lead.email, lead.fields
+            lead.number, lead.title, lead.people, lead.fields
         )
         assert lead.phone_digits == funnel_service.phone_digits(lead.phone)
         assert lead.created_by_id is not None

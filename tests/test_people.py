@@ -157,6 +157,53 @@ def test_upgrading_moves_each_leads_contact_into_its_first_person(
     }
 
 
+def test_upgrading_lets_the_search_read_everyone_on_a_lead(empty_database, tmp_path, monkeypatch):
+    monkeypatch.setenv("CRM_INSTANCE_PATH", str(tmp_path))
+    app = create_app({"SECRET_KEY": "x", "DATABASE_URL": empty_database})
+    with app.app_context(), audit.paused(db.session):
+        flask_migrate.upgrade(revision="0013")
+        funnel_defaults.install("ru")
+        stage_id = db.session.scalar(select(Stage.id))
+        leads = sa.table("leads", *map(sa.column, LEADS_AT_0012))
+        now = funnel.utcnow()
+        for number, (title, search) in enumerate(
+            [("Альфа", "#1 альфа ирина ira@alfa.ru"), ("Бета", "#2 бета  ")], start=1
+        ):
+            db.session.execute(
+                sa.insert(leads).values(
+                    number=number,
+                    title=title,
+                    stage_id=stage_id,
+                    search_text=search,
+                    archived=False,
+                    stage_changed_at=now,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        ids = dict(db.session.execute(select(Lead.title, Lead.id)).all())
+        typed = [
+            (ids["Альфа"], 0, "Ирина", ["+7 999 123-45-67"], ["ira@alfa.ru", "i@home.ru"]),
+            (ids["Альфа"], 1, "Пётр", ["8 (495) 000-11-22"], ["Petr@Alfa.ru"]),
+        ]
+        for lead_id, position, name, phones, emails in typed:
+            db.session.execute(
+                sa.insert(LeadPerson.__table__).values(
+                    lead_id=lead_id, position=position, name=name, phones=phones, emails=emails
+                )
+            )
+        db.session.commit()
+
+        flask_migrate.upgrade()
+        texts = dict(db.session.execute(select(Lead.title, Lead.search_text)).all())
+        db.session.remove()
+        db.engine.dispose()
+    assert texts == {
+        "Альфа": "#1 альфа ирина ira@alfa.ru i@home.ru 79991234567 пётр petr@alfa.ru 84950001122",
+        "Бета": "#2 бета  ",
+    }
+
+
 LEADS_AT_0012 = (
     *("id", "number", "title", "contact_name", "phone", "phone_digits", "email", "stage_id"),
     *("search_text", "archived", "stage_changed_at", "created_at", "updated_at"),
@@ -260,6 +307,9 @@ def test_anyone_on_a_lead_is_found_by_phone_and_named_by_the_duplicate_warning(
     db.session.commit()
     found = logged_in.get("/leads/?q=84950001122").text
     assert f"/leads/{alfa.number}" in found
+    # Part of their number, their name or their email, as a salesperson half remembers them.
+    for typed in ("000-11", "0001122", "пётр", "PETR@alfa"):
+        assert f"/leads/{alfa.number}" in logged_in.get("/leads/", query_string={"q": typed}).text
     warned = logged_in.post(
         "/leads/new", data={"title": "Новая сделка", "email": "Petr@Alfa.ru", "owner_id": ""}
     )

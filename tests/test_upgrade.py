@@ -243,7 +243,7 @@ def test_a_first_version_database_upgrades_with_its_data(upgrade_app):
     romashka, acme, gone, quiet = ids["leads"]
     cold, interested, *_ = ids["stages"]
     assert backfilled["leads"] == [
-        (romashka, "#1 ооо ромашка ольга петрова olga@romashka.example",
+        (romashka, "#1 ооо ромашка ольга петрова olga@romashka.example 79161234567",
          START + 5 * DAY + timedelta(hours=2), ids["answer"],
          START + 5 * DAY + timedelta(hours=2), None),
         (acme, "#2 acme ltd  ", START + 4 * DAY, acme_signing(rows), START + 4 * DAY, None),

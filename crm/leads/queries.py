@@ -251,8 +251,13 @@ def search_condition(term):
     alternatives = [holds_every_word(dialect, Lead.search_text, "search_text", words)]
     digits = phone_digits(term)
     if digits and len(digits) >= 3:
+        # The main contact's phone, and everyone's, whose digits are in the search line.
+        typed_digits = [phone_tail(digits)]
         alternatives.append(
-            holds_every_word(dialect, Lead.phone_digits, "phone_digits", [phone_tail(digits)])
+            holds_every_word(dialect, Lead.phone_digits, "phone_digits", typed_digits)
+        )
+        alternatives.append(
+            holds_every_word(dialect, Lead.search_text, "search_text", typed_digits)
         )
     if digits and len(digits) >= PHONE_TAIL:
         # A whole number finds the lead by anyone's phone, not only its main contact's (through
