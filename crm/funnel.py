@@ -27,6 +27,7 @@ from crm.models import (
     Lead,
     LeadPerson,
     LostReason,
+    Pipeline,
     PlannedStep,
     Stage,
     StageChange,
@@ -410,7 +411,11 @@ def save_converted(key, changes, actor):
 
 
 def first_stage():
-    return db.session.scalar(Stage.in_funnel_order().where(Stage.kind == StageKind.OPEN).limit(1))
+    return db.session.scalar(
+        Stage.in_funnel_order()
+        .where(Stage.kind == StageKind.OPEN, Pipeline.archived_at.is_(None))
+        .limit(1)
+    )
 
 
 def create_lead(actor, stage=None, at=None, ask_required=True, **details):

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from sqlalchemy import exists, select
 
 from crm.extensions import db
-from crm.models import ActivityKind, LostReason, Stage, StageKind
+from crm.models import ActivityKind, LostReason, Pipeline, Stage, StageKind
 
 
 def default_stages():
@@ -27,6 +27,10 @@ def default_stages():
         (_("Work!"), "#15803d", StageKind.WON, None),  # green
         (_("Lost"), "#991b1b", StageKind.LOST, None),  # dark red
     ]
+
+
+def first_pipeline_name():
+    return _("Sales")
 
 
 def default_activity_kinds():
@@ -63,10 +67,17 @@ def install(language):
     if db.session.scalar(select(exists().where(Stage.id.isnot(None)))):
         return
     with force_locale(language):
+        pipeline = Pipeline(name=first_pipeline_name(), position=0)
+        db.session.add(pipeline)
         for position, (name, colour, kind, stuck) in enumerate(default_stages()):
             db.session.add(
                 Stage(
-                    name=name, colour=colour, position=position, kind=kind, stuck_after_days=stuck
+                    pipeline=pipeline,
+                    name=name,
+                    colour=colour,
+                    position=position,
+                    kind=kind,
+                    stuck_after_days=stuck,
                 )
             )
         for position, (code, name) in enumerate(default_activity_kinds()):

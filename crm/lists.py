@@ -20,6 +20,7 @@ from crm.models import (
     ActivityKind,
     Lead,
     LostReason,
+    Pipeline,
     Stage,
     StageChange,
     StageKind,
@@ -103,7 +104,10 @@ def renumber(items):
 
 def move(model, item, direction):
     """Swap `item` with its neighbour above ("up") or below ("down"); False at either end."""
-    items = list(db.session.scalars(in_order(model)))
+    if model is Stage:
+        items = pipeline_stages(item.pipeline_id)
+    else:
+        items = list(db.session.scalars(in_order(model)))
     index = items.index(item)
     other = index - 1 if direction == "up" else index + 1
     if not 0 <= other < len(items):
@@ -149,13 +153,15 @@ def is_last_open(stage):
     """Whether `stage` is the only open stage: new leads need an open stage to start in."""
     if stage.kind != StageKind.OPEN:
         return False
-    others = select(Stage.id).where(Stage.kind == StageKind.OPEN, Stage.id != stage.id)
+    others = select(Stage.id).where(
+        Stage.pipeline_id == stage.pipeline_id, Stage.kind == StageKind.OPEN, Stage.id != stage.id
+    )
     return not db.session.scalar(select(exists(others)))
 
 
-def check_stage(name, colour, kind, stuck_after_days, stage=None):
+def check_stage(name, colour, kind, stuck_after_days, pipeline_id, stage=None):
     name = clean_name(name, STAGE_NAME_MAX)
-    check_name_free(Stage, name, stage)
+    check_stage_name_free(name, pipeline_id, stage)
     if not COLOUR.match(colour or ""):
         raise SettingsError(_("Choose a colour like #1d4ed8."), "colour")
     if kind not in set(StageKind):
@@ -168,11 +174,36 @@ def check_stage(name, colour, kind, stuck_after_days, stage=None):
     return name, colour.lower()
 
 
-def add_stage(name, colour, kind=StageKind.OPEN, stuck_after_days=None):
-    """A new stage; an open one goes after the last open stage, others at the end."""
-    name, colour = check_stage(name, colour, kind, stuck_after_days)
-    stage = Stage(name=name, colour=colour, kind=kind, stuck_after_days=stuck_after_days)
-    stages = list(db.session.scalars(Stage.in_funnel_order()))
+def check_stage_name_free(name, pipeline_id, stage=None):
+    """Two stages of one pipeline with the same name could not be told apart on its board;
+    each pipeline has its own Won and Lost."""
+    taken = db.session.scalars(
+        select(Stage.name).where(
+            Stage.pipeline_id == pipeline_id, Stage.id != (stage.id if stage else -1)
+        )
+    )
+    if any(other.casefold() == name.casefold() for other in taken):
+        raise SettingsError(_("This name is taken: choose another."), "name")
+
+
+def first_pipeline():
+    """The pipeline new leads and new stages go to unless told otherwise."""
+    return db.session.scalar(Pipeline.in_order().where(Pipeline.archived_at.is_(None)).limit(1))
+
+
+def pipeline_stages(pipeline_id):
+    return list(db.session.scalars(Stage.in_funnel_order(pipeline_id)))
+
+
+def add_stage(name, colour, kind=StageKind.OPEN, stuck_after_days=None, pipeline=None):
+    """A new stage of `pipeline` (the first one's, unless said): an open one goes after the
+    pipeline's last open stage, others at the end."""
+    pipeline = pipeline or first_pipeline()
+    name, colour = check_stage(name, colour, kind, stuck_after_days, pipeline.id)
+    stage = Stage(
+        name=name, colour=colour, kind=kind, stuck_after_days=stuck_after_days, pipeline=pipeline
+    )
+    stages = pipeline_stages(pipeline.id)
     place = len(stages)
     if kind == StageKind.OPEN:
         open_places = [i for i, s in enumerate(stages) if s.kind == StageKind.OPEN]
@@ -186,7 +217,7 @@ def add_stage(name, colour, kind=StageKind.OPEN, stuck_after_days=None):
 
 def update_stage(stage, name, colour, kind, stuck_after_days):
     """Rename, recolour, change the kind or the "stuck after" days of a stage."""
-    name, colour = check_stage(name, colour, kind, stuck_after_days, stage)
+    name, colour = check_stage(name, colour, kind, stuck_after_days, stage.pipeline_id, stage)
     if kind != stage.kind:
         if is_last_open(stage):
             raise SettingsError(
@@ -291,7 +322,7 @@ def remove_stage(stage):
         )
     db.session.delete(stage)
     db.session.flush()
-    renumber(list(db.session.scalars(Stage.in_funnel_order())))
+    renumber(pipeline_stages(stage.pipeline_id))
 
 
 # Activity kinds and lost reasons: never deleted, only switched off.

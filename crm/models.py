@@ -62,6 +62,8 @@ class User(UserMixin, db.Model):
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     # The secret in the address of the user's calendar feed (.ics); None until asked for.
     calendar_token: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
+    # The pipeline the board last showed this person (None: the first).
+    board_pipeline_id: Mapped[int | None] = mapped_column(ForeignKey("pipelines.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     def set_password(self, password):
@@ -96,19 +98,42 @@ class User(UserMixin, db.Model):
         return select(User).where(User.email == email.strip().lower())
 
 
+class Pipeline(db.Model):
+    """One way the team sells (new sales, renewals, partners), with stages of its own."""
+
+    __tablename__ = "pipelines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    position: Mapped[int] = mapped_column(Integer)
+    # Archived: kept with its leads' history, no longer offered.
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    @staticmethod
+    def in_order():
+        return select(Pipeline).order_by(Pipeline.position, Pipeline.id)
+
+
 class Stage(db.Model):
     __tablename__ = "stages"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id"), index=True)
     name: Mapped[str] = mapped_column(String(80))
     colour: Mapped[str] = mapped_column(String(7))
     position: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(10), default=StageKind.OPEN)
     stuck_after_days: Mapped[int | None] = mapped_column(Integer)
 
+    pipeline: Mapped[Pipeline] = relationship()
+
     @staticmethod
-    def in_funnel_order():
-        return select(Stage).order_by(Stage.position, Stage.id)
+    def in_funnel_order(pipeline_id=None):
+        """The stages pipeline after pipeline (or of one), each pipeline's in its order."""
+        found = select(Stage).join(Pipeline, Pipeline.id == Stage.pipeline_id)
+        if pipeline_id is not None:
+            found = found.where(Stage.pipeline_id == pipeline_id)
+        return found.order_by(Pipeline.position, Pipeline.id, Stage.position, Stage.id)
 
     @property
     def badge_colour(self):

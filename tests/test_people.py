@@ -6,10 +6,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import select
 
-from crm import audit, create_app, funnel, funnel_defaults
+from crm import audit, create_app, funnel
 from crm.extensions import db
-from crm.models import ContactPoint, Lead, LeadPerson, Stage
-from tests import factories
+from crm.models import ContactPoint, Lead, LeadPerson
+from tests import factories, old_schema
 from tests.conftest import BACKENDS, own_database
 
 
@@ -110,8 +110,7 @@ def test_upgrading_moves_each_leads_contact_into_its_first_person(
     app = create_app({"SECRET_KEY": "x", "DATABASE_URL": empty_database})
     with app.app_context(), audit.paused(db.session):
         flask_migrate.upgrade(revision="0012")
-        funnel_defaults.install("ru")
-        stage_id = db.session.scalar(select(Stage.id))
+        stage_id = old_schema.install_funnel("ru")[0].id
         leads = sa.table("leads", *map(sa.column, LEADS_AT_0012))
         now = funnel.utcnow()
         rows = [
@@ -162,8 +161,7 @@ def test_upgrading_lets_the_search_read_everyone_on_a_lead(empty_database, tmp_p
     app = create_app({"SECRET_KEY": "x", "DATABASE_URL": empty_database})
     with app.app_context(), audit.paused(db.session):
         flask_migrate.upgrade(revision="0013")
-        funnel_defaults.install("ru")
-        stage_id = db.session.scalar(select(Stage.id))
+        stage_id = old_schema.install_funnel("ru")[0].id
         leads = sa.table("leads", *map(sa.column, LEADS_AT_0012))
         now = funnel.utcnow()
         for number, (title, search) in enumerate(

@@ -453,7 +453,7 @@ class Context:
                 stage = lists.add_stage(written, colour, kind)
                 db.session.flush()
             else:
-                lists.check_stage(written, colour, kind, None)
+                lists.check_stage(written, colour, kind, None, lists.first_pipeline().id)
                 stage = PlannedStage(f"{NEW_STAGE}{name}", written, kind)
         except lists.SettingsError as error:
             raise RowProblem(error.message) from None

@@ -333,7 +333,7 @@ def stage_move(stage_id):
     db.session.commit()
     if moved:
         flash(moved_one_step(stage.name, form.direction.data), "success")
-    order = list(db.session.scalars(Stage.in_funnel_order()))
+    order = lists.pipeline_stages(stage.pipeline_id)
     focus_id = focus_after_move("stage", order, stage, form.direction.data)
     if htmx.is_partial():
         return htmx.render(
