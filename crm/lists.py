@@ -186,6 +186,11 @@ def check_stage_name_free(name, pipeline_id, stage=None):
         raise SettingsError(_("This name is taken: choose another."), "name")
 
 
+def pipelines():
+    """The pipelines still offered, in the team's order."""
+    return db.session.scalars(Pipeline.in_order().where(Pipeline.archived_at.is_(None))).all()
+
+
 def first_pipeline():
     """The pipeline new leads and new stages go to unless told otherwise."""
     return db.session.scalar(Pipeline.in_order().where(Pipeline.archived_at.is_(None)).limit(1))

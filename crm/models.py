@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, contains_eager, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from crm import colours, search_index
@@ -130,7 +130,11 @@ class Stage(db.Model):
     @staticmethod
     def in_funnel_order(pipeline_id=None):
         """The stages pipeline after pipeline (or of one), each pipeline's in its order."""
-        found = select(Stage).join(Pipeline, Pipeline.id == Stage.pipeline_id)
+        found = (
+            select(Stage)
+            .join(Pipeline, Pipeline.id == Stage.pipeline_id)
+            .options(contains_eager(Stage.pipeline))
+        )
         if pipeline_id is not None:
             found = found.where(Stage.pipeline_id == pipeline_id)
         return found.order_by(Pipeline.position, Pipeline.id, Stage.position, Stage.id)

@@ -1,16 +1,20 @@
 """Pipelines: each way the team sells has its own stages; setup makes the founding article's
 funnel the first pipeline, and a database from before pipelines moves its stages into it."""
 
+import re
+
 import flask_migrate
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import select
 
-from crm import create_app, funnel, lists
+from crm import create_app, data_version, funnel, lists
 from crm.extensions import db
-from crm.models import Pipeline, Stage, StageKind, utcnow
+from crm.models import Pipeline, Stage, StageChange, StageKind, User, utcnow
 from tests import factories, old_schema
 from tests.conftest import BACKENDS, own_database
+from tests.querycount import count_queries
+from tests.test_board import HTMX, board, cards, move, poll_url, reload
 
 
 def second_pipeline(name="Renewals", stages=(("Due", StageKind.OPEN), ("Renewed", "won"))):
@@ -142,3 +146,108 @@ def test_upgrading_puts_every_stage_in_the_first_pipeline(
     assert pipelines == [(1, named)]
     assert kept == [(stage.id, stage.kind, 1) for stage in stages]
     assert added == 2
+
+
+# The board: one pipeline at a time
+
+
+@pytest.fixture
+def renewals(stages):
+    return second_pipeline()
+
+
+def stage_named(name):
+    return db.session.scalar(select(Stage).where(Stage.name == name))
+
+
+def column_ids(html):
+    return [int(n) for n in re.findall(r'<section class="board-column[^>]*id="column-(\d+)"', html)]
+
+
+def test_with_one_pipeline_the_board_offers_no_switch(logged_in, stages):
+    html = board(logged_in)
+    assert "pipeline-switch" not in html
+    assert "pipeline=" not in html
+    assert column_ids(html) == [stage.id for stage in stages]
+
+
+def test_the_board_shows_one_pipeline_and_remembers_the_one_chosen(
+    logged_in, admin, stages, renewals
+):
+    due, renewed = stage_named("Due"), stage_named("Renewed")
+    sales_lead = factories.lead("Acme", owner=admin, stage=stages[0])
+    renewal = factories.lead("Acme renewal", owner=admin, stage=due)
+    html = board(logged_in)
+    assert column_ids(html) == [stage.id for stage in stages]
+    assert f'id="card-{renewal.id}"' not in html
+    switch = re.search(r'<nav class="pipeline-switch".*?</nav>', html, re.S).group(0)
+    assert re.findall(r">([^<>]+)</a>", switch) == ["Sales", "Renewals"]
+    assert 'aria-current="page">Sales<' in switch
+
+    html = board(logged_in, f"/board/?pipeline={renewals.id}")
+    assert column_ids(html) == [due.id, renewed.id]
+    assert cards(html, due) == [renewal.id]
+    assert f'id="card-{sales_lead.id}"' not in html
+    # The filters, the poll and the columns ask for this pipeline's columns.
+    assert f'name="pipeline" value="{renewals.id}"' in html
+    assert f"pipeline={renewals.id}" in re.search(r'data-changes-url="([^"]*)"', html).group(1)
+    # Next time, the board opens where this person left it.
+    assert column_ids(board(logged_in)) == [due.id, renewed.id]
+    assert db.session.get(User, admin.id).board_pipeline_id == renewals.id
+
+
+@pytest.mark.parametrize("asked", ["abc", "99999", "-1", "1e3", ""])
+def test_a_pipeline_that_is_not_offered_shows_the_first(logged_in, stages, renewals, asked):
+    assert column_ids(board(logged_in, f"/board/?pipeline={asked}"))[0] == stages[0].id
+
+
+def test_an_archived_pipeline_is_not_offered(logged_in, stages, renewals):
+    renewals.archived_at = utcnow()
+    db.session.commit()
+    html = board(logged_in, f"/board/?pipeline={renewals.id}")
+    assert "pipeline-switch" not in html
+    assert column_ids(html) == [stage.id for stage in stages]
+
+
+def test_a_lead_moves_to_another_pipeline_from_the_board(logged_in, admin, stages, renewals):
+    due = stage_named("Due")
+    lead = factories.lead("Acme", owner=admin, stage=stages[0])
+    sales_board = board(logged_in)
+    renewals_board = board(logged_in, f"/board/?pipeline={renewals.id}")
+    dialog = logged_in.get(f"/board/leads/{lead.id}/move", headers=HTMX).text
+    assert '<optgroup label="Sales">' in dialog and '<optgroup label="Renewals">' in dialog
+
+    answer = move(logged_in, lead, due)
+    assert answer.status_code == 200
+    assert reload(lead).stage_id == due.id
+    history = db.session.execute(
+        select(StageChange.from_stage_id, StageChange.to_stage_id)
+        .where(StageChange.lead_id == lead.id)
+        .order_by(StageChange.id)
+    ).all()
+    assert history[-1] == (stages[0].id, due.id)
+    # Each board's poll redraws its own column the lead left or joined.
+    left = logged_in.get(poll_url(sales_board, pipeline=stages[0].pipeline_id), headers=HTMX)
+    assert re.findall(r'<hx-partial hx-target="#column-(\d+)"', left.text) == [str(stages[0].id)]
+    joined = logged_in.get(poll_url(renewals_board, pipeline=renewals.id), headers=HTMX)
+    assert re.findall(r'<hx-partial hx-target="#column-(\d+)"', joined.text) == [str(due.id)]
+    assert f'id="card-{lead.id}"' in joined.text
+
+
+def test_a_move_in_another_pipeline_does_not_redraw_this_one(logged_in, admin, stages, renewals):
+    renewal = factories.lead("Acme renewal", owner=admin, stage=stage_named("Due"))
+    html = board(logged_in, f"/board/?pipeline={lists.first_pipeline().id}")
+    funnel.move_lead(renewal, stage_named("Renewed"), admin)
+    db.session.commit()
+    answer = logged_in.get(poll_url(html, pipeline=stages[0].pipeline_id), headers=HTMX)
+    assert answer.status_code == 200
+    assert '<hx-partial hx-target="#column-' not in answer.text
+    assert f'data-version="{data_version.current(db.session)}"' in answer.text
+
+
+def test_the_board_costs_the_same_queries_however_many_pipelines(logged_in, admin, stages):
+    factories.lead("Acme", owner=admin, stage=stages[0])
+    one = count_queries(logged_in, "/board/")
+    for n in range(3):
+        second_pipeline(f"Pipeline {n}", stages=((f"Open {n}", StageKind.OPEN),))
+    assert count_queries(logged_in, "/board/") == one

@@ -34,6 +34,11 @@ class BoardView:
 
     def __init__(self, args, user):
         self.user = user
+        # One pipeline at a time: the one asked for, else the one this person saw last.
+        self.pipelines = lists.pipelines()
+        by_id = {pipeline.id: pipeline for pipeline in self.pipelines}
+        self.chosen = by_id.get(id_arg(args.get("pipeline")))
+        self.pipeline = self.chosen or by_id.get(user.board_pipeline_id) or self.pipelines[0]
         self.q = text_arg(args.get("q"))
         owner = args.get("owner", "")
         self.owner = owner if owner == OWNER_MINE or id_arg(owner) else ""
@@ -60,8 +65,22 @@ class BoardView:
             fields=self.field_filters.filters,
         )
 
+    @property
+    def several_pipelines(self):
+        return len(self.pipelines) > 1
+
+    def stages(self):
+        return lists.pipeline_stages(self.pipeline.id)
+
+    def remember_pipeline(self):
+        """Keep the pipeline this person chose for their next visit."""
+        if self.chosen and self.user.board_pipeline_id != self.chosen.id:
+            self.user.board_pipeline_id = self.chosen.id
+            db.session.commit()
+
     def params(self, **changes):
         params = {
+            "pipeline": self.pipeline.id if self.several_pipelines else None,
             "q": self.q,
             "owner": self.owner,
             "source": self.source,
@@ -183,7 +202,8 @@ def board_context(view, stages, columns, hints, version):
 def index():
     """The whole board; the filter form asks for the columns alone."""
     view = BoardView(request.args, current_user)
-    stages = lists.stages_in_order()
+    view.remember_pipeline()
+    stages = view.stages()
     version = data_version.current(db.session)
     columns, hints = build_columns(view, stages)
     return htmx.render(
@@ -208,7 +228,7 @@ def changes():
     if request.args.get("version", "") == str(version) and not reset:
         return htmx.no_content()
     view = BoardView(request.args, current_user)
-    stages = lists.stages_in_order()
+    stages = view.stages()
     shown = read_shown(request.args)
     if set(shown) != {stage.id for stage in stages}:
         # A stage was added or removed: the page's columns no longer fit, load it afresh.
@@ -228,7 +248,7 @@ def updated_version(context):
 def column(stage_id):
     """One column: unfolded or folded (`cards=0`), or with more cards (`cards=N`)."""
     view = BoardView(request.args, current_user)
-    stages = lists.stages_in_order()
+    stages = view.stages()
     if stage_id not in {stage.id for stage in stages}:
         abort(404)
     cards = request.args.get("cards", "")
@@ -243,9 +263,18 @@ def column(stage_id):
 
 
 def move_form(stages, reasons, formdata=None):
+    """The move dialog's form: every stage, grouped by pipeline when there are several (a lead
+    moves to another pipeline from here too)."""
     form = MoveForm(formdata=formdata)
+    grouped = len({stage.pipeline_id for stage in stages}) > 1
     form.stage_id.choices = [
-        SelectChoice(str(s.id), s.name, render_kw={"data-kind": s.kind}) for s in stages
+        SelectChoice(
+            str(s.id),
+            s.name,
+            render_kw={"data-kind": s.kind},
+            optgroup=s.pipeline.name if grouped else None,
+        )
+        for s in stages
     ]
     form.lost_reason_id.choices = {"": "—"} | {str(r.id): r.name for r in reasons}
     return form
