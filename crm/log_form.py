@@ -52,14 +52,16 @@ class LogForm(NextStepMixin, OutcomeMixin, FlaskForm):
         return valid
 
 
-def fill_choices(form, choices):
-    """Give the form's lists their entries from `choices` (a `crm.lists.Choices`)."""
+def fill_choices(form, choices, pipeline_id):
+    """Give the form's lists their entries from `choices` (a `crm.lists.Choices`): the statuses
+    are the stages of the lead's pipeline (another pipeline is a move of its own)."""
     form.kind_id.choices = {str(k.id): k.name for k in choices.kinds}
+    stages = [stage for stage in choices.stages if stage.pipeline_id == pipeline_id]
     # The stage kind rides along so the page can show the lost and won fields when needed.
     form.stage_id.choices = [
-        SelectChoice(str(s.id), s.name, render_kw={"data-kind": s.kind}) for s in choices.stages
+        SelectChoice(str(s.id), s.name, render_kw={"data-kind": s.kind}) for s in stages
     ]
-    form.closing_stage_ids = frozenset(s.id for s in choices.stages if s.kind != StageKind.OPEN)
+    form.closing_stage_ids = frozenset(s.id for s in stages if s.kind != StageKind.OPEN)
     form.lost_reason_id.choices = {"": "—"} | {str(r.id): r.name for r in choices.reasons}
     return form
 
@@ -67,7 +69,7 @@ def fill_choices(form, choices):
 def new_log_form(lead, choices, formdata=None):
     """The log form: a call, now, leaving the stage as it is. A next step still ahead is
     offered to keep; one already due is answered by this contact, so the form asks anew."""
-    form = fill_choices(LogForm(formdata=formdata), choices)
+    form = fill_choices(LogForm(formdata=formdata), choices, lead.stage.pipeline_id)
     step_ahead = lead.next_step_at is not None and lead.next_step_at > utcnow()
     form.next_step_when.offer(lead.next_step_at if step_ahead else None, fill=formdata is None)
     if not step_ahead:

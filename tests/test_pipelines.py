@@ -12,6 +12,7 @@ from crm import create_app, data_version, funnel, lists
 from crm.extensions import db
 from crm.models import Pipeline, Stage, StageChange, StageKind, User, utcnow
 from tests import factories, old_schema
+from tests.analytics_pages import csv_rows
 from tests.conftest import BACKENDS, own_database
 from tests.querycount import count_queries
 from tests.test_board import HTMX, board, cards, move, poll_url, reload
@@ -251,3 +252,75 @@ def test_the_board_costs_the_same_queries_however_many_pipelines(logged_in, admi
     for n in range(3):
         second_pipeline(f"Pipeline {n}", stages=((f"Open {n}", StageKind.OPEN),))
     assert count_queries(logged_in, "/board/") == one
+
+
+# Analytics: each pipeline's steps apart
+
+
+@pytest.fixture
+def moved_around(admin, stages, renewals):
+    """In Sales: Acme moves on a step; Globex starts there and moves to Renewals. In Renewals:
+    Initech is renewed."""
+    due, renewed = stage_named("Due"), stage_named("Renewed")
+    acme = factories.lead("Acme", owner=admin, stage=stages[0])
+    funnel.move_lead(acme, stages[1], admin)
+    globex = factories.lead("Globex", owner=admin, stage=stages[0])
+    funnel.move_lead(globex, due, admin)
+    initech = factories.lead("Initech", owner=admin, stage=due)
+    funnel.move_lead(initech, renewed, admin)
+    db.session.commit()
+    return {"acme": acme, "globex": globex, "initech": initech}
+
+
+def step_rows(client, pipeline=None):
+    """{step: [entered, passed, lost, still there]} of the funnel report's steps."""
+    url = "/analytics/funnel/steps.csv?period=30" + (f"&pipeline={pipeline}" if pipeline else "")
+    rows = csv_rows(client, url)[1:]
+    return {row[0]: [int(n) for n in row[1:5]] for row in rows if int(row[1])}
+
+
+def test_each_pipelines_funnel_counts_only_its_own_steps(logged_in, stages, renewals, moved_around):
+    sales = step_rows(logged_in)
+    # Globex left Sales for Renewals: not lost here, and not passed on either.
+    assert sales == {stages[0].name: [2, 1, 0, 1], stages[1].name: [1, 0, 0, 1]}
+    # In Renewals Globex arrived afresh, as a new lead would; Initech was renewed.
+    assert step_rows(logged_in, renewals.id) == {"Due": [2, 1, 0, 1]}
+
+
+def test_time_in_stage_never_mixes_pipelines(logged_in, stages, renewals, moved_around):
+    def stages_listed(pipeline=None):
+        url = "/analytics/time-in-stage/stages.csv?period=30"
+        url += f"&pipeline={pipeline}" if pipeline else ""
+        return [row[0] for row in csv_rows(logged_in, url)[1:]]
+
+    assert "Due" not in stages_listed()
+    assert stages_listed(renewals.id) == ["Due"]
+    # Steps are never added up across pipelines: "all" reads as the first.
+    assert stages_listed("all") == stages_listed()
+
+
+def test_outcomes_can_be_one_pipelines_or_every_ones(logged_in, stages, renewals, moved_around):
+    def sources_total(pipeline):
+        rows = csv_rows(logged_in, f"/analytics/sources/sources.csv?period=30&pipeline={pipeline}")
+        return [int(n) for n in rows[-1][1:4]]
+
+    first = lists.first_pipeline().id
+    # Leads, won, lost: Acme stays in Sales; Globex and Initech are in Renewals now.
+    assert sources_total(first) == [1, 0, 0]
+    assert sources_total(renewals.id) == [2, 1, 0]
+    assert sources_total("all") == [3, 1, 0]
+
+
+def test_the_report_filters_offer_the_pipelines(logged_in, stages, renewals):
+    funnel_page = logged_in.get(f"/analytics/funnel?pipeline={renewals.id}").text
+    assert '<label for="report-pipeline">Pipeline</label>' in funnel_page
+    assert f'<option value="{renewals.id}" selected>Renewals</option>' in funnel_page
+    assert 'value="all"' not in funnel_page
+    sources_page = logged_in.get("/analytics/sources?pipeline=all").text
+    assert '<option value="all" selected>All pipelines</option>' in sources_page
+    # The tabs keep the pipeline chosen.
+    assert f"/analytics/sources?pipeline={renewals.id}" in funnel_page
+
+
+def test_with_one_pipeline_the_reports_offer_no_choice(logged_in, stages):
+    assert "report-pipeline" not in logged_in.get("/analytics/funnel").text

@@ -97,9 +97,10 @@ def funnel_now(filters, stages):
 # Step conversion
 
 
-def ranks():
-    """Each stage's rank along the funnel (none when lost), and its rank as a step to move on
-    from (open stages only). Worked out once per statement, not once per stage change."""
+def ranks(filters):
+    """Each stage's rank along the pipeline's funnel (none when lost, or in another pipeline:
+    a lead arriving from there enters afresh), and its rank as a step to move on from (open
+    stages only). Worked out once per statement, not once per stage change."""
     rank = case(
         (Stage.kind == StageKind.WON, WON_RANK),
         (Stage.kind == StageKind.OPEN, Stage.position * 2),
@@ -108,6 +109,7 @@ def ranks():
     open_rank = case((Stage.kind == StageKind.OPEN, Stage.position * 2), else_=null())
     return (
         select(Stage.id.label("id"), rank.label("rank"), open_rank.label("open_rank"))
+        .where(Stage.id.in_(filters.pipeline_stage_ids()))
         .cte("ranks")
         .prefix_with("MATERIALIZED")
     )
@@ -116,7 +118,7 @@ def ranks():
 def paths(filters):
     """Per lead with a stage change since the period began: the lowest and the highest rank
     it entered during the period (`low` excluded), and the highest it reached since."""
-    stage_ranks = ranks()
+    stage_ranks = ranks(filters)
     to, came_from = stage_ranks.alias("to_stage"), stage_ranks.alias("from_stage")
     # From an open stage to a later one; or afresh: created, or back from Won or Lost.
     forward = came_from.c.open_rank < to.c.rank
@@ -142,18 +144,19 @@ def paths(filters):
     )
 
 
-def lost_stage_ids():
-    return select(Stage.id).where(Stage.kind == StageKind.LOST)
+def lost_stage_ids(filters):
+    """The pipeline's lost stages: a lead that went on to another pipeline is not lost here."""
+    return filters.pipeline_stage_ids().where(Stage.kind == StageKind.LOST)
 
 
 def step_counts(filters, stages):
     """A Step per open stage: the leads that entered it in the period, and what became of them."""
     path = paths(filters)
-    is_lost = Lead.stage_id.in_(lost_stage_ids())
+    is_lost = Lead.stage_id.in_(lost_stage_ids(filters))
     rows = db.session.execute(
         select(path.c.low, path.c.high, path.c.reached, is_lost, func.count())
         .join(Lead, Lead.id == path.c.lead_id)
-        .where(path.c.low.is_not(None), *filters.lead_conditions())
+        .where(path.c.low.is_not(None), *filters.lead_conditions(in_pipeline=False))
         .group_by(path.c.low, path.c.high, path.c.reached, is_lost)
     ).all()
     steps = []
@@ -188,7 +191,7 @@ def worst_step(steps):
 
 
 def compute(filters):
-    stages = lists.open_stages()
+    stages = [stage for stage in lists.open_stages() if stage.pipeline_id == filters.pipeline_id]
     steps = step_counts(filters, stages)
     return FunnelResult(
         now=funnel_now(filters, stages),
@@ -242,7 +245,7 @@ def tables(filters, result):
 
 def leads(filters: ReportFilters, args):
     stage = db.session.get(Stage, id_arg(args.get("stage")) or 0)
-    if stage is None or not stage.is_open:
+    if stage is None or not stage.is_open or stage.pipeline_id != filters.pipeline_id:
         return None
     outcome = args.get("outcome")
     if outcome == "now":
@@ -252,8 +255,8 @@ def leads(filters: ReportFilters, args):
         return None
     path = paths(filters)
     at = rank(stage)
-    found = [path.c.low < at, path.c.high >= at, *filters.lead_conditions()]
-    is_lost = Lead.stage_id.in_(lost_stage_ids())
+    found = [path.c.low < at, path.c.high >= at, *filters.lead_conditions(in_pipeline=False)]
+    is_lost = Lead.stage_id.in_(lost_stage_ids(filters))
     if outcome == "passed":
         found.append(path.c.reached > at)
     elif outcome == "lost":
@@ -277,4 +280,5 @@ REPORT = Report(
     compute=compute,
     tables=tables,
     leads=leads,
+    one_pipeline=True,
 )

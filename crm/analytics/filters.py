@@ -10,16 +10,16 @@ offers before any is chosen. Every report counts its leads through `lead_conditi
 `counts_lead`, so each of them is narrowed alike.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import false, select, true
 
-from crm import access, custom_fields
+from crm import access, custom_fields, lists
 from crm.args import id_arg, text_arg
-from crm.models import Lead, utcnow
+from crm.models import Lead, Stage, utcnow
 from crm.timezones import day_bounds, local_today, user_zone
 
 # Presets, each a span of days that ends today, or a calendar span.
@@ -43,6 +43,9 @@ OWNER_MINE = "me"
 # The field filter's parameters: the field offered, and the options chosen of a field.
 FIELD_ARG = "f"
 OPTION_ARG = "f."
+# Which pipeline: one by id, or every one ("all") where a report can add them up.
+PIPELINE_ARG = "pipeline"
+ALL_PIPELINES = "all"
 
 
 def parse_day(text):
@@ -104,6 +107,18 @@ def field_filter(args):
     return field, tuple(option.key for option in field.options if option.key in chosen)
 
 
+def read_pipeline(asked, pipelines):
+    """The pipeline `asked` names among `pipelines` ((id, name) pairs): None for every one
+    ("all", when there are several), else the first."""
+    if asked == ALL_PIPELINES and len(pipelines) > 1:
+        return None
+    ids = [pipeline_id for pipeline_id, _name in pipelines]
+    wanted = id_arg(asked)
+    if wanted in ids:
+        return wanted
+    return ids[0] if ids else None
+
+
 class Pairs(tuple):
     """(name, value) pairs that a template reads as a dict's items, a name more than once."""
 
@@ -127,6 +142,9 @@ class ReportFilters:
     # The choice field the form offers options of, and those chosen (none: no field filter).
     field: custom_fields.Field | None = None
     options: tuple = ()
+    # The pipeline whose leads count (None: every pipeline), and the (id, name) of those offered.
+    pipeline_id: int | None = None
+    pipelines: tuple = ()
 
     @classmethod
     def from_args(cls, args, user):
@@ -150,6 +168,7 @@ class ReportFilters:
             owner = ""
         owner_id = user.id if owner == OWNER_MINE else id_arg(owner)
         field, options = field_filter(args)
+        pipelines = tuple((pipeline.id, pipeline.name) for pipeline in lists.pipelines())
         return cls(
             period=period,
             first_day=first,
@@ -160,7 +179,31 @@ class ReportFilters:
             sees_team=sees_team,
             field=field,
             options=options,
+            pipeline_id=read_pipeline(args.get(PIPELINE_ARG, ""), pipelines),
+            pipelines=pipelines,
         )
+
+    @property
+    def several_pipelines(self):
+        return len(self.pipelines) > 1
+
+    @property
+    def first_pipeline_id(self):
+        return self.pipelines[0][0] if self.pipelines else None
+
+    def in_one_pipeline(self):
+        """These filters for a report that never adds pipelines up (its steps are one
+        pipeline's): every pipeline means the first."""
+        if self.pipeline_id is not None or not self.pipelines:
+            return self
+        return replace(self, pipeline_id=self.first_pipeline_id)
+
+    def pipeline_stage_ids(self):
+        """The stages of the pipeline reported on (every stage for every pipeline)."""
+        found = select(Stage.id)
+        if self.pipeline_id is not None:
+            found = found.where(Stage.pipeline_id == self.pipeline_id)
+        return found
 
     @property
     def start(self):
@@ -191,9 +234,13 @@ class ReportFilters:
         """The options the field filter keeps, by name."""
         return [custom_fields.option_label(self.field, key) for key in self.options]
 
-    def lead_conditions(self):
-        """The leads a report counts: not archived, of the chosen owner, source and options."""
+    def lead_conditions(self, in_pipeline=True):
+        """The leads a report counts: not archived, of the chosen owner, source and options,
+        and in the chosen pipeline now (`in_pipeline`: a report of stage changes asks which
+        pipeline each change was in instead)."""
         found = [Lead.archived == false()]
+        if in_pipeline and self.pipeline_id is not None:
+            found.append(Lead.stage_id.in_(self.pipeline_stage_ids()))
         if self.owner_id is not None:
             found.append(Lead.owner_id == self.owner_id)
         if self.source:
@@ -202,12 +249,13 @@ class ReportFilters:
             found.append(custom_fields.equals_any(self.field, self.options))
         return found
 
-    def counts_lead(self, lead_id):
+    def counts_lead(self, lead_id, in_pipeline=True):
         """That the lead `lead_id` (a column of another table) is one the report counts: a
         lookup in a set of ids made once, cheaper per row than a join with the leads."""
-        if self.owner_id is None and not self.narrows_leads:
+        narrowed = self.narrows_leads or (in_pipeline and self.pipeline_id is not None)
+        if self.owner_id is None and not narrowed:
             return lead_id.not_in(select(Lead.id).where(Lead.archived == true()))
-        return lead_id.in_(select(Lead.id).where(*self.lead_conditions()))
+        return lead_id.in_(select(Lead.id).where(*self.lead_conditions(in_pipeline)))
 
     def key(self):
         """What the numbers depend on, for the cache (besides the data version): the local
@@ -221,6 +269,7 @@ class ReportFilters:
             self.source,
             # A field's type decides how its values are read (one key, or a list of them).
             (self.field.key, self.field.type, self.options) if self.narrows_by_field else None,
+            self.pipeline_id,
             self.reaches_now,
         )
 
@@ -232,6 +281,7 @@ class ReportFilters:
             "to": self.last_day.isoformat() if self.period == "custom" else None,
             "owner": self.owner if self.sees_team else None,
             "source": self.source,
+            PIPELINE_ARG: self.pipeline_param(),
             **self.field_params(),
         } | changes
         return {name: value for name, value in params.items() if value not in (None, "", [])}
@@ -245,6 +295,14 @@ class ReportFilters:
             for each in (value if isinstance(value, list) else [value])
         ]
         return Pairs(pairs)
+
+    def pipeline_param(self):
+        """The pipeline in the URL: none for the first, or when there is only one."""
+        if not self.several_pipelines:
+            return None
+        if self.pipeline_id is None:
+            return ALL_PIPELINES
+        return self.pipeline_id if self.pipeline_id != self.first_pipeline_id else None
 
     def field_params(self):
         """The field filter in the URL: its options, or the field alone while none is chosen."""

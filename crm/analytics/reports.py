@@ -42,3 +42,9 @@ class Report:
     # shows(result) -> what the template shows as `result`: a kept result with what it refers
     # to (a field's name and options) as it is now.
     shows: Callable = field(default=lambda result: result)
+    # Steps and stays are one pipeline's: such a report never adds pipelines up.
+    one_pipeline: bool = False
+
+    def filters(self, filters):
+        """`filters` as this report reads them."""
+        return filters.in_one_pipeline() if self.one_pipeline else filters

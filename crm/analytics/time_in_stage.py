@@ -55,7 +55,8 @@ def ended_stays(filters, stage_ids):
             StageChange.changed_at >= filters.start,
             StageChange.changed_at < filters.end,
             StageChange.from_stage_id.in_(stage_ids),
-            filters.counts_lead(StageChange.lead_id),
+            # A stay in the pipeline counts whichever pipeline the lead went on to.
+            filters.counts_lead(StageChange.lead_id, in_pipeline=False),
         )
         .group_by(StageChange.from_stage_id, tenths)
     ).all()
@@ -89,7 +90,9 @@ def percentile(counts, share):
 
 
 def compute(filters):
-    stage_ids = [stage.id for stage in lists.open_stages()]
+    stage_ids = [
+        stage.id for stage in lists.open_stages() if stage.pipeline_id == filters.pipeline_id
+    ]
     ended = ended_stays(filters, stage_ids)
     ongoing = ongoing_stays(filters, stage_ids, utcnow()) if filters.reaches_now else {}
     durations = {stage_id: Counter() for stage_id in stage_ids}
@@ -147,7 +150,7 @@ def tables(filters, result):
 def leads(filters, args):
     """The leads whose stays in a stage were counted: ended in the period, or still going on."""
     stage = db.session.get(Stage, id_arg(args.get("stage")) or 0)
-    if stage is None or not stage.is_open:
+    if stage is None or not stage.is_open or stage.pipeline_id != filters.pipeline_id:
         return None
     if args.get("stays") == "ongoing":
         if not filters.reaches_now:
@@ -162,7 +165,7 @@ def leads(filters, args):
                 StageChange.from_stage_id == stage.id,
             )
         ),
-        *filters.lead_conditions(),
+        *filters.lead_conditions(in_pipeline=False),
     )
     return LeadsBehind(ids, _("left %(stage)s during the period", stage=stage.name))
 
@@ -181,4 +184,5 @@ REPORT = Report(
     tables=tables,
     leads=leads,
     moves_with=this_hour,
+    one_pipeline=True,
 )

@@ -101,7 +101,7 @@ def index():
 def show(slug):
     """One report for the period, owner and source in the URL."""
     report = report_or_404(slug)
-    filters = ReportFilters.from_args(request.args, current_user)
+    filters = report.filters(ReportFilters.from_args(request.args, current_user))
     result = report.shows(result_of(report, filters))
     context = page_context(report, filters)
     return htmx.render(report.template, report.template, result=result, **context)
@@ -119,7 +119,7 @@ def table_or_404(slug, table):
     """The report, the file name (without extension) and the table `table` of the report
     `slug` for the filters in the address."""
     report = report_or_404(slug)
-    filters = ReportFilters.from_args(request.args, current_user)
+    filters = report.filters(ReportFilters.from_args(request.args, current_user))
     tables = report.tables(filters, result_of(report, filters))
     if table not in tables:
         abort(404)
@@ -148,7 +148,7 @@ def download_xlsx(slug, table):
 def leads(slug):
     """The leads behind a number of a report."""
     report = report_or_404(slug)
-    filters = ReportFilters.from_args(request.args, current_user)
+    filters = report.filters(ReportFilters.from_args(request.args, current_user))
     behind = report.leads(filters, request.args)
     if behind is None:
         abort(404)

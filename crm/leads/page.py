@@ -236,6 +236,7 @@ def edit_activity(number, activity_id):
     form = fill_choices(
         LogForm(formdata=request.form if request.method == "POST" else None, obj=activity),
         choices,
+        lead.stage.pipeline_id,
     )
     if request.method == "GET":
         form.occurred_at.data = to_local(activity.occurred_at)
