@@ -136,11 +136,16 @@ def clean_name(name, limit):
 # Stages
 
 
-def stages_with_lead_counts():
-    """Every stage in funnel order with how many leads (archived too) are in it: two queries."""
-    stages = db.session.scalars(Stage.in_funnel_order()).all()
+def stages_with_lead_counts(pipeline_id):
+    """A pipeline's stages in order with how many leads (archived too) are in each: two
+    queries."""
+    stages = pipeline_stages(pipeline_id)
     counts = dict(
-        db.session.execute(select(Lead.stage_id, func.count()).group_by(Lead.stage_id)).all()
+        db.session.execute(
+            select(Lead.stage_id, func.count())
+            .where(Lead.stage_id.in_([stage.id for stage in stages]))
+            .group_by(Lead.stage_id)
+        ).all()
     )
     return [(stage, counts.get(stage.id, 0)) for stage in stages]
 

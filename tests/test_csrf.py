@@ -18,6 +18,7 @@ from crm.models import (
     IntakeForm,
     Lead,
     LostReason,
+    Pipeline,
     Stage,
 )
 from tests import factories
@@ -78,6 +79,7 @@ class Site:
             "form_id": select(IntakeForm.id),
             "item_id": select(LostReason.id),
             "field_id": select(CustomField.id).where(CustomField.type == "choice"),
+            "pipeline_id": select(Pipeline.id),
         }
         rule = next(self.world.app.url_map.iter_rules(endpoint))
         values = {}

@@ -27,6 +27,7 @@ from crm.models import (
     Lead,
     LoginAttempt,
     LostReason,
+    Pipeline,
     Stage,
     User,
 )
@@ -368,6 +369,11 @@ SETTINGS_FORMS = {
     "settings.field_new": field_fields,
     "settings.field_edit": field_fields,
     "settings.field_move": one("direction", "up", "down"),
+    "settings.pipelines_page": lambda world: {"name": hostile_text},
+    "settings.pipeline_rename": lambda world: {"name": hostile_text},
+    "settings.pipeline_move": one("direction", "up", "down"),
+    "settings.pipeline_archive": lambda world: {"target_stage_id": chosen(world.ids(Stage))},
+    "settings.pipeline_restore": nothing,
     "settings.field_remove": nothing,
     "settings.field_restore": nothing,
     "settings.field_delete": nothing,
@@ -424,6 +430,7 @@ def address_values(world, endpoint, data):
         "form_id": lambda: world.ids(IntakeForm),
         "item_id": lambda: world.ids(ActivityKind) | world.ids(LostReason),
         "field_id": lambda: world.ids(CustomField),
+        "pipeline_id": lambda: world.ids(Pipeline),
     }
     values = {}
     for name in sorted(rule.arguments):

@@ -45,6 +45,7 @@ from crm.lists import (
     STUCK_DAYS_MAX,
 )
 from crm.models import Role, StageKind
+from crm.pipelines import NAME_MAX as PIPELINE_NAME_MAX
 
 
 class NewUserForm(FlaskForm):
@@ -124,6 +125,20 @@ class RemoveStageForm(FlaskForm):
     lost_note = StringField(
         _l("Details about the loss"), filters=[strip], validators=[Optional(), Length(max=500)]
     )
+
+
+class PipelineForm(FlaskForm):
+    """A pipeline's name, to add one or rename it."""
+
+    name = StringField(
+        _l("Name"), filters=[strip], validators=[DataRequired(), Length(max=PIPELINE_NAME_MAX)]
+    )
+
+
+class ArchivePipelineForm(FlaskForm):
+    """Where the open leads of a pipeline being archived go."""
+
+    target_stage_id = SelectField(_l("Move its open leads to"), coerce=optional_id)
 
 
 class NameForm(FlaskForm):

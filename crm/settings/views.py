@@ -9,12 +9,13 @@ from sqlalchemy import select
 
 from crm import access, api_tokens, backup, htmx, i18n, lists, roles, timezones
 from crm.accounts import AccountError, create_user
+from crm.args import id_arg
 from crm.errors import render_error
 from crm.extensions import db
 from crm.forms import LANGUAGE_CHOICES, ActionForm, account_form, offer_zones, save_account_form
 from crm.i18n import user_locale
 from crm.lists import SettingsError
-from crm.models import ActivityKind, LostReason, Stage, User
+from crm.models import ActivityKind, LostReason, Pipeline, Stage, User
 from crm.security import admin_required
 from crm.settings import bp
 from crm.settings.forms import (
@@ -262,24 +263,46 @@ def moved_one_step(name, direction):
     return _("“%(name)s” moved down.", name=name)
 
 
-def stage_page_context(**extra):
+def stage_page_context(pipeline, **extra):
     return {
-        "stages": lists.stages_with_lead_counts(),
+        "pipeline": pipeline,
+        "pipelines": lists.pipelines(),
+        "stages": lists.stages_with_lead_counts(pipeline.id),
         "kind_names": stage_kind_choices(),
         "active": "settings",
         **extra,
     }
 
 
+def stages_url(pipeline_id, **values):
+    """The stages page of a pipeline (the first one's needs no argument)."""
+    first = lists.first_pipeline()
+    if first is not None and first.id == pipeline_id:
+        return url_for("settings.stages", **values)
+    return url_for("settings.stages", pipeline=pipeline_id, **values)
+
+
+def chosen_pipeline(args):
+    """The pipeline whose stages the page shows: the one asked for, archived or not, else the
+    first one offered."""
+    asked = db.session.get(Pipeline, id_arg(args.get("pipeline")) or 0)
+    return asked or lists.first_pipeline()
+
+
 @bp.route("/stages", methods=["GET", "POST"])
 @admin_required
 def stages():
-    """The funnel's stages in order, and a form to add one."""
+    """A pipeline's stages in order, and a form to add one."""
+    pipeline = chosen_pipeline(request.args)
     form = StageForm()
     if form.validate_on_submit():
         try:
             stage = lists.add_stage(
-                form.name.data, form.colour.data, form.kind.data, form.stuck_after_days.data
+                form.name.data,
+                form.colour.data,
+                form.kind.data,
+                form.stuck_after_days.data,
+                pipeline=pipeline,
             )
         except SettingsError as error:
             db.session.rollback()
@@ -287,9 +310,9 @@ def stages():
         else:
             db.session.commit()
             flash(_("Stage “%(name)s” added.", name=stage.name), "success")
-            return redirect(url_for("settings.stages", _anchor=f"stage-{stage.id}"), 303)
+            return redirect(stages_url(pipeline.id, _anchor=f"stage-{stage.id}"), 303)
     status = 422 if form.errors else 200
-    context = stage_page_context(form=form, focus_id=request.args.get("focus"))
+    context = stage_page_context(pipeline, form=form, focus_id=request.args.get("focus"))
     return render_template("settings/stages.html", **context), status
 
 
@@ -314,7 +337,7 @@ def stage_edit(stage_id):
         else:
             db.session.commit()
             flash(_("Stage “%(name)s” saved.", name=stage.name), "success")
-            return redirect(url_for("settings.stages", _anchor=f"stage-{stage.id}"), 303)
+            return redirect(stages_url(stage.pipeline_id, _anchor=f"stage-{stage.id}"), 303)
     status = 422 if form.errors else 200
     return render_template(
         "settings/stage_edit.html", form=form, stage=stage, active="settings"
@@ -340,15 +363,18 @@ def stage_move(stage_id):
             "settings/stages.html",
             "settings/_stage_list.html",
             oob_messages=True,
-            **stage_page_context(focus_id=focus_id),
+            **stage_page_context(stage.pipeline, focus_id=focus_id),
         )
-    return redirect(url_for("settings.stages", focus=focus_id, _anchor=f"stage-{stage.id}"), 303)
+    return redirect(stages_url(stage.pipeline_id, focus=focus_id, _anchor=f"stage-{stage.id}"), 303)
 
 
 def remove_stage_form(stage):
     form = RemoveStageForm()
     targets = db.session.scalars(Stage.in_funnel_order().where(Stage.id != stage.id)).all()
-    form.target_stage_id.choices = {None: _("Choose a stage…")} | {t.id: t.name for t in targets}
+    several = len({target.pipeline_id for target in targets}) > 1
+    form.target_stage_id.choices = {None: _("Choose a stage…")} | {
+        t.id: f"{t.pipeline.name}: {t.name}" if several else t.name for t in targets
+    }
     reasons = db.session.scalars(lists.active_items(LostReason)).all()
     form.lost_reason_id.choices = {None: _("Only for a lost stage")} | {
         r.id: r.name for r in reasons
@@ -385,7 +411,7 @@ def stage_remove(stage_id):
             else:
                 db.session.commit()
                 flash(_("Stage “%(name)s” removed.", name=name), "success")
-                return redirect(url_for("settings.stages"), 303)
+                return redirect(stages_url(stage.pipeline_id), 303)
         else:
             target = targets.get(form.target_stage_id.data)
             reason = reasons.get(form.lost_reason_id.data)
@@ -403,7 +429,7 @@ def stage_remove(stage_id):
             else:
                 db.session.commit()
                 flash(moved_message(stage, target, moved, removed), "success")
-                return redirect(url_for("settings.stages", _anchor=f"stage-{target.id}"), 303)
+                return redirect(stages_url(target.pipeline_id, _anchor=f"stage-{target.id}"), 303)
     return render_template(
         "settings/stage_remove.html",
         form=form,
