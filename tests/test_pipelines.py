@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from crm import create_app, data_version, funnel, lists
 from crm.extensions import db
-from crm.models import Pipeline, Stage, StageChange, StageKind, User, utcnow
+from crm.models import Lead, Pipeline, Stage, StageChange, StageKind, User, utcnow
 from tests import factories, old_schema
 from tests.analytics_pages import csv_rows
 from tests.conftest import BACKENDS, own_database
@@ -324,3 +324,40 @@ def test_the_report_filters_offer_the_pipelines(logged_in, stages, renewals):
 
 def test_with_one_pipeline_the_reports_offer_no_choice(logged_in, stages):
     assert "report-pipeline" not in logged_in.get("/analytics/funnel").text
+
+
+# Lists and forms
+
+
+def test_a_new_lead_is_entered_in_any_pipeline(logged_in, admin, stages, renewals):
+    form = logged_in.get("/leads/new").text
+    assert '<optgroup label="Sales">' in form and '<optgroup label="Renewals">' in form
+    # Won and lost stages are not where a lead starts.
+    assert f'value="{stage_named("Renewed").id}"' not in form
+    due = stage_named("Due")
+    answer = logged_in.post(
+        "/leads/new", data={"title": "Acme renewal", "stage_id": due.id, "owner_id": admin.id}
+    )
+    assert answer.status_code == 303
+    assert db.session.scalar(select(Lead.stage_id).where(Lead.title == "Acme renewal")) == due.id
+
+
+def test_an_archived_pipeline_takes_no_new_leads(logged_in, admin, stages, renewals):
+    renewals.archived_at = utcnow()
+    db.session.commit()
+    assert "Renewals" not in logged_in.get("/leads/new").text
+    lead = factories.lead("Acme", owner=admin, stage=stages[0])
+    dialog = logged_in.get(f"/board/leads/{lead.id}/move", headers=HTMX).text
+    assert "optgroup" not in dialog and "Due" not in dialog
+
+
+def test_the_list_filters_by_pipeline(logged_in, admin, stages, renewals):
+    sales = factories.lead("Acme", owner=admin, stage=stages[0])
+    renewal = factories.lead("Acme renewal", owner=admin, stage=stage_named("Due"))
+    page = logged_in.get("/leads/").text
+    assert '<label for="lead-pipeline">Pipeline</label>' in page
+    assert "<legend>Renewals</legend>" in page
+    listed = logged_in.get(f"/leads/?pipeline={renewals.id}").text
+    assert f"/leads/{renewal.number}" in listed and f'/leads/{sales.number}"' not in listed
+    exported = logged_in.get(f"/export/leads.csv?pipeline={renewals.id}").text
+    assert "Acme renewal" in exported and "\nAcme," not in exported

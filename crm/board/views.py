@@ -289,7 +289,8 @@ def move(lead_id):
     back asking for it; a refused move says why and puts the card back.
     """
     lead = lead_by_id_or_404(lead_id)
-    stages = lists.stages_in_order()
+    # The pipelines offered: an archived one takes no more leads.
+    stages = [stage for stage in lists.stages_in_order() if stage.pipeline.archived_at is None]
     reasons = lists.lost_reasons()
     if request.method == "GET":
         if not access.may_change(lead, current_user):

@@ -26,6 +26,7 @@ class LeadList:
         self.user = user
         self.q = text_arg(args.get("q"))
         self.stage_ids = tuple(dict.fromkeys(filter(None, map(id_arg, args.getlist("stage")))))
+        self.pipeline_id = id_arg(args.get("pipeline"))
         owner = args.get("owner", "")
         self.owner = owner if owner in (OWNER_MINE, OWNER_NOBODY) or id_arg(owner) else ""
         self.overdue = args.get("overdue") == "1"
@@ -82,6 +83,7 @@ class LeadList:
             include_archived=self.archived,
             restricted_to=restricted_to(self.user),
             fields=self.field_filters.filters,
+            pipeline_id=self.pipeline_id,
         )
 
     @property
@@ -91,13 +93,17 @@ class LeadList:
     @property
     def filter_count(self):
         """How many filters (beyond the search) narrow the list: shown on the Filters toggle."""
-        chosen = (self.stage_ids, self.owner, self.overdue, self.no_next_step, self.archived)
+        chosen = (
+            *(self.pipeline_id, self.stage_ids, self.owner),
+            *(self.overdue, self.no_next_step, self.archived),
+        )
         return sum(1 for value in chosen if value) + len(self.field_filters)
 
     def params(self, **changes):
         """The URL parameters of this list, with `changes`; defaults are left out."""
         params = {
             "q": self.q,
+            "pipeline": self.pipeline_id,
             "stage": list(self.stage_ids),
             "owner": self.owner,
             "overdue": "1" if self.overdue else None,

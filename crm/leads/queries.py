@@ -201,6 +201,8 @@ class LeadFilters:
     restricted_to: int | None = None
     # On the team's own fields: crm.field_filters.FieldFilter values.
     fields: tuple = ()
+    # Only the leads in this pipeline now.
+    pipeline_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -294,6 +296,9 @@ def filter_conditions(filters):
         conditions.append(Lead.archived == false())
     if filters.stage_ids:
         conditions.append(Lead.stage_id.in_(filters.stage_ids))
+    if filters.pipeline_id is not None:
+        in_pipeline = select(Stage.id).where(Stage.pipeline_id == filters.pipeline_id)
+        conditions.append(Lead.stage_id.in_(in_pipeline))
     if filters.unassigned:
         conditions.append(Lead.owner_id.is_(None))
     elif filters.owner_id is not None:

@@ -40,6 +40,7 @@ def index():
         count_cap=queries.COUNT_CAP,
         next_url=view.next_url(page.next_cursor) if page.next_cursor else None,
         stages=choices.all_stages,
+        pipelines=pipelines_of(choices.all_stages),
         team=choices.team,
         currency_sign=choices.currency_sign,
         may_reassign=access.manages_the_team(current_user),
@@ -52,17 +53,38 @@ class NewLeadChoices:
     def __init__(self):
         self.team = lists.team()
         self.all_stages = lists.stages_in_order()
-        # A lead starts in an open stage: it is won or lost only after some contact.
-        self.stages = [stage for stage in self.all_stages if stage.is_open]
+        # A lead starts in an open stage (it is won or lost only after some contact) of a
+        # pipeline still offered.
+        self.stages = [
+            stage
+            for stage in self.all_stages
+            if stage.is_open and stage.pipeline.archived_at is None
+        ]
         self.currency_sign = currency()
 
     def fill(self, form):
         form.owner_id.choices = {"": _("Nobody")} | {str(u.id): u.name for u in self.team}
-        form.stage_id.choices = {str(s.id): s.name for s in self.stages}
+        form.stage_id.choices = stage_choices(self.stages)
         return form
 
     def stage(self, stage_id):
         return next((stage for stage in self.stages if stage.id == stage_id), None)
+
+
+def pipelines_of(stages):
+    """The pipelines of `stages` (in order, loaded with them), each once."""
+    return list({stage.pipeline_id: stage.pipeline for stage in stages}.values())
+
+
+def stage_choices(stages):
+    """The stages to pick from, grouped by pipeline when there are several (each pipeline has
+    its own names, "Won" in each)."""
+    if len({stage.pipeline_id for stage in stages}) < 2:
+        return {str(stage.id): stage.name for stage in stages}
+    grouped = {}
+    for stage in stages:
+        grouped.setdefault(stage.pipeline.name, {})[str(stage.id)] = stage.name
+    return grouped
 
 
 def without_nul(formdata):
