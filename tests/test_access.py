@@ -89,6 +89,7 @@ ROUTES = {
     "leads.edit_people": (LEAD, "GET", "/leads/{number}/people/edit"),
     "leads.log_activity": (LEAD, "POST", "/leads/{number}/log"),
     "leads.archive": (LEAD, "POST", "/leads/{number}/archive"),
+    "leads.move_to_pipeline": (LEAD, "POST", "/leads/{number}/pipeline"),
     "leads.edit_activity": (LEAD, "GET", "/leads/{number}/activities/{activity}"),
     "leads.delete_activity": (LEAD, "POST", "/leads/{number}/activities/{activity}/delete"),
     "exports.leads": (LIST, "GET", "/export/leads.csv"),

@@ -341,6 +341,7 @@ LEAD_FORMS = {
         "expected": sometimes(st.integers(0, 5).map(str)),
     },
     "leads.archive": one("restore", "", "1"),
+    "leads.move_to_pipeline": lambda world: {"stage_id": chosen(world.ids(Stage))},
     "board.move": move_fields,
     "agenda.log": log_fields,
     "agenda.reschedule": lambda world: {

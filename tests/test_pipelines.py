@@ -361,3 +361,29 @@ def test_the_list_filters_by_pipeline(logged_in, admin, stages, renewals):
     assert f"/leads/{renewal.number}" in listed and f'/leads/{sales.number}"' not in listed
     exported = logged_in.get(f"/export/leads.csv?pipeline={renewals.id}").text
     assert "Acme renewal" in exported and "\nAcme," not in exported
+
+
+def test_a_lead_moves_to_another_pipeline_from_its_page(logged_in, admin, stages, renewals):
+    lead = factories.lead("Acme", owner=admin, stage=stages[2])
+    page = logged_in.get(f"/leads/{lead.number}").text
+    assert '<label for="lead-pipeline-stage">Move to another pipeline</label>' in page
+    assert '<optgroup label="Renewals">' in page and "Renewed" not in page.split("lead-pipeline")[1]
+    due = stage_named("Due")
+    # Only an open stage of another pipeline: not its own, not a closing one.
+    for refused in (stages[3].id, stage_named("Renewed").id, "x"):
+        answer = logged_in.post(f"/leads/{lead.number}/pipeline", data={"stage_id": refused})
+        assert answer.status_code == 422
+    assert reload(lead).stage_id == stages[2].id
+    answer = logged_in.post(f"/leads/{lead.number}/pipeline", data={"stage_id": due.id})
+    assert answer.status_code == 303
+    assert reload(lead).stage_id == due.id
+    page = logged_in.get(f"/leads/{lead.number}").text
+    assert "Lead #1 moved to Renewals: Due." in page
+    # Its statuses are now the new pipeline's.
+    assert 'class="badge stage-' + str(stage_named("Renewed").id) in page
+    assert '<optgroup label="Sales">' in page
+
+
+def test_with_one_pipeline_the_lead_page_offers_no_move(logged_in, admin, stages):
+    lead = factories.lead("Acme", owner=admin, stage=stages[0])
+    assert "lead-pipeline-stage" not in logged_in.get(f"/leads/{lead.number}").text

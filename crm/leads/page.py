@@ -9,7 +9,8 @@ from flask_login import current_user, login_required
 
 from crm import access, custom_fields, funnel, htmx
 from crm.access import activity_or_404, changeable_lead_or_403, lead_or_404
-from crm.args import MAX_ID
+from crm.args import MAX_ID, id_arg
+from crm.errors import render_error
 from crm.extensions import db
 from crm.field_inputs import FieldInputs
 from crm.forms import attach_error
@@ -37,11 +38,23 @@ def summary_context(lead, choices):
     return {
         "lead": lead,
         "choices": choices,
+        "pipeline_targets": pipeline_targets(lead, choices),
         "may_change_lead": access.may_change(lead, current_user),
         # The team's own fields: those filled in shown, the empty ones folded away.
         "filled_fields": [(f, values[f.key]) for f in fields if values.get(f.key) is not None],
         "empty_fields": [f for f in fields if values.get(f.key) is None],
     }
+
+
+def pipeline_targets(lead, choices):
+    """Where the lead can move to another pipeline: the open stages of the other pipelines
+    still offered, {pipeline name: [stage]}, the first open stage of each first."""
+    targets = {}
+    for stage in choices.stages:
+        elsewhere = stage.pipeline_id != lead.stage.pipeline_id
+        if elsewhere and stage.is_open and stage.pipeline.archived_at is None:
+            targets.setdefault(stage.pipeline.name, []).append(stage)
+    return targets
 
 
 def client_context(lead):
@@ -221,6 +234,37 @@ def archive(number):
         funnel.archive_lead(lead, current_user)
         flash(_("Lead archived. It keeps its history and can be restored."), "info")
     db.session.commit()
+    return htmx.redirect_to(url_for("leads.show", number=lead.number))
+
+
+@bp.route("/<int:number>/pipeline", methods=["POST"])
+@login_required
+def move_to_pipeline(number):
+    """Move the lead to an open stage of another pipeline: a stage change like any other, in
+    its history; its contacts and next step go along."""
+    lead = changeable_lead_or_403(number)
+    stage_id = id_arg(request.form.get("stage_id"))
+    targets = {
+        stage.id: stage for stages in pipeline_targets(lead, Choices()).values() for stage in stages
+    }
+    stage = targets.get(stage_id)
+    if stage is None:
+        return render_error(422, _("Choose an open stage of another pipeline."))
+    try:
+        funnel.move_lead(lead, stage, current_user)
+    except funnel.FunnelError as error:
+        db.session.rollback()
+        return render_error(422, error.message)
+    db.session.commit()
+    flash(
+        _(
+            "Lead #%(number)d moved to %(pipeline)s: %(stage)s.",
+            number=lead.number,
+            pipeline=stage.pipeline.name,
+            stage=stage.name,
+        ),
+        "success",
+    )
     return htmx.redirect_to(url_for("leads.show", number=lead.number))
 
 
