@@ -38,17 +38,35 @@ def check_name(name, pipeline=None):
     return name
 
 
-def add_pipeline(name):
-    """A new pipeline after the others, with a stage of each kind to start from."""
+def add_pipeline(name, stages=None):
+    """A new pipeline after the others, with `stages` ((name, colour, kind, stuck after days),
+    in order), else a stage of each kind to start from. A refusal names the stage's field as
+    "stages.<index>.<field>"."""
     name = check_name(name)
     last = db.session.scalar(select(func.max(Pipeline.position)))
     pipeline = Pipeline(name=name, position=(last + 1) if last is not None else 0)
     db.session.add(pipeline)
-    for position, (stage_name, colour, kind) in enumerate(starter_stages()):
-        db.session.add(
-            Stage(pipeline=pipeline, name=stage_name, colour=colour, kind=kind, position=position)
-        )
     db.session.flush()
+    if stages is None:
+        stages = [(stage_name, colour, kind, None) for stage_name, colour, kind in starter_stages()]
+    if not any(kind == StageKind.OPEN for _name, _colour, kind, _stuck in stages):
+        raise SettingsError(_("A pipeline needs an open stage for its new leads."), "stages")
+    for position, (stage_name, colour, kind, stuck) in enumerate(stages):
+        try:
+            stage_name, colour = lists.check_stage(stage_name, colour, kind, stuck, pipeline.id)
+        except SettingsError as error:
+            raise SettingsError(error.message, f"stages.{position}.{error.field}") from None
+        db.session.add(
+            Stage(
+                pipeline=pipeline,
+                name=stage_name,
+                colour=colour,
+                kind=kind,
+                stuck_after_days=stuck,
+                position=position,
+            )
+        )
+        db.session.flush()
     return pipeline
 
 

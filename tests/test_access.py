@@ -105,6 +105,8 @@ ROUTES = {
     "api.list_activities": (API, "GET", "/api/v1/leads/{number}/activities"),
     "api.log_activity": (API, "POST", "/api/v1/leads/{number}/activities"),
     "api.list_stages": (API, "GET", "/api/v1/stages"),
+    "api.list_pipelines": (API, "GET", "/api/v1/pipelines"),
+    "api.create_pipeline": (API, "POST", "/api/v1/pipelines"),
     "api.list_activity_kinds": (API, "GET", "/api/v1/activity-kinds"),
     "api.list_lost_reasons": (API, "GET", "/api/v1/lost-reasons"),
     "settings.index": (USER, "GET", "/settings/"),

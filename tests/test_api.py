@@ -268,7 +268,13 @@ def test_a_lead_as_the_api_shows_it(api, admin, stages):
     assert shown["title"] == "Acme"
     assert shown["value"] == "1250000.50"
     assert shown["next_step_at"] == "2026-12-01T09:30:00Z"
-    assert shown["stage"] == {"id": stages[0].id, "name": stages[0].name, "kind": "open"}
+    assert shown["stage"] == {
+        "id": stages[0].id,
+        "name": stages[0].name,
+        "kind": "open",
+        "pipeline_id": stages[0].pipeline_id,
+    }
+    assert shown["pipeline"] == {"id": stages[0].pipeline_id, "name": "Sales"}
     assert shown["owner"] == {"id": admin.id, "name": admin.name}
     assert shown["created_at"].endswith("Z")
     assert shown["lost_reason"] is None
@@ -867,6 +873,7 @@ def test_the_funnels_lists(api, stages):
     assert [stage["id"] for stage in shown] == [stage.id for stage in stages]
     assert shown[0] == {
         "id": stages[0].id,
+        "pipeline_id": stages[0].pipeline_id,
         "name": stages[0].name,
         "colour": stages[0].colour,
         "kind": "open",

@@ -15,6 +15,8 @@ from tests import factories, old_schema
 from tests.analytics_pages import csv_rows
 from tests.conftest import BACKENDS, own_database
 from tests.querycount import count_queries
+from tests.test_api import token_for
+from tests.test_api_fields import Api
 from tests.test_board import HTMX, board, cards, move, poll_url, reload
 
 
@@ -387,3 +389,90 @@ def test_a_lead_moves_to_another_pipeline_from_its_page(logged_in, admin, stages
 def test_with_one_pipeline_the_lead_page_offers_no_move(logged_in, admin, stages):
     lead = factories.lead("Acme", owner=admin, stage=stages[0])
     assert "lead-pipeline-stage" not in logged_in.get(f"/leads/{lead.number}").text
+
+
+# The API
+
+
+@pytest.fixture
+def api(client, admin, stages):
+    return Api(client, token_for(admin))
+
+
+def test_the_api_lists_the_pipelines_with_their_stages(api, stages, renewals):
+    shown = api.get("/pipelines").get_json()["pipelines"]
+    assert [(p["name"], p["archived"]) for p in shown] == [("Sales", False), ("Renewals", False)]
+    assert [stage["name"] for stage in shown[1]["stages"]] == ["Due", "Renewed"]
+    assert {stage["pipeline_id"] for stage in shown[1]["stages"]} == {renewals.id}
+
+
+def test_the_api_adds_a_pipeline_with_its_stages_in_one_call(api):
+    sent = {
+        "name": "Продления",
+        "stages": [
+            {"name": "Напомнить", "colour": "#0e7490"},
+            {"name": "Продлили", "kind": "won", "colour": "#15803d"},
+            {"name": "Не продлили", "kind": "lost"},
+        ],
+    }
+    answer = api.post("/pipelines", json=sent)
+    assert answer.status_code == 201, answer.get_json()
+    made = answer.get_json()
+    assert [(s["name"], s["kind"]) for s in made["stages"]] == [
+        ("Напомнить", "open"),
+        ("Продлили", "won"),
+        ("Не продлили", "lost"),
+    ]
+    assert pipeline_named_now("Продления") is not None
+
+
+def pipeline_named_now(name):
+    db.session.expire_all()
+    return db.session.scalar(select(Pipeline).where(Pipeline.name == name))
+
+
+@pytest.mark.parametrize(
+    ("sent", "field"),
+    [
+        ({"name": ""}, "name"),
+        ({"name": "Sales"}, "name"),
+        ({"name": "X", "stages": [{"name": "Won", "kind": "won"}]}, "stages"),
+        ({"name": "X", "stages": [{"name": "A"}, {"name": "B", "kind": "maybe"}]}, "stages.1.kind"),
+        ({"name": "X", "stages": [{"name": "A"}, {"name": "a"}]}, "stages.1.name"),
+        ({"name": "X", "stages": [{"name": "A", "colour": "red"}]}, "stages.0.colour"),
+        ({"name": "X", "stages": [{"name": "A", "size": 1}]}, "stages.0.size"),
+        ({"name": "X", "stages": "A, B"}, "stages"),
+        ({"name": "X", "owner": 1}, "owner"),
+    ],
+)
+def test_a_pipeline_that_cannot_be_added_is_a_422_naming_the_field(api, sent, field):
+    answer = api.post("/pipelines", json=sent)
+    assert answer.status_code == 422
+    assert answer.get_json()["error"]["field"] == field
+    assert pipeline_named_now("X") is None
+
+
+def test_only_an_administrator_adds_a_pipeline(client, stages):
+    seller = factories.user(name="Sam", email="sam@example.com")
+    answer = Api(client, token_for(seller)).post("/pipelines", json={"name": "Mine"})
+    assert answer.status_code == 403
+    assert pipeline_named_now("Mine") is None
+
+
+def test_the_api_moves_leads_across_pipelines_and_filters_by_pipeline(api, admin, stages, renewals):
+    lead = factories.lead("Acme", owner=admin, stage=stages[0])
+    other = factories.lead("Globex", owner=admin, stage=stages[0])
+    due = stage_named("Due")
+    moved = api.patch(f"/leads/{lead.number}", json={"stage_id": due.id})
+    assert moved.status_code == 200, moved.get_json()
+    assert moved.get_json()["pipeline"] == {"id": renewals.id, "name": "Renewals"}
+    listed = api.get(f"/leads?pipeline={renewals.id}").get_json()["leads"]
+    assert [each["number"] for each in listed] == [lead.number]
+    assert other.number in [each["number"] for each in api.get("/leads").get_json()["leads"]]
+    # A pipeline archived takes no more leads.
+    renewals.archived_at = utcnow()
+    db.session.commit()
+    refused = api.patch(f"/leads/{other.number}", json={"stage_id": due.id})
+    assert refused.status_code == 422
+    assert refused.get_json()["error"]["field"] == "stage_id"
+    assert api.post("/leads", json={"title": "New", "stage_id": due.id}).status_code == 422

@@ -192,7 +192,40 @@ SCHEMAS = {
         },
         required=[],
     ),
-    "StageRef": obj({"id": ID, "name": {"type": "string"}, "kind": STAGE_KIND}),
+    "StageRef": obj({"id": ID, "name": {"type": "string"}, "kind": STAGE_KIND, "pipeline_id": ID}),
+    "PipelineRef": obj({"id": ID, "name": {"type": "string"}}),
+    "Pipeline": obj(
+        {
+            "id": ID,
+            "name": {"type": "string"},
+            "position": {"type": "integer"},
+            "archived": {
+                "type": "boolean",
+                "description": "No longer offered; its leads' history stays.",
+            },
+            "stages": {"type": "array", "items": ref("Stage")},
+        }
+    ),
+    "PipelineCreate": obj(
+        {
+            "name": {"type": "string", "maxLength": 80},
+            "stages": {
+                "type": "array",
+                "maxItems": 30,
+                "description": "In order; at least one open. Without it: a stage of each kind.",
+                "items": obj(
+                    {
+                        "name": {"type": "string", "maxLength": 80},
+                        "colour": {"type": "string", "pattern": "^#[0-9a-fA-F]{6}$"},
+                        "kind": STAGE_KIND,
+                        "stuck_after_days": {"type": ["integer", "null"], "minimum": 1},
+                    },
+                    required=["name"],
+                ),
+            },
+        },
+        required=["name"],
+    ),
     "LostReasonRef": obj({"id": ID, "name": {"type": "string"}}),
     "Lead": obj(
         {
@@ -204,6 +237,7 @@ SCHEMAS = {
             "source": {"type": ["string", "null"]},
             "value": or_null(MONEY),
             "stage": ref("StageRef"),
+            "pipeline": ref("PipelineRef"),
             "owner": or_null(ref("Person")),
             "next_step_at": or_null(MOMENT),
             "next_step_note": {"type": ["string", "null"]},
@@ -268,6 +302,7 @@ SCHEMAS = {
     "Stage": obj(
         {
             "id": ID,
+            "pipeline_id": ID,
             "name": {"type": "string"},
             "colour": {"type": "string", "pattern": "^#[0-9a-fA-F]{6}$"},
             "kind": STAGE_KIND,
@@ -456,6 +491,12 @@ PATHS = {
                     "explode": True,
                 },
                 {
+                    "name": "pipeline",
+                    "in": "query",
+                    "description": "Only the leads in this pipeline now.",
+                    "schema": {"type": "integer", "minimum": 1},
+                },
+                {
                     "name": "owner",
                     "in": "query",
                     "description": "An account's id, `me`, or `none` for leads nobody owns.",
@@ -558,10 +599,36 @@ PATHS = {
             ),
         },
     },
+    "/pipelines": {
+        "get": {
+            "operationId": "listPipelines",
+            "summary": "The pipelines in order, each with its stages.",
+            "responses": responses(
+                200,
+                json_answer(
+                    "The pipelines.",
+                    obj({"pipelines": {"type": "array", "items": ref("Pipeline")}}),
+                ),
+            ),
+        },
+        "post": {
+            "operationId": "createPipeline",
+            "summary": "Add a pipeline with its stages (administrators).",
+            "requestBody": json_body(ref("PipelineCreate")),
+            "responses": responses(
+                201,
+                json_answer("The pipeline added.", ref("Pipeline")),
+                "BadRequest",
+                "Forbidden",
+                "TooLarge",
+                "Invalid",
+            ),
+        },
+    },
     "/stages": {
         "get": {
             "operationId": "listStages",
-            "summary": "The funnel's stages, in order.",
+            "summary": "Every pipeline's stages, pipeline after pipeline, each in its order.",
             "responses": responses(
                 200,
                 json_answer(

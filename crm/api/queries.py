@@ -13,7 +13,7 @@ from crm.activities.queries import Cursor as ActivityCursor
 from crm.activities.queries import older_than
 from crm.extensions import db
 from crm.leads import queries as register
-from crm.models import Activity, ActivityKind, Lead, LostReason
+from crm.models import Activity, ActivityKind, Lead, LostReason, Stage
 
 # Newest first, as the register opens: by number, which is unique, so it alone is the key.
 SORT = "number"
@@ -40,7 +40,7 @@ def lead_page(filters, cursor, size):
 
 def with_everything_shown():
     return (
-        joinedload(Lead.stage),
+        joinedload(Lead.stage).joinedload(Stage.pipeline),
         joinedload(Lead.owner),
         joinedload(Lead.lost_reason),
         # The people of a whole page in one more query, not one a lead.

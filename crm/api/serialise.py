@@ -28,7 +28,18 @@ def person(user):
 
 
 def stage_ref(stage):
-    return None if stage is None else {"id": stage.id, "name": stage.name, "kind": stage.kind}
+    if stage is None:
+        return None
+    return {
+        "id": stage.id,
+        "name": stage.name,
+        "kind": stage.kind,
+        "pipeline_id": stage.pipeline_id,
+    }
+
+
+def pipeline_ref(pipeline):
+    return {"id": pipeline.id, "name": pipeline.name}
 
 
 def lead(record):
@@ -43,6 +54,7 @@ def lead(record):
         "source": record.source,
         "value": money(record.value),
         "stage": stage_ref(record.stage),
+        "pipeline": pipeline_ref(record.stage.pipeline),
         "owner": person(record.owner),
         "next_step_at": moment(record.next_step_at),
         "next_step_note": record.next_step_note,
@@ -95,9 +107,21 @@ def activity(record, lead_number):
     }
 
 
+def pipeline(record, stages):
+    """A pipeline with its stages in order."""
+    return {
+        "id": record.id,
+        "name": record.name,
+        "position": record.position,
+        "archived": record.archived_at is not None,
+        "stages": [stage(each) for each in stages],
+    }
+
+
 def stage(record):
     return {
         "id": record.id,
+        "pipeline_id": record.pipeline_id,
         "name": record.name,
         "colour": record.colour,
         "kind": record.kind,

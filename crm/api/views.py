@@ -12,13 +12,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from crm import access, api_tokens, custom_fields, field_filters, funnel, lists
+from crm import access, api_tokens, custom_fields, field_filters, funnel, lists, pipelines
 from crm.access import may_see, restricted_to
 from crm.api import bp, inputs, openapi, queries, serialise
 from crm.api.errors import ApiError, invalid
 from crm.extensions import db, login_manager
 from crm.leads import queries as register
-from crm.models import ActivityKind, LostReason, Stage, User
+from crm.models import ActivityKind, LostReason, Pipeline, Stage, StageKind, User
 from crm.security import acting_as
 
 PAGE_SIZE = 50
@@ -32,6 +32,10 @@ SERVICE_FIELDS = {"stage": "stage_id", "lost_reason": "lost_reason_id"}
 
 def someone_message():
     return _("Choose someone from the list.")
+
+
+def pipeline_message():
+    return _("Choose a pipeline from the list.")
 
 
 def stage_message():
@@ -134,7 +138,9 @@ def lead_filters():
     elif owner != "":
         owner_id = inputs.query_id(owner, "owner", someone_message())
     search = (request.args.get("q") or "").replace("\x00", "").strip()[:SEARCH_MAX]
+    pipeline = request.args.get("pipeline", "")
     return register.LeadFilters(
+        pipeline_id=inputs.query_id(pipeline, "pipeline", pipeline_message()) if pipeline else None,
         fields=field_filters_of(request.args),
         search=search,
         stage_ids=stage_ids,
@@ -230,19 +236,22 @@ def check_owner(owner_id):
 
 
 def open_stage(value):
-    """A new lead starts in an open stage: won or lost comes after some contact."""
-    stage_id = inputs.identifier(value, "stage_id", stage_message())
-    stage = db.session.get(Stage, stage_id)
-    if stage is None or not stage.is_open:
+    """A new lead starts in an open stage (won or lost comes after some contact) of a pipeline
+    still offered."""
+    stage = any_stage(value)
+    if not stage.is_open:
         raise invalid(stage_message(), "stage_id")
     return stage
 
 
-def any_stage(value):
+def any_stage(value, lead=None):
+    """A stage of a pipeline still offered (or the one `lead` is in already)."""
     stage_id = inputs.identifier(value, "stage_id", stage_message())
     stage = db.session.get(Stage, stage_id)
     if stage is None:
         raise invalid(stage_message(), "stage_id")
+    if stage.pipeline.archived_at is not None and (lead is None or lead.stage_id != stage.id):
+        raise invalid(_("That pipeline is archived: choose a stage of another."), "stage_id")
     return stage
 
 
@@ -321,7 +330,7 @@ def update_lead(number):
     details = read_details(body)
     if "owner_id" in details:
         check_owner(details["owner_id"])
-    stage = any_stage(body["stage_id"]) if "stage_id" in body else None
+    stage = any_stage(body["stage_id"], lead) if "stage_id" in body else None
     if stage is None:
         for field in ("lost_reason_id", "lost_note"):
             if field in body:
@@ -435,7 +444,7 @@ def log_activity(number):
     kind = active_kind(body["kind"])
     said = inputs.text(body.get("body"), "body")
     occurred_at = inputs.optional_moment(body.get("occurred_at"), "occurred_at")
-    stage = None if body.get("stage_id") is None else any_stage(body["stage_id"])
+    stage = None if body.get("stage_id") is None else any_stage(body["stage_id"], lead)
     next_step_note = inputs.text(body.get("next_step_note"), "next_step_note")
     if "next_step_at" in body:
         next_step_at = inputs.optional_moment(body["next_step_at"], "next_step_at")
@@ -475,8 +484,72 @@ def log_activity(number):
 
 @bp.get("/stages")
 def list_stages():
-    """The funnel's stages in order."""
+    """Every pipeline's stages, pipeline after pipeline, each in its order."""
     return {"stages": [serialise.stage(stage) for stage in lists.stages_in_order()]}
+
+
+@bp.get("/pipelines")
+def list_pipelines():
+    """The pipelines in order (archived ones too, said so), each with its stages."""
+    stages = lists.stages_in_order()
+    return {
+        "pipelines": [
+            serialise.pipeline(each, [s for s in stages if s.pipeline_id == each.id])
+            for each in db.session.scalars(Pipeline.in_order())
+        ]
+    }
+
+
+STAGE_READERS = {
+    "name": inputs.text,
+    "colour": inputs.text,
+    "kind": inputs.text,
+    "stuck_after_days": lambda value, field: (
+        None if value is None else inputs.whole_number(value, field)
+    ),
+}
+
+
+@bp.post("/pipelines")
+def create_pipeline():
+    """A pipeline with its stages in one call (administrators)."""
+    if not current_user.is_admin:
+        raise ApiError(403, _("Only an administrator can add a pipeline."))
+    body = inputs.json_object()
+    inputs.check_fields(body, {"name", "stages"})
+    name = inputs.text(body.get("name"), "name")
+    stages = None
+    if "stages" in body:
+        if not isinstance(body["stages"], list) or len(body["stages"]) > STAGES_MAX:
+            raise invalid(_("Send the stages as a list of at most %(n)d.", n=STAGES_MAX), "stages")
+        stages = [read_stage(each, index) for index, each in enumerate(body["stages"])]
+    try:
+        created = pipelines.add_pipeline(name, stages)
+    except lists.SettingsError as error:
+        raise invalid(error.message, error.field) from None
+    db.session.commit()
+    return serialise.pipeline(created, lists.pipeline_stages(created.id)), 201
+
+
+STAGES_MAX = 30
+
+
+def read_stage(sent, index):
+    where = f"stages.{index}."
+    if not isinstance(sent, dict):
+        raise invalid(_("Send each stage as an object."), where.rstrip("."))
+    inputs.check_fields(sent, set(STAGE_READERS), prefix=where)
+    values = {name: read(sent.get(name), where + name) for name, read in STAGE_READERS.items()}
+    kind = values["kind"] or StageKind.OPEN
+    return (
+        values["name"],
+        values["colour"] or DEFAULT_STAGE_COLOUR,
+        kind,
+        values["stuck_after_days"],
+    )
+
+
+DEFAULT_STAGE_COLOUR = "#64748b"
 
 
 @bp.get("/activity-kinds")
