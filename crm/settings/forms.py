@@ -131,7 +131,9 @@ class PipelineForm(FlaskForm):
     """A pipeline's name, to add one or rename it."""
 
     name = StringField(
-        _l("Name"), filters=[strip], validators=[DataRequired(), Length(max=PIPELINE_NAME_MAX)]
+        _l("Pipeline name"),
+        filters=[strip],
+        validators=[DataRequired(), Length(max=PIPELINE_NAME_MAX)],
     )
 
 

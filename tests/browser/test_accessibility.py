@@ -30,6 +30,7 @@ PAGES = [
     "/settings/general",
     "/settings/users",
     "/settings/stages",
+    "/settings/pipelines",
     "/settings/fields",
     "/settings/fields/new",
     "/settings/fields/{field}",
