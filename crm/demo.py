@@ -43,9 +43,9 @@ from decimal import Decimal
 from itertools import accumulate
 from operator import attrgetter, methodcaller, mul
 
-from sqlalchemy import JSON, DateTime, exists, insert, select, text
+from sqlalchemy import JSON, DateTime, exists, func, insert, select, text
 
-from crm import custom_fields, data_version, funnel_defaults, search_index
+from crm import custom_fields, data_version, funnel_defaults, pipelines, search_index
 from crm.extensions import db
 from crm.funnel import Backfill, phone_tail
 from crm.models import (
@@ -57,6 +57,7 @@ from crm.models import (
     FieldType,
     Lead,
     LostReason,
+    Pipeline,
     PlannedStep,
     Role,
     Stage,
@@ -68,7 +69,7 @@ from crm.models import (
 from crm.sample_data import FIELDS, INN_REGIONS, TEXTS, TRADE_INDUSTRIES, WORDS
 
 # Bump when the generated data changes, so `make bench` rebuilds its stored databases.
-VERSION = 8
+VERSION = 9
 
 # The setup page's sample: 60 leads, all the new administrator's and all in the language chosen,
 # over the last three months (89 days back from today, so nothing is older than 90 days whatever
@@ -194,8 +195,9 @@ def generate(
     if not db.session.get(AppSetting, "installed_at"):
         db.session.add(AppSetting(key="installed_at", value=utcnow().isoformat()))
     db.session.flush()
+    renewals = add_renewals(language)
     try:
-        funnel = Funnel.load()
+        funnel = Funnel.load(renewals)
     except StopIteration:
         raise DemoError("The funnel needs a won and a lost stage.") from None
     if not funnel.open or not funnel.kinds:
@@ -229,11 +231,15 @@ class Funnel:
     lost: int
     kinds: dict[str, int]
     reasons: list[int]
+    # The renewals pipeline's stages, in order (none: no such pipeline).
+    renewals: list[int] = field(default_factory=list)
 
     @classmethod
-    def load(cls):
-        """Read the funnel, the activity kinds by code and the active lost reasons in order."""
-        stages = db.session.scalars(Stage.in_funnel_order()).all()
+    def load(cls, renewals=None):
+        """Read the first pipeline's stages, the activity kinds by code, the active lost
+        reasons in order, and the renewals pipeline's stages."""
+        first = db.session.scalar(select(Pipeline.id).order_by(Pipeline.position, Pipeline.id))
+        stages = db.session.scalars(Stage.in_funnel_order(first)).all()
         kinds = db.session.execute(select(ActivityKind.code, ActivityKind.id)).all()
         reasons = db.session.scalars(
             select(LostReason.id)
@@ -246,7 +252,45 @@ class Funnel:
             lost=next(stage.id for stage in stages if stage.kind == StageKind.LOST),
             kinds=dict(kinds),
             reasons=list(reasons),
+            renewals=[]
+            if renewals is None
+            else list(
+                db.session.scalars(
+                    select(Stage.id)
+                    .where(Stage.pipeline_id == renewals.id)
+                    .order_by(Stage.position)
+                )
+            ),
         )
+
+
+# A second pipeline: won clients come back for a renewal, about a tenth of the leads.
+RENEWAL_NAMES = {"ru": "Продления", "en": "Renewals"}
+RENEWAL_STAGES = {
+    "ru": ("Пора продлевать", "Предложение отправлено", "Продлили", "Не продлили"),
+    "en": ("Renewal due", "Offer sent", "Renewed", "Not renewed"),
+}
+RENEWAL_KINDS = (StageKind.OPEN, StageKind.OPEN, StageKind.WON, StageKind.LOST)
+RENEWAL_COLOURS = ("#0e7490", "#6d28d9", "#15803d", "#991b1b")
+# Of the won leads, the share that came back for a renewal.
+RENEWAL_SHARE = 0.5
+
+
+def add_renewals(language):
+    """The renewals pipeline: the one made before (the demo filled again), or a new one
+    unless the team has a second pipeline of its own."""
+    made = db.session.scalar(select(Pipeline).where(Pipeline.name == RENEWAL_NAMES[language]))
+    if made is not None:
+        return made
+    if db.session.scalar(select(func.count()).select_from(Pipeline)) > 1:
+        return None
+    stages = [
+        (name, colour, kind, None)
+        for name, colour, kind in zip(
+            RENEWAL_STAGES[language], RENEWAL_COLOURS, RENEWAL_KINDS, strict=True
+        )
+    ]
+    return pipelines.add_pipeline(RENEWAL_NAMES[language], stages)
 
 
 @contextmanager
@@ -476,6 +520,8 @@ class Generator:
         # A colleague of the main contact on some leads: a stream of its own, so the rest of
         # the data is as without them.
         self.people_rng = random.Random(f"{seed}:people")  # noqa: S311
+        # Renewals draw from a stream of their own, so the rest stays as without them.
+        self.renewal_rng = random.Random(f"{seed}:renewals")  # noqa: S311
         self.colleagues = {
             code: Locale(self.people_rng, code)
             for code in (language, "ru" if language == "en" else "en")
@@ -1191,8 +1237,25 @@ class Writer:
             self.log(past, lead, told, steps.get(told.minute), reason)
         for minute in planned_alone:
             self.plan_step(past, lead, minute, steps)
+        if plan.path[-1] == funnel.won and funnel.renewals:
+            self.renew(past, lead, owner or created_by)
         if archived:
             past.archive_lead(lead, lead.stage_changed_at)
+
+    def renew(self, past, lead, by):
+        """Some won clients come back: the lead moves on to the renewals pipeline months
+        after it was won, and some of those get an offer, and are renewed."""
+        rng = self.generator.renewal_rng
+        due, offer, renewed, _not_renewed = self.generator.funnel.renewals
+        if rng.random() >= RENEWAL_SHARE:
+            return
+        now = self.generator.clock.time_now
+        at = lead.stage_changed_at + timedelta(days=rng.randint(30, 330), hours=rng.randint(0, 8))
+        for stage_id, chance in ((due, 1.0), (offer, 0.45), (renewed, 0.5)):
+            if at >= now or rng.random() >= chance:
+                return
+            past.move_lead(lead, stage_id, by, at)
+            at += timedelta(days=rng.randint(2, 40), hours=rng.randint(0, 8))
 
     def contacts(self, plan, owner, contacts):
         """Who made each contact, whether the lead was moved on the board just before, what

@@ -6,9 +6,9 @@ import re
 import flask_migrate
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from crm import create_app, data_version, funnel, lists
+from crm import create_app, data_version, funnel, funnel_defaults, lists
 from crm.extensions import db
 from crm.models import Lead, Pipeline, Stage, StageChange, StageKind, User, utcnow
 from tests import factories, old_schema
@@ -476,3 +476,20 @@ def test_the_api_moves_leads_across_pipelines_and_filters_by_pipeline(api, admin
     assert refused.status_code == 422
     assert refused.get_json()["error"]["field"] == "stage_id"
     assert api.post("/leads", json={"title": "New", "stage_id": due.id}).status_code == 422
+
+
+def test_a_new_database_gets_one_pipeline_at_setup(empty_database, tmp_path, monkeypatch):
+    monkeypatch.setenv("CRM_INSTANCE_PATH", str(tmp_path))
+    app = create_app({"SECRET_KEY": "x", "DATABASE_URL": empty_database})
+    with app.app_context():
+        flask_migrate.upgrade()
+        assert db.session.scalar(select(func.count()).select_from(Pipeline)) == 0
+        funnel_defaults.install("ru")
+        db.session.commit()
+        pipelines = db.session.execute(select(Pipeline.id, Pipeline.name)).all()
+        stage_pipelines = set(db.session.scalars(select(Stage.pipeline_id)))
+        first = lists.first_pipeline().id
+        db.session.remove()
+        db.engine.dispose()
+    assert [name for _id, name in pipelines] == ["Продажи"]
+    assert stage_pipelines == {first}

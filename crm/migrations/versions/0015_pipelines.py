@@ -31,14 +31,18 @@ def upgrade():
         sa.PrimaryKeyConstraint('id', name=op.f('pk_pipelines')),
     )
     bind = op.get_bind()
+    # A database set up already: its stages become the first pipeline's. An empty one gets its
+    # first pipeline with its stages at setup.
+    has_stages = bind.execute(sa.text("SELECT count(*) FROM stages")).scalar()
     language = bind.execute(
         sa.text("SELECT value FROM app_settings WHERE key = 'language'")
     ).scalar()
-    op.bulk_insert(
-        pipelines, [{'id': 1, 'name': FIRST_NAMES.get(language, FIRST_NAME), 'position': 0}]
-    )
-    if bind.dialect.name == 'postgresql':
-        op.execute("SELECT setval(pg_get_serial_sequence('pipelines', 'id'), 1)")
+    if has_stages:
+        op.bulk_insert(
+            pipelines, [{'id': 1, 'name': FIRST_NAMES.get(language, FIRST_NAME), 'position': 0}]
+        )
+        if bind.dialect.name == 'postgresql':
+            op.execute("SELECT setval(pg_get_serial_sequence('pipelines', 'id'), 1)")
     with op.batch_alter_table('stages', schema=None) as batch_op:
         batch_op.add_column(sa.Column('pipeline_id', sa.Integer(), nullable=True))
     op.execute('UPDATE stages SET pipeline_id = 1')
