@@ -4,17 +4,18 @@ import sys
 
 import click
 
-from crm import demo, funnel_defaults, i18n, timezones
+from crm import api_tokens, demo, funnel_defaults, i18n, timezones
 from crm.accounts import AccountError, create_user
 from crm.backup import backup_command, restore_command
 from crm.exports.command import export_command
 from crm.extensions import db
 from crm.imports.command import import_command
-from crm.models import AppSetting, Role, utcnow
+from crm.models import AppSetting, Role, User, utcnow
 
 
 def init_app(app):
     app.cli.add_command(create_user_command)
+    app.cli.add_command(api_token_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(import_command)
     app.cli.add_command(export_command)
@@ -64,6 +65,28 @@ def create_user_command(email, name, admin, language, zone, password_stdin):
     db.session.commit()
     zone_note = f" in {user.timezone}" if user.timezone else ""
     click.echo(f"Created {user.role} {user.email}{zone_note}.")
+
+
+@click.command("api-token")
+@click.argument("email")
+@click.option("--name", required=True, help="What the token is for, as Settings lists it.")
+def api_token_command(email, name):
+    """Print a new personal API token for the account EMAIL, for a script or a monitor.
+
+    Shown once, here: only its hash is kept. It can do what its owner can do, and is revoked
+    under Settings → API tokens.
+    """
+    user = db.session.scalar(User.by_email(email))
+    if user is None or not user.active:
+        raise click.ClickException(f"no active account has the email {email!r}")
+    name = name.strip()
+    if not name or len(name) > api_tokens.NAME_MAX:
+        raise click.BadParameter(
+            f"give the token a name of 1 to {api_tokens.NAME_MAX} characters", param_hint="--name"
+        )
+    _record, token = api_tokens.issue(user, name)
+    db.session.commit()
+    click.echo(token)
 
 
 def known_zone_or_fail(name):

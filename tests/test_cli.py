@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 
 from crm import i18n, timezones
 from crm.extensions import db
-from crm.models import AppSetting, Role, Stage, User
+from crm.models import ApiToken, AppSetting, Role, Stage, User
 
 
 def test_create_user_reads_password_from_stdin(runner):
@@ -95,3 +95,23 @@ def test_the_first_account_sets_the_team_language_and_zone(runner):
     other = create(runner, "--language", "en", "--timezone", "UTC", email="uma@example.com")
     assert other.exit_code == 0
     assert (i18n.team_language(), timezones.team_zone()) == ("ru", "Europe/Moscow")
+
+
+def test_api_token_prints_a_working_token_once(runner, client, admin):
+    result = runner.invoke(args=["api-token", "ADA@example.com", "--name", "Monitoring"])
+    assert result.exit_code == 0, result.output
+    token = result.output.strip()
+    assert token.startswith("crm_")
+    answer = client.get("/api/v1/pipelines", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200
+    # Only its hash is kept, under the name given.
+    stored = db.session.execute(select(ApiToken.name, ApiToken.token_hash)).one()
+    assert stored.name == "Monitoring" and token not in stored.token_hash
+
+
+def test_api_token_refuses_an_unknown_account_or_no_name(runner, admin):
+    unknown = runner.invoke(args=["api-token", "nobody@example.com", "--name", "x"])
+    assert unknown.exit_code != 0 and "no active account" in unknown.output
+    unnamed = runner.invoke(args=["api-token", "ada@example.com", "--name", " "])
+    assert unnamed.exit_code != 0
+    assert db.session.scalar(select(func.count()).select_from(ApiToken)) == 0
