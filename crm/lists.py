@@ -14,6 +14,7 @@ from flask_babel import ngettext
 from sqlalchemy import exists, func, or_, select
 
 from crm import app_settings, funnel
+from crm.args import id_arg
 from crm.extensions import db
 from crm.models import (
     Activity,
@@ -194,6 +195,18 @@ def check_stage_name_free(name, pipeline_id, stage=None):
 def pipelines():
     """The pipelines still offered, in the team's order."""
     return db.session.scalars(Pipeline.in_order().where(Pipeline.archived_at.is_(None))).all()
+
+
+def chosen_pipeline_id(args, offered):
+    """The pipeline an address narrows to (`pipeline=<id>`) among `offered`; None for all."""
+    wanted = id_arg(args.get("pipeline"))
+    return wanted if wanted in {pipeline.id for pipeline in offered} else None
+
+
+def in_pipeline(lead_id, pipeline_id):
+    """That the lead `lead_id` (a column) is in the pipeline now."""
+    leads = select(Lead.id).join(Stage, Stage.id == Lead.stage_id)
+    return lead_id.in_(leads.where(Stage.pipeline_id == pipeline_id))
 
 
 def first_pipeline():

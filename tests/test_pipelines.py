@@ -2,6 +2,7 @@
 funnel the first pipeline, and a database from before pipelines moves its stages into it."""
 
 import re
+from datetime import timedelta
 
 import flask_migrate
 import pytest
@@ -493,3 +494,24 @@ def test_a_new_database_gets_one_pipeline_at_setup(empty_database, tmp_path, mon
         db.engine.dispose()
     assert [name for _id, name in pipelines] == ["Продажи"]
     assert stage_pipelines == {first}
+
+
+def test_the_agenda_and_missed_contacts_cover_every_pipeline_or_one(
+    logged_in, admin, stages, renewals
+):
+    overdue = utcnow() - timedelta(days=2)
+    sales = factories.lead("Acme", owner=admin, stage=stages[0], next_step_at=overdue)
+    renewal = factories.lead("Acme renewal", owner=admin, stage=stage_named("Due"))
+    funnel.update_lead(renewal, admin, next_step_at=overdue)
+    db.session.commit()
+    everything = logged_in.get("/agenda/").text
+    assert f"/leads/{sales.number}" in everything and f"/leads/{renewal.number}" in everything
+    assert '<label for="agenda-pipeline">Pipeline</label>' in everything
+    one = logged_in.get(f"/agenda/?pipeline={renewals.id}").text
+    assert f'/leads/{renewal.number}"' in one and f'/leads/{sales.number}"' not in one
+    # The rows' own links keep the pipeline, so a redraw shows the same leads.
+    assert f"pipeline={renewals.id}" in one
+
+    missed = logged_in.get(f"/agenda/missed?pipeline={renewals.id}").text
+    assert "Acme renewal" in missed and ">Acme<" not in missed
+    assert "Acme renewal" in logged_in.get("/agenda/missed").text

@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 
-from crm import access, htmx
+from crm import access, htmx, lists
 from crm.agenda import bp, queries
 from crm.args import id_arg
 from crm.errors import render_error
@@ -68,6 +68,9 @@ class MissedView:
         self.owner = owner
         self.days = [today - timedelta(days=back) for back in range(self.period - 1, -1, -1)]
         self.day = read_day(args.get("day"), self.days)
+        # Every pipeline's leads, unless one is chosen.
+        self.pipelines = lists.pipelines()
+        self.pipeline_id = lists.chosen_pipeline_id(args, self.pipelines)
 
     @property
     def everyone(self):
@@ -84,6 +87,7 @@ class MissedView:
             "owner": self.owner if self.owner != OWNER_MINE else None,
             "days": self.period if self.period != DEFAULT_PERIOD else None,
             "day": self.day.isoformat() if self.day else None,
+            "pipeline": self.pipeline_id,
         } | changes
         return {name: value for name, value in params.items() if value not in (None, "")}
 
@@ -205,9 +209,9 @@ def missed():
 
     now = utcnow()
     day_starts = [day_bounds(day)[0] for day in view.days]
-    counts = queries.missed_counts(day_starts, now, view.owner_id())
+    counts = queries.missed_counts(day_starts, now, view.owner_id(), view.pipeline_id)
     per_day = tally_days(counts, len(view.days))
-    earlier = queries.still_waiting_before(day_starts[0], now, view.owner_id())
+    earlier = queries.still_waiting_before(day_starts[0], now, view.owner_id(), view.pipeline_id)
 
     if view.day:
         start, end = day_bounds(view.day)
@@ -215,7 +219,7 @@ def missed():
     else:
         start, end = day_starts[0], now
         listed_total = sum(per_day)
-    steps = queries.missed_steps(start, end, now, view.owner_id())
+    steps = queries.missed_steps(start, end, now, view.owner_id(), view.pipeline_id)
     leads = [step.lead for step in steps]
     return htmx.render(
         "agenda/missed.html",

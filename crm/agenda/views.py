@@ -26,7 +26,7 @@ from crm.forms import MISREADINGS
 from crm.i18n import user_locale
 from crm.leads.queries import last_contacts
 from crm.log_form import new_log_form, save_log
-from crm.models import utcnow
+from crm.models import Lead, utcnow
 from crm.timezones import day_bounds, local_now, local_today, to_local, to_utc
 
 SECTIONS = {
@@ -58,9 +58,15 @@ class AgendaView:
         self.owner = owner if owner == EVERYONE or id_arg(owner) else ""
         self.args = args
         self.field_filters = field_filters.read(args, field_filters.CHOICE_TYPES)
+        # Every pipeline, unless one is chosen.
+        self.pipelines = lists.pipelines()
+        self.pipeline_id = lists.chosen_pipeline_id(args, self.pipelines)
 
     def conditions(self):
-        return self.field_filters.conditions()
+        found = self.field_filters.conditions()
+        if self.pipeline_id is not None:
+            found = (*found, lists.in_pipeline(Lead.id, self.pipeline_id))
+        return found
 
     def field_controls(self):
         return field_filters.controls(self.field_filters, self.args, field_filters.CHOICE_TYPES)
@@ -73,6 +79,8 @@ class AgendaView:
 
     def url(self, endpoint="agenda.index", **values):
         params = {"owner": self.owner} if self.owner else {}
+        if self.pipeline_id is not None:
+            params["pipeline"] = self.pipeline_id
         if endpoint in SECTIONS_ENDPOINTS:
             params |= self.field_filters.params()
         return url_for(endpoint, **params, **values)
