@@ -11,7 +11,7 @@ import re
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import exists, func, or_, select, update
 
 from crm import app_settings, funnel
 from crm.args import id_arg
@@ -19,6 +19,7 @@ from crm.extensions import db
 from crm.models import (
     Activity,
     ActivityKind,
+    IntakeForm,
     Lead,
     LostReason,
     Pipeline,
@@ -343,6 +344,10 @@ def remove_stage(stage):
                 stage_history_count(stage),
             )
         )
+    # Intake forms that started their leads here start them in the first stage again.
+    db.session.execute(
+        update(IntakeForm).where(IntakeForm.stage_id == stage.id).values(stage_id=None)
+    )
     db.session.delete(stage)
     db.session.flush()
     renumber(pipeline_stages(stage.pipeline_id))

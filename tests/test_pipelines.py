@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from crm import create_app, data_version, funnel, funnel_defaults, lists
 from crm.extensions import db
-from crm.models import Lead, Pipeline, Stage, StageChange, StageKind, User, utcnow
+from crm.models import IntakeForm, Lead, Pipeline, Stage, StageChange, StageKind, User, utcnow
 from tests import factories, old_schema
 from tests.analytics_pages import csv_rows
 from tests.conftest import BACKENDS, own_database
@@ -515,3 +515,40 @@ def test_the_agenda_and_missed_contacts_cover_every_pipeline_or_one(
     missed = logged_in.get(f"/agenda/missed?pipeline={renewals.id}").text
     assert "Acme renewal" in missed and ">Acme<" not in missed
     assert "Acme renewal" in logged_in.get("/agenda/missed").text
+
+
+# Intake forms
+
+
+def test_an_intake_form_starts_its_leads_in_the_pipeline_chosen(
+    logged_in, client, stages, renewals
+):
+    due = stage_named("Due")
+    page = logged_in.get("/settings/intake-forms/new").text
+    assert f'<option value="{due.id}">Renewals: Due</option>' in page
+    answer = logged_in.post(
+        "/settings/intake-forms/new",
+        data={"name": "Renewal requests", "reply": "page", "active": "y", "stage_id": due.id},
+    )
+    assert answer.status_code == 303
+    form = db.session.scalar(select(IntakeForm).where(IntakeForm.name == "Renewal requests"))
+    assert form.stage_id == due.id
+    logged_in.post("/logout")
+    client.post(f"/intake/{form.token}", data={"name": "Ivan", "phone": "+7 999 123-45-67"})
+    assert db.session.scalar(select(Lead.stage_id).where(Lead.title == "Ivan")) == due.id
+    # Archived meanwhile: requests start in the first pipeline again, never lost.
+    renewals.archived_at = utcnow()
+    db.session.commit()
+    client.post(f"/intake/{form.token}", data={"name": "Olga", "phone": "+7 999 765-43-21"})
+    assert db.session.scalar(select(Lead.stage_id).where(Lead.title == "Olga")) == stages[0].id
+
+
+def test_removing_a_stage_an_intake_form_starts_in(logged_in, stages, renewals):
+    due = stage_named("Due")
+    lists.add_stage("Second", "#0e7490", pipeline=renewals)
+    form = IntakeForm(name="Web", token="t" * 32, stage_id=due.id)
+    db.session.add(form)
+    db.session.commit()
+    lists.remove_stage(due)
+    db.session.commit()
+    assert db.session.get(IntakeForm, form.id).stage_id is None

@@ -232,6 +232,15 @@ def matching_lead(email, phone, identity=()):
     return None
 
 
+def start_stage(form):
+    """The stage the form's new leads start in: its own while open and offered, else the
+    first pipeline's first (None)."""
+    stage = form.stage
+    if stage is None or not stage.is_open or stage.pipeline.archived_at is not None:
+        return None
+    return stage
+
+
 def default_owner_id(form):
     owner = form.owner
     return owner.id if owner is not None and owner.active else None
@@ -262,6 +271,7 @@ def receive(form, submission):
             if lead is None:
                 lead = funnel.create_lead(
                     None,
+                    stage=start_stage(form),
                     ask_required=False,
                     title=title,
                     contact_name=submission.get("name"),

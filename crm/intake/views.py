@@ -48,13 +48,30 @@ def settings_form(form=None):
     ):
         # A deactivated owner stays shown until someone else is chosen.
         settings.owner_id.choices[form.owner_id] = form.owner.name
+    settings.stage_id.choices = start_choices()
     return settings
+
+
+def start_choices():
+    """Where a request's new lead can start: an open stage of a pipeline still offered, by
+    pipeline when there are several."""
+    stages = [
+        stage
+        for stage in lists.stages_in_order()
+        if stage.is_open and stage.pipeline.archived_at is None
+    ]
+    several = len({stage.pipeline_id for stage in stages}) > 1
+    return {"": _("The first stage")} | {
+        stage.id: f"{stage.pipeline.name}: {stage.name}" if several else stage.name
+        for stage in stages
+    }
 
 
 def apply(settings, form):
     form.name = settings.name.data
     form.source = settings.source.data or None
     form.owner_id = settings.owner_id.data
+    form.stage_id = settings.stage_id.data
     form.allowed_origins = settings.allowed_origins.data or ""
     form.reply = settings.reply.data
     form.redirect_url = settings.redirect_url.data or None
