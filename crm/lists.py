@@ -346,7 +346,7 @@ def remove_stage(stage):
         )
     # Intake forms that started their leads here start them in the first stage again.
     db.session.execute(
-        update(IntakeForm).where(IntakeForm.stage_id == stage.id).values(stage_id=None)
+        update(IntakeForm).where(IntakeForm.start_stage_id == stage.id).values(start_stage_id=None)
     )
     db.session.delete(stage)
     db.session.flush()

@@ -585,7 +585,7 @@ class IntakeForm(db.Model):
     # Who gets the new leads; None leaves them unclaimed for anyone to take.
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # The stage (and so the pipeline) its new leads start in; None: the first pipeline's first.
-    stage_id: Mapped[int | None] = mapped_column(ForeignKey("stages.id"))
+    start_stage_id: Mapped[int | None] = mapped_column(ForeignKey("stages.id"))
     # Sites allowed to send it from a browser, one origin ("https://example.com") a line.
     allowed_origins: Mapped[str] = mapped_column(Text, default="")
     reply: Mapped[str] = mapped_column(String(10), default=IntakeReply.PAGE)
@@ -594,7 +594,7 @@ class IntakeForm(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     owner: Mapped[User | None] = relationship()
-    stage: Mapped[Stage | None] = relationship()
+    start_stage: Mapped[Stage | None] = relationship()
 
     @property
     def origins(self):

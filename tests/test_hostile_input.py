@@ -63,12 +63,14 @@ API_DRIVEN = {
     "api.update_lead": "tests/test_api.py",
     "api.log_activity": "tests/test_api.py",
     "api.list_leads": "tests/test_api.py",
+    "api.create_pipeline": "tests/test_pipelines.py",
     "api.get_lead": "below",
     "api.list_activities": "below",
     "api.archive_lead": "below",
 }
 API_WITHOUT_INPUT = {
     "api.list_stages",
+    "api.list_pipelines",
     "api.list_activity_kinds",
     "api.list_lost_reasons",
     "api.openapi_document",

@@ -7,6 +7,8 @@ from datetime import timedelta
 import flask_migrate
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from crm import create_app, data_version, funnel, funnel_defaults, lists
@@ -14,11 +16,14 @@ from crm.extensions import db
 from crm.models import IntakeForm, Lead, Pipeline, Stage, StageChange, StageKind, User, utcnow
 from tests import factories, old_schema
 from tests.analytics_pages import csv_rows
-from tests.conftest import BACKENDS, own_database
+from tests.conftest import BACKENDS, fewer_on_postgresql, own_database
 from tests.querycount import count_queries
-from tests.test_api import token_for
+from tests.test_api import json_values, token_for
 from tests.test_api_fields import Api
 from tests.test_board import HTMX, board, cards, move, poll_url, reload
+from tests.test_import import check as import_check
+from tests.test_import import load as import_load
+from tests.test_import import sheet as import_sheet
 
 
 def second_pipeline(name="Renewals", stages=(("Due", StageKind.OPEN), ("Renewed", "won"))):
@@ -528,11 +533,11 @@ def test_an_intake_form_starts_its_leads_in_the_pipeline_chosen(
     assert f'<option value="{due.id}">Renewals: Due</option>' in page
     answer = logged_in.post(
         "/settings/intake-forms/new",
-        data={"name": "Renewal requests", "reply": "page", "active": "y", "stage_id": due.id},
+        data={"name": "Renewal requests", "reply": "page", "active": "y", "start_stage_id": due.id},
     )
     assert answer.status_code == 303
     form = db.session.scalar(select(IntakeForm).where(IntakeForm.name == "Renewal requests"))
-    assert form.stage_id == due.id
+    assert form.start_stage_id == due.id
     logged_in.post("/logout")
     client.post(f"/intake/{form.token}", data={"name": "Ivan", "phone": "+7 999 123-45-67"})
     assert db.session.scalar(select(Lead.stage_id).where(Lead.title == "Ivan")) == due.id
@@ -546,9 +551,83 @@ def test_an_intake_form_starts_its_leads_in_the_pipeline_chosen(
 def test_removing_a_stage_an_intake_form_starts_in(logged_in, stages, renewals):
     due = stage_named("Due")
     lists.add_stage("Second", "#0e7490", pipeline=renewals)
-    form = IntakeForm(name="Web", token="t" * 32, stage_id=due.id)
+    form = IntakeForm(name="Web", token="t" * 32, start_stage_id=due.id)
     db.session.add(form)
     db.session.commit()
     lists.remove_stage(due)
     db.session.commit()
-    assert db.session.get(IntakeForm, form.id).stage_id is None
+    assert db.session.get(IntakeForm, form.id).start_stage_id is None
+
+
+# The import
+
+
+def test_an_imported_row_names_its_pipeline_and_its_status_within_it(
+    app, admin, stages, renewals, tmp_path
+):
+    lists.add_stage("Won", "#15803d", StageKind.WON, pipeline=renewals)
+    # A name both pipelines have: without a pipeline named, the first one's.
+    lists.add_stage("Interested", "#0e7490", pipeline=renewals)
+    db.session.commit()
+    path = import_sheet(
+        tmp_path,
+        [
+            ["Название", "Воронка", "Статус", "Сумма"],
+            ["Acme", "", "Interested", "100"],
+            ["Acme renewal", "renewals", "", "100"],
+            ["Globex renewal", "Renewals", "won", "100"],
+            ["Umbrella", "Partners", "", "100"],
+        ],
+    )
+    report = import_check("leads", path, tmp_path)
+    assert [error for error in report.errors] and "No pipeline is called “Partners”" in str(
+        report.errors
+    )
+    import_load("leads", path, tmp_path, skip_errors=True)
+    stage_of = dict(db.session.execute(select(Lead.title, Lead.stage_id)).all())
+    assert stage_of["Acme"] == stages[1].id
+    assert stage_of["Acme renewal"] == stage_named("Due").id
+    renewed_won = db.session.scalar(
+        select(Stage.id).where(Stage.pipeline_id == renewals.id, Stage.name == "Won")
+    )
+    assert stage_of["Globex renewal"] == renewed_won
+    assert "Umbrella" not in stage_of
+
+
+stage_values = st.fixed_dictionaries(
+    {},
+    optional={
+        "name": st.one_of(st.text(max_size=90), json_values),
+        "colour": st.one_of(st.sampled_from(["#0e7490", "red", ""]), json_values),
+        "kind": st.one_of(st.sampled_from(["open", "won", "lost", "maybe"]), json_values),
+        "stuck_after_days": st.one_of(st.integers(-5, 400), json_values),
+    },
+)
+
+
+@fewer_on_postgresql(
+    settings(
+        max_examples=60,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    ),
+    given(
+        body=st.fixed_dictionaries(
+            {},
+            optional={
+                "name": st.one_of(st.text(max_size=90), json_values),
+                "stages": st.one_of(st.lists(stage_values, max_size=5), json_values),
+            },
+        )
+    ),
+)
+def test_any_pipeline_sent_is_added_whole_or_refused_cleanly(api, body):
+    before = db.session.scalar(select(func.count()).select_from(Stage))
+    answer = api.post("/pipelines", json=body)
+    assert answer.status_code in (201, 422), answer.get_json()
+    db.session.expire_all()
+    after = db.session.scalar(select(func.count()).select_from(Stage))
+    if answer.status_code == 422:
+        assert after == before
+    else:
+        assert after == before + len(answer.get_json()["stages"])

@@ -242,7 +242,14 @@ class Context:
         except (ZoneInfoNotFoundError, ValueError):
             self.zone = ZoneInfo("UTC")
         self.stages = list(db.session.scalars(Stage.in_funnel_order()))
-        self.stage_by_name = {casefolded(s.name): s for s in self.stages}
+        # A status names the first pipeline's stage of that name, unless the row names its
+        # pipeline: then that pipeline's.
+        self.stage_by_name = {}
+        self.stage_in_pipeline = {}
+        for each in self.stages:
+            self.stage_by_name.setdefault(casefolded(each.name), each)
+            self.stage_in_pipeline[each.pipeline_id, casefolded(each.name)] = each
+        self.pipeline_by_name = {casefolded(p.name): p for p in lists.pipelines()}
         self.stage_by_id = {s.id: s for s in self.stages}
         self.first_stage = funnel.first_stage()
         kinds = list(db.session.scalars(lists.in_order(ActivityKind)))
@@ -421,14 +428,38 @@ class Context:
             return row_value
         return None if lead_value is not None else self.won_value
 
-    def stage(self, values, key="status"):
-        """The stage a status names: by name, whatever the case, or as the user answered for
-        a status no stage is called. None: no status, or (in a dry run) one still to be
-        answered, which the report then asks about."""
-        written = self.text(values, key)
+    def pipeline(self, values):
+        """The pipeline the row names (None: none named); RowProblem for one there is not."""
+        written = self.text(values, "pipeline")
         if written is None:
             return None
+        pipeline = self.pipeline_by_name.get(casefolded(written))
+        if pipeline is None:
+            raise RowProblem(_("No pipeline is called “%(name)s”.", name=parsing.shown(written)))
+        return pipeline
+
+    def stage(self, values, key="status"):
+        """The stage a status names: by name, whatever the case (in the pipeline the row
+        names, if it names one), or as the user answered for a status no stage is called.
+        A row naming its pipeline and no status starts in that pipeline's first open stage.
+        None: no status, or (in a dry run) one still to be answered, which the report then
+        asks about."""
+        written = self.text(values, key)
+        pipeline = self.pipeline(values) if key == "status" else None
+        if written is None:
+            return self.first_open_stage(pipeline) if pipeline else None
         name = casefolded(written)
+        if pipeline is not None:
+            stage = self.stage_in_pipeline.get((pipeline.id, name))
+            if stage is None:
+                raise RowProblem(
+                    _(
+                        "The pipeline “%(pipeline)s” has no stage called “%(name)s”.",
+                        pipeline=pipeline.name,
+                        name=parsing.shown(written),
+                    )
+                )
+            return stage
         stage = self.stage_by_name.get(name) or self.new_stages.get(name)
         if stage is not None:
             return stage
@@ -443,6 +474,11 @@ class Context:
             raise RowProblem(_("No stage is called “%(name)s”.", name=parsing.shown(written)))
         self.report.note(self.report.unknown_statuses, name, written)
         return None
+
+    def first_open_stage(self, pipeline):
+        return next(
+            each for each in self.stages if each.pipeline_id == pipeline.id and each.is_open
+        )
 
     def create_stage(self, name, written, kind):
         if kind not in set(StageKind):

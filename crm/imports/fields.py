@@ -278,6 +278,7 @@ def leads_fields():
             _l("Status (stage)"),
             ("статус", "этап", "стадия", "состояние", "этап воронки", "status", "stage"),
         ),
+        Field("pipeline", _l("Pipeline"), ("воронка", "pipeline", "направление продаж")),
         Field(
             "created_at",
             _l("Date the lead came in"),

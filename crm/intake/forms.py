@@ -46,7 +46,7 @@ class IntakeSettingsForm(FlaskForm):
         render_kw={"maxlength": SOURCE_MAX},
     )
     owner_id = SelectField(_l("Owner of new leads"), coerce=optional_id, validate_choice=True)
-    stage_id = SelectField(_l("New leads start in"), coerce=optional_id, validate_choice=True)
+    start_stage_id = SelectField(_l("New leads start in"), coerce=optional_id, validate_choice=True)
     allowed_origins = TextAreaField(
         _l("Sites it may be sent from"), filters=[plain], render_kw={"rows": 3}
     )

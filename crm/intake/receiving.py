@@ -235,7 +235,7 @@ def matching_lead(email, phone, identity=()):
 def start_stage(form):
     """The stage the form's new leads start in: its own while open and offered, else the
     first pipeline's first (None)."""
-    stage = form.stage
+    stage = form.start_stage
     if stage is None or not stage.is_open or stage.pipeline.archived_at is not None:
         return None
     return stage

@@ -48,7 +48,7 @@ def settings_form(form=None):
     ):
         # A deactivated owner stays shown until someone else is chosen.
         settings.owner_id.choices[form.owner_id] = form.owner.name
-    settings.stage_id.choices = start_choices()
+    settings.start_stage_id.choices = start_choices()
     return settings
 
 
@@ -71,7 +71,7 @@ def apply(settings, form):
     form.name = settings.name.data
     form.source = settings.source.data or None
     form.owner_id = settings.owner_id.data
-    form.stage_id = settings.stage_id.data
+    form.start_stage_id = settings.start_stage_id.data
     form.allowed_origins = settings.allowed_origins.data or ""
     form.reply = settings.reply.data
     form.redirect_url = settings.redirect_url.data or None

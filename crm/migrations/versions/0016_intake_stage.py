@@ -18,13 +18,13 @@ depends_on = None
 
 def upgrade():
     with op.batch_alter_table('intake_forms', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('stage_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('start_stage_id', sa.Integer(), nullable=True))
         batch_op.create_foreign_key(
-            batch_op.f('fk_intake_forms_stage_id_stages'), 'stages', ['stage_id'], ['id']
+            batch_op.f('fk_intake_forms_start_stage_id_stages'), 'stages', ['start_stage_id'], ['id']
         )
 
 
 def downgrade():
     with op.batch_alter_table('intake_forms', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('fk_intake_forms_stage_id_stages'), type_='foreignkey')
-        batch_op.drop_column('stage_id')
+        batch_op.drop_constraint(batch_op.f('fk_intake_forms_start_stage_id_stages'), type_='foreignkey')
+        batch_op.drop_column('start_stage_id')
