@@ -718,6 +718,7 @@ def test_everything_as_json(logged_in, admin, stages, history):
     assert data["format"] == "crm-export"
     assert {
         "users",
+        "pipelines",
         "stages",
         "activity_kinds",
         "lost_reasons",

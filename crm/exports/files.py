@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 
-from crm import custom_fields
+from crm import custom_fields, lists
 from crm.exports import queries
 from crm.models import (
     Activity,
@@ -27,6 +27,7 @@ from crm.models import (
     Lead,
     LeadPerson,
     LostReason,
+    Pipeline,
     PlannedStep,
     Stage,
     StageChange,
@@ -109,6 +110,8 @@ def leads_table(filters, zone, sort=queries.list_queries.DEFAULT_SORT, descendin
     after the main contact have columns when a lead exported has them."""
     own = custom_fields.all_fields()
     more = min(max(queries.most_people(filters) - 1, 0), MORE_PEOPLE_MAX)
+    # The pipeline has a column once the team has more than one: the import reads it back.
+    pipelines = len(lists.pipelines()) > 1
     header = [
         _("Number"),
         _("Title"),
@@ -118,6 +121,7 @@ def leads_table(filters, zone, sort=queries.list_queries.DEFAULT_SORT, descendin
         _("Job title"),
         *people_header(more),
         _("Source"),
+        *([_("Pipeline")] if pipelines else []),
         _("Stage"),
         _("Owner"),
         _("Value"),
@@ -139,6 +143,7 @@ def leads_table(filters, zone, sort=queries.list_queries.DEFAULT_SORT, descendin
             row.email,
             *people_cells(people, more),
             row.source,
+            *([row.pipeline] if pipelines else []),
             row.stage,
             row.owner,
             row.value,
@@ -205,6 +210,7 @@ def sections():
     users = User.__table__.c
     return [
         ("users", queries.table_rows([users[name] for name in PERSON], users.id)),
+        ("pipelines", whole(Pipeline)),
         ("stages", whole(Stage)),
         ("activity_kinds", whole(ActivityKind)),
         ("lost_reasons", whole(LostReason)),

@@ -13,7 +13,16 @@ from sqlalchemy.orm import aliased
 from crm.activities import queries as feed_queries
 from crm.extensions import db
 from crm.leads import queries as list_queries
-from crm.models import Activity, ActivityKind, Lead, LeadPerson, LostReason, Stage, User
+from crm.models import (
+    Activity,
+    ActivityKind,
+    Lead,
+    LeadPerson,
+    LostReason,
+    Pipeline,
+    Stage,
+    User,
+)
 
 CHUNK = 1000
 # The feed's filters with no limit on the dates: (start, end) of the activities of all time.
@@ -38,6 +47,7 @@ def lead_rows(filters, sort=list_queries.DEFAULT_SORT, descending=None, with_peo
             Lead.phone,
             Lead.email,
             Lead.source,
+            Pipeline.name.label("pipeline"),
             Stage.name.label("stage"),
             owner.name.label("owner"),
             Lead.value,
@@ -52,6 +62,7 @@ def lead_rows(filters, sort=list_queries.DEFAULT_SORT, descending=None, with_peo
             column.label("sort_key"),
         )
         .join(Stage, Stage.id == Lead.stage_id)
+        .join(Pipeline, Pipeline.id == Stage.pipeline_id)
         .outerjoin(owner, owner.id == Lead.owner_id)
         .outerjoin(LostReason, LostReason.id == Lead.lost_reason_id)
         .where(*list_queries.filter_conditions(filters))
