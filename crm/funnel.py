@@ -248,6 +248,17 @@ def clean_person(person, index):
     return cleaned if any(cleaned.values()) else None
 
 
+def person_details(person):
+    """One of a lead's people as `set_people` takes them: to copy to another lead."""
+    return {
+        "name": person.name,
+        "job_title": person.job_title,
+        "phones": list(person.phones or ()),
+        "emails": list(person.emails or ()),
+        "note": person.note,
+    }
+
+
 def as_list(value):
     if value is None:
         return []

@@ -635,3 +635,55 @@ def test_any_pipeline_sent_is_added_whole_or_refused_cleanly(api, body):
         assert after == before
     else:
         assert after == before + len(answer.get_json()["stages"])
+
+
+# A new lead for the same client
+
+
+def test_a_new_lead_for_this_client_copies_its_fields_and_people(
+    logged_in, admin, stages, renewals
+):
+    factories.field("ИНН", "text", identifies_client=True, on_new_form=True)
+    factories.field("Город", "choice", ["Москва", "Казань"])
+    won = next(stage for stage in stages if stage.kind == StageKind.WON)
+    client = factories.lead(
+        "Acme",
+        owner=admin,
+        stage=won,
+        fields={"inn": "7701234567", "gorod": "Казань"},
+        people=[
+            {"name": "Ирина", "phones": ["+7 999 123-45-67"], "emails": ["ira@acme.ru"]},
+            {"name": "Пётр", "job_title": "Юрист"},
+        ],
+    )
+    page = logged_in.get(f"/leads/{client.number}").text
+    assert f'href="/leads/new?client={client.number}">New lead for this client</a>' in page
+
+    form = logged_in.get(f"/leads/new?client={client.number}").text
+    assert 'value="Acme"' in form and 'value="ira@acme.ru"' in form
+    assert 'value="7701234567"' in form
+    # The next pipeline's first stage: a renewal of a won deal.
+    assert f'<option selected value="{stage_named("Due").id}">' in form
+
+    answer = logged_in.post(
+        "/leads/new",
+        data={
+            "client": client.number,
+            "title": "Acme — renewal",
+            "contact_name": "Ирина",
+            "phone": "+7 999 123-45-67",
+            "email": "ira@acme.ru",
+            "stage_id": stage_named("Due").id,
+            "owner_id": admin.id,
+            "f.inn": "7701234567",
+        },
+    )
+    # The client's own lead is no surprise: no duplicate warning, saved at once.
+    assert answer.status_code == 303
+    db.session.expire_all()
+    renewal = db.session.scalar(select(Lead).where(Lead.title == "Acme — renewal"))
+    assert renewal.stage_id == stage_named("Due").id
+    assert renewal.fields == {"inn": "7701234567", "gorod": "kazan"}
+    assert [(p.name, p.job_title) for p in renewal.people] == [("Ирина", None), ("Пётр", "Юрист")]
+    # The two list each other as leads of one client.
+    assert f"/leads/{client.number}" in logged_in.get(f"/leads/{renewal.number}").text

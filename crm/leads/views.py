@@ -10,7 +10,7 @@ from markupsafe import escape
 from werkzeug.datastructures import MultiDict
 
 from crm import access, custom_fields, funnel, htmx, lists, typed_dates
-from crm.args import text_arg
+from crm.args import id_arg, text_arg
 from crm.errors import render_error
 from crm.extensions import db
 from crm.field_inputs import FieldInputs
@@ -102,18 +102,24 @@ def new_lead_form(choices, formdata=None):
     return choices.fill(form)
 
 
-def new_lead_inputs(formdata=None):
+def new_lead_inputs(formdata=None, stored=None):
     """The team's own fields the new lead form asks for: those marked for it, and every
-    required one."""
+    required one (filled with `stored` values, for a client's new lead)."""
     fields = [
         field for field in custom_fields.active_fields() if field.on_new_form or field.required
     ]
-    return FieldInputs(fields, formdata=formdata)
+    return FieldInputs(fields, stored=stored, formdata=formdata)
 
 
-def create_from_form(form, choices, fields):
+def create_from_form(form, choices, fields, client=None):
+    """The lead the form describes; for a `client`, with that lead's fields and people too
+    (those the form shows as it was sent)."""
+    details = lead_details(form)
+    if client is not None:
+        fields = {**client_fields(client), **fields}
+        details["people"] = [funnel.person_details(person) for person in client.people]
     return funnel.create_lead(
-        current_user, stage=choices.stage(form.stage_id.data), fields=fields, **lead_details(form)
+        current_user, stage=choices.stage(form.stage_id.data), fields=fields, **details
     )
 
 
@@ -128,19 +134,25 @@ def visible_duplicates(duplicates):
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 def new():
-    """Register a lead: checked, compared with the leads already known, then saved."""
+    """Register a lead: checked, compared with the leads already known, then saved. Given a
+    `client` (a lead's number), a new lead for that client: its fields and people copied."""
     choices = NewLeadChoices()
     # The list's folded form asks for itself (and posts) with htmx; a plain post gets the page.
     inline = htmx.is_partial() and (request.method == "GET" or request.form.get("inline") == "1")
+    client = client_lead(request.values.get("client"))
     duplicates = []
     if request.method == "GET":
         form, inputs = new_lead_form(choices), new_lead_inputs()
+        if client is not None:
+            prefill_for_client(form, client, choices)
+            inputs = new_lead_inputs(stored=client_fields(client))
     else:
         formdata = without_nul(request.form)
         form, inputs = new_lead_form(choices, formdata=formdata), new_lead_inputs(formdata)
         # Both checked, so every mistake is told at once.
         if form.validate() & inputs.check(new_lead=True):
-            if request.form.get("confirmed") != "1":
+            # The client's own leads are no surprise: the warning is for one not known.
+            if request.form.get("confirmed") != "1" and client is None:
                 duplicates = visible_duplicates(
                     queries.possible_duplicates(
                         form.title.data, form.email.data, form.phone.data, inputs.values()
@@ -148,7 +160,7 @@ def new():
                 )
             if not duplicates:
                 try:
-                    lead = create_from_form(form, choices, inputs.changes())
+                    lead = create_from_form(form, choices, inputs.changes(), client)
                 except funnel.FunnelError as error:
                     db.session.rollback()
                     if not inputs.attach(error):
@@ -167,8 +179,44 @@ def new():
         inputs=inputs,
         duplicates=duplicates,
         inline=inline,
+        client=client,
         currency_sign=choices.currency_sign,
     )
+
+
+def client_lead(number):
+    """The lead whose client a new lead is for (404 when the user may not see it); None for
+    none."""
+    number = id_arg(number)
+    return None if number is None else access.lead_or_404(number)
+
+
+def client_fields(client):
+    """The client's values of the team's fields in use, to copy to its new lead."""
+    active = {field.key for field in custom_fields.active_fields()}
+    return {key: value for key, value in (client.fields or {}).items() if key in active}
+
+
+def prefill_for_client(form, client, choices):
+    """The new lead form for another lead of `client`'s: its title, contact and fields, in
+    the next pipeline's first stage (a renewal, a second project)."""
+    form.title.data = client.title
+    form.contact_name.data = client.contact_name
+    form.phone.data = client.phone
+    form.email.data = client.email
+    form.source.data = client.source
+    form.stage_id.data = next_pipeline_stage(client, choices.stages)
+
+
+def next_pipeline_stage(client, stages):
+    """The first open stage of the pipeline after the client's lead's (or of its own when it
+    is the only one)."""
+    pipelines = list(dict.fromkeys(stage.pipeline_id for stage in stages))
+    if not pipelines:
+        return None
+    here = client.stage.pipeline_id
+    after = pipelines[(pipelines.index(here) + 1) % len(pipelines)] if here in pipelines else here
+    return next((s.id for s in stages if s.pipeline_id == after), stages[0].id)
 
 
 @bp.route("/reassign", methods=["POST"])
