@@ -6,7 +6,7 @@ from functools import lru_cache
 from babel import dates, numbers
 from flask_babel import gettext as _
 
-from crm import app_settings, custom_fields
+from crm import app_settings, custom_fields, lists
 from crm.i18n import user_locale
 from crm.models import utcnow
 from crm.timezones import local_today, to_local
@@ -22,6 +22,7 @@ def init_app(app):
     app.add_template_global(next_step_state)
     app.add_template_global(currency)
     app.add_template_global(custom_fields.as_text, "field_text")
+    app.add_template_global(lists.stage_label)
 
 
 def currency():

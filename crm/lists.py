@@ -9,6 +9,7 @@ leave a removed stage only through `crm.funnel.move_lead`, so each move is recor
 
 import re
 
+from flask import g
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import exists, func, or_, select, update
@@ -196,6 +197,34 @@ def check_stage_name_free(name, pipeline_id, stage=None):
 def pipelines():
     """The pipelines still offered, in the team's order."""
     return db.session.scalars(Pipeline.in_order().where(Pipeline.archived_at.is_(None))).all()
+
+
+def stage_rows():
+    """(id, colour, name, pipeline name) of every stage, read once per request: the stage
+    stylesheet's version and the badges' names both come from it."""
+    if "stage_rows" not in g:
+        g.stage_rows = db.session.execute(
+            select(Stage.id, Stage.colour, Stage.name, Pipeline.name)
+            .join(Pipeline, Pipeline.id == Stage.pipeline_id)
+            .order_by(Stage.id)
+        ).all()
+    return g.stage_rows
+
+
+def stage_label(stage):
+    """A stage's name as a badge shows it: with its pipeline's where another pipeline has a
+    stage of that name ("Renewals: Won")."""
+    if "stage_labels" not in g:
+        rows = stage_rows()
+        pipelines_of = {}
+        for _id, _colour, name, pipeline in rows:
+            pipelines_of.setdefault(name.casefold(), set()).add(pipeline)
+        g.stage_labels = {
+            stage_id: f"{pipeline}: {name}"
+            for stage_id, _colour, name, pipeline in rows
+            if len(pipelines_of[name.casefold()]) > 1
+        }
+    return g.stage_labels.get(stage.id, stage.name)
 
 
 def chosen_pipeline_id(args, offered):

@@ -13,7 +13,17 @@ from sqlalchemy import func, select
 
 from crm import create_app, data_version, funnel, funnel_defaults, lists
 from crm.extensions import db
-from crm.models import IntakeForm, Lead, Pipeline, Stage, StageChange, StageKind, User, utcnow
+from crm.models import (
+    IntakeForm,
+    Lead,
+    LostReason,
+    Pipeline,
+    Stage,
+    StageChange,
+    StageKind,
+    User,
+    utcnow,
+)
 from tests import factories, old_schema
 from tests.analytics_pages import csv_rows
 from tests.conftest import BACKENDS, fewer_on_postgresql, own_database
@@ -687,3 +697,21 @@ def test_a_new_lead_for_this_client_copies_its_fields_and_people(
     assert [(p.name, p.job_title) for p in renewal.people] == [("Ирина", None), ("Пётр", "Юрист")]
     # The two list each other as leads of one client.
     assert f"/leads/{client.number}" in logged_in.get(f"/leads/{renewal.number}").text
+
+
+def test_a_badge_names_the_pipeline_where_the_stage_name_alone_is_ambiguous(
+    logged_in, admin, stages, renewals
+):
+    lost = lists.add_stage("Lost", "#991b1b", StageKind.LOST, pipeline=renewals)
+    db.session.commit()
+    reason = db.session.scalar(select(LostReason.id))
+    sales_lead = factories.lead("Acme", owner=admin, stage=stages[0])
+    renewal = factories.lead("Acme renewal", owner=admin, stage=stage_named("Due"))
+    funnel.move_lead(sales_lead, stages[-1], admin, lost_reason=db.session.get(LostReason, reason))
+    funnel.move_lead(renewal, lost, admin, lost_reason=db.session.get(LostReason, reason))
+    db.session.commit()
+    listed = logged_in.get("/leads/?archived=1").text
+    assert f'<span class="badge stage-{lost.id}">Renewals: Lost</span>' in listed
+    assert f'<span class="badge stage-{stages[-1].id}">Sales: Lost</span>' in listed
+    # A name only one pipeline has needs no more.
+    assert f'<span class="badge stage-{stage_named("Due").id}">Due</span>' in listed

@@ -2,12 +2,10 @@ import hashlib
 
 from flask import current_app, make_response, redirect, request, session, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from crm import field_display, i18n, lists
 from crm.extensions import db
 from crm.main import bp
-from crm.models import Stage
 from crm.security import safe_next
 
 
@@ -76,7 +74,7 @@ def stage_styles_url():
     """The link to the stage colours, versioned by the colours themselves."""
 
     def url():
-        rows = db.session.execute(select(Stage.id, Stage.colour).order_by(Stage.id)).all()
+        rows = [(stage_id, colour) for stage_id, colour, _n, _p in lists.stage_rows()]
         key = repr((STAGE_STYLES_FORMAT, rows)).encode()
         version = hashlib.sha1(key, usedforsecurity=False).hexdigest()[:10]
         return url_for("main.stage_styles", v=version)
