@@ -10,6 +10,8 @@ the API) narrows itself with `lead_scope`, and a lead fetched by its number or i
 from datetime import timedelta
 from enum import StrEnum
 
+from dataclasses import dataclass
+
 from flask import abort
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -18,7 +20,8 @@ from sqlalchemy import or_, select
 from crm import app_settings
 from crm.args import MAX_ID
 from crm.extensions import db
-from crm.models import Activity, Lead, Role, utcnow
+from crm.per_request import once_per_request
+from crm.models import Activity, Lead, Role, Stage, utcnow
 
 SETTING = "salespeople_see"
 
@@ -82,17 +85,50 @@ def sees_every_lead(user):
     return manages_the_team(user) or colleagues_leads() == ColleaguesLeads.READ_ONLY
 
 
+@dataclass(frozen=True)
+class Scope:
+    """The leads a person may see, when not all: only their own and the unclaimed ones
+    (`owner_id`), only those in some pipelines (`pipeline_ids`), or both. Plain values, so it
+    can ride in a query's filters and cache key."""
+
+    owner_id: int | None = None
+    pipeline_ids: tuple | None = None
+
+
+def pipelines_of(user):
+    """The ids of the pipelines `user` works in, sorted; None for every one (managers and
+    administrators always)."""
+    if user is None or manages_the_team(user) or not user.pipeline_ids:
+        return None
+    return tuple(sorted(user.pipeline_ids))
+
+
+def may_use_pipeline(user, pipeline_id):
+    """Whether `user` works in the pipeline: may see its leads and put leads in it."""
+    pipelines = pipelines_of(user)
+    return pipelines is None or pipeline_id in pipelines
+
+
 def restricted_to(user):
-    """The id of the user whose leads (and the unclaimed ones) are all `user` may see, or None
-    when they see every lead. A plain value, so it can ride in a query's filters and cache key."""
-    return None if sees_every_lead(user) else user.id
+    """What `user` may see of the leads (a Scope), or None when they see every lead."""
+    owner_id = None if sees_every_lead(user) else user.id
+    pipeline_ids = pipelines_of(user)
+    if owner_id is None and pipeline_ids is None:
+        return None
+    return Scope(owner_id, pipeline_ids)
 
 
-def scope_condition(owner_id):
-    """The leads of `owner_id` and the unclaimed ones; no condition for None."""
-    if owner_id is None:
+def scope_condition(scope):
+    """Conditions on Lead that keep to `scope`; none for None."""
+    if scope is None:
         return []
-    return [or_(Lead.owner_id == owner_id, Lead.owner_id.is_(None))]
+    found = []
+    if scope.owner_id is not None:
+        found.append(or_(Lead.owner_id == scope.owner_id, Lead.owner_id.is_(None)))
+    if scope.pipeline_ids is not None:
+        in_pipelines = select(Stage.id).where(Stage.pipeline_id.in_(scope.pipeline_ids))
+        found.append(Lead.stage_id.in_(in_pipelines))
+    return found
 
 
 def lead_scope(user):
@@ -101,7 +137,19 @@ def lead_scope(user):
 
 
 def may_see(lead, user):
+    if pipelines_of(user) is not None and lead.stage_id not in stages_worked_in(user):
+        return False
     return sees_every_lead(user) or lead.owner_id in (None, user.id)
+
+
+def stages_worked_in(user):
+    """The ids of the stages of the pipelines `user` works in: read once per request."""
+    return once_per_request(
+        f"stages_worked_in:{user.id}",
+        lambda: set(
+            db.session.scalars(select(Stage.id).where(Stage.pipeline_id.in_(pipelines_of(user))))
+        ),
+    )
 
 
 # A lead named in an address

@@ -64,6 +64,8 @@ class User(UserMixin, db.Model):
     calendar_token: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
     # The pipeline the board last showed this person (None: the first).
     board_pipeline_id: Mapped[int | None] = mapped_column(ForeignKey("pipelines.id"))
+    # The pipelines a salesperson works in, by id; None: every one (see crm.access).
+    pipeline_ids: Mapped[list | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     def set_password(self, password):

@@ -118,6 +118,7 @@ ROUTES = {
     "settings.users": (ADMIN, "GET", "/settings/users"),
     "settings.user_edit": (ADMIN, "GET", "/settings/users/{user}"),
     "settings.user_set_active": (ADMIN, "POST", "/settings/users/{user}/active"),
+    "settings.user_pipelines": (ADMIN, "POST", "/settings/users/{user}/pipelines"),
     "settings.user_reset_password": (ADMIN, "GET", "/settings/users/{user}/password"),
     "settings.pipelines_page": (ADMIN, "GET", "/settings/pipelines"),
     "settings.pipeline_rename": (ADMIN, "GET", "/settings/pipelines/1"),

@@ -358,6 +358,7 @@ SETTINGS_FORMS = {
     "settings.revoke_api_token": nothing,
     "settings.users": new_user_fields,
     "settings.user_set_active": nothing,
+    "settings.user_pipelines": lambda world: {"pipeline": chosen(world.ids(Pipeline))},
     "settings.user_reset_password": new_passwords,
     "settings.stages": stage_fields,
     "settings.stage_edit": stage_fields,

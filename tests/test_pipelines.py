@@ -18,6 +18,7 @@ from crm.models import (
     Lead,
     LostReason,
     Pipeline,
+    Role,
     Stage,
     StageChange,
     StageKind,
@@ -715,3 +716,72 @@ def test_a_badge_names_the_pipeline_where_the_stage_name_alone_is_ambiguous(
     assert f'<span class="badge stage-{stages[-1].id}">Sales: Lost</span>' in listed
     # A name only one pipeline has needs no more.
     assert f'<span class="badge stage-{stage_named("Due").id}">Due</span>' in listed
+
+
+# A salesperson kept to some pipelines
+
+
+@pytest.fixture
+def renewals_seller(stages, renewals):
+    """A salesperson who works in Renewals only, with a lead of their own in each pipeline."""
+    seller = factories.user(name="Sam", email="sam@example.com")
+    seller.pipeline_ids = [renewals.id]
+    db.session.commit()
+    return seller
+
+
+def test_an_administrator_keeps_a_salesperson_to_some_pipelines(logged_in, stages, renewals):
+    seller = factories.user(name="Sam", email="sam@example.com")
+    page = logged_in.get(f"/settings/users/{seller.id}").text
+    assert "Pipelines they work in" in page
+    logged_in.post(f"/settings/users/{seller.id}/pipelines", data={"pipeline": [renewals.id, "x"]})
+    assert db.session.get(User, seller.id).pipeline_ids == [renewals.id]
+    logged_in.post(f"/settings/users/{seller.id}/pipelines", data={})
+    db.session.expire_all()
+    assert db.session.get(User, seller.id).pipeline_ids is None
+
+
+def test_a_salesperson_sees_only_the_pipelines_they_work_in(
+    client, auth, admin, stages, renewals, renewals_seller
+):
+    sales = factories.lead("Acme", owner=renewals_seller, stage=stages[0])
+    renewal = factories.lead("Acme renewal", owner=renewals_seller, stage=stage_named("Due"))
+    auth.login(renewals_seller.email)
+    listed = client.get("/leads/").text
+    assert f"/leads/{renewal.number}\"" in listed and f"/leads/{sales.number}\"" not in listed
+    assert client.get(f"/leads/{sales.number}").status_code == 404
+    assert client.get(f"/leads/{renewal.number}").status_code == 200
+    board_page = client.get("/board/").text
+    assert "pipeline-switch" not in board_page
+    assert column_ids(board_page) == [stage_named("Due").id, stage_named("Renewed").id]
+    agenda = client.get("/agenda/").text
+    assert "Acme renewal" in agenda and ">Acme<" not in agenda
+    # A new lead goes only where they work.
+    form = client.get("/leads/new").text
+    assert "Due" in form and f'value="{stages[0].id}"' not in form
+    refused = client.post("/leads/new", data={"title": "Sneaky", "stage_id": stages[0].id})
+    assert refused.status_code == 422
+    reports = client.get("/analytics/sources").text
+    assert "report-pipeline" not in reports
+
+
+def test_the_api_keeps_a_salesperson_to_their_pipelines(
+    client, admin, stages, renewals, renewals_seller
+):
+    api = Api(client, token_for(renewals_seller))
+    sales = factories.lead("Acme", owner=renewals_seller, stage=stages[0])
+    assert api.get(f"/leads/{sales.number}").status_code == 404
+    assert [lead["title"] for lead in api.get("/leads").get_json()["leads"]] == []
+    refused = api.post("/leads", json={"title": "Sneaky", "stage_id": stages[0].id})
+    assert refused.status_code == 422
+    made = api.post("/leads", json={"title": "Fine", "stage_id": stage_named("Due").id})
+    assert made.status_code == 201
+
+
+def test_a_manager_sees_every_pipeline_whatever_is_set(client, auth, stages, renewals):
+    manager = factories.user(name="Mona", email="mona@example.com", role=Role.MANAGER)
+    manager.pipeline_ids = [renewals.id]
+    db.session.commit()
+    lead = factories.lead("Acme", stage=stages[0])
+    auth.login(manager.email)
+    assert client.get(f"/leads/{lead.number}").status_code == 200

@@ -38,7 +38,8 @@ class Filters:
     kind_id: int | None = None
     stage_id: int | None = None
     # Set for a salesperson who may not see colleagues' leads: see crm.access.
-    restricted_to: int | None = None
+    # What the viewer may see: an access.Scope, or None for every lead.
+    restricted_to: object = None
 
 
 def conditions(filters, with_kind=True):

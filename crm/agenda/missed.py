@@ -69,7 +69,7 @@ class MissedView:
         self.days = [today - timedelta(days=back) for back in range(self.period - 1, -1, -1)]
         self.day = read_day(args.get("day"), self.days)
         # Every pipeline's leads, unless one is chosen.
-        self.pipelines = lists.pipelines()
+        self.pipelines = [p for p in lists.pipelines() if access.may_use_pipeline(user, p.id)]
         self.pipeline_id = lists.chosen_pipeline_id(args, self.pipelines)
 
     @property

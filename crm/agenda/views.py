@@ -59,11 +59,13 @@ class AgendaView:
         self.args = args
         self.field_filters = field_filters.read(args, field_filters.CHOICE_TYPES)
         # Every pipeline, unless one is chosen.
-        self.pipelines = lists.pipelines()
+        self.pipelines = [p for p in lists.pipelines() if access.may_use_pipeline(user, p.id)]
         self.pipeline_id = lists.chosen_pipeline_id(args, self.pipelines)
 
     def conditions(self):
-        found = self.field_filters.conditions()
+        # Only the pipelines this person works in (a salesperson may be limited to some).
+        worked_in = access.Scope(pipeline_ids=access.pipelines_of(self.user))
+        found = (*self.field_filters.conditions(), *access.scope_condition(worked_in))
         if self.pipeline_id is not None:
             found = (*found, lists.in_pipeline(Lead.id, self.pipeline_id))
         return found

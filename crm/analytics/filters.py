@@ -145,6 +145,8 @@ class ReportFilters:
     # The pipeline whose leads count (None: every pipeline), and the (id, name) of those offered.
     pipeline_id: int | None = None
     pipelines: tuple = ()
+    # The pipelines the viewer works in: every pipeline's leads means theirs (None: all).
+    worked_in: tuple | None = None
 
     @classmethod
     def from_args(cls, args, user):
@@ -168,7 +170,12 @@ class ReportFilters:
             owner = ""
         owner_id = user.id if owner == OWNER_MINE else id_arg(owner)
         field, options = field_filter(args)
-        pipelines = tuple((pipeline.id, pipeline.name) for pipeline in lists.pipelines())
+        # The pipelines this person works in (a salesperson may be limited to some).
+        pipelines = tuple(
+            (pipeline.id, pipeline.name)
+            for pipeline in lists.pipelines()
+            if access.may_use_pipeline(user, pipeline.id)
+        )
         return cls(
             period=period,
             first_day=first,
@@ -181,6 +188,7 @@ class ReportFilters:
             options=options,
             pipeline_id=read_pipeline(args.get(PIPELINE_ARG, ""), pipelines),
             pipelines=pipelines,
+            worked_in=access.pipelines_of(user),
         )
 
     @property
@@ -199,10 +207,13 @@ class ReportFilters:
         return replace(self, pipeline_id=self.first_pipeline_id)
 
     def pipeline_stage_ids(self):
-        """The stages of the pipeline reported on (every stage for every pipeline)."""
+        """The stages of the pipeline reported on (for every pipeline, those the viewer works
+        in)."""
         found = select(Stage.id)
         if self.pipeline_id is not None:
             found = found.where(Stage.pipeline_id == self.pipeline_id)
+        elif self.worked_in is not None:
+            found = found.where(Stage.pipeline_id.in_(self.worked_in))
         return found
 
     @property
@@ -239,7 +250,7 @@ class ReportFilters:
         and in the chosen pipeline now (`in_pipeline`: a report of stage changes asks which
         pipeline each change was in instead)."""
         found = [Lead.archived == false()]
-        if in_pipeline and self.pipeline_id is not None:
+        if in_pipeline and (self.pipeline_id is not None or self.worked_in is not None):
             found.append(Lead.stage_id.in_(self.pipeline_stage_ids()))
         if self.owner_id is not None:
             found.append(Lead.owner_id == self.owner_id)
@@ -252,7 +263,8 @@ class ReportFilters:
     def counts_lead(self, lead_id, in_pipeline=True):
         """That the lead `lead_id` (a column of another table) is one the report counts: a
         lookup in a set of ids made once, cheaper per row than a join with the leads."""
-        narrowed = self.narrows_leads or (in_pipeline and self.pipeline_id is not None)
+        in_some = self.pipeline_id is not None or self.worked_in is not None
+        narrowed = self.narrows_leads or (in_pipeline and in_some)
         if self.owner_id is None and not narrowed:
             return lead_id.not_in(select(Lead.id).where(Lead.archived == true()))
         return lead_id.in_(select(Lead.id).where(*self.lead_conditions(in_pipeline)))
@@ -270,6 +282,7 @@ class ReportFilters:
             # A field's type decides how its values are read (one key, or a list of them).
             (self.field.key, self.field.type, self.options) if self.narrows_by_field else None,
             self.pipeline_id,
+            self.worked_in,
             self.reaches_now,
         )
 

@@ -250,8 +250,12 @@ def any_stage(value, lead=None):
     stage = db.session.get(Stage, stage_id)
     if stage is None:
         raise invalid(stage_message(), "stage_id")
-    if stage.pipeline.archived_at is not None and (lead is None or lead.stage_id != stage.id):
+    if lead is not None and lead.stage_id == stage.id:
+        return stage
+    if stage.pipeline.archived_at is not None:
         raise invalid(_("That pipeline is archived: choose a stage of another."), "stage_id")
+    if not access.may_use_pipeline(current_user, stage.pipeline_id):
+        raise invalid(stage_message(), "stage_id")
     return stage
 
 

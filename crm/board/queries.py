@@ -37,7 +37,8 @@ class BoardFilters:
     stuck_only: bool = False
     period_days: int = DEFAULT_PERIOD
     # Set for a salesperson who may not see colleagues' leads: see crm.access.
-    restricted_to: int | None = None
+    # What the viewer may see: an access.Scope, or None for every lead.
+    restricted_to: object = None
     # On the team's choice fields: crm.field_filters.FieldFilter values.
     fields: tuple = ()
 

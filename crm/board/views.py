@@ -35,7 +35,9 @@ class BoardView:
     def __init__(self, args, user):
         self.user = user
         # One pipeline at a time: the one asked for, else the one this person saw last.
-        self.pipelines = lists.pipelines()
+        # Those this person works in (a salesperson may be limited to some).
+        offered = lists.pipelines()
+        self.pipelines = [p for p in offered if access.may_use_pipeline(user, p.id)] or offered
         by_id = {pipeline.id: pipeline for pipeline in self.pipelines}
         self.chosen = by_id.get(id_arg(args.get("pipeline")))
         self.pipeline = self.chosen or by_id.get(user.board_pipeline_id) or self.pipelines[0]
@@ -290,7 +292,12 @@ def move(lead_id):
     """
     lead = lead_by_id_or_404(lead_id)
     # The pipelines offered: an archived one takes no more leads.
-    stages = [stage for stage in lists.stages_in_order() if stage.pipeline.archived_at is None]
+    stages = [
+        stage
+        for stage in lists.stages_in_order()
+        if stage.pipeline.archived_at is None
+        and access.may_use_pipeline(current_user, stage.pipeline_id)
+    ]
     reasons = lists.lost_reasons()
     if request.method == "GET":
         if not access.may_change(lead, current_user):

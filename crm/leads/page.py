@@ -52,7 +52,9 @@ def pipeline_targets(lead, choices):
     targets = {}
     for stage in choices.stages:
         elsewhere = stage.pipeline_id != lead.stage.pipeline_id
-        if elsewhere and stage.is_open and stage.pipeline.archived_at is None:
+        offered = stage.pipeline.archived_at is None
+        worked_in = access.may_use_pipeline(current_user, stage.pipeline_id)
+        if elsewhere and stage.is_open and offered and worked_in:
             targets.setdefault(stage.pipeline.name, []).append(stage)
     return targets
 

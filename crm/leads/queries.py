@@ -198,7 +198,8 @@ class LeadFilters:
     no_next_step: bool = False
     include_archived: bool = False
     # Set for a salesperson who may not see colleagues' leads: see crm.access.
-    restricted_to: int | None = None
+    # What the viewer may see: an access.Scope, or None for every lead.
+    restricted_to: object = None
     # On the team's own fields: crm.field_filters.FieldFilter values.
     fields: tuple = ()
     # Only the leads in this pipeline now.

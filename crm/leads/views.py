@@ -52,7 +52,12 @@ class NewLeadChoices:
 
     def __init__(self):
         self.team = lists.team()
-        self.all_stages = lists.stages_in_order()
+        # The pipelines this person works in (a salesperson may be limited to some).
+        self.all_stages = [
+            stage
+            for stage in lists.stages_in_order()
+            if access.may_use_pipeline(current_user, stage.pipeline_id)
+        ]
         # A lead starts in an open stage (it is won or lost only after some contact) of a
         # pipeline still offered.
         self.stages = [

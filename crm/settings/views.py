@@ -181,8 +181,27 @@ def user_edit(user_id):
         return redirect(url_for("settings.users", _anchor=f"user-{user.id}"), 303)
     status = 422 if form.errors else 200
     return render_template(
-        "settings/user_edit.html", form=form, user=user, active="settings"
+        "settings/user_edit.html",
+        form=form,
+        user=user,
+        pipelines=lists.pipelines(),
+        active="settings",
     ), status
+
+
+@bp.route("/users/<int:user_id>/pipelines", methods=["POST"])
+@admin_required
+def user_pipelines(user_id):
+    """Keep a salesperson to some pipelines (none ticked: every one)."""
+    user = get_user_or_404(user_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    offered = {pipeline.id for pipeline in lists.pipelines()}
+    chosen = sorted({id_arg(value) for value in request.form.getlist("pipeline")} & offered)
+    user.pipeline_ids = chosen or None
+    db.session.commit()
+    flash(_("%(name)s's pipelines are saved.", name=user.name), "success")
+    return redirect(url_for("settings.user_edit", user_id=user.id), 303)
 
 
 @bp.route("/users/<int:user_id>/active", methods=["POST"])
