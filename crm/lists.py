@@ -9,7 +9,6 @@ leave a removed stage only through `crm.funnel.move_lead`, so each move is recor
 
 import re
 
-from flask import has_request_context, request
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import exists, func, or_, select, update
@@ -29,6 +28,7 @@ from crm.models import (
     StageKind,
     User,
 )
+from crm.per_request import once_per_request
 
 COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 CURRENCY_KEY = "currency"
@@ -197,16 +197,6 @@ def check_stage_name_free(name, pipeline_id, stage=None):
 def pipelines():
     """The pipelines still offered, in the team's order."""
     return db.session.scalars(Pipeline.in_order().where(Pipeline.archived_at.is_(None))).all()
-
-
-def once_per_request(name, make):
-    """What `make()` gives, kept for the rest of the request (made afresh outside one)."""
-    if not has_request_context():
-        return make()
-    kept = request.environ.setdefault("crm.kept", {})
-    if name not in kept:
-        kept[name] = make()
-    return kept[name]
 
 
 def stage_rows():
