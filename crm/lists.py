@@ -9,7 +9,6 @@ leave a removed stage only through `crm.funnel.move_lead`, so each move is recor
 
 import re
 
-from flask import g
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import exists, func, or_, select, update
@@ -29,6 +28,7 @@ from crm.models import (
     StageKind,
     User,
 )
+from crm.per_request import once_per_request
 
 COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 CURRENCY_KEY = "currency"
@@ -202,29 +202,33 @@ def pipelines():
 def stage_rows():
     """(id, colour, name, pipeline name) of every stage, read once per request: the stage
     stylesheet's version and the badges' names both come from it."""
-    if "stage_rows" not in g:
-        g.stage_rows = db.session.execute(
+    return once_per_request(
+        "stage_rows",
+        lambda: db.session.execute(
             select(Stage.id, Stage.colour, Stage.name, Pipeline.name)
             .join(Pipeline, Pipeline.id == Stage.pipeline_id)
             .order_by(Stage.id)
-        ).all()
-    return g.stage_rows
+        ).all(),
+    )
 
 
-def stage_label(stage):
+def stage_label(stage_id, name):
     """A stage's name as a badge shows it: with its pipeline's where another pipeline has a
     stage of that name ("Renewals: Won")."""
-    if "stage_labels" not in g:
-        rows = stage_rows()
-        pipelines_of = {}
-        for _id, _colour, name, pipeline in rows:
-            pipelines_of.setdefault(name.casefold(), set()).add(pipeline)
-        g.stage_labels = {
-            stage_id: f"{pipeline}: {name}"
-            for stage_id, _colour, name, pipeline in rows
-            if len(pipelines_of[name.casefold()]) > 1
-        }
-    return g.stage_labels.get(stage.id, stage.name)
+    return once_per_request("stage_labels", ambiguous_stage_labels).get(stage_id, name)
+
+
+def ambiguous_stage_labels():
+    """{stage id: "Pipeline: Stage"} of the stages whose name another pipeline has too."""
+    rows = stage_rows()
+    pipelines_of = {}
+    for _id, _colour, name, pipeline in rows:
+        pipelines_of.setdefault(name.casefold(), set()).add(pipeline)
+    return {
+        stage_id: f"{pipeline}: {name}"
+        for stage_id, _colour, name, pipeline in rows
+        if len(pipelines_of[name.casefold()]) > 1
+    }
 
 
 def chosen_pipeline_id(args, offered):
