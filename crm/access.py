@@ -7,10 +7,9 @@ the API) narrows itself with `lead_scope`, and a lead fetched by its number or i
 `may_see`. The funnel service asks `may_change` before every write.
 """
 
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-
-from dataclasses import dataclass
 
 from flask import abort
 from flask_babel import gettext as _
@@ -20,8 +19,8 @@ from sqlalchemy import or_, select
 from crm import app_settings
 from crm.args import MAX_ID
 from crm.extensions import db
-from crm.per_request import once_per_request
 from crm.models import Activity, Lead, Role, Stage, utcnow
+from crm.per_request import once_per_request
 
 SETTING = "salespeople_see"
 
