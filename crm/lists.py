@@ -200,12 +200,13 @@ def pipelines():
 
 
 def stage_rows():
-    """(id, colour, name, pipeline name) of every stage, read once per request: the stage
-    stylesheet's version and the badges' names both come from it."""
+    """(id, colour, name, pipeline name, pipeline id) of every stage, read once per request:
+    the stage stylesheet's version, the badges' names and the reports' pipelines come from
+    it."""
     return once_per_request(
         "stage_rows",
         lambda: db.session.execute(
-            select(Stage.id, Stage.colour, Stage.name, Pipeline.name)
+            select(Stage.id, Stage.colour, Stage.name, Pipeline.name, Pipeline.id)
             .join(Pipeline, Pipeline.id == Stage.pipeline_id)
             .order_by(Stage.id)
         ).all(),
@@ -222,11 +223,11 @@ def ambiguous_stage_labels():
     """{stage id: "Pipeline: Stage"} of the stages whose name another pipeline has too."""
     rows = stage_rows()
     pipelines_of = {}
-    for _id, _colour, name, pipeline in rows:
+    for _id, _colour, name, pipeline, _pipeline_id in rows:
         pipelines_of.setdefault(name.casefold(), set()).add(pipeline)
     return {
         stage_id: f"{pipeline}: {name}"
-        for stage_id, _colour, name, pipeline in rows
+        for stage_id, _colour, name, pipeline, _pipeline_id in rows
         if len(pipelines_of[name.casefold()]) > 1
     }
 

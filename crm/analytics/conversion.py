@@ -146,7 +146,9 @@ def paths(filters):
 
 def lost_stage_ids(filters):
     """The pipeline's lost stages: a lead that went on to another pipeline is not lost here."""
-    return filters.pipeline_stage_ids().where(Stage.kind == StageKind.LOST)
+    return select(Stage.id).where(
+        Stage.id.in_(filters.pipeline_stage_ids()), Stage.kind == StageKind.LOST
+    )
 
 
 def step_counts(filters, stages):

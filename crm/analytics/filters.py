@@ -19,7 +19,7 @@ from sqlalchemy import false, select, true
 
 from crm import access, custom_fields, lists
 from crm.args import id_arg, text_arg
-from crm.models import Lead, Stage, utcnow
+from crm.models import Lead, utcnow
 from crm.timezones import day_bounds, local_today, user_zone
 
 # Presets, each a span of days that ends today, or a calendar span.
@@ -207,14 +207,15 @@ class ReportFilters:
         return replace(self, pipeline_id=self.first_pipeline_id)
 
     def pipeline_stage_ids(self):
-        """The stages of the pipeline reported on (for every pipeline, those the viewer works
-        in)."""
-        found = select(Stage.id)
-        if self.pipeline_id is not None:
-            found = found.where(Stage.pipeline_id == self.pipeline_id)
-        elif self.worked_in is not None:
-            found = found.where(Stage.pipeline_id.in_(self.worked_in))
-        return found
+        """The ids of the stages of the pipeline reported on (for every pipeline, those the
+        viewer works in), written out: a subquery instead made SQLite read the leads in another
+        order, and the funnel took half as long again at 100,000 leads."""
+        pipelines = (self.pipeline_id,) if self.pipeline_id is not None else self.worked_in
+        return [
+            stage_id
+            for stage_id, _colour, _name, _pipeline, pipeline_id in lists.stage_rows()
+            if pipelines is None or pipeline_id in pipelines
+        ]
 
     @property
     def start(self):
@@ -251,7 +252,10 @@ class ReportFilters:
         pipeline each change was in instead)."""
         found = [Lead.archived == false()]
         if in_pipeline and (self.pipeline_id is not None or self.worked_in is not None):
-            found.append(Lead.stage_id.in_(self.pipeline_stage_ids()))
+            # "+ 0": checked on the rows the period picks, not through the stage's index,
+            # which SQLite otherwise takes and reads every lead of the pipeline (the report by
+            # field took twice as long at 100,000 leads).
+            found.append((Lead.stage_id + 0).in_(self.pipeline_stage_ids()))
         if self.owner_id is not None:
             found.append(Lead.owner_id == self.owner_id)
         if self.source:

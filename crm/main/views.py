@@ -74,7 +74,7 @@ def stage_styles_url():
     """The link to the stage colours, versioned by the colours themselves."""
 
     def url():
-        rows = [(stage_id, colour) for stage_id, colour, _n, _p in lists.stage_rows()]
+        rows = [(stage_id, colour) for stage_id, colour, *_rest in lists.stage_rows()]
         key = repr((STAGE_STYLES_FORMAT, rows)).encode()
         version = hashlib.sha1(key, usedforsecurity=False).hexdigest()[:10]
         return url_for("main.stage_styles", v=version)
