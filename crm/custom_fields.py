@@ -103,6 +103,12 @@ class Field:
     filterable: bool = False
     identifies_client: bool = False
     removed: bool = False
+    # The pipelines whose leads have it; None: every pipeline's.
+    pipeline_ids: tuple | None = None
+
+    def applies_to(self, pipeline_id):
+        """Whether a lead of the pipeline has this field (None: whatever the pipeline)."""
+        return self.pipeline_ids is None or pipeline_id is None or pipeline_id in self.pipeline_ids
 
     @property
     def type_label(self):
@@ -140,6 +146,7 @@ class Field:
             filterable=row.filterable,
             identifies_client=row.identifies_client,
             removed=row.removed_at is not None,
+            pipeline_ids=tuple(row.pipeline_ids) if row.pipeline_ids else None,
         )
 
 
@@ -169,6 +176,19 @@ def forget():
 def active_fields():
     """The fields a person sees and fills in (not the removed ones)."""
     return [field for field in all_fields() if not field.removed]
+
+
+def fields_for(pipeline_id):
+    """The fields in use that a lead of the pipeline has."""
+    return [field for field in active_fields() if field.applies_to(pipeline_id)]
+
+
+def set_pipelines(field_id, pipeline_ids):
+    """Limit a field to some pipelines (none given: every pipeline's). Its values stay."""
+    row = row_of(field_id)
+    row.pipeline_ids = sorted(set(pipeline_ids)) or None
+    changed()
+    return Field.of(row)
 
 
 def by_key():
@@ -257,7 +277,7 @@ def missing_required(values, fields=None):
     """The required fields (active ones) that `values` leaves empty."""
     return [
         field
-        for field in (fields or active_fields())
+        for field in (active_fields() if fields is None else fields)
         if field.required and not field.removed and values.get(field.key) is None
     ]
 

@@ -111,9 +111,10 @@ class FieldInputs:
     def input_of(self, key):
         return next((each for each in self.inputs if each.field.key == key), None)
 
-    def check(self, new_lead=False):
+    def check(self, new_lead=False, pipeline_id=None):
         """Whether every posted value fits its field, each refusal set next to its input; a
-        required field may not be left empty on a new lead, nor emptied on a lead."""
+        required field (of the lead's pipeline, when given) may not be left empty on a new
+        lead, nor emptied on a lead."""
         self.cleaned = {}
         for each in self.inputs:
             if each.field.key not in self.posted:
@@ -126,7 +127,8 @@ class FieldInputs:
                 each.error = error.message
                 continue
             emptied = self.stored.get(each.field.key) is not None
-            if each.field.required and value is None and (new_lead or emptied):
+            required = each.field.required and each.field.applies_to(pipeline_id)
+            if required and value is None and (new_lead or emptied):
                 each.error = funnel.required_message(each.field)
             self.cleaned[each.field.key] = value
         return not self.errors

@@ -179,10 +179,12 @@ def required_message(field):
     return _("%(field)s: this field is required.", field=field.label)
 
 
-def check_required_fields(lead):
-    """A person registering a lead fills in the fields the team made required (an import or a
-    web form's request records what came, and a person completes it later)."""
-    for field in custom_fields.missing_required(lead.fields or {}):
+def check_required_fields(lead, pipeline_id=None):
+    """A person registering a lead fills in the fields the team made required for its
+    pipeline (an import or a web form's request records what came, and a person completes it
+    later)."""
+    fields = custom_fields.fields_for(pipeline_id)
+    for field in custom_fields.missing_required(lead.fields or {}, fields):
         raise FunnelError(required_message(field), f"fields.{field.key}")
 
 
@@ -436,8 +438,9 @@ def create_lead(actor, stage=None, at=None, ask_required=True, **details):
     check_lead_fields(details)
     lead = Lead(title="", owner_id=actor_id(actor), fields={})
     set_details(lead, details, actor)
+    stage = stage or first_stage()
     if ask_required:
-        check_required_fields(lead)
+        check_required_fields(lead, stage.pipeline_id if stage else None)
     enter_lead(lead, actor, stage, at)
     save_new_leads([lead], actor)
     return lead

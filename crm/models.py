@@ -198,6 +198,8 @@ class CustomField(db.Model):
     filterable: Mapped[bool] = mapped_column(Boolean, default=False)
     # Its value names a client (ИНН): leads sharing it are the same client's. Indexed.
     identifies_client: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The pipelines whose leads have it, by id; None: every pipeline's.
+    pipeline_ids: Mapped[list | None] = mapped_column(JSON)
     # A removed field is hidden, its values kept (in exports and the audit trail).
     removed_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from crm import create_app, data_version, funnel, funnel_defaults, lists
+from crm import create_app, custom_fields, data_version, funnel, funnel_defaults, lists
 from crm.extensions import db
 from crm.models import (
     IntakeForm,
@@ -25,6 +25,7 @@ from crm.models import (
     User,
     utcnow,
 )
+from crm.timezones import to_local
 from tests import factories, old_schema
 from tests.analytics_pages import csv_rows
 from tests.conftest import BACKENDS, fewer_on_postgresql, own_database
@@ -785,3 +786,62 @@ def test_a_manager_sees_every_pipeline_whatever_is_set(client, auth, stages, ren
     lead = factories.lead("Acme", stage=stages[0])
     auth.login(manager.email)
     assert client.get(f"/leads/{lead.number}").status_code == 200
+
+
+def test_the_calendar_covers_every_pipeline_or_one(logged_in, admin, stages, renewals):
+    tomorrow = utcnow() + timedelta(days=1)
+    sales = factories.lead("Acme", owner=admin, stage=stages[0], next_step_at=tomorrow)
+    renewal = factories.lead("Acme renewal", owner=admin, stage=stage_named("Due"))
+    funnel.update_lead(renewal, admin, next_step_at=tomorrow)
+    db.session.commit()
+    # The day in the zone the calendar counts days in (the team's: UTC here).
+    day = to_local(tomorrow).date().isoformat()
+    every = logged_in.get("/agenda/calendar").text
+    assert "Acme renewal" in every and f'id="cal-lead-{sales.id}"' in every
+    assert '<label for="calendar-pipeline">Pipeline</label>' in every
+    one = logged_in.get(f"/agenda/calendar?pipeline={renewals.id}").text
+    assert f'id="cal-lead-{renewal.id}"' in one and f'id="cal-lead-{sales.id}"' not in one
+    assert f'data-pipeline="{renewals.id}"' in one
+    listed = logged_in.get(f"/agenda/calendar/day?date={day}&pipeline={renewals.id}").text
+    assert "Acme renewal" in listed and ">#1 Acme<" not in listed
+
+
+# The team's fields, limited to some pipelines
+
+
+def test_a_field_of_one_pipeline_shows_and_is_required_only_there(
+    logged_in, admin, stages, renewals
+):
+    factories.field("Дата продления", "date", required=True, on_card=True)
+    page = logged_in.get("/settings/fields/1").text
+    assert "Pipelines whose leads have it" in page
+    answer = logged_in.post(
+        "/settings/fields/1",
+        data={
+            "label": "Дата продления",
+            "required": "y",
+            "on_card": "y",
+            "on_new_form": "y",
+            "pipeline": [renewals.id],
+        },
+    )
+    assert answer.status_code == 303
+    custom_fields.forget()
+    assert custom_fields.by_key()["data_prodleniya"].pipeline_ids == (renewals.id,)
+
+    # A new sales lead does not ask for it; a new renewal does.
+    empty = {"f.data_prodleniya": "", "owner_id": admin.id}
+    sales = logged_in.post("/leads/new", data={"title": "Acme", "stage_id": stages[0].id} | empty)
+    assert sales.status_code == 303
+    due = stage_named("Due")
+    refused = logged_in.post("/leads/new", data={"title": "Initech", "stage_id": due.id} | empty)
+    assert refused.status_code == 422 and "this field is required" in refused.text
+    renewal = factories.lead(
+        "Globex renewal", owner=admin, stage=due, fields={"data_prodleniya": "2027-01-15"}
+    )
+    sales_lead = db.session.scalar(select(Lead).where(Lead.title == "Acme"))
+    assert "Дата продления" not in logged_in.get(f"/leads/{sales_lead.number}").text
+    assert "Дата продления" in logged_in.get(f"/leads/{renewal.number}").text
+    # On the cards of its pipeline's board only.
+    assert "Дата продления" in board(logged_in, f"/board/?pipeline={renewals.id}")
+    assert "Дата продления" not in board(logged_in, f"/board/?pipeline={stages[0].pipeline_id}")

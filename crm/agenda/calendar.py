@@ -51,6 +51,16 @@ class CalendarView:
         self.team = lists.team() if access.manages_the_team(user) else []
         self.owner = self.read_owner(args.get("owner", ""))
         self.first_weekday = user_locale().first_week_day
+        # Every pipeline this person works in, unless one is chosen.
+        self.pipelines = [p for p in lists.pipelines() if access.may_use_pipeline(user, p.id)]
+        self.pipeline_id = lists.chosen_pipeline_id(args, self.pipelines)
+
+    @property
+    def pipeline_ids(self):
+        """The pipelines whose leads the calendar shows: None for every one."""
+        if self.pipeline_id is not None:
+            return (self.pipeline_id,)
+        return access.pipelines_of(self.user)
 
     def read_owner(self, owner):
         if not self.team:
@@ -136,6 +146,7 @@ class CalendarView:
             "view": self.kind,
             "date": self.anchor.isoformat(),
             "owner": self.owner,
+            "pipeline": self.pipeline_id,
         } | changes
         if params["view"] == "month":
             params["view"] = None
@@ -219,7 +230,7 @@ def full_date(day, locale):
 def calendar():
     """The month (or week) of planned next steps, with counts per day; drag one to move it."""
     view = CalendarView(request.args, current_user)
-    days = queries.fill_days(view.days, view.owner_id, view.shown_per_day)
+    days = queries.fill_days(view.days, view.owner_id, view.shown_per_day, view.pipeline_ids)
     return render_template(
         "agenda/calendar.html",
         title=_("Calendar"),
@@ -237,7 +248,7 @@ def calendar_day():
     day = day_arg(request.args.get("date"))
     if day is None:
         abort(404)
-    leads = queries.day_leads(day, view.owner_id)
+    leads = queries.day_leads(day, view.owner_id, view.pipeline_ids)
     return htmx.render(
         "agenda/calendar_day.html",
         "agenda/_calendar_day.html",
@@ -322,7 +333,7 @@ def answer(lead, touched, message, status=200, moved_to=None):
     moved_shown = ok and any(cell.date == moved_to for cell in cells)
     context = grid_context(view, cells, moved_lead=lead.id if moved_shown else None)
     if listed:
-        leads = queries.day_leads(listed, view.owner_id)
+        leads = queries.day_leads(listed, view.owner_id, view.pipeline_ids)
         context |= day_context(listed, leads, focus_heading=not moved_shown)
     page = render_template(
         "agenda/_calendar_moved.html",
@@ -350,7 +361,7 @@ def plain_answer(view, lead, message, status):
         active="agenda",
         standalone=True,
         **grid_context(view, []),
-        **day_context(day, queries.day_leads(day, view.owner_id)),
+        **day_context(day, queries.day_leads(day, view.owner_id, view.pipeline_ids)),
     )
     return make_response(page, status)
 
@@ -358,7 +369,12 @@ def plain_answer(view, lead, message, status):
 def page_view():
     """The calendar the page that posted shows, as its form says (view, anchor and owner)."""
     form = request.form
-    args = {"view": form.get("view"), "date": form.get("anchor"), "owner": form.get("owner")}
+    args = {
+        "view": form.get("view"),
+        "date": form.get("anchor"),
+        "owner": form.get("owner"),
+        "pipeline": form.get("pipeline"),
+    }
     return CalendarView(args, current_user)
 
 
@@ -369,7 +385,11 @@ def redrawn(view, touched):
         return [], None
     shown = set(view.days)
     days = sorted(day for day in touched if day in shown)
-    cells = queries.fill_days(days, view.owner_id, view.shown_per_day) if days else []
+    cells = (
+        queries.fill_days(days, view.owner_id, view.shown_per_day, view.pipeline_ids)
+        if days
+        else []
+    )
     listed = day_arg(request.form.get("listed"))
     return cells, listed if listed in touched else None
 

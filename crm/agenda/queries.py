@@ -192,8 +192,9 @@ class CalendarDay:
         return self.count - len(self.leads)
 
 
-def planned(owner_id):
-    """Open, kept leads of one owner (or of everyone, for None): those whose next step counts."""
+def planned(owner_id, pipeline_ids=None):
+    """Open, kept leads of one owner (or of everyone, for None), of some pipelines (or of
+    every one): those whose next step counts."""
     open_stages = select(Stage.id).where(Stage.kind == StageKind.OPEN)
     found = [
         Lead.archived == false(),
@@ -204,13 +205,16 @@ def planned(owner_id):
     ]
     if owner_id is not None:
         found.append(Lead.owner_id == owner_id)
+    if pipeline_ids is not None:
+        in_pipelines = select(Stage.id).where(Stage.pipeline_id.in_(pipeline_ids))
+        found.append(Lead.stage_id.in_(in_pipelines))
     return found
 
 
-def fill_days(days, owner_id, shown):
+def fill_days(days, owner_id, shown, pipeline_ids=None):
     """Each of `days` with its count and its first `shown` leads, in three statements: every
     day's count, every day's first ids (a limited index range each), and those leads."""
-    counting, first_ids = day_statements(len(days), owner_id is None, shown)
+    counting, first_ids = day_statements(len(days), owner_id is None, shown, pipeline_ids)
     params = {"owner_id": owner_id}
     for index, day in enumerate(days):
         params[f"start_{index}"], params[f"end_{index}"] = day_bounds(day)
@@ -228,10 +232,10 @@ def fill_days(days, owner_id, shown):
 
 
 @lru_cache(maxsize=32)
-def day_statements(size, everyone, shown):
+def day_statements(size, everyone, shown, pipeline_ids=None):
     """The two statements of `fill_days` for `size` days, built once: a month's 42 days make
     big statements, and building them costs more than running them."""
-    where = planned(None if everyone else bindparam("owner_id"))
+    where = planned(None if everyone else bindparam("owner_id"), pipeline_ids)
 
     def on_day(index):
         moment = Lead.next_step_at
@@ -257,13 +261,15 @@ def day_statements(size, everyone, shown):
     return counting, first_ids
 
 
-def day_leads(day, owner_id, limit=DAY_LIST_MAX):
+def day_leads(day, owner_id, pipeline_ids=None, limit=DAY_LIST_MAX):
     """A day's planned leads in the order of their next steps, with their stage and owner."""
     start, end = day_bounds(day)
     return db.session.scalars(
         select(Lead)
         .options(joinedload(Lead.stage), joinedload(Lead.owner))
-        .where(*planned(owner_id), Lead.next_step_at >= start, Lead.next_step_at < end)
+        .where(
+            *planned(owner_id, pipeline_ids), Lead.next_step_at >= start, Lead.next_step_at < end
+        )
         .order_by(Lead.next_step_at, Lead.id)
         .limit(limit + 1)
     ).all()

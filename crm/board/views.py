@@ -194,7 +194,9 @@ def board_context(view, stages, columns, hints, version):
         "now": view.now,
         "version": version,
         # The team's fields a card shows, when the lead has a value.
-        "card_fields": [field for field in custom_fields.active_fields() if field.on_card],
+        "card_fields": [
+            field for field in custom_fields.fields_for(view.pipeline.id) if field.on_card
+        ],
         "is_stuck": queries.is_stuck,
     }
 

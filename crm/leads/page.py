@@ -34,7 +34,8 @@ def timeline_items(lead, choices, before=None):
 def summary_context(lead, choices):
     """What the lead's header and details show, and whether this user may change the lead."""
     values = lead.fields or {}
-    fields = custom_fields.active_fields()
+    # The fields of the lead's pipeline (a field can be limited to some).
+    fields = custom_fields.fields_for(lead.stage.pipeline_id)
     return {
         "lead": lead,
         "choices": choices,
@@ -172,7 +173,7 @@ def edit_details(number):
     choices = Choices()
     posted = request.form if request.method == "POST" else None
     form = fill_lead_form(LeadDetailsForm(obj=lead if posted is None else None), choices)
-    inputs = FieldInputs(custom_fields.active_fields(), lead.fields, posted)
+    inputs = FieldInputs(custom_fields.fields_for(lead.stage.pipeline_id), lead.fields, posted)
     # The step as planned stays as it is, even if due, while its day is left as shown.
     form.next_step_when.offer(lead.next_step_at, fill=request.method == "GET")
     context = {"lead": lead, "form": form, "inputs": inputs, "choices": choices}

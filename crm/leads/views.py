@@ -15,7 +15,7 @@ from crm.errors import render_error
 from crm.extensions import db
 from crm.field_inputs import FieldInputs
 from crm.formatting import currency
-from crm.forms import attach_error, preview
+from crm.forms import attach_error, optional_id, preview
 from crm.leads import bp, queries
 from crm.leads.filters import LeadList
 from crm.leads.forms import LeadForm, lead_details
@@ -154,8 +154,11 @@ def new():
     else:
         formdata = without_nul(request.form)
         form, inputs = new_lead_form(choices, formdata=formdata), new_lead_inputs(formdata)
-        # Both checked, so every mistake is told at once.
-        if form.validate() & inputs.check(new_lead=True):
+        # Both checked, so every mistake is told at once; the fields required are the chosen
+        # pipeline's.
+        chosen = choices.stage(optional_id(formdata.get("stage_id")))
+        pipeline_id = chosen.pipeline_id if chosen else None
+        if form.validate() & inputs.check(new_lead=True, pipeline_id=pipeline_id):
             # The client's own leads are no surprise: the warning is for one not known.
             if request.form.get("confirmed") != "1" and client is None:
                 duplicates = visible_duplicates(

@@ -10,7 +10,8 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
-from crm import custom_fields, funnel, htmx
+from crm import custom_fields, funnel, htmx, lists
+from crm.args import id_arg
 from crm.custom_fields import FieldValueError
 from crm.errors import render_error
 from crm.extensions import db
@@ -202,12 +203,19 @@ def field_restore(field_id):
 # One field
 
 
+def chosen_pipelines():
+    """The pipelines ticked on the field's page, of those offered."""
+    offered = {pipeline.id for pipeline in lists.pipelines()}
+    return {id_arg(value) for value in request.form.getlist("pipeline")} & offered
+
+
 def field_page_context(field, form, option_form=None, **extra):
     return {
         "field": field,
         "form": form,
         "option_form": option_form or OptionForm(formdata=None, prefix="option"),
         "type_label": custom_fields.TYPE_LABELS[field.type],
+        "pipelines": lists.pipelines(),
         **options_context(field),
         "active": "settings",
         **extra,
@@ -248,6 +256,7 @@ def field_edit(field_id):
             saved = custom_fields.update_field(
                 field.id, form.label.data, help_text=form.help_text.data, **form.flags()
             )
+            saved = custom_fields.set_pipelines(field.id, chosen_pipelines())
         except FieldValueError as error:
             db.session.rollback()
             show_refusal(form, error)

@@ -14,6 +14,7 @@
       state.view = calendar.getAttribute("data-view");
       state.anchor = calendar.getAttribute("data-anchor");
       state.owner = calendar.getAttribute("data-owner");
+      state.pipeline = calendar.getAttribute("data-pipeline") || "";
     }
     var listed = document.querySelector("#calendar-day [data-day]");
     if (listed) {
