@@ -845,3 +845,29 @@ def test_a_field_of_one_pipeline_shows_and_is_required_only_there(
     # On the cards of its pipeline's board only.
     assert "Дата продления" in board(logged_in, f"/board/?pipeline={renewals.id}")
     assert "Дата продления" not in board(logged_in, f"/board/?pipeline={stages[0].pipeline_id}")
+
+
+def test_an_import_puts_rows_naming_no_pipeline_in_the_one_chosen(
+    app, admin, stages, renewals, tmp_path
+):
+    path = import_sheet(
+        tmp_path,
+        [
+            ["Название", "Воронка", "Статус", "Сумма"],
+            ["Acme renewal", "", "", ""],
+            ["Globex renewal", "", "Renewed", "1000"],
+            ["Initech", "Sales", "", ""],
+        ],
+    )
+    import_load("leads", path, tmp_path, pipeline_id=renewals.id)
+    stage_of = dict(db.session.execute(select(Lead.title, Lead.stage_id)).all())
+    assert stage_of["Acme renewal"] == stage_named("Due").id
+    assert stage_of["Globex renewal"] == stage_named("Renewed").id
+    assert stage_of["Initech"] == stages[0].id
+
+
+def test_the_command_line_import_takes_a_pipeline(runner, admin, stages, renewals, tmp_path):
+    path = import_sheet(tmp_path, [["Название"], ["Acme renewal"]])
+    result = runner.invoke(args=["import", "leads", str(path), "--pipeline", "renewals"])
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(select(Lead.stage_id)) == stage_named("Due").id

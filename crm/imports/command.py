@@ -18,7 +18,7 @@ from crm.imports.changes import LeadChange
 from crm.imports.forms import column_name
 from crm.imports.matching import casefolded
 from crm.imports.reading import FileProblem, inspect
-from crm.models import ActivityKind, LostReason, Stage, User
+from crm.models import ActivityKind, LostReason, Pipeline, Stage, User
 from crm.timezones import team_zone_name
 
 
@@ -64,6 +64,7 @@ from crm.timezones import team_zone_name
 )
 @click.option("--create-stages", is_flag=True, help="Create a stage for each unknown status.")
 @click.option("--owner", metavar="EMAIL", help="Owner of leads whose row names none.")
+@click.option("--pipeline", help="Pipeline of leads whose row names none (the first by default).")
 @click.option("--kind-of-contact", "contact_kind", help="Kind of contact for rows naming none.")
 @click.option(
     "--lost-reason", help="Why lost, for rows moving a lead to a lost stage without saying why."
@@ -83,6 +84,7 @@ def import_command(
     statuses,
     create_stages,
     owner,
+    pipeline,
     contact_kind,
     lost_reason,
     won_value,
@@ -107,6 +109,7 @@ def import_command(
         date_order=dates,
         statuses=stage_answers(statuses),
         owner_id=user_id(owner) if owner else None,
+        pipeline_id=named(Pipeline, pipeline, "--pipeline"),
         kind_id=named(ActivityKind, contact_kind, "--kind-of-contact"),
         lost_reason_id=named(LostReason, lost_reason, "--lost-reason"),
         won_value=amount(won_value),

@@ -98,6 +98,8 @@ class Settings:
     # Casefolded status → "stage:<id>" or "new:open" / "new:won" / "new:lost".
     statuses: dict = field(default_factory=dict)
     owner_id: int | None = None
+    # The pipeline of rows that name none (None: the first pipeline).
+    pipeline_id: int | None = None
     kind_id: int | None = None
     lost_reason_id: int | None = None
     won_value: str | None = None
@@ -249,7 +251,9 @@ class Context:
         for each in self.stages:
             self.stage_by_name.setdefault(casefolded(each.name), each)
             self.stage_in_pipeline[each.pipeline_id, casefolded(each.name)] = each
-        self.pipeline_by_name = {casefolded(p.name): p for p in lists.pipelines()}
+        offered = lists.pipelines()
+        self.pipeline_by_name = {casefolded(p.name): p for p in offered}
+        self.default_pipeline = next((p for p in offered if p.id == settings.pipeline_id), None)
         self.stage_by_id = {s.id: s for s in self.stages}
         self.first_stage = funnel.first_stage()
         kinds = list(db.session.scalars(lists.in_order(ActivityKind)))
@@ -445,7 +449,7 @@ class Context:
         None: no status, or (in a dry run) one still to be answered, which the report then
         asks about."""
         written = self.text(values, key)
-        pipeline = self.pipeline(values) if key == "status" else None
+        pipeline = (self.pipeline(values) or self.default_pipeline) if key == "status" else None
         if written is None:
             return self.first_open_stage(pipeline) if pipeline else None
         name = casefolded(written)

@@ -9,7 +9,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, RadioField, SelectField, StringField, ValidationError
 from wtforms.validators import InputRequired, Optional
 
-from crm import custom_fields, parsing
+from crm import custom_fields, lists, parsing
 from crm.forms import optional_id
 from crm.imports import fields, team_fields
 from crm.imports.engine import EXISTING_STAGE, NEW_STAGE
@@ -136,6 +136,14 @@ def mapping_form(job, choices, formdata=None):
                 choices=options,
                 default=default,
             ),
+        )
+    offered = lists.pipelines()
+    if kind == fields.LEADS and len(offered) > 1:
+        MappingForm.pipeline_id = SelectField(
+            _l("Pipeline of rows that name none"),
+            coerce=optional_id,
+            choices={None: offered[0].name} | {p.id: p.name for p in offered[1:]},
+            default=settings.pipeline_id if settings else None,
         )
     if kind == fields.LEADS:
         MappingForm.owner_id = SelectField(

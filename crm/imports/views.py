@@ -201,6 +201,7 @@ def columns(job_id):
                 date_order=form.date_order.data or None,
                 statuses=previous.statuses if previous else {},
                 owner_id=form.owner_id.data if "owner_id" in form else None,
+                pipeline_id=form.pipeline_id.data if "pipeline_id" in form else None,
                 kind_id=form.kind_id.data if "kind_id" in form else None,
                 lost_reason_id=form.lost_reason_id.data,
                 won_value=str(parsing.parse_number(form.won_value.data))
