@@ -593,14 +593,19 @@ def test_an_imported_row_names_its_pipeline_and_its_status_within_it(
             ["Acme renewal", "renewals", "", "100"],
             ["Globex renewal", "Renewals", "won", "100"],
             ["Umbrella", "Partners", "", "100"],
+            ["Soylent renewal", "Renewals", "Waiting", "100"],
         ],
     )
     report = import_check("leads", path, tmp_path)
+    # A status the row's pipeline does not have is asked about; a new stage goes there.
+    assert report.unknown_statuses == {"waiting": ["Waiting", 1]}
     assert [error for error in report.errors] and "No pipeline is called “Partners”" in str(
         report.errors
     )
-    import_load("leads", path, tmp_path, skip_errors=True)
+    import_load("leads", path, tmp_path, skip_errors=True, statuses={"waiting": "new:open"})
     stage_of = dict(db.session.execute(select(Lead.title, Lead.stage_id)).all())
+    waiting = stage_named("Waiting")
+    assert waiting.pipeline_id == renewals.id and stage_of["Soylent renewal"] == waiting.id
     assert stage_of["Acme"] == stages[1].id
     assert stage_of["Acme renewal"] == stage_named("Due").id
     renewed_won = db.session.scalar(

@@ -444,10 +444,10 @@ class Context:
 
     def stage(self, values, key="status"):
         """The stage a status names: by name, whatever the case (in the pipeline the row
-        names, if it names one), or as the user answered for a status no stage is called.
-        A row naming its pipeline and no status starts in that pipeline's first open stage.
-        None: no status, or (in a dry run) one still to be answered, which the report then
-        asks about."""
+        names, or the one chosen for rows naming none), or as the user answered for a status
+        no stage is called (a new stage goes to that pipeline). A row of a pipeline with no
+        status starts in that pipeline's first open stage. None: no status, or (in a dry run)
+        one still to be answered, which the report then asks about."""
         written = self.text(values, key)
         pipeline = (self.pipeline(values) or self.default_pipeline) if key == "status" else None
         if written is None:
@@ -455,16 +455,9 @@ class Context:
         name = casefolded(written)
         if pipeline is not None:
             stage = self.stage_in_pipeline.get((pipeline.id, name))
-            if stage is None:
-                raise RowProblem(
-                    _(
-                        "The pipeline “%(pipeline)s” has no stage called “%(name)s”.",
-                        pipeline=pipeline.name,
-                        name=parsing.shown(written),
-                    )
-                )
-            return stage
-        stage = self.stage_by_name.get(name) or self.new_stages.get(name)
+        else:
+            stage = self.stage_by_name.get(name)
+        stage = stage or self.new_stages.get((pipeline.id if pipeline else None, name))
         if stage is not None:
             return stage
         answer = self.settings.statuses.get(name, "")
@@ -473,7 +466,7 @@ class Context:
             if stage is not None:
                 return stage
         if answer.startswith(NEW_STAGE):
-            return self.create_stage(name, written, answer.removeprefix(NEW_STAGE))
+            return self.create_stage(name, written, answer.removeprefix(NEW_STAGE), pipeline)
         if self.apply:
             raise RowProblem(_("No stage is called “%(name)s”.", name=parsing.shown(written)))
         self.report.note(self.report.unknown_statuses, name, written)
@@ -484,20 +477,23 @@ class Context:
             each for each in self.stages if each.pipeline_id == pipeline.id and each.is_open
         )
 
-    def create_stage(self, name, written, kind):
+    def create_stage(self, name, written, kind, pipeline=None):
+        """A stage the user chose to make of an unknown status, in the row's pipeline (the
+        first, when the row has none)."""
         if kind not in set(StageKind):
             kind = StageKind.OPEN
         colour = NEW_STAGE_COLOURS[len(self.new_stages) % len(NEW_STAGE_COLOURS)]
         try:
             if self.apply:
-                stage = lists.add_stage(written, colour, kind)
+                stage = lists.add_stage(written, colour, kind, pipeline=pipeline)
                 db.session.flush()
             else:
-                lists.check_stage(written, colour, kind, None, lists.first_pipeline().id)
+                home = pipeline or lists.first_pipeline()
+                lists.check_stage(written, colour, kind, None, home.id)
                 stage = PlannedStage(f"{NEW_STAGE}{name}", written, kind)
         except lists.SettingsError as error:
             raise RowProblem(error.message) from None
-        self.new_stages[name] = stage
+        self.new_stages[pipeline.id if pipeline else None, name] = stage
         self.stage_by_id[stage.id] = stage
         self.report.new_stages.append(written)
         return stage
@@ -1413,7 +1409,8 @@ class ActivityImport(Runner):
         if contact.stage is None:
             return None
         if contact.stage.startswith(NEW_STAGE):
-            return self.context.new_stages[contact.stage.removeprefix(NEW_STAGE)]
+            # An activities sheet names no pipeline: its new stages are the first one's.
+            return self.context.new_stages[None, contact.stage.removeprefix(NEW_STAGE)]
         return self.context.stage_by_id[int(contact.stage)]
 
     def log(self, plans, steps_waiting):
