@@ -238,10 +238,12 @@ def chosen_pipeline_id(args, offered):
     return wanted if wanted in {pipeline.id for pipeline in offered} else None
 
 
-def in_pipeline(lead_id, pipeline_id):
-    """That the lead `lead_id` (a column) is in the pipeline now."""
+def in_pipeline(lead_id, pipeline_ids):
+    """That the lead `lead_id` (a column) is in one of the pipelines now (an id, or ids)."""
+    if isinstance(pipeline_ids, int):
+        pipeline_ids = (pipeline_ids,)
     leads = select(Lead.id).join(Stage, Stage.id == Lead.stage_id)
-    return lead_id.in_(leads.where(Stage.pipeline_id == pipeline_id))
+    return lead_id.in_(leads.where(Stage.pipeline_id.in_(pipeline_ids)))
 
 
 def first_pipeline():

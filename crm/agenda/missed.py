@@ -71,6 +71,10 @@ class MissedView:
         # Every pipeline's leads, unless one is chosen.
         self.pipelines = [p for p in lists.pipelines() if access.may_use_pipeline(user, p.id)]
         self.pipeline_id = lists.chosen_pipeline_id(args, self.pipelines)
+        # The pipelines whose steps count: the one chosen, else those this person works in.
+        self.pipeline_ids = (
+            (self.pipeline_id,) if self.pipeline_id is not None else access.pipelines_of(user)
+        )
 
     @property
     def everyone(self):
@@ -209,9 +213,9 @@ def missed():
 
     now = utcnow()
     day_starts = [day_bounds(day)[0] for day in view.days]
-    counts = queries.missed_counts(day_starts, now, view.owner_id(), view.pipeline_id)
+    counts = queries.missed_counts(day_starts, now, view.owner_id(), view.pipeline_ids)
     per_day = tally_days(counts, len(view.days))
-    earlier = queries.still_waiting_before(day_starts[0], now, view.owner_id(), view.pipeline_id)
+    earlier = queries.still_waiting_before(day_starts[0], now, view.owner_id(), view.pipeline_ids)
 
     if view.day:
         start, end = day_bounds(view.day)
@@ -219,7 +223,7 @@ def missed():
     else:
         start, end = day_starts[0], now
         listed_total = sum(per_day)
-    steps = queries.missed_steps(start, end, now, view.owner_id(), view.pipeline_id)
+    steps = queries.missed_steps(start, end, now, view.owner_id(), view.pipeline_ids)
     leads = [step.lead for step in steps]
     return htmx.render(
         "agenda/missed.html",

@@ -307,7 +307,7 @@ def feed_steps(user):
 MISSED_LISTED = 100
 
 
-def missed_conditions(now, owner_id=None, pipeline_id=None):
+def missed_conditions(now, owner_id=None, pipeline_ids=None):
     """Steps whose time came while they were still the plan, answered by no contact, on leads
     that are not archived.
 
@@ -324,12 +324,12 @@ def missed_conditions(now, owner_id=None, pipeline_id=None):
     ]
     if owner_id is not None:
         found.append(PlannedStep.owner_id == owner_id)
-    if pipeline_id is not None:
-        found.append(lists.in_pipeline(PlannedStep.lead_id, pipeline_id))
+    if pipeline_ids is not None:
+        found.append(lists.in_pipeline(PlannedStep.lead_id, pipeline_ids))
     return found
 
 
-def missed_counts(day_starts, now, owner_id=None, pipeline_id=None):
+def missed_counts(day_starts, now, owner_id=None, pipeline_ids=None):
     """{(day index, owner id): count} of the steps missed in the period, the index into
     `day_starts` (the UTC starts of the period's local days).
 
@@ -339,7 +339,7 @@ def missed_counts(day_starts, now, owner_id=None, pipeline_id=None):
     day_index = index_of(PlannedStep.due_at, day_starts).label("day_index")
     missed = (
         select(day_index, PlannedStep.owner_id)
-        .where(*missed_conditions(now, owner_id, pipeline_id), PlannedStep.due_at >= day_starts[0])
+        .where(*missed_conditions(now, owner_id, pipeline_ids), PlannedStep.due_at >= day_starts[0])
         .subquery()
     )
     rows = db.session.execute(
@@ -350,21 +350,21 @@ def missed_counts(day_starts, now, owner_id=None, pipeline_id=None):
     return {(index, owner): count for index, owner, count in rows}
 
 
-def still_waiting_before(start, now, owner_id=None, pipeline_id=None):
+def still_waiting_before(start, now, owner_id=None, pipeline_ids=None):
     """How many missed steps due before `start` are still the next step of their lead: the
     older history is summed up by what can still be done about it."""
     return db.session.scalar(
         select(func.count())
         .select_from(PlannedStep)
         .where(
-            *missed_conditions(now, owner_id, pipeline_id),
+            *missed_conditions(now, owner_id, pipeline_ids),
             PlannedStep.ended_at.is_(None),
             PlannedStep.due_at < start,
         )
     )
 
 
-def missed_steps(start, end, now, owner_id=None, pipeline_id=None):
+def missed_steps(start, end, now, owner_id=None, pipeline_ids=None):
     """The steps missed between `start` and `end`, the most recently due first, with their
     lead and its stage (whose step it was is known from the people already loaded).
 
@@ -374,7 +374,7 @@ def missed_steps(start, end, now, owner_id=None, pipeline_id=None):
     ids = db.session.scalars(
         select(PlannedStep.id)
         .where(
-            *missed_conditions(now, owner_id, pipeline_id),
+            *missed_conditions(now, owner_id, pipeline_ids),
             PlannedStep.due_at >= start,
             PlannedStep.due_at < end,
         )
