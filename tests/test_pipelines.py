@@ -876,3 +876,17 @@ def test_the_command_line_import_takes_a_pipeline(runner, admin, stages, renewal
     result = runner.invoke(args=["import", "leads", str(path), "--pipeline", "renewals"])
     assert result.exit_code == 0, result.output
     assert db.session.scalar(select(Lead.stage_id)) == stage_named("Due").id
+
+
+def test_the_activity_log_filters_by_pipeline(logged_in, admin, stages, renewals):
+    sales = factories.lead("Acme", owner=admin, stage=stages[0])
+    renewal = factories.lead("Acme renewal", owner=admin, stage=stage_named("Due"))
+    factories.activity(sales, author=admin, body="Called about the order")
+    factories.activity(renewal, author=admin, body="Called about the renewal")
+    feed = logged_in.get("/activities/").text
+    assert "Called about the order" in feed and "Called about the renewal" in feed
+    assert '<label for="pipeline">Pipeline</label>' in feed
+    one = logged_in.get(f"/activities/?pipeline={renewals.id}").text
+    assert "Called about the renewal" in one and "Called about the order" not in one
+    exported = logged_in.get(f"/export/activities.csv?pipeline={renewals.id}").text
+    assert "Called about the renewal" in exported and "Called about the order" not in exported

@@ -8,6 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField
 from wtforms.validators import Optional, ValidationError
 
+from crm import lists
 from crm.activities import queries
 from crm.extensions import db
 from crm.forms import BAD_DATE, optional_id, plausible_year
@@ -41,6 +42,7 @@ class FeedForm(FlaskForm):
     author = SelectField(_l("Author"), coerce=optional_id, validate_choice=True)
     kind = SelectField(_l("Kind"), coerce=optional_id, validate_choice=True)
     stage = SelectField(_l("Moved to stage"), coerce=optional_id, validate_choice=True)
+    pipeline = SelectField(_l("Pipeline"), coerce=optional_id, validate_choice=True)
     # Sent by the Today / Yesterday / Last 7 days buttons; it wins over typed dates.
     quick = SelectField(_l("Quick dates"), name="range", default="", validate_choice=True)
 
@@ -88,5 +90,8 @@ def set_choices(form):
         for person in people
     }
     form.kind.choices = {"": _("All kinds")} | {kind.id: kind.name for kind in kinds}
-    form.stage.choices = {"": _("Any, or no change")} | {stage.id: stage.name for stage in stages}
+    form.stage.choices = {"": _("Any, or no change")} | {
+        stage.id: lists.stage_label(stage.id, stage.name) for stage in stages
+    }
+    form.pipeline.choices = {"": _("All pipelines")} | {p.id: p.name for p in lists.pipelines()}
     return {kind.id: kind for kind in kinds}

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import contains_eager
 
+from crm import lists
 from crm.access import scope_condition
 from crm.models import Activity, ActivityKind, Lead, Stage, User
 
@@ -37,8 +38,9 @@ class Filters:
     author_id: int | None = None
     kind_id: int | None = None
     stage_id: int | None = None
-    # Set for a salesperson who may not see colleagues' leads: see crm.access.
-    # What the viewer may see: an access.Scope, or None for every lead.
+    # Contacts with the leads in this pipeline now.
+    pipeline_id: int | None = None
+    # What the viewer may see: an access.Scope, or None for every lead (see crm.access).
     restricted_to: object = None
 
 
@@ -55,6 +57,8 @@ def conditions(filters, with_kind=True):
         terms.append(Activity.kind_id == filters.kind_id)
     if filters.stage_id is not None:
         terms.append(Activity.stage_after_id == filters.stage_id)
+    if filters.pipeline_id is not None:
+        terms.append(lists.in_pipeline(Activity.lead_id, filters.pipeline_id))
     if filters.restricted_to is not None:
         visible = select(Lead.id).where(*scope_condition(filters.restricted_to))
         terms.append(Activity.lead_id.in_(visible))

@@ -146,6 +146,7 @@ def index():
         author_id=form.author.data,
         kind_id=form.kind.data,
         stage_id=form.stage.data,
+        pipeline_id=form.pipeline.data,
         restricted_to=restricted_to(current_user),
     )
     activities = db.session.scalars(

@@ -70,6 +70,7 @@ def feed_table():
         author_id=form.author.data,
         kind_id=form.kind.data,
         stage_id=form.stage.data,
+        pipeline_id=form.pipeline.data,
         restricted_to=restricted_to(current_user),
     )
     return (name, *files.activities_table(filters, user_zone()))
