@@ -21,7 +21,7 @@ from crm.extensions import db
 DEFAULT_KEEP = 7
 SQLITE_HEADER = b"SQLite format 3\x00"
 # Only files this command names are ever pruned: crm-YYYYMMDD-HHMMSS[-N].sqlite3.
-BACKUP_NAME = re.compile(r"^crm-(\d{8}-\d{6})(?:-(\d+))?\.sqlite3$")
+BACKUP_NAME = re.compile(r"^crm-(\d{8}-\d{6})(?:-(\d+))?\.sqlite3\Z")
 
 
 class BackupError(Exception):

@@ -40,7 +40,7 @@ LONG_TEXT_MAX = 8000
 NUMBER_MAX = Decimal("1e15")
 MONEY_MAX = Decimal("999999999999.99")
 INDEX_PREFIX = search_index.FIELD_INDEX_PREFIX
-KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}\Z")
 
 TYPE_LABELS = {
     FieldType.TEXT: _l("Text"),
@@ -64,7 +64,7 @@ SEARCHED_TYPES = (
 )
 YES = frozenset({"yes", "y", "true", "1", "on", "+", "да", "д", "истина", "✓", "✔", "x"})
 NO = frozenset({"no", "n", "false", "0", "off", "-", "нет", "н", "ложь"})
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z")
 
 
 class FieldValueError(ValueError):
@@ -613,7 +613,7 @@ FLAGS = ("required", "in_list", "on_card", "on_new_form", "filterable", "identif
 IDENTIFYING_TYPES = (
     *(FieldType.TEXT, FieldType.NUMBER, FieldType.LINK, FieldType.PHONE, FieldType.EMAIL),
 )
-COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+COLOUR = re.compile(r"^#[0-9a-fA-F]{6}\Z")
 # Leads are read this many at a time when a field's values are all looked at.
 VALUES_BATCH = 500
 # The dry run of a type change lists at most this many leads whose values do not fit.

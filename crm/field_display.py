@@ -21,7 +21,7 @@ from crm import colours, custom_fields
 from crm.formatting import medium_date
 from crm.i18n import user_locale
 
-COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+COLOUR = re.compile(r"^#[0-9a-fA-F]{6}\Z")
 # Part of the stylesheet's version: raise it when what it writes for the same colours changes.
 STYLES_FORMAT = 1
 

@@ -30,7 +30,7 @@ from crm.models import (
 )
 from crm.per_request import once_per_request
 
-COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+COLOUR = re.compile(r"^#[0-9a-fA-F]{6}\Z")
 CURRENCY_KEY = "currency"
 CURRENCY_MAX = 8
 STAGE_NAME_MAX = 80

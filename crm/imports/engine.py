@@ -67,7 +67,7 @@ NEW_STAGE = "new:"
 EXISTING_STAGE = "stage:"
 # Where a dry run writes what it would do to each lead, unless told where.
 CHANGES_FILE = "changes.sqlite3"
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z")
 
 
 class ImportFailed(Exception):

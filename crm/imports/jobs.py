@@ -33,7 +33,7 @@ from crm.imports.reading import Layout
 from crm.models import utcnow
 
 FOLDER = "imports"
-JOB_ID = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+JOB_ID = re.compile(r"^[A-Za-z0-9_-]{20,64}\Z")
 UPLOAD = "upload"
 # Jobs are kept this long, then removed with their upload when the next file comes in.
 KEEP = timedelta(days=2)

@@ -17,7 +17,7 @@ from crm.imports.fields import person_key
 # one a line, or emails with commas (a phone may hold a comma: "доб. 12").
 PHONE_SEPARATORS = re.compile(r"[;\n]+")
 EMAIL_SEPARATORS = re.compile(r"[;,\n]+")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z")
 # A column's field → what it is of a person, as the funnel takes people.
 ATTRIBUTES = {
     "contact_name": "name",
