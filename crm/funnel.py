@@ -148,6 +148,7 @@ def set_details(lead, details, actor=None):
     if "fields" in details:
         set_fields(lead, details["fields"])
     if "owner_id" in details:
+        check_handing(lead, details["owner_id"], actor)
         hand_over_step(lead, details["owner_id"])
         lead.owner_id = details["owner_id"]
     if "next_step_at" in details or "next_step_note" in details:
@@ -847,6 +848,23 @@ def first_step(lead, actor, now):
         "planned_at": now,
         "planned_by_id": actor_id(actor),
     }
+
+
+def check_handing(lead, owner_id, actor):
+    """One rule for every path (the forms, the API): a salesperson's leads are their own or
+    nobody's; only managers and administrators give a lead to someone else. No actor is the
+    system itself (an import, the demo)."""
+    if actor is None or access.manages_the_team(actor):
+        return
+    if owner_id in (None, actor.id, lead.owner_id):
+        return
+    raise NotAllowed(
+        _(
+            "A salesperson's leads are their own or nobody's: a manager gives a lead to "
+            "someone else."
+        ),
+        "owner_id",
+    )
 
 
 def hand_over_step(lead, owner_id):

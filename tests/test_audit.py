@@ -6,8 +6,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from crm import funnel
 from crm.extensions import db
-from crm.models import Activity, AuditEntry, Role, utcnow
+from crm.models import Activity, AuditEntry, Lead, Role, utcnow
 from tests import factories
 from tests.querycount import count_queries
 
@@ -54,8 +55,11 @@ def test_the_lead_page_shows_its_history_on_demand(client, admin, sam, sams_lead
     log_in(client, sam)
     client.post(
         f"/leads/{sams_lead.number}/details",
-        data={"title": "Acme Tools Ltd", "owner_id": str(admin.id)},
+        data={"title": "Acme Tools Ltd", "owner_id": str(sam.id)},
     )
+    # Giving the lead to someone else is a manager's (here the administrator's) to do.
+    funnel.update_lead(db.session.get(Lead, sams_lead.id), admin, owner_id=admin.id)
+    db.session.commit()
     page = client.get(f"/leads/{sams_lead.number}").text
     assert "History of changes" in page
     history = client.get(f"/leads/{sams_lead.number}/history", headers={"HX-Request": "true"}).text

@@ -86,8 +86,13 @@ def page_context(lead, choices, log_form=None):
     )
 
 
-def fill_lead_form(form, choices):
-    form.owner_id.choices = {"": _("Nobody")} | {str(u.id): u.name for u in choices.team}
+def fill_lead_form(form, choices, lead):
+    """The details form's owners: anyone, for a manager; a salesperson keeps the lead, leaves
+    it to nobody, or leaves it with the colleague it is with (see funnel.check_handing)."""
+    team = choices.team
+    if not access.manages_the_team(current_user):
+        team = [person for person in team if person.id in (current_user.id, lead.owner_id)]
+    form.owner_id.choices = {"": _("Nobody")} | {str(person.id): person.name for person in team}
     return form
 
 
@@ -172,7 +177,7 @@ def edit_details(number):
     lead = changeable_lead_or_403(number)
     choices = Choices()
     posted = request.form if request.method == "POST" else None
-    form = fill_lead_form(LeadDetailsForm(obj=lead if posted is None else None), choices)
+    form = fill_lead_form(LeadDetailsForm(obj=lead if posted is None else None), choices, lead)
     inputs = FieldInputs(custom_fields.fields_for(lead.stage.pipeline_id), lead.fields, posted)
     # The step as planned stays as it is, even if due, while its day is left as shown.
     form.next_step_when.offer(lead.next_step_at, fill=request.method == "GET")

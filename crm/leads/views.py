@@ -68,7 +68,7 @@ class NewLeadChoices:
         self.currency_sign = currency()
 
     def fill(self, form):
-        form.owner_id.choices = {"": _("Nobody")} | {str(u.id): u.name for u in self.team}
+        form.owner_id.choices = owner_choices(self.team)
         form.stage_id.choices = stage_choices(self.stages)
         return form
 
@@ -79,6 +79,14 @@ class NewLeadChoices:
 def pipelines_of(stages):
     """The pipelines of `stages` (in order, loaded with them), each once."""
     return list({stage.pipeline_id: stage.pipeline for stage in stages}.values())
+
+
+def owner_choices(team):
+    """Who a lead can be given to from the form: anyone, for a manager; a salesperson keeps
+    their leads or leaves them to nobody (see funnel.check_handing)."""
+    if not access.manages_the_team(current_user):
+        team = [person for person in team if person.id == current_user.id]
+    return {"": _("Nobody")} | {str(person.id): person.name for person in team}
 
 
 def stage_choices(stages):
