@@ -48,6 +48,10 @@ def pytest_generate_tests(metafunc):
     name takes the place of the fixture's own params."""
     if "app" in metafunc.fixturenames and metafunc.definition.get_closest_marker("sqlite_only"):
         metafunc.definition.add_marker(pytest.mark.parametrize("app", ["sqlite"], indirect=True))
+    # A test of PostgreSQL's own behaviour is made on PostgreSQL alone (when one is set up).
+    if "app" in metafunc.fixturenames and metafunc.definition.get_closest_marker("postgresql_only"):
+        backends = [backend for backend in BACKENDS if backend == "postgresql"]
+        metafunc.definition.add_marker(pytest.mark.parametrize("app", backends, indirect=True))
 
 
 # Hypothesis. A test on the `app` fixture tries this share of its examples on PostgreSQL, which

@@ -35,9 +35,8 @@ def test_an_option_colour_is_stored_without_what_surrounds_it(app, stages):
         custom_fields.update_option(field.id, field.options[0].key, "Москва", "#aabbcc\n#")
 
 
+@pytest.mark.postgresql_only
 def test_a_dropped_postgresql_connection_costs_no_request(logged_in, app):
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("only PostgreSQL's server drops connections")
     assert logged_in.get("/leads/").status_code == 200
     # From outside the app's pool, as a restart or a failover would.
     outside = create_engine(db.engine.url)
