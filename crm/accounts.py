@@ -6,7 +6,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from crm import i18n
+from crm import api_tokens, i18n
 from crm.extensions import db
 from crm.models import Role, User
 from crm.timezones import known_zone, team_zone
@@ -94,3 +94,13 @@ def update_account(user, name, locale, timezone):
     user.name = clean_name(name)
     user.locale = checked_language(locale)
     user.timezone = checked_zone(timezone)
+
+
+def end_credentials(user):
+    """End everything that lets `user` in without their password: every session, every API
+    token and the calendar feed's address. After a password change or reset, and on
+    deactivation, so nothing made before works again (reactivating revives none of it)."""
+    user.end_sessions()
+    for token in db.session.scalars(api_tokens.active_tokens(user)):
+        api_tokens.revoke(token)
+    user.calendar_token = None

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from crm import i18n
+from crm.accounts import end_credentials
 from crm.auth import bp
 from crm.auth.forms import ChangePasswordForm
 from crm.extensions import db
@@ -39,11 +40,17 @@ def change_password():
         else:
             user = current_user._get_current_object()
             user.set_password(form.password.data)
-            user.end_sessions()
+            end_credentials(user)
             db.session.commit()
             rotate_session()
             log_in(user)
-            flash(_("Your password has been changed. Other sessions were logged out."), "success")
+            flash(
+                _(
+                    "Your password has been changed. Other sessions were logged out, and your "
+                    "API tokens and calendar address stopped working: make new ones in Settings."
+                ),
+                "success",
+            )
             return redirect(url_for("auth.account"), 303)
     status = 422 if form.errors else 200
     return render_template("auth/change_password.html", form=form, active="account"), status

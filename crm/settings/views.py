@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from crm import access, api_tokens, backup, htmx, i18n, lists, roles, timezones
-from crm.accounts import AccountError, create_user
+from crm.accounts import AccountError, create_user, end_credentials
 from crm.args import id_arg
 from crm.errors import render_error
 from crm.extensions import db
@@ -217,8 +217,15 @@ def user_set_active(user_id):
         return redirect(url_for("settings.users"), 303)
     user.active = not user.active
     if not user.active:
-        user.end_sessions()
-        flash(_("%(name)s is deactivated and logged out everywhere.", name=user.name), "info")
+        end_credentials(user)
+        flash(
+            _(
+                "%(name)s is deactivated and logged out everywhere; their API tokens and "
+                "calendar address no longer work.",
+                name=user.name,
+            ),
+            "info",
+        )
     else:
         flash(_("%(name)s can log in again.", name=user.name), "success")
     db.session.commit()
@@ -233,10 +240,14 @@ def user_reset_password(user_id):
     form = ResetPasswordForm()
     if form.validate_on_submit():
         user.set_password(form.password.data)
-        user.end_sessions()
+        end_credentials(user)
         db.session.commit()
         flash(
-            _("New password set for %(name)s. Tell it to them in person.", name=user.name),
+            _(
+                "New password set for %(name)s. Tell it to them in person. Their sessions, API "
+                "tokens and calendar address were ended.",
+                name=user.name,
+            ),
             "success",
         )
         return redirect(url_for("settings.users"), 303)
