@@ -1,5 +1,9 @@
 """Friendly error pages; htmx requests get a short message in the page's message area."""
 
+import errno
+import shutil
+import sqlite3
+
 from flask import current_app, render_template
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -36,6 +40,7 @@ def title_for(status):
         413: _("Too large"),
         429: _("Too many attempts"),
         500: _("Something went wrong"),
+        503: _("The disk is full"),
     }.get(status, _("Error"))
 
 
@@ -83,8 +88,43 @@ def unexpected_error(error):
     db.session.rollback()
     if isinstance(error, HTTPException):
         return http_error(error)
+    if disk_full(error):
+        log_disk_full()
+        return render_error(503, disk_full_message())
     reference = log_unexpected(error)
     return render_error(500, reference=reference)
+
+
+def disk_full(error):
+    """Whether `error` says the disk is full: SQLite's SQLITE_FULL, PostgreSQL's disk_full
+    (SQLSTATE 53100), or the system's ENOSPC, as raised or as the database driver's."""
+    original = getattr(error, "orig", None) or error
+    if isinstance(original, OSError) and original.errno == errno.ENOSPC:
+        return True
+    if getattr(original, "sqlstate", None) == "53100":
+        return True
+    return getattr(original, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+
+
+def disk_full_message():
+    return _("The server's disk is full; nothing was saved. Tell your administrator.")
+
+
+# Logged once per process: every request fails the same way until someone makes room.
+DISK_FULL_LOGGED = []
+
+
+def log_disk_full():
+    if DISK_FULL_LOGGED:
+        return
+    DISK_FULL_LOGGED.append(True)
+    usage = shutil.disk_usage(current_app.instance_path)
+    current_app.logger.error(
+        "The disk is full: %.1f MB free of %.1f MB (instance folder %s)",
+        usage.free / 1e6,
+        usage.total / 1e6,
+        current_app.instance_path,
+    )
 
 
 def log_unexpected(error):

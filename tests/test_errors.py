@@ -1,9 +1,10 @@
 """Friendly error pages, and small fragments for htmx requests."""
 
 import logging
+import shutil
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from crm import htmx
 from crm.extensions import db
@@ -150,3 +151,36 @@ def test_expected_errors_show_no_reference(logged_in):
     response = logged_in.get("/no/such/page")
     assert response.status_code == 404
     assert "Error reference" not in response.text
+
+
+@pytest.mark.own_app
+def test_a_full_disk_says_so_and_saves_nothing(app, stages, caplog):
+    """SQLite refuses to grow past `max_page_count` as it does on a full disk (SQLITE_FULL)."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    owner = factories.admin()
+
+    def fill_the_disk():
+        pages = db.session.execute(text("PRAGMA page_count")).scalar()
+        db.session.execute(text(f"PRAGMA max_page_count = {pages}"))
+        for n in range(200):
+            db.session.add(Lead(number=1000 + n, title="x" * 2000, stage_id=stages[0].id))
+        db.session.flush()
+        return "saved"
+
+    app.add_url_rule("/fill", "fill", fill_the_disk)
+    client = app.test_client()
+    client.post("/login", data={"email": owner.email, "password": factories.PASSWORD})
+    with caplog.at_level(logging.ERROR):
+        response = client.get("/fill")
+    assert response.status_code == 503
+    assert "disk is full; nothing was saved. Tell your administrator." in response.text
+    assert "The disk is full" in caplog.text and "MB free" in caplog.text
+    db.session.remove()
+    assert db.session.scalar(select(func.count()).select_from(Lead)) == 0
+
+
+def test_healthz_says_degraded_when_the_disk_is_nearly_full(client, monkeypatch):
+    assert client.get("/healthz").text == "ok"
+    nearly_full = shutil._ntuple_diskusage(total=100_000, used=97_000, free=3_000)
+    monkeypatch.setattr(shutil, "disk_usage", lambda _path: nearly_full)
+    assert client.get("/healthz").text == "degraded: 3.0% of the disk free"

@@ -54,6 +54,9 @@ def http_error(error):
 def unexpected_error(error):
     """Roll back whatever the request half-did and log it: a client gets JSON, not a page."""
     db.session.rollback()
+    if pages.disk_full(error):
+        pages.log_disk_full()
+        return error_response(503, pages.disk_full_message())
     current_app.logger.exception("Unhandled error in the API", exc_info=error)
     return error_response(500, pages.explanation_for(500))
 

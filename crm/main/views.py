@@ -1,4 +1,5 @@
 import hashlib
+import shutil
 
 from flask import current_app, make_response, redirect, request, session, url_for
 from flask_login import current_user, login_required
@@ -16,10 +17,19 @@ def index():
     return redirect(url_for("agenda.index"))
 
 
+# Under this share of the disk free, /healthz says the server is degraded.
+DISK_FREE_LOW = 0.05
+
+
 @bp.route("/healthz")
 def healthz():
-    """A trivial route: proves the process answers, and is the floor for benchmarks."""
-    return "ok", 200, {"Content-Type": "text/plain; charset=utf-8"}
+    """A trivial route: proves the process answers, and is the floor for benchmarks. Says
+    "degraded" when the disk holding the data is nearly full (writes will soon fail)."""
+    usage = shutil.disk_usage(current_app.instance_path)
+    text = "ok"
+    if usage.free < usage.total * DISK_FREE_LOW:
+        text = f"degraded: {100 * usage.free / usage.total:.1f}% of the disk free"
+    return text, 200, {"Content-Type": "text/plain; charset=utf-8"}
 
 
 @bp.route("/language", methods=["POST"])
