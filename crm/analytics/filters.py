@@ -10,6 +10,7 @@ offers before any is chosen. Every report counts its leads through `lead_conditi
 `counts_lead`, so each of them is narrowed alike.
 """
 
+from collections import namedtuple
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
@@ -119,6 +120,10 @@ def read_pipeline(asked, pipelines):
     return ids[0] if ids else None
 
 
+# A pipeline offered by the report filters: plain values, for the cache key.
+PipelineChoice = namedtuple("PipelineChoice", "id name")
+
+
 class Pairs(tuple):
     """(name, value) pairs that a template reads as a dict's items, a name more than once."""
 
@@ -172,7 +177,7 @@ class ReportFilters:
         field, options = field_filter(args)
         # The pipelines this person works in (a salesperson may be limited to some).
         pipelines = tuple(
-            (pipeline.id, pipeline.name)
+            PipelineChoice(pipeline.id, pipeline.name)
             for pipeline in lists.pipelines()
             if access.may_use_pipeline(user, pipeline.id)
         )
