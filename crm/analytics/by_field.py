@@ -21,8 +21,8 @@ from sqlalchemy import case, func, literal_column, null, select, true
 
 from crm import custom_fields
 from crm.analytics.filters import choice_fields
-from crm.analytics.reports import LeadsBehind, Report, Table
-from crm.analytics.sources import OUTCOMES, Outcomes, created_in, percent, tally
+from crm.analytics.reports import Report, Table
+from crm.analytics.sources import Outcomes, created_in, created_leads_behind, percent, tally
 from crm.extensions import db
 from crm.models import FieldType, Lead, Stage, StageKind
 
@@ -238,15 +238,7 @@ def leads(filters, args):
             words.append(chosen.option(key).label)
         else:
             return None
-    outcome = args.get("outcome")
-    if outcome is not None:
-        if outcome not in OUTCOMES:
-            return None
-        kinds = {"won": StageKind.WON, "lost": StageKind.LOST, "open": StageKind.OPEN}
-        conditions.append(Lead.stage_id.in_(select(Stage.id).where(Stage.kind == kinds[outcome])))
-        words.append({"won": _("won"), "lost": _("lost"), "open": _("still open")}[outcome])
-    caption = _("Leads created in the period")
-    return LeadsBehind(select(Lead.id).where(*conditions), " · ".join([caption, *words]))
+    return created_leads_behind(conditions, words, args.get("outcome"))
 
 
 REPORT = Report(

@@ -188,7 +188,13 @@ def leads(filters, args):
             words.append(source)
         else:
             return None
-    outcome = args.get("outcome")
+    return created_leads_behind(conditions, words, args.get("outcome"))
+
+
+def created_leads_behind(conditions, words, outcome=None):
+    """The leads created in the period that `conditions` pick, narrowed to an `outcome` (won,
+    lost or open; None: all of them), and their caption; None for an outcome there is not.
+    The leads behind a number of Sources and of the report by field alike."""
     if outcome is not None:
         if outcome not in OUTCOMES:
             return None
