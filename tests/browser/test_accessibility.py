@@ -31,6 +31,10 @@ PAGES = [
     "/settings/users",
     "/settings/stages",
     "/settings/pipelines",
+    # The demo's second pipeline (Продления), and a salesperson who may be kept to some.
+    "/settings/pipelines/2/archive",
+    "/settings/users/2",
+    "/settings/intake-forms/new",
     "/settings/fields",
     "/settings/fields/new",
     "/settings/fields/{field}",

@@ -25,6 +25,10 @@ def main_pages(lead_number):
         "/settings/",
         "/settings/general",
         "/settings/stages",
+        # The demo's second pipeline (Продления).
+        "/settings/stages?pipeline=2",
+        "/settings/pipelines",
+        "/settings/pipelines/2/archive",
         "/settings/users",
         "/settings/activity-kinds",
         "/settings/lost-reasons",
