@@ -7,7 +7,7 @@ the API) narrows itself with `lead_scope`, and a lead fetched by its number or i
 `may_see`. The funnel service asks `may_change` before every write.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from enum import StrEnum
 
@@ -23,6 +23,8 @@ from crm.models import Activity, Lead, Role, Stage, utcnow
 from crm.per_request import once_per_request
 
 SETTING = "salespeople_see"
+HANDING_ON_SETTING = "salespeople_pass_leads_on"
+HIDDEN_DUPLICATES_SETTING = "warn_of_hidden_duplicates"
 
 
 # How long the author may still edit or delete an activity they logged.
@@ -78,6 +80,43 @@ def colleagues_leads():
 
 def set_colleagues_leads(choice):
     app_settings.store(SETTING, ColleaguesLeads(choice).value)
+
+
+def salespeople_pass_leads_on():
+    """Whether a salesperson may give a lead they work to a colleague (off unless an admin
+    turns it on: reassigning is a manager's job)."""
+    return app_settings.value(HANDING_ON_SETTING, "") == "on"
+
+
+def set_salespeople_pass_leads_on(allowed):
+    app_settings.store(HANDING_ON_SETTING, "on" if allowed else "off")
+
+
+def warns_of_hidden_duplicates():
+    """Whether a new lead that looks like a colleague's hidden one is warned of, saying whose
+    (on unless an admin turns it off: it keeps two people from working one client, at the cost
+    of telling that the client is someone's)."""
+    return app_settings.value(HIDDEN_DUPLICATES_SETTING, "") != "off"
+
+
+def set_warns_of_hidden_duplicates(warns):
+    app_settings.store(HIDDEN_DUPLICATES_SETTING, "on" if warns else "off")
+
+
+def told_of(found, user):
+    """Leads found like another (the duplicate warning, a client's other leads), each marked
+    `hidden` when `user` may not open it: named without its details, or left out when the
+    team keeps hidden leads out of the warning."""
+    marked = [replace(item, hidden=not may_see(item.lead, user)) for item in found]
+    if warns_of_hidden_duplicates():
+        return marked
+    return [item for item in marked if not item.hidden]
+
+
+def gives_leads_to_others(user):
+    """Managers and administrators give leads to anyone; salespeople only when the team lets
+    them pass leads on."""
+    return manages_the_team(user) or salespeople_pass_leads_on()
 
 
 def sees_every_lead(user):

@@ -852,9 +852,9 @@ def first_step(lead, actor, now):
 
 def check_handing(lead, owner_id, actor):
     """One rule for every path (the forms, the API): a salesperson's leads are their own or
-    nobody's; only managers and administrators give a lead to someone else. No actor is the
-    system itself (an import, the demo)."""
-    if actor is None or access.manages_the_team(actor):
+    nobody's; only managers and administrators give a lead to someone else, unless the team
+    lets salespeople pass leads on. No actor is the system itself (an import, the demo)."""
+    if actor is None or access.gives_leads_to_others(actor):
         return
     if owner_id in (None, actor.id, lead.owner_id):
         return

@@ -114,6 +114,7 @@ def general_settings(**changes):
         "currency": "",
         "quiet_after_days": "14",
         "colleagues_leads": "read-only",
+        "warn_of_hidden_duplicates": "y",
         "language": "en",
         "timezone": "UTC",
     } | changes

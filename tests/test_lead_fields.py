@@ -679,6 +679,28 @@ def test_a_salesperson_sees_a_hidden_colleagues_lead_exists(client, auth, admin,
     assert section.find("a") is None
 
 
+def test_the_team_can_keep_hidden_leads_out_of_the_warning(client, auth, admin, stages, fields):
+    access.set_colleagues_leads(access.ColleaguesLeads.HIDDEN)
+    access.set_warns_of_hidden_duplicates(False)
+    db.session.commit()
+    sam = factories.user(name="Sam Seller", email="sam@example.com")
+    secret = factories.lead("Секретный клиент", owner=admin, fields={"inn": INN})
+    auth.login("sam@example.com")
+    # Nothing is told, so the new lead is saved at once.
+    saved = new_lead(client, title="Новый", stage_id=str(stages[0].id), **{"fields.inn": INN})
+    assert saved.status_code == 303
+    mine = db.session.scalar(select(Lead).where(Lead.title == "Новый"))
+    section = lead_page(client, mine).by_id("client-leads")
+    assert "hidden" in section.attrs and "Ada Admin" not in section.text
+    new = funnel.create_lead(sam, title="Ещё один", fields={"inn": INN})
+    db.session.flush()
+    with client.application.test_request_context():
+        from flask_login import login_user
+
+        login_user(sam)
+        assert secret.number not in duplicates_of(new)
+
+
 def test_changing_the_inn_in_place_brings_the_clients_leads(hx, admin, fields):
     hx.post("/login", data={"email": admin.email, "password": factories.PASSWORD})
     known = factories.lead("Альфа", owner=admin, fields={"inn": INN})

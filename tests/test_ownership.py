@@ -89,3 +89,52 @@ def test_the_service_itself_refuses(sam, sue, stages):
     db.session.commit()
     funnel.update_lead(free, sam, owner_id=sam.id)
     assert free.owner_id == sam.id
+
+
+def test_a_salesperson_enters_an_unassigned_lead_through_the_api(client, sam, sue, stages):
+    headers = {"Authorization": f"Bearer {token_for(sam)}"}
+    answer = client.post("/api/v1/leads", json={"title": "Acme", "owner_id": None}, headers=headers)
+    assert answer.status_code == 201 and answer.json["owner"] is None
+    refused = client.post(
+        "/api/v1/leads", json={"title": "Acme", "owner_id": sue.id}, headers=headers
+    )
+    assert refused.status_code == 403
+    assert "manager gives a lead to someone else" in refused.json["error"]["message"]
+
+
+@pytest.fixture
+def passing_on(app, client):
+    """The team lets salespeople pass leads on, set as an administrator sets it."""
+    admin = factories.user(name="Ada", email="ada@example.com", role=Role.ADMIN)
+    client.post("/login", data={"email": admin.email, "password": factories.PASSWORD})
+    saved = client.post("/settings/general", data=factories.general_settings(pass_leads_on="y"))
+    assert saved.status_code == 303
+    assert (
+        "Salespeople may now give their leads to a colleague."
+        in client.get("/settings/general").text
+    )
+    client.post("/logout")
+
+
+def test_a_team_setting_lets_salespeople_pass_leads_on(client, auth, passing_on, sam, sue, stages):
+    lead = factories.lead("Acme", owner=sam, stage=stages[0])
+    auth.login(sam.email)
+    assert ">Sue</option>" in client.get("/leads/new").text
+    client.post(f"/leads/{lead.number}/details", data={"title": "Acme", "owner_id": sue.id})
+    assert owner_of(lead) == sue.id
+    made = client.post(
+        "/leads/new", data={"title": "Globex", "owner_id": sue.id, "stage_id": stages[0].id}
+    )
+    assert made.status_code == 303
+    mine = factories.lead("Initech", owner=sam, stage=stages[0])
+    headers = {"Authorization": f"Bearer {token_for(sam)}"}
+    client.patch(f"/api/v1/leads/{mine.number}", json={"owner_id": sue.id}, headers=headers)
+    assert owner_of(mine) == sue.id
+    # Passing on is for the leads they work: a colleague's stays the colleague's to give.
+    theirs = factories.lead("Hooli", owner=sue, stage=stages[0])
+    answer = client.patch(
+        f"/api/v1/leads/{theirs.number}", json={"owner_id": sam.id}, headers=headers
+    )
+    assert answer.status_code == 403 and owner_of(theirs) == sue.id
+    # Reassigning the whole list stays a manager's.
+    assert client.post("/leads/reassign", data={"owner_id": str(sam.id)}).status_code == 403

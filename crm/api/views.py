@@ -94,9 +94,8 @@ def openapi_document():
 
 def refusal(error):
     """A refusal of the funnel service as the API answers it."""
-    if isinstance(error, funnel.NotAllowed):
-        return ApiError(403, error.message)
-    return ApiError(422, error.message, SERVICE_FIELDS.get(error.field, error.field))
+    status = 403 if isinstance(error, funnel.NotAllowed) else 422
+    return ApiError(status, error.message, SERVICE_FIELDS.get(error.field, error.field))
 
 
 def check_may_change(lead):
@@ -279,12 +278,18 @@ def duplicates_of(lead):
         fields=lead.fields,
         limit=register.DUPLICATES_SHOWN + 1,
     )
-    return [d.lead.number for d in found if d.lead.id != lead.id][: register.DUPLICATES_SHOWN]
+    told = access.warns_of_hidden_duplicates()
+    return [
+        d.lead.number
+        for d in found
+        if d.lead.id != lead.id and (told or access.may_see(d.lead, current_user))
+    ][: register.DUPLICATES_SHOWN]
 
 
 @bp.post("/leads")
 def create_lead():
-    """Register a lead; a salesperson's own. Possible duplicates are a 409 unless allowed."""
+    """Register a lead (a salesperson's own or nobody's, see funnel.check_handing). Possible
+    duplicates are a 409 unless allowed."""
     body = inputs.json_object()
     inputs.check_fields(body, {*DETAIL_READERS, "fields", "people", "stage_id", "allow_duplicates"})
     details = read_details(body)
@@ -293,12 +298,6 @@ def create_lead():
     stage = open_stage(body["stage_id"]) if "stage_id" in body else None
     allow_duplicates = inputs.flag(body.get("allow_duplicates", False), "allow_duplicates")
     if "owner_id" in details:
-        if not access.manages_the_team(current_user) and details["owner_id"] != current_user.id:
-            raise ApiError(
-                403,
-                _("A salesperson's new leads are their own: leave owner_id out or give your id."),
-                "owner_id",
-            )
         check_owner(details["owner_id"])
     try:
         lead = funnel.create_lead(current_user, stage=stage, **details)

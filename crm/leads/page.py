@@ -1,6 +1,5 @@
 """The lead page: header, details, the log form and the timeline."""
 
-from dataclasses import replace
 from datetime import datetime
 
 from flask import abort, flash, render_template, request, url_for
@@ -62,12 +61,10 @@ def pipeline_targets(lead, choices):
 
 def client_context(lead):
     """The other leads of the lead's client; a colleague's lead the user may not open is
-    named without its details, as the duplicate warning names it."""
+    named without its details, as the duplicate warning names it (or left out with it)."""
     found, more = queries.client_leads(lead)
     return {
-        "client_leads": [
-            replace(other, hidden=not access.may_see(other.lead, current_user)) for other in found
-        ],
+        "client_leads": access.told_of(found, current_user),
         "more_client_leads": more,
     }
 
@@ -90,7 +87,7 @@ def fill_lead_form(form, choices, lead):
     """The details form's owners: anyone, for a manager; a salesperson keeps the lead, leaves
     it to nobody, or leaves it with the colleague it is with (see funnel.check_handing)."""
     team = choices.team
-    if not access.manages_the_team(current_user):
+    if not access.gives_leads_to_others(current_user):
         team = [person for person in team if person.id in (current_user.id, lead.owner_id)]
     form.owner_id.choices = {"": _("Nobody")} | {str(person.id): person.name for person in team}
     return form

@@ -1,7 +1,5 @@
 """The lead register: the list with search, filters and sort, and the new lead form."""
 
-from dataclasses import replace
-
 from flask import abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -84,7 +82,7 @@ def pipelines_of(stages):
 def owner_choices(team):
     """Who a lead can be given to from the form: anyone, for a manager; a salesperson keeps
     their leads or leaves them to nobody (see funnel.check_handing)."""
-    if not access.manages_the_team(current_user):
+    if not access.gives_leads_to_others(current_user):
         team = [person for person in team if person.id == current_user.id]
     return {"": _("Nobody")} | {str(person.id): person.name for person in team}
 
@@ -136,14 +134,6 @@ def create_from_form(form, choices, fields, client=None):
     )
 
 
-def visible_duplicates(duplicates):
-    """Warn of a colleague's lead even when it is hidden, but without its details."""
-    return [
-        replace(duplicate, hidden=not access.may_see(duplicate.lead, current_user))
-        for duplicate in duplicates
-    ]
-
-
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 def new():
@@ -169,10 +159,11 @@ def new():
         if form.validate() & inputs.check(new_lead=True, pipeline_id=pipeline_id):
             # The client's own leads are no surprise: the warning is for one not known.
             if request.form.get("confirmed") != "1" and client is None:
-                duplicates = visible_duplicates(
+                duplicates = access.told_of(
                     queries.possible_duplicates(
                         form.title.data, form.email.data, form.phone.data, inputs.values()
-                    )
+                    ),
+                    current_user,
                 )
             if not duplicates:
                 try:

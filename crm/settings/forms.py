@@ -177,6 +177,10 @@ class GeneralForm(FlaskForm):
         ],
         validators=[InputRequired()],
     )
+    pass_leads_on = BooleanField(_l("Salespeople may pass their leads on to a colleague"))
+    warn_of_hidden_duplicates = BooleanField(
+        _l("Warn of a colleague's hidden lead when a new lead looks like it")
+    )
     language = SelectField(_l("The team's language"), choices=LANGUAGE_CHOICES)
     timezone = time_zone_field(_l("The team's time zone"))
 

@@ -661,6 +661,8 @@ def general_form():
         "currency": lists.currency(),
         "quiet_after_days": lists.quiet_after_days(),
         "colleagues_leads": access.colleagues_leads(),
+        "pass_leads_on": access.salespeople_pass_leads_on(),
+        "warn_of_hidden_duplicates": access.warns_of_hidden_duplicates(),
         "language": i18n.team_language(),
         "timezone": timezones.team_zone_name(),
     }
@@ -673,7 +675,8 @@ def general_form():
 @admin_required
 def general():
     """Instance-wide settings, saved at once: the currency shown next to amounts, when a lead
-    goes quiet, what salespeople see of each other's leads, the team's language and zone."""
+    goes quiet, what salespeople see of each other's leads and whether they pass leads on, the
+    duplicate warning, the team's language and zone."""
     form, current = general_form()
     if form.validate_on_submit():
         try:
@@ -715,6 +718,20 @@ def save_general(form, current):
             _("Salespeople now see only their own and unclaimed leads.")
             if form.colleagues_leads.data == access.ColleaguesLeads.HIDDEN
             else _("Salespeople now see their colleagues' leads, read-only.")
+        )
+    if form.pass_leads_on.data != current["pass_leads_on"]:
+        access.set_salespeople_pass_leads_on(form.pass_leads_on.data)
+        changed.append(
+            _("Salespeople may now give their leads to a colleague.")
+            if form.pass_leads_on.data
+            else _("Only managers and administrators give leads to someone else now.")
+        )
+    if form.warn_of_hidden_duplicates.data != current["warn_of_hidden_duplicates"]:
+        access.set_warns_of_hidden_duplicates(form.warn_of_hidden_duplicates.data)
+        changed.append(
+            _("A new lead like a colleague's hidden one is now warned of, saying whose.")
+            if form.warn_of_hidden_duplicates.data
+            else _("Colleagues' hidden leads are now left out of the duplicate warning.")
         )
     if form.language.data != current["language"]:
         i18n.set_team_language(form.language.data)
