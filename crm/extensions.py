@@ -4,6 +4,7 @@ from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
@@ -22,7 +23,25 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+# Set in the session's info while a request sent with an idempotency key runs (crm.idempotency).
+HELD = "crm_commits_held"
+COMMIT_ASKED = "crm_commit_asked"
+
+
+class HoldingSession(Session):
+    """The app's session. While an idempotent request runs, a commit only flushes (so the
+    database checks everything as a commit would), and the real commit waits for the answer
+    to be stored with it."""
+
+    def commit(self):
+        if self.info.get(HELD):
+            self.flush()
+            self.info[COMMIT_ASKED] = True
+            return
+        super().commit()
+
+
+db = SQLAlchemy(model_class=Base, session_options={"class_": HoldingSession})
 migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()

@@ -22,6 +22,7 @@ from wtforms.validators import InputRequired, Length, Optional
 from crm import funnel
 from crm.extensions import db
 from crm.forms import NextStepMixin, OutcomeMixin, attach_error, optional_id, sensible_date
+from crm.idempotency import new_key
 from crm.models import StageKind, utcnow
 from crm.timezones import local_now, to_utc
 
@@ -33,6 +34,8 @@ class LogForm(NextStepMixin, OutcomeMixin, FlaskForm):
     occurred_at = DateTimeLocalField(_l("When"), validators=[InputRequired(), sensible_date])
     # The time the form offered; sent back unchanged, it means "now" to the second.
     offered_time = HiddenField()
+    # Made as the form is drawn, so a contact sent twice (a retry, a second tap) is saved once.
+    idempotency_key = HiddenField(default=new_key)
     body = TextAreaField(_l("What was said"), validators=[Optional(), Length(max=funnel.BODY_MAX)])
     # Radio buttons, not a list: the status is picked with one click.
     stage_id = RadioField(_l("Status after"), coerce=optional_id, validate_choice=True)

@@ -13,9 +13,11 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Text,
+    UniqueConstraint,
     func,
     select,
     text,
@@ -565,6 +567,25 @@ class ApiToken(db.Model):
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
     # Revoked tokens stay, so the list of what had access is never lost; they open nothing.
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class IdempotentAnswer(db.Model):
+    """The answer to a write sent with an idempotency key, stored with what the write saved:
+    a retry with the same key gets it back and saves nothing more (crm/idempotency.py)."""
+
+    __tablename__ = "idempotent_answers"
+    __table_args__ = (UniqueConstraint("sender", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Whose key: "user:<id>" for a signed-in person or token, "public:<path>" for a visitor.
+    sender: Mapped[str] = mapped_column(String(200))
+    key: Mapped[str] = mapped_column(String(80))
+    # sha256 of the method, address and body, so a key sent again with another request is told.
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer)
+    headers: Mapped[list] = mapped_column(JSON)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
 
 class IntakeReply(enum.StrEnum):

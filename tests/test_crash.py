@@ -5,7 +5,9 @@ contacts and new leads from several browsers. Mid-stream one worker is SIGKILLed
 killer would; the master forks another and the stream goes on; then the whole server is
 SIGKILLed. After a restart on the same database, every contact whose save was answered "logged"
 is there exactly once, every lead answered "created" exists, the database is sound and every
-record agrees with the ones it depends on.
+record agrees with the ones it depends on. Each form carries its idempotency key, as the pages
+draw it: the requests the crash left unanswered are sent again after the restart, and each is
+then saved exactly once, whether the first try had saved it or not.
 """
 
 import itertools
@@ -13,6 +15,7 @@ import os
 import random
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -38,6 +41,8 @@ CONTACT_WRITERS = 4
 # requests in flight, few enough to keep the test within seconds.
 SAVES_PER_STRETCH = 20
 STRETCH_TIMEOUT = 20
+# Browsers sending one request with one key at the same moment.
+SAME_TIME_SENDERS = 8
 
 
 @pytest.fixture(params=BACKENDS)
@@ -102,6 +107,8 @@ class Ledger:
     contacts: dict = field(default_factory=dict)  # confirmed body -> lead number
     leads: set = field(default_factory=set)  # confirmed titles
     unanswered: list = field(default_factory=list)
+    # (path, form, succeeded, key, number) of each request left unanswered, to send again.
+    to_retry: list = field(default_factory=list)
     refused: list = field(default_factory=list)
     cut_by_worker_kill: int = 0
     confirmed_before_crash: int = 0
@@ -149,6 +156,7 @@ def contact_form(setup, body, chance):
         "next_step_note": chance.choice(["", "Call back"]),
         # Without a day, the person says there is no next step, as the form asks.
         "no_next_step": "" if next_step else "y",
+        "idempotency_key": str(uuid.uuid4()),
     }
 
 
@@ -166,6 +174,7 @@ def new_lead_form(setup, title):
         "next_step_note": "",
         # Skip the "is this one of these?" question: the titles are new.
         "confirmed": "1",
+        "idempotency_key": str(uuid.uuid4()),
     }
 
 
@@ -204,6 +213,7 @@ def post(browser, path, form, ledger, succeeded, key, number):
     except NO_ANSWER as error:
         with ledger.lock:
             ledger.unanswered.append((key, repr(error)))
+            ledger.to_retry.append((path, form, succeeded, key, number))
         # The server is down or restarting: do not spin on a refused port.
         time.sleep(0.01)
         return
@@ -389,6 +399,21 @@ def log_after_restart(browser, setup, ledger):
     assert body in page
 
 
+def retry_unanswered(browser, ledger):
+    """Send again, with the same key, each request the crash left without an answer; returns
+    how many answers were the first one replayed (it had been saved before the crash)."""
+    replayed = 0
+    for path, form, succeeded, key, number in ledger.to_retry:
+        status, headers, _body = browser.htmx_post(path, form)
+        assert succeeded(status, headers), (key, status)
+        replayed += headers.get("Idempotent-Replayed") == "true"
+        if number is None:
+            ledger.leads.add(key)
+        else:
+            ledger.contacts[key] = number
+    return replayed
+
+
 def test_confirmed_saves_survive_killed_workers_and_a_killed_server(install, tmp_path):
     if not GUNICORN.exists():
         pytest.skip(f"gunicorn is not installed at {GUNICORN}")
@@ -405,6 +430,7 @@ def test_confirmed_saves_survive_killed_workers_and_a_killed_server(install, tmp
         restarted.start()
         browser.base = restarted.base
         log_after_restart(browser, install, ledger)
+        replayed = retry_unanswered(browser, ledger)
     finally:
         restarted.stop()
         server.stop()
@@ -415,6 +441,48 @@ def test_confirmed_saves_survive_killed_workers_and_a_killed_server(install, tmp
         f"{make_url(url).get_backend_name()}: {len(ledger.contacts)} contacts and "
         f"{len(ledger.leads)} leads confirmed, {ledger.confirmed_before_crash} before the "
         f"server was killed; {ledger.cut_by_worker_kill} requests cut off by the worker kill, "
-        f"{len(ledger.unanswered)} unanswered in all"
+        f"{len(ledger.unanswered)} unanswered in all, sent again: {replayed} of them had been "
+        "saved and answered as the first time"
     )
     check_database(url, ledger)
+
+
+def test_one_key_sent_to_both_workers_at_once_saves_once(install, tmp_path):
+    """A double tap, or a phone's queue and its person both sending: the same request with the
+    same key reaches both workers at the same moment, and one lead is entered."""
+    if not GUNICORN.exists():
+        pytest.skip(f"gunicorn is not installed at {GUNICORN}")
+    server = Gunicorn(os.environ | install.env, tmp_path / "gunicorn.log")
+    browsers = []
+    answers = []
+    try:
+        server.start()
+        for _ in range(SAME_TIME_SENDERS):
+            browser = Browser(server.base)
+            browser.login(ADMIN_EMAIL, factories.PASSWORD)
+            browsers.append(browser)
+        form = new_lead_form(install, "Sent at once")
+        start = threading.Barrier(len(browsers))
+
+        def send(browser):
+            start.wait()
+            status, headers, _body = browser.htmx_post("/leads/new", form)
+            answers.append((status, headers.get("HX-Redirect")))
+
+        threads = [threading.Thread(target=send, args=(b,)) for b in browsers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    finally:
+        server.stop()
+    assert len(answers) == SAME_TIME_SENDERS
+    assert {status for status, _where in answers} == {204}
+    assert len({where for _status, where in answers}) == 1
+    engine = create_engine(install.env["CRM_DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            titles = conn.execute(text("SELECT title FROM leads")).scalars().all()
+    finally:
+        engine.dispose()
+    assert titles.count("Sent at once") == 1

@@ -20,10 +20,12 @@ from crm import access, field_filters, funnel, htmx, lists, typed_dates
 from crm.access import lead_by_id_or_404
 from crm.agenda import bp, queries
 from crm.args import id_arg, text_arg
+from crm.errors import render_error
 from crm.extensions import db
 from crm.formatting import medium_date
 from crm.forms import MISREADINGS
 from crm.i18n import user_locale
+from crm.idempotency import idempotent
 from crm.leads.queries import last_contacts
 from crm.log_form import new_log_form, save_log
 from crm.models import Lead, utcnow
@@ -190,6 +192,7 @@ def section_more(key):
 
 @bp.route("/leads/<int:lead_id>/log", methods=["GET", "POST"])
 @login_required
+@idempotent(render_error)
 def log(lead_id):
     """The lead page's log form, in the agenda row; logging redraws the sections."""
     lead = lead_by_id_or_404(lead_id)

@@ -774,12 +774,37 @@ def query_parameter(name, description, schema, **extra):
     return {"name": name, "in": "query", "description": description, "schema": schema, **extra}
 
 
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "description": "Any string of 1 to 80 visible characters, new for each change (a UUID). "
+    "Sent again within 24 hours with the same request, it answers as the first time, with "
+    "`Idempotent-Replayed: true`, and changes nothing more; with a different request, 422.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 80, "pattern": "^[!-~]+$"},
+}
+WRITES = ("post", "patch")
+
+
+def with_idempotency_keys(described):
+    """Every change takes an Idempotency-Key, so a client may retry it safely."""
+    for path in described.values():
+        for method in WRITES:
+            if method in path:
+                operation = path[method]
+                operation["parameters"] = [*operation.get("parameters", ()), IDEMPOTENCY_KEY]
+    return described
+
+
+# Built once: only the filters on the team's fields change from one document to the next.
+DESCRIBED_PATHS = with_idempotency_keys(copy.deepcopy(PATHS))
+
+
 def paths(fields):
     """The paths, the list's filters on the team's fields among `GET /leads`'s parameters."""
     filters = filter_parameters(fields or ())
     if not filters:
-        return PATHS
-    described = copy.deepcopy(PATHS)
+        return DESCRIBED_PATHS
+    described = copy.deepcopy(DESCRIBED_PATHS)
     listing = described["/leads"]["get"]["parameters"]
     listing[-2:-2] = filters  # before the page's limit and cursor
     return described

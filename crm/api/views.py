@@ -15,8 +15,9 @@ from sqlalchemy import select
 from crm import access, api_tokens, custom_fields, field_filters, funnel, lists, pipelines
 from crm.access import may_see, restricted_to
 from crm.api import bp, inputs, openapi, queries, serialise
-from crm.api.errors import ApiError, invalid
+from crm.api.errors import ApiError, error_response, invalid
 from crm.extensions import db, login_manager
+from crm.idempotency import HEADER, idempotent
 from crm.leads import queries as register
 from crm.models import ActivityKind, LostReason, Pipeline, Stage, StageKind, User
 from crm.security import acting_as
@@ -90,6 +91,14 @@ def never_kept(response):
 def openapi_document():
     """The OpenAPI 3.1 document of this API."""
     return jsonify(openapi.document(custom_fields.active_fields()))
+
+
+def refuse_key(status, message):
+    return error_response(status, message, HEADER)
+
+
+# A write sent again with the same Idempotency-Key answers as the first time and saves nothing.
+once_per_key = idempotent(refuse_key)
 
 
 def refusal(error):
@@ -287,6 +296,7 @@ def duplicates_of(lead):
 
 
 @bp.post("/leads")
+@once_per_key
 def create_lead():
     """Register a lead (a salesperson's own or nobody's, see funnel.check_handing). Possible
     duplicates are a 409 unless allowed."""
@@ -322,6 +332,7 @@ def create_lead():
 
 
 @bp.patch("/leads/<int:number>")
+@once_per_key
 def update_lead(number):
     """Change a lead's details, and with stage_id move it to another stage."""
     lead = get_lead_or_404(number)
@@ -358,6 +369,7 @@ def update_lead(number):
 
 
 @bp.post("/leads/<int:number>/archive")
+@once_per_key
 def archive_lead(number):
     """Archive a lead: out of the lists and the board, its history kept."""
     lead = get_lead_or_404(number)
@@ -436,6 +448,7 @@ ACTIVITY_FIELDS = {
 
 
 @bp.post("/leads/<int:number>/activities")
+@once_per_key
 def log_activity(number):
     """Log a contact: what was said, the stage after it and the next step, at once."""
     lead = get_lead_or_404(number)
@@ -514,6 +527,7 @@ STAGE_READERS = {
 
 
 @bp.post("/pipelines")
+@once_per_key
 def create_pipeline():
     """A pipeline with its stages in one call (administrators)."""
     if not current_user.is_admin:

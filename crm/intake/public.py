@@ -11,6 +11,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 from crm.extensions import csrf, db
+from crm.idempotency import idempotent
 from crm.intake import bp, origins, receiving, throttle
 from crm.models import IntakeForm, IntakeReply
 
@@ -54,8 +55,20 @@ def client_address():
     return (request.remote_addr or "unknown")[:64]
 
 
+def refuse_key(status, message):
+    return answer(None, status=status, message=message)
+
+
+@bp.before_app_request
+def limit_intake_bodies():
+    # Before anything reads the body (the idempotency key's check does): a request is small.
+    if request.endpoint == "intake.receive":
+        request.max_content_length = BODY_MAX
+
+
 @bp.route("/intake/<token>", methods=["POST", "OPTIONS"])
 @csrf.exempt
+@idempotent(refuse_key)
 def receive(token):
     """Take a request from an intake form: a new lead, or an activity on the lead it is from."""
     form = form_by_token(token)

@@ -34,7 +34,7 @@ FIELD_NAMES = {
 # Hidden from people by the snippet's markup: only a program filling every field fills it.
 HONEYPOT = "homepage"
 # What a browser or a form builder sends along that says nothing about the request.
-IGNORED = frozenset({"csrf_token", "_token", "submit", "g-recaptcha-response"})
+IGNORED = frozenset({"csrf_token", "_token", "submit", "g-recaptcha-response", "idempotency_key"})
 # Beyond these, further fields a site sends are not kept: the activity stays readable.
 EXTRA_FIELDS_MAX = 30
 EXTRA_NAME_MAX = 60

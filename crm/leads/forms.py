@@ -9,6 +9,7 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
+    HiddenField,
     SelectField,
     StringField,
     TextAreaField,
@@ -23,6 +24,7 @@ from wtforms.validators import (
 
 from crm.forms import NextStepMixin, finite_number, optional_id
 from crm.funnel import PEOPLE_MAX, TITLE_MAX, VALUE_MAX
+from crm.idempotency import new_key
 
 
 class LeadDetailsForm(NextStepMixin, FlaskForm):
@@ -45,6 +47,8 @@ class LeadForm(LeadDetailsForm):
     """A new lead: its details and the stage it enters the funnel at."""
 
     stage_id = SelectField(_l("Stage"), coerce=optional_id, validate_choice=True)
+    # Made as the form is drawn, so a lead sent twice (a retry, a second tap) is entered once.
+    idempotency_key = HiddenField(default=new_key)
 
 
 def lead_details(form):

@@ -13,6 +13,7 @@ from crm.errors import render_error
 from crm.extensions import db
 from crm.field_inputs import FieldInputs
 from crm.forms import attach_error
+from crm.idempotency import idempotent
 from crm.leads import bp, queries
 from crm.leads.forms import LeadDetailsForm, lead_details
 from crm.lists import Choices
@@ -128,6 +129,7 @@ def parse_cursor(text):
 
 @bp.route("/<int:number>/log", methods=["POST"])
 @login_required
+@idempotent(render_error)
 def log_activity(number):
     """Log a contact: what was said, the stage after it and the next step, in one submit."""
     lead = lead_or_404(number)

@@ -14,6 +14,7 @@ from crm.extensions import db
 from crm.field_inputs import FieldInputs
 from crm.formatting import currency
 from crm.forms import attach_error, optional_id, preview
+from crm.idempotency import idempotent
 from crm.leads import bp, queries
 from crm.leads.filters import LeadList
 from crm.leads.forms import LeadForm, lead_details
@@ -136,6 +137,7 @@ def create_from_form(form, choices, fields, client=None):
 
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
+@idempotent(render_error)
 def new():
     """Register a lead: checked, compared with the leads already known, then saved. Given a
     `client` (a lead's number), a new lead for that client: its fields and people copied."""
