@@ -11,6 +11,7 @@ from crm.extensions import db
 from crm.models import Activity, IdempotentAnswer, Lead
 from tests import factories
 from tests.test_api import Api, token_for
+from tests.test_import import job_of, upload
 from tests.test_intake import REQUEST, intake_form, url  # noqa: F401 (a fixture)
 from tests.test_lead_page import log_data
 
@@ -182,3 +183,14 @@ def test_an_intake_request_sent_twice_is_taken_once(client, intake_form):  # noq
 def test_the_site_snippet_makes_a_key_as_the_page_opens(logged_in, intake_form):  # noqa: F811
     page = logged_in.get("/settings/intake-forms").text
     assert "idempotency_key" in page and "crypto.randomUUID()" in page
+
+
+def test_an_import_sent_twice_runs_once(logged_in, admin, stages):
+    # The job is the import's key: started again (a resend, a second click), it imports nothing.
+    response = upload(logged_in, b"Title,Phone\nAcme,+7 999 123-45-67\nGlobex,\n")
+    columns_url = response.headers["Location"]
+    job_id = job_of(response)
+    logged_in.post(columns_url, data={"column_0": "title", "column_1": "phone"})
+    for _attempt in range(2):
+        assert logged_in.post(f"/settings/import/{job_id}/import", data={}).status_code == 303
+    assert count(Lead) == 2
