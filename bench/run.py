@@ -522,6 +522,8 @@ class LogForm:
             "value": "",
             "next_step_when": "+1",
             "next_step_note": "Call back about the decision",
+            # A new key each time, as each drawn form has: the answer is stored with the save.
+            "idempotency_key": secrets.token_urlsafe(18),
         }
 
 
