@@ -16,7 +16,6 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
-    func,
     select,
     text,
     update,
@@ -517,7 +516,8 @@ class PlannedStep(db.Model):
 
 
 class LoginAttempt(db.Model):
-    """Failed logins, counted in the database so throttling holds across workers and servers."""
+    """Failed sign-ins (a password or a code), counted in the database so throttling holds across
+    workers and servers (crm.auth.throttle)."""
 
     __tablename__ = "login_attempts"
     __table_args__ = (
@@ -529,14 +529,6 @@ class LoginAttempt(db.Model):
     email: Mapped[str] = mapped_column(String(254))
     address: Mapped[str] = mapped_column(String(64))
     attempted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-
-    @staticmethod
-    def recent_failures(column, value, since):
-        return (
-            select(func.count())
-            .select_from(LoginAttempt)
-            .where(column == value, LoginAttempt.attempted_at >= since)
-        )
 
 
 class AppSetting(db.Model):

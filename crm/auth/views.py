@@ -1,8 +1,17 @@
 import secrets
 from functools import cache
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask import (
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
@@ -12,7 +21,7 @@ from crm import demo, funnel_defaults, i18n, timezones
 from crm.accounts import AccountError, create_user, normalise_email
 from crm.auth import bp
 from crm.auth.forms import LoginForm, SetupForm
-from crm.auth.throttle import forget_failures, is_throttled, record_failure
+from crm.auth.throttle import forget_failures, record_failure, wait_before_trying
 from crm.extensions import db
 from crm.forms import offer_zones
 from crm.models import AppSetting, Role, User, utcnow
@@ -93,7 +102,34 @@ def password_matches(user, password):
 
 
 def client_address():
-    return request.remote_addr or "unknown"
+    """The address the request came from; behind PROXY_COUNT trusted proxies, the one they saw
+    (ProxyFix has put it in remote_addr)."""
+    return (request.remote_addr or "unknown")[:64]
+
+
+def wait_message(wait):
+    """What a person refused by the throttle is told: how long, and why in a few words."""
+    if wait.from_here:
+        return ngettext(
+            "Too many failed attempts from here. Wait %(num)d minute and try again.",
+            "Too many failed attempts from here. Wait %(num)d minutes and try again.",
+            wait.minutes,
+        )
+    return ngettext(
+        "There have been several failed attempts to log in to this account. "
+        "Wait %(num)d second and try again.",
+        "There have been several failed attempts to log in to this account. "
+        "Wait %(num)d seconds and try again.",
+        wait.seconds,
+    )
+
+
+def refused(template, form, wait, **context):
+    """429 with the wait on the page and in Retry-After; nothing was checked or counted."""
+    form.form_errors.append(wait_message(wait))
+    response = make_response(render_template(template, form=form, **context), 429)
+    response.headers["Retry-After"] = str(wait.seconds)
+    return response
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -105,21 +141,21 @@ def login():
     if not form.validate_on_submit():
         return render_template("auth/login.html", form=form), 422 if form.errors else 200
 
-    email = normalise_email(form.email.data)
-    if is_throttled(email, client_address()):
-        form.form_errors.append(_("Too many failed attempts. Wait 15 minutes and try again."))
-        return render_template("auth/login.html", form=form), 429
+    email, address = normalise_email(form.email.data), client_address()
+    wait = wait_before_trying(email, address)
+    if wait is not None:
+        return refused("auth/login.html", form, wait)
 
     user = db.session.scalar(User.by_email(email))
     if not password_matches(user, form.password.data):
-        record_failure(email, client_address())
+        record_failure(email, address)
         form.form_errors.append(_("Wrong email or password."))
         return render_template("auth/login.html", form=form), 422
     if not user.active:
         form.form_errors.append(_("This account is deactivated. Ask an administrator."))
         return render_template("auth/login.html", form=form), 403
 
-    forget_failures(email)
+    forget_failures(email, address)
     db.session.commit()
     rotate_session()
     log_in(user)
