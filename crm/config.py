@@ -41,6 +41,10 @@ class Defaults:
     LOGIN_SLOWDOWN_AFTER = 3
     # 40 s: at most 90 guesses an hour at one account, under ASVS v4 2.2.1's 100.
     LOGIN_SLOWDOWN_MAX_SECONDS = 40
+    # Two-step sign-in: how long the code page waits after the right password, and the name
+    # an authenticator app lists the account under.
+    SIGN_IN_CODE_TIME_LIMIT = timedelta(minutes=5)
+    TWO_FACTOR_ISSUER = "CRM"
 
 
 def load(app, config=None):

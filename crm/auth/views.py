@@ -5,13 +5,12 @@ from flask import (
     abort,
     current_app,
     flash,
-    make_response,
     redirect,
     render_template,
     request,
     url_for,
 )
-from flask_babel import get_locale, ngettext
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
@@ -20,8 +19,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from crm import demo, funnel_defaults, i18n, timezones
 from crm.accounts import AccountError, create_user, normalise_email
 from crm.auth import bp
+from crm.auth.attempts import client_address, refused
 from crm.auth.forms import LoginForm, SetupForm
 from crm.auth.throttle import forget_failures, record_failure, wait_before_trying
+from crm.auth.two_step import start_second_step
 from crm.extensions import db
 from crm.forms import offer_zones
 from crm.models import AppSetting, Role, User, utcnow
@@ -101,37 +102,6 @@ def password_matches(user, password):
     return user.check_password(password)
 
 
-def client_address():
-    """The address the request came from; behind PROXY_COUNT trusted proxies, the one they saw
-    (ProxyFix has put it in remote_addr)."""
-    return (request.remote_addr or "unknown")[:64]
-
-
-def wait_message(wait):
-    """What a person refused by the throttle is told: how long, and why in a few words."""
-    if wait.from_here:
-        return ngettext(
-            "Too many failed attempts from here. Wait %(num)d minute and try again.",
-            "Too many failed attempts from here. Wait %(num)d minutes and try again.",
-            wait.minutes,
-        )
-    return ngettext(
-        "There have been several failed attempts to log in to this account. "
-        "Wait %(num)d second and try again.",
-        "There have been several failed attempts to log in to this account. "
-        "Wait %(num)d seconds and try again.",
-        wait.seconds,
-    )
-
-
-def refused(template, form, wait, **context):
-    """429 with the wait on the page and in Retry-After; nothing was checked or counted."""
-    form.form_errors.append(wait_message(wait))
-    response = make_response(render_template(template, form=form, **context), 429)
-    response.headers["Retry-After"] = str(wait.seconds)
-    return response
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """Log in with email and password; throttled after repeated failures."""
@@ -155,6 +125,10 @@ def login():
         form.form_errors.append(_("This account is deactivated. Ask an administrator."))
         return render_template("auth/login.html", form=form), 403
 
+    if user.two_factor_on:
+        # The failures are forgotten only once the code is right too.
+        start_second_step(user, request.args.get("next"))
+        return redirect(url_for("auth.login_code"), 303)
     forget_failures(email, address)
     db.session.commit()
     rotate_session()
