@@ -21,7 +21,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from crm import app_settings
 from crm.access import manages_the_team
 from crm.extensions import db
-from crm.models import RecoveryCode, User, utcnow
+from crm.models import RecoveryCode, Role, User, utcnow
 
 RECOVERY_CODES = 10
 # Letters and digits nobody mistakes for one another (no 0/o, 1/l/i): ten of them give about
@@ -171,7 +171,16 @@ def required():
 
 
 def set_required(value):
+    """Require it, or stop. Requiring it signs out the administrators and managers who do not
+    use it yet: they are asked to turn it on when they sign in again."""
     app_settings.store(REQUIRED_SETTING, "true" if value else "false")
+    if value:
+        for user in db.session.scalars(
+            select(User).where(
+                User.role.in_([Role.ADMIN, Role.MANAGER]), User.two_factor_enabled_at.is_(None)
+            )
+        ):
+            user.end_sessions()
 
 
 def required_of(user):

@@ -370,6 +370,35 @@ def test_a_manager_without_it_is_sent_to_set_it_up_first(client, hx, stages, req
     assert client.get("/agenda/").status_code == 200
 
 
+def test_requiring_it_logs_out_the_administrators_and_managers_without_it(app, admin, stages):
+    secret, _codes = factories.two_step(admin)
+    manager = factories.user(name="Max Manager", role=Role.MANAGER)
+    seller = factories.user(name="Sam Seller")
+    browsers = {user.id: app.test_client() for user in (admin, manager, seller)}
+    for user in (manager, seller):
+        log_in(browsers[user.id], user)
+    sign_in_with_code(browsers[admin.id], admin, secret)
+
+    response = require(browsers[admin.id])
+    assert response.status_code == 303
+    messages = browsers[admin.id].get("/settings/general").text
+    assert "Administrators and managers without two-step sign-in were logged out" in messages
+    assert not signed_in(browsers[manager.id])
+    assert signed_in(browsers[seller.id]) and signed_in(browsers[admin.id])
+    # Signing in again leads to setting it up.
+    log_in(browsers[manager.id], manager)
+    assert browsers[manager.id].get("/leads/").location == "/account/two-step/on"
+
+
+def test_turning_it_off_where_it_is_required_leads_to_setting_it_up_again(client, admin):
+    secret, _codes = factories.two_step(admin)
+    two_factor.set_required(True)
+    db.session.commit()
+    sign_in_with_code(client, admin, secret)
+    client.post("/account/two-step/off", data={"off-password": PASSWORD})
+    assert client.get("/agenda/").location == "/account/two-step/on"
+
+
 def test_an_htmx_request_is_sent_to_set_it_up_whole(app, stages, required):
     manager = factories.user(name="Max Manager", role=Role.MANAGER)
     browser = app.test_client()

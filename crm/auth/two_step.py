@@ -23,6 +23,9 @@ from crm.models import User
 from crm.security import SESSIONLESS_AREAS, log_in, rotate_session, safe_next
 
 PENDING = "pending_sign_in"
+# Set at sign-in for one the team requires it of who has not turned it on: read from the
+# session, so no page or poll pays a query to ask.
+SET_UP_FIRST = "two_step_set_up_first"
 # How long the page that sets an app up stays good for (its secret is signed into the form).
 SETUP_TIME_LIMIT = 30 * 60
 # What someone who must still turn two-step sign-in on may reach meanwhile.
@@ -124,15 +127,23 @@ def login_code():
 # Those who must use it, before anything else
 
 
+def note_set_up_first(user):
+    """At sign-in (or on turning it off): whether this person must turn it on before going on."""
+    if two_factor.must_set_up(user):
+        session[SET_UP_FIRST] = True
+    else:
+        session.pop(SET_UP_FIRST, None)
+
+
 @bp.before_app_request
 def send_to_set_up():
     """Administrators and managers, when the team requires it, turn two-step sign-in on
     before they use anything else (they may also log out)."""
-    if request.endpoint in OPEN_UNTIL_SET_UP or request.endpoint is None:
+    if not session.get(SET_UP_FIRST) or request.endpoint in OPEN_UNTIL_SET_UP:
         return None
-    if request.blueprint in SESSIONLESS_AREAS or not current_user.is_authenticated:
+    if request.endpoint is None or request.blueprint in SESSIONLESS_AREAS:
         return None
-    if not two_factor.must_set_up(current_user):
+    if not current_user.is_authenticated or current_user.two_factor_on:
         return None
     if not htmx.is_htmx():
         flash(_("Your team requires two-step sign-in: turn it on to go on."), "info")
@@ -270,6 +281,7 @@ def turn_off_two_step():
         return two_step_page(status, off_form=form)
     two_factor.turn_off(user)
     db.session.commit()
+    note_set_up_first(user)
     flash(_("Two-step sign-in is off: your password alone signs you in."), "success")
     return redirect(url_for("auth.two_step"), 303)
 

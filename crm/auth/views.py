@@ -1,15 +1,7 @@
 import secrets
 from functools import cache
 
-from flask import (
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -22,7 +14,7 @@ from crm.auth import bp
 from crm.auth.attempts import client_address, refused
 from crm.auth.forms import LoginForm, SetupForm
 from crm.auth.throttle import forget_failures, record_failure, wait_before_trying
-from crm.auth.two_step import start_second_step
+from crm.auth.two_step import note_set_up_first, start_second_step
 from crm.extensions import db
 from crm.forms import offer_zones
 from crm.models import AppSetting, Role, User, utcnow
@@ -133,6 +125,7 @@ def login():
     db.session.commit()
     rotate_session()
     log_in(user)
+    note_set_up_first(user)
     return redirect(safe_next(request.args.get("next")) or url_for("agenda.index"), 303)
 
 

@@ -745,7 +745,7 @@ def require_two_factor(required):
     two_factor.set_required(required)
     if required:
         return _(
-            "Administrators and managers without two-step sign-in will be asked to turn it "
-            "on before they go on."
+            "Administrators and managers without two-step sign-in were logged out: they will "
+            "be asked to turn it on when they log in again."
         )
     return _("Two-step sign-in is no longer required; those who use it keep it.")
