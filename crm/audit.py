@@ -30,7 +30,12 @@ FIELDS = {
     LeadPerson: ("name", "job_title", "phones", "emails", "note"),
     Activity: ("kind_id", "occurred_at", "body", "deleted_at"),
     Stage: ("name", "colour", "position", "kind", "stuck_after_days"),
-    User: ("email", "name", "role", "active", "locale", "timezone", "password_hash"),
+    User: (
+        *("email", "name", "role", "active", "locale", "timezone", "password_hash"),
+        # That two-step sign-in was turned on or off and that recovery codes were made; never
+        # the secret or the codes.
+        *("two_factor_enabled_at", "recovery_codes_made_at"),
+    ),
 }
 SUBJECTS = {
     Lead: "lead",
@@ -45,6 +50,9 @@ NAMES = {Lead: "title", LeadPerson: "name", Activity: "body", Stage: "name", Use
 ACTIONS = {
     (Lead, "archived"): {True: "archived", False: "restored"},
     (Activity, "deleted_at"): {True: "deleted", False: "restored"},
+    (User, "two_factor_enabled_at"): {True: "two_factor_on", False: "two_factor_off"},
+    # The time is kept when two-step sign-in is turned off: it only ever gets a new one.
+    (User, "recovery_codes_made_at"): {True: "recovery_codes_made"},
 }
 # Never written down, only that it changed.
 SECRET_FIELDS = {"password_hash"}
@@ -120,9 +128,11 @@ def changes(instance):
             continue
         old = history.deleted[0] if history.deleted else None
         new = history.added[0] if history.added else None
-        if as_text(old) == as_text(new):
-            continue
         actions = ACTIONS.get((model, field))
+        # An action's time is compared whole: new recovery codes made twice in one second are
+        # two actions, where a value shown to the second would seem unchanged.
+        if (old == new) if actions else (as_text(old) == as_text(new)):
+            continue
         if actions:
             yield entry(instance, actions[new is not None and new is not False])
         elif field in SECRET_FIELDS:

@@ -4,7 +4,7 @@ import sys
 
 import click
 
-from crm import api_tokens, demo, funnel_defaults, i18n, timezones
+from crm import api_tokens, demo, funnel_defaults, i18n, timezones, two_factor
 from crm.accounts import AccountError, create_user
 from crm.backup import backup_command, restore_command
 from crm.exports.command import export_command
@@ -16,6 +16,7 @@ from crm.models import AppSetting, Role, User, utcnow
 def init_app(app):
     app.cli.add_command(create_user_command)
     app.cli.add_command(api_token_command)
+    app.cli.add_command(two_factor_off_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(import_command)
     app.cli.add_command(export_command)
@@ -87,6 +88,28 @@ def api_token_command(email, name):
     _record, token = api_tokens.issue(user, name)
     db.session.commit()
     click.echo(token)
+
+
+@click.command("two-factor-off")
+@click.argument("email")
+def two_factor_off_command(email):
+    """Turn two-step sign-in off for the account EMAIL, whose owner lost both the phone and the
+    recovery codes: their password alone signs them in again, and they may turn it on anew.
+
+    Recorded in the log of changes, as done by the system.
+    """
+    user = db.session.scalar(User.by_email(email))
+    if user is None:
+        raise click.ClickException(f"no account has the email {email!r}")
+    if not user.two_factor_on:
+        click.echo(f"{user.email} does not use two-step sign-in: nothing to turn off.")
+        return
+    two_factor.turn_off(user)
+    db.session.commit()
+    click.echo(
+        f"Two-step sign-in is off for {user.email}: their password alone signs them in. "
+        "They can turn it on again under My account."
+    )
 
 
 def known_zone_or_fail(name):

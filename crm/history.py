@@ -46,6 +46,9 @@ WHAT = {
     ("stage", "deleted"): _l("Stage deleted"),
     ("user", "created"): _l("User created"),
     ("user", "changed"): _l("User changed"),
+    ("user", "two_factor_on"): _l("Two-step sign-in turned on"),
+    ("user", "two_factor_off"): _l("Two-step sign-in turned off"),
+    ("user", "recovery_codes_made"): _l("New recovery codes made"),
 }
 FIELD_LABELS = {
     "title": _l("Title"),

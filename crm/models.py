@@ -18,7 +18,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    func,
     select,
     text,
     update,
@@ -68,6 +67,13 @@ class User(UserMixin, db.Model):
     board_pipeline_id: Mapped[int | None] = mapped_column(ForeignKey("pipelines.id"))
     # The pipelines a salesperson works in, by id; None: every one (see crm.access).
     pipeline_ids: Mapped[list | None] = mapped_column(JSON)
+    # Two-step sign-in (crm.two_factor): the authenticator app's secret, since when it is on
+    # (None: off), the time step of the last code accepted (none of it or before is taken
+    # again) and when the recovery codes were last made.
+    two_factor_secret: Mapped[str | None] = mapped_column(String(32))
+    two_factor_enabled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    two_factor_last_step: Mapped[int | None] = mapped_column(Integer)
+    recovery_codes_made_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     def set_password(self, password):
@@ -76,6 +82,10 @@ class User(UserMixin, db.Model):
 
     def check_password(self, password):
         return check_password_hash(self.password_hash, password)
+
+    @property
+    def two_factor_on(self):
+        return self.two_factor_enabled_at is not None and self.two_factor_secret is not None
 
     @property
     def is_admin(self):
@@ -519,7 +529,8 @@ class PlannedStep(db.Model):
 
 
 class LoginAttempt(db.Model):
-    """Failed logins, counted in the database so throttling holds across workers and servers."""
+    """Failed sign-ins (a password or a code), counted in the database so throttling holds across
+    workers and servers (crm.auth.throttle)."""
 
     __tablename__ = "login_attempts"
     __table_args__ = (
@@ -532,13 +543,18 @@ class LoginAttempt(db.Model):
     address: Mapped[str] = mapped_column(String(64))
     attempted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
-    @staticmethod
-    def recent_failures(column, value, since):
-        return (
-            select(func.count())
-            .select_from(LoginAttempt)
-            .where(column == value, LoginAttempt.attempted_at >= since)
-        )
+
+class RecoveryCode(db.Model):
+    """One of a person's single-use codes for two-step sign-in without their phone. Only its
+    hash is kept, made as a password's is."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class AppSetting(db.Model):

@@ -4,9 +4,10 @@ import itertools
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
+import pyotp
 from sqlalchemy import select
 
-from crm import custom_fields, funnel_defaults
+from crm import custom_fields, funnel_defaults, two_factor
 from crm import funnel as funnel_service
 from crm.extensions import db
 from crm.models import ActivityKind, LostReason, Role, Stage, StageChange, StageKind, User, utcnow
@@ -125,3 +126,12 @@ def field(label, type_="text", options=(), **flags):
     added = custom_fields.add_field(label, type_, options, **flags)
     db.session.commit()
     return added
+
+
+def two_step(user):
+    """Two-step sign-in turned on for `user`, as the page does once a code confirms it (no code
+    spent yet): the app's secret and the ten recovery codes."""
+    secret = pyotp.random_base32()
+    codes = two_factor.turn_on(user, secret, step=None)
+    db.session.commit()
+    return secret, codes

@@ -137,6 +137,8 @@ def would_save(site, endpoint):
         "settings.user_edit": {"name": "Forged", "language": "ru", "timezone": "Asia/Vladivostok"},
         "main.set_language": {"language": "ru"},
         "intake.new": {"name": "Forged", "reply": "page", "active": "y"},
+        "auth.turn_off_two_step": {"off-password": factories.PASSWORD},
+        "auth.new_recovery_codes": {"codes-password": factories.PASSWORD},
     }.get(endpoint, {})
 
 

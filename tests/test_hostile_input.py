@@ -114,6 +114,7 @@ SHOWN_EVERYWHERE = [
 ]
 SHOWN_IN_SETTINGS = [
     "/account",
+    "/account/two-step",
     "/settings/users",
     "/settings/stages",
     "/settings/activity-kinds",
@@ -233,6 +234,8 @@ def general_fields(world):
         "colleagues_leads": sometimes(st.sampled_from(["read-only", "hidden"])),
         "language": sometimes(st.sampled_from(["en", "ru"])),
         "timezone": sometimes(zones),
+        # Refused: the administrator does not use two-step sign-in.
+        "two_factor_required": sometimes(st.sampled_from(["", "y"])),
     }
 
 
@@ -396,6 +399,20 @@ SETTINGS_FORMS = {
         **new_passwords(world),
     },
     "auth.logout": nothing,
+    "auth.turn_on_two_step": lambda world: {
+        "setup": hostile_text,
+        "code": sometimes(st.sampled_from(["123456", "000 000", "１２３４５６"])),
+    },
+    # The administrator has no two-step sign-in to turn off or make codes for: these answer
+    # with a redirect whatever they are sent (tests/test_two_factor.py drives them).
+    "auth.turn_off_two_step": lambda world: {
+        "off-password": sometimes(st.just(factories.PASSWORD)),
+        "off-code": hostile_text,
+    },
+    "auth.new_recovery_codes": lambda world: {
+        "codes-password": sometimes(st.just(factories.PASSWORD)),
+        "codes-code": hostile_text,
+    },
     "main.set_language": lambda world: {
         "language": sometimes(st.sampled_from(["en", "ru"])),
         "next": sometimes(st.sampled_from(["/leads/", "//evil.example", "javascript:alert(1)"])),
@@ -407,6 +424,11 @@ LOGGED_OUT_FORMS = {
         "password": sometimes(st.just(factories.PASSWORD)),
     },
     "main.set_language": SETTINGS_FORMS["main.set_language"],
+    # With no sign-in pending it only says so (test_the_code_step_takes_hostile_input has one).
+    "auth.login_code": lambda world: {
+        "code": sometimes(st.sampled_from(["123456", "12 34 56", "١٢٣٤٥٦"])),
+        "recovery_code": hostile_text,
+    },
 }
 IMPORT_FORMS = {
     "imports.index": None,  # an upload: see upload_fields
@@ -516,6 +538,21 @@ def test_forms_before_login_take_hostile_input(world, data):
     db.session.execute(delete(LoginAttempt))
     # A failed login is counted: that is the one change a refused request makes.
     drive(world, data, LOGGED_OUT_FORMS, client=world.app.test_client(), skip={"login_attempts"})
+
+
+@fewer_on_postgresql(FEWER, given(data=st.data()))
+def test_the_code_step_takes_hostile_input(world, data):
+    """The page after the right password, for a person with two-step sign-in."""
+    seller = db.session.get(User, world.seller.id)
+    if not seller.two_factor_on:
+        factories.two_step(seller)
+    db.session.execute(delete(LoginAttempt))
+    db.session.commit()
+    browser = world.app.test_client()
+    browser.post("/login", data={"email": seller.email, "password": factories.PASSWORD})
+    forms = {"auth.login_code": LOGGED_OUT_FORMS["auth.login_code"]}
+    # A wrong code is counted: that is the one change a refused request makes.
+    drive(world, data, forms, client=browser, skip={"login_attempts"})
 
 
 # The import: a file with markup in its headers and cells, then its forms

@@ -11,8 +11,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from crm import demo, funnel_defaults, i18n, timezones
 from crm.accounts import AccountError, create_user, normalise_email
 from crm.auth import bp
+from crm.auth.attempts import client_address, refused
 from crm.auth.forms import LoginForm, SetupForm
-from crm.auth.throttle import forget_failures, is_throttled, record_failure
+from crm.auth.throttle import forget_failures, record_failure, wait_before_trying
+from crm.auth.two_step import note_set_up_first, start_second_step
 from crm.extensions import db
 from crm.forms import offer_zones
 from crm.models import AppSetting, Role, User, utcnow
@@ -92,10 +94,6 @@ def password_matches(user, password):
     return user.check_password(password)
 
 
-def client_address():
-    return request.remote_addr or "unknown"
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """Log in with email and password; throttled after repeated failures."""
@@ -105,24 +103,29 @@ def login():
     if not form.validate_on_submit():
         return render_template("auth/login.html", form=form), 422 if form.errors else 200
 
-    email = normalise_email(form.email.data)
-    if is_throttled(email, client_address()):
-        form.form_errors.append(_("Too many failed attempts. Wait 15 minutes and try again."))
-        return render_template("auth/login.html", form=form), 429
+    email, address = normalise_email(form.email.data), client_address()
+    wait = wait_before_trying(email, address)
+    if wait is not None:
+        return refused("auth/login.html", form, wait)
 
     user = db.session.scalar(User.by_email(email))
     if not password_matches(user, form.password.data):
-        record_failure(email, client_address())
+        record_failure(email, address)
         form.form_errors.append(_("Wrong email or password."))
         return render_template("auth/login.html", form=form), 422
     if not user.active:
         form.form_errors.append(_("This account is deactivated. Ask an administrator."))
         return render_template("auth/login.html", form=form), 403
 
-    forget_failures(email)
+    if user.two_factor_on:
+        # The failures are forgotten only once the code is right too.
+        start_second_step(user, request.args.get("next"))
+        return redirect(url_for("auth.login_code"), 303)
+    forget_failures(email, address)
     db.session.commit()
     rotate_session()
     log_in(user)
+    note_set_up_first(user)
     return redirect(safe_next(request.args.get("next")) or url_for("agenda.index"), 303)
 
 

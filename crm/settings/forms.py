@@ -183,6 +183,9 @@ class GeneralForm(FlaskForm):
     )
     language = SelectField(_l("The team's language"), choices=LANGUAGE_CHOICES)
     timezone = time_zone_field(_l("The team's time zone"))
+    two_factor_required = BooleanField(
+        _l("Require two-step sign-in for administrators and managers")
+    )
 
 
 class AuditLogForm(FlaskForm):

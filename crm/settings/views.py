@@ -7,7 +7,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from crm import access, api_tokens, backup, htmx, i18n, lists, roles, timezones
+from crm import access, api_tokens, backup, htmx, i18n, lists, roles, timezones, two_factor
 from crm.accounts import AccountError, create_user, end_credentials
 from crm.args import id_arg
 from crm.errors import render_error
@@ -665,6 +665,7 @@ def general_form():
         "warn_of_hidden_duplicates": access.warns_of_hidden_duplicates(),
         "language": i18n.team_language(),
         "timezone": timezones.team_zone_name(),
+        "two_factor_required": two_factor.required(),
     }
     form = GeneralForm(data=current if request.method == "GET" else None)
     offer_zones(form.timezone)
@@ -745,4 +746,23 @@ def save_general(form, current):
         zone = timezones.set_team_zone(form.timezone.data)
         label = timezones.zone_label(zone, user_locale())
         changed.append(_("The team's time zone is now %(zone)s.", zone=label))
+    if form.two_factor_required.data != current["two_factor_required"]:
+        changed.append(require_two_factor(form.two_factor_required.data))
     return changed
+
+
+def require_two_factor(required):
+    """Require two-step sign-in of administrators and managers, or stop; the message to show.
+    Whoever requires it uses it already, so nobody turns it on for themselves unawares."""
+    if required and not current_user.two_factor_on:
+        raise SettingsError(
+            _("Turn on two-step sign-in for yourself first, under My account."),
+            "two_factor_required",
+        )
+    two_factor.set_required(required)
+    if required:
+        return _(
+            "Administrators and managers without two-step sign-in were logged out: they will "
+            "be asked to turn it on when they log in again."
+        )
+    return _("Two-step sign-in is no longer required; those who use it keep it.")

@@ -40,6 +40,8 @@ PAGES = [
     "/settings/fields/{field}",
     "/settings/fields/{field}/type?type=text",
     "/account",
+    "/account/two-step",
+    "/account/two-step/on",
 ]
 SIZES = {"laptop": {"width": 1366, "height": 800}, "phone": {"width": 375, "height": 740}}
 
