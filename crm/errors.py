@@ -72,7 +72,16 @@ def render_error(status, message=None, reference=None):
 
 
 def http_error(error):
-    return render_error(error.code or 500)
+    return with_headers_of(error, render_error(error.code or 500))
+
+
+def with_headers_of(error, response):
+    """`response` with the headers the HTTP error carries besides its own page's: a 405's
+    Allow, the methods the address takes, as HTTP asks of a 405."""
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
 
 
 def csrf_failed(_error):

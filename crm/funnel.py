@@ -37,6 +37,10 @@ from crm.models import (
 from crm.timezones import day_bounds, local_today
 
 TITLE_MAX = 200
+CONTACT_NAME_MAX = 200
+PHONE_MAX = 50
+EMAIL_MAX = 254
+SOURCE_MAX = 80
 BODY_MAX = 8000
 NOTE_MAX = 500
 VALUE_MAX = Decimal("999999999999.99")
@@ -137,7 +141,7 @@ def set_details(lead, details, actor=None):
     if "title" in details:
         lead.title = clean(details["title"], TITLE_MAX, "title", required=True)
     if "source" in details:
-        lead.source = clean(details["source"], 80, "source")
+        lead.source = clean(details["source"], SOURCE_MAX, "source")
     # The people first: a contact name, phone or email given along changes the main one.
     if "people" in details:
         set_people(lead, details["people"])
@@ -200,11 +204,11 @@ def set_main_contact(lead, details):
     """Change the main contact's name, first phone or first email, as the details give them."""
     main = lead.people[0] if lead.people else new_person(lead)
     if "contact_name" in details:
-        main.name = clean(details["contact_name"], 200, "contact_name")
+        main.name = clean(details["contact_name"], CONTACT_NAME_MAX, "contact_name")
     if "phone" in details:
-        main.phones = with_first(main.phones, clean(details["phone"], 50, "phone"))
+        main.phones = with_first(main.phones, clean(details["phone"], PHONE_MAX, "phone"))
     if "email" in details:
-        email = clean(details["email"], 254, "email")
+        email = clean(details["email"], EMAIL_MAX, "email")
         main.emails = with_first(main.emails, email.lower() if email else None)
     if not any((main.name, main.job_title, main.phones, main.emails, main.note)):
         lead.people = lead.people[1:]
@@ -237,10 +241,10 @@ def set_people(lead, people):
 def clean_person(person, index):
     """A person as given, checked (FunnelError names "people.<index>.<field>"); None if empty."""
     where = f"people.{index}"
-    phones = [clean(phone, 50, f"{where}.phones") for phone in as_list(person.get("phones"))]
-    emails = [clean(email, 254, f"{where}.emails") for email in as_list(person.get("emails"))]
+    phones = [clean(phone, PHONE_MAX, f"{where}.phones") for phone in as_list(person.get("phones"))]
+    emails = [clean(email, EMAIL_MAX, f"{where}.emails") for email in as_list(person.get("emails"))]
     cleaned = {
-        "name": clean(person.get("name"), 200, f"{where}.name"),
+        "name": clean(person.get("name"), CONTACT_NAME_MAX, f"{where}.name"),
         "job_title": clean(person.get("job_title"), JOB_TITLE_MAX, f"{where}.job_title"),
         "phones": [phone for phone in phones if phone],
         "emails": [email.lower() for email in emails if email],

@@ -33,19 +33,19 @@ def first_pipeline_name():
     return _("Sales")
 
 
+# The built-in kinds' codes, by which the API takes them whatever the team renamed them to.
+DEFAULT_KIND_CODES = ("call", "email", "meeting", "message", "note")
+
+
 def default_activity_kinds():
-    return [
-        ("call", _("Call")),
-        ("email", _("Email")),
-        ("meeting", _("Meeting")),
-        ("message", _("Message")),
-        ("note", _("Note")),
-    ]
+    names = (_("Call"), _("Email"), _("Meeting"), _("Message"), _("Note"))
+    return list(zip(DEFAULT_KIND_CODES, names, strict=True))
 
 
 # The kind of the activities intake forms record. Not among the defaults: it is added with the
 # first intake form, so a CRM that takes no requests from the web never offers it.
 INCOMING_REQUEST = "request"
+KIND_CODES = (*DEFAULT_KIND_CODES, INCOMING_REQUEST)
 
 
 def incoming_request_name():

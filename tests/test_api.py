@@ -4,11 +4,14 @@ Every answer the tests get is checked against the OpenAPI document the API serve
 """
 
 import json
+import re
+import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import cache, partial
 
 import hypothesis
+import jsonschema_rs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,11 +19,13 @@ from jsonschema import Draft202012Validator
 from openapi_core import OpenAPI
 from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
 from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
+from openapi_core.validation.request.exceptions import RequestValidationError
 from sqlalchemy import func, select, text
+from werkzeug.test import EnvironBuilder
 
 from crm import api_tokens as tokens
-from crm import funnel
-from crm.api import openapi
+from crm import funnel, lists
+from crm.api import inputs, openapi
 from crm.extensions import db
 from crm.models import (
     Activity,
@@ -222,6 +227,33 @@ def test_the_document_is_public_and_describes_every_route(app, client, admin):
     assert documented == routed
 
 
+def test_the_document_describes_what_the_server_answers_before_the_api_does():
+    """A body over the limit (413, from the API, in JSON) where a body is read; an address
+    longer than the HTTP server takes (414, from the server, as its own page) everywhere."""
+    document = openapi.document()
+    for item in document["paths"].values():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            answers = operation["responses"]
+            assert answers["414"] == {"$ref": "#/components/responses/UriTooLong"}
+            if "requestBody" in operation:
+                assert answers["413"] == {"$ref": "#/components/responses/TooLarge"}
+    too_long = document["components"]["responses"]["UriTooLong"]
+    assert set(too_long["content"]) == {"text/html"}
+    assert "gunicorn" in too_long["description"]
+
+
+def test_a_method_an_address_does_not_take_is_405_with_allow(api, logged_in):
+    response = api.open("TRACE", "/leads")
+    assert response.status_code == 405
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "POST"}
+    assert error_of(response)["message"]
+    page = logged_in.open("/leads/", method="TRACE")
+    assert page.status_code == 405
+    assert "GET" in page.headers["Allow"]
+
+
 def test_unknown_addresses_and_methods_answer_json(api):
     assert api.get("/nowhere").status_code == 404
     assert api.get("/leads/abc").status_code == 404
@@ -327,7 +359,7 @@ def test_the_list_filters_as_the_lead_list_does(api, admin, seller, stages):
     assert numbers("owner=me") == [mine.number]
     assert numbers(f"owner={seller.id}") == [theirs.number]
     assert numbers("owner=none") == [nobodys.number]
-    assert numbers("q=&owner=&stage=") == [nobodys.number, theirs.number, mine.number]
+    assert numbers("q=%20") == [nobodys.number, theirs.number, mine.number]
 
 
 @pytest.mark.parametrize(
@@ -353,6 +385,82 @@ def test_wrong_list_parameters_are_422_naming_them(api, stages, query, field):
     response = api.get(f"/leads?{query}")
     assert response.status_code == 422
     assert error_of(response)["field"] == field
+
+
+def document_refuses(method, path, query=None, body=None):
+    """Whether the OpenAPI document says no to this request: its parameters or its body."""
+    request = EnvironBuilder(
+        path=f"/api/v1{path}",
+        method=method,
+        query_string=query,
+        json=body,
+        headers={"Authorization": "Bearer crm_token"},
+    ).get_request()
+    try:
+        specification().validate_request(WerkzeugOpenAPIRequest(request))
+    except RequestValidationError:
+        return True
+    return False
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "given"),
+    [
+        ("owner=", "owner", "owner=me"),
+        ("limit=", "limit", "limit=10"),
+        ("stage=", "stage", "stage=1"),
+        ("stage=1&stage=", "stage", "stage=1&stage=2"),
+        ("pipeline=", "pipeline", "pipeline=1"),
+        ("archived=", "archived", "archived=1"),
+        ("cursor=", "cursor", "cursor=WzEsMl0"),
+        ("q=", "q", "q=acme"),
+    ],
+)
+def test_an_empty_parameter_is_422_naming_it_as_the_document_says(api, stages, query, field, given):
+    """Sent empty, a parameter is a slip, not "no filter": refused, never read as left out;
+    OpenAPI allows no parameter an empty value unless the document says so, and it does not."""
+    response = api.get(f"/leads?{query}")
+    assert (response.status_code, error_of(response)) == (
+        422,
+        {"message": "Give this parameter a value, or leave it out.", "field": field},
+    )
+    assert document_refuses("GET", "/leads", query)
+    assert not document_refuses("GET", "/leads", given)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "owner=me&owner=none",
+        "limit=5&limit=10",
+        "pipeline=1&pipeline=1",
+        "archived=1&archived=0",
+        "q=acme&q=beta",
+        "cursor=WzEsMl0&cursor=WzEsMl0",
+    ],
+)
+def test_a_parameter_taking_one_value_given_twice_is_422(api, stages, query):
+    field = query.partition("=")[0]
+    response = api.get(f"/leads?{query}")
+    assert (response.status_code, error_of(response)) == (
+        422,
+        {"message": "Give this parameter once.", "field": field},
+    )
+
+
+def test_several_stages_are_one_parameter_repeated_as_documented(api, admin, stages):
+    """`stage` alone takes several values, and the document says so (an exploded array)."""
+    first = factories.lead(owner=admin, stage=stages[0])
+    second = factories.lead(owner=admin, stage=stages[1])
+    query = f"stage={stages[0].id}&stage={stages[1].id}"
+    response = api.get(f"/leads?{query}")
+    assert [lead["number"] for lead in response.get_json()["leads"]] == [
+        second.number,
+        first.number,
+    ]
+    assert not document_refuses("GET", "/leads", query)
+    (stage,) = (p for p in openapi.PATHS["/leads"]["get"]["parameters"] if p["name"] == "stage")
+    assert (stage["schema"]["type"], stage["style"], stage["explode"]) == ("array", "form", True)
 
 
 def test_the_pages_walk_every_lead_exactly_once(api, admin, seller, stages):
@@ -593,6 +701,110 @@ def test_a_body_that_is_no_json_object_is_400(api, stages, data, content_type):
 def test_a_huge_body_is_413(api, stages):
     response = api.post("/leads", json={"title": "Acme", "source": "x" * 300_000})
     assert response.status_code == 413
+    assert error_of(response) == {"message": "The upload is too large.", "field": None}
+
+
+# The document as strict as the API: what one refuses, the other does
+
+
+def refused_and_documented(api, method, path, body, field):
+    """The API refuses `body` with a 422 naming `field`, and the document says it would."""
+    response = api.open(method, path, json=body)
+    assert (response.status_code, error_of(response)["field"]) == (422, field), body
+    assert document_refuses(method, path, body=body), body
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"title": ""}, "title"),
+        ({"title": "   "}, "title"),
+        ({"title": "\x00"}, "title"),
+        ({"title": "\u3000\t\x1c"}, "title"),
+        # Lengths are counted as sent, spaces too, as JSON Schema's maxLength counts them.
+        ({"title": " " + "x" * 200}, "title"),
+        ({"title": "Acme", "source": "s" * 80 + " "}, "source"),
+        ({"title": "Acme", "value": "1e3"}, "value"),
+        ({"title": "Acme", "value": " 5"}, "value"),
+        ({"title": "Acme", "value": "+5"}, "value"),
+        ({"title": "Acme", "value": "1.005"}, "value"),
+        ({"title": "Acme", "value": "\u0663"}, "value"),
+        ({"title": "Acme", "people": [{"name": f"P{n}"} for n in range(21)]}, "people"),
+        (
+            {"title": "Acme", "people": [{"phones": ["1", "2", "3", "4", "5", "6"]}]},
+            "people.0.phones",
+        ),
+        ({"title": "Acme", "people": [{"emails": "a" * 250 + "@x.ru"}]}, "people.0.emails"),
+    ],
+)
+def test_a_new_lead_the_api_refuses_the_document_refuses(api, stages, body, field):
+    refused_and_documented(api, "POST", "/leads", body, field)
+    assert db.session.scalar(select(func.count()).select_from(Lead)) == 0
+
+
+@pytest.mark.parametrize("kind", ["", "Call", "CALL", 0, True])
+def test_a_contact_of_no_kind_is_refused_as_the_document_says(api, admin, stages, kind):
+    lead = factories.lead(owner=admin)
+    body = {"kind": kind, "no_next_step": True}
+    refused_and_documented(api, "POST", f"/leads/{lead.number}/activities", body, "kind")
+
+
+@pytest.mark.parametrize(
+    ("stage", "field"),
+    [
+        ({"name": ""}, "name"),
+        ({"name": " "}, "name"),
+        ({"name": "A", "kind": ""}, "kind"),
+        ({"name": "A", "colour": ""}, "colour"),
+        ({"name": "A", "stuck_after_days": 3651}, "stuck_after_days"),
+    ],
+)
+def test_a_stage_the_api_refuses_the_document_refuses(api, stages, stage, field):
+    body = {"name": "Renewals", "stages": [{"name": "Due"}, stage]}
+    refused_and_documented(api, "POST", "/pipelines", body, f"stages.1.{field}")
+
+
+@pytest.mark.parametrize(
+    ("regex", "value"),
+    [(lists.COLOUR, "#0e7490"), (inputs.MONEY_TEXT, "12.50"), (inputs.CURSOR_TEXT, "WzEsMl0")],
+)
+def test_the_documents_patterns_end_the_value_as_the_apps_do(regex, value):
+    """The app's `\\Z` is JSON Schema's `$`: ECMA-262's, which no newline may follow (the
+    validator Schemathesis uses reads it so; Python's own `$`, and so openapi-core, would let
+    one through)."""
+    pattern = {"type": "string", "pattern": openapi.anchored(regex)}
+    for sent in (value, value + "\n", "\n" + value, value + "x", ""):
+        assert jsonschema_rs.is_valid(pattern, sent) == bool(regex.match(sent)), repr(sent)
+
+
+def test_required_text_is_blank_as_the_app_trims_it():
+    """NOT_BLANK finds a character that Python's str.strip() keeps and that is not NUL."""
+    solid = re.compile(openapi.NOT_BLANK)
+    for code in range(sys.maxunicode + 1):
+        character = chr(code)
+        assert bool(solid.match(character)) == (character.strip("\x00").strip() != ""), code
+
+
+def test_left_out_or_null_a_stage_takes_its_default_colour_and_kind(api, stages):
+    sent = {"name": "Renewals", "stages": [{"name": "Due", "kind": None, "colour": None}]}
+    assert not document_refuses("POST", "/pipelines", body=sent)
+    response = api.post("/pipelines", json=sent)
+    assert response.status_code == 201, response.get_json()
+    (stage,) = response.get_json()["stages"]
+    assert (stage["kind"], stage["colour"]) == ("open", "#64748b")
+
+
+def test_a_whole_number_may_come_with_a_zero_fraction_as_json_schema_reads_it(api, admin, stages):
+    """JSON Schema's integer is any number without a fraction: 3.0 is one."""
+    sent = {"name": "Renewals", "stages": [{"name": "Due", "stuck_after_days": 7.0}]}
+    assert api.post("/pipelines", json=sent).get_json()["stages"][0]["stuck_after_days"] == 7
+    lead = factories.lead(owner=admin)
+    call = factories.kind("call")
+    body = {"kind": float(call.id), "stage_id": float(stages[1].id), "no_next_step": True}
+    assert not document_refuses("POST", f"/leads/{lead.number}/activities", body=body)
+    response = api.post(f"/leads/{lead.number}/activities", json=body)
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["kind"]["code"] == "call"
 
 
 def test_text_is_stored_as_the_database_can_hold_it(api, stages):

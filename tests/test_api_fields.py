@@ -307,6 +307,11 @@ def test_the_list_filters_by_the_teams_fields_as_the_page_writes_them(api, admin
         ("f.byudzhet.min=1", "f.byudzhet.min", "“f.byudzhet.min” names no field to filter by."),
         ("f.sotrudnikov.max=много", "f.sotrudnikov.max", "Сотрудников:"),
         ("f.vip=maybe", "f.vip", "VIP:"),
+        # As for every parameter: none sent empty, none twice but a choice.
+        ("f.gorod=", "f.gorod", "Give this parameter a value, or leave it out."),
+        ("f.sotrudnikov.min=", "f.sotrudnikov.min", "Give this parameter a value"),
+        ("f.vip=1&f.vip=0", "f.vip", "Give this parameter once."),
+        ("f.inn=77&f.inn=78", "f.inn", "Give this parameter once."),
     ],
 )
 def test_a_filter_the_page_would_leave_out_is_a_422_naming_it(

@@ -118,7 +118,7 @@ def test_a_lead_without_people_has_an_empty_list(api, admin):
         ([{**ANNA, "name": ["Анна"]}], "people.0.name"),
         ([ANNA, {**IVAN, "position": "CEO"}], "people.1.position"),
         ([{**ANNA, "job_title": "Д" * 121}], "people.0.job_title"),
-        ([{**ANNA, "phones": [f"+7 999 000-00-0{n}" for n in range(6)]}], "people.0"),
+        ([{**ANNA, "phones": [f"+7 999 000-00-0{n}" for n in range(6)]}], "people.0.phones"),
         ([{"name": f"Человек {n}"} for n in range(21)], "people"),
     ],
 )

@@ -47,7 +47,7 @@ def http_error(error):
     """What Werkzeug raises inside the API (a body too large, a missing route): as JSON."""
     db.session.rollback()
     status = error.code or 500
-    return error_response(status, pages.explanation_for(status))
+    return pages.with_headers_of(error, error_response(status, pages.explanation_for(status)))
 
 
 @bp.errorhandler(Exception)

@@ -17,15 +17,36 @@ from flask_babel import gettext as _
 
 from crm.api.errors import ApiError, invalid
 from crm.args import FIRST_YEAR, LAST_YEAR, MAX_ID
-from crm.funnel import VALUE_MAX
+from crm.funnel import (
+    CONTACT_NAME_MAX,
+    EMAIL_MAX,
+    JOB_TITLE_MAX,
+    NOTE_MAX,
+    PEOPLE_MAX,
+    PHONE_MAX,
+    PHONES_MAX,
+    VALUE_MAX,
+)
 
 JSON_TYPES = ("application/json",)
+# A lead or a contact is a few kilobytes even with an 8,000-character note written in \u escapes.
+BODY_SIZE_MAX = 256 * 1024
+# A page of a list: this many unless `limit` says, and at most PAGE_MAX.
+PAGE_SIZE, PAGE_MAX = 50, 100
+# Only the start of a search counts.
+SEARCH_MAX = 200
+# Stages sent in the one call that adds a pipeline.
+STAGES_MAX = 30
 # Longer than any ISO 8601 moment with microseconds and an offset.
 MOMENT_MAX = 40
 CURSOR_MAX = 200
+# What `encode_cursor` writes: URL-safe base64 without its padding.
+CURSOR_TEXT = re.compile(rf"^[A-Za-z0-9_-]{{1,{CURSOR_MAX}}}\Z")
 # Anything longer than this is not a page size anyone meant.
 NUMBER_MAX_DIGITS = 12
 CENT = Decimal("0.01")
+# An amount sent as text: digits, and cents if any, as the API writes amounts back.
+MONEY_TEXT = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,2})?\Z")
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -73,16 +94,28 @@ def storable(value):
     return value if value.isascii() else LONE_SURROGATE.sub("\ufffd", value)
 
 
-def text(value, field):
+def text(value, field, limit=None):
+    """Text of up to `limit` characters, counted as sent (as the OpenAPI document's maxLength
+    counts them), so a client that keeps to the document is never refused for the length."""
     if value is None:
         return None
-    if isinstance(value, str):
-        return storable(value)
-    raise invalid(_("This must be text."), field)
+    if not isinstance(value, str):
+        raise invalid(_("This must be text."), field)
+    if limit is not None and len(value) > limit:
+        raise invalid(_("Keep it under %(n)d characters.", n=limit), field)
+    return storable(value)
+
+
+def text_of(limit):
+    """A reader of text of up to `limit` characters."""
+    return lambda value, field: text(value, field, limit)
 
 
 def whole_number(value, field):
-    # JSON true and false are Python ints too.
+    """A whole number as JSON Schema's `integer` reads one: 7, or 7.0 (but not true or false,
+    which are Python ints too)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise invalid(_("This must be a whole number."), field)
     return value
@@ -107,17 +140,17 @@ def flag(value, field):
 
 
 def amount(value, field):
-    """Money as a string ("1250000.50") or a number; null for none."""
+    """Money as a string of digits with cents if any ("1250000.50"), or a number; null for
+    none."""
     if value is None:
         return None
     message = _("Enter an amount of zero or more.")
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise invalid(message, field)
-    text = str(value).strip()
-    if len(text) > 40:
+    if isinstance(value, str) and not MONEY_TEXT.match(value):
         raise invalid(message, field)
     try:
-        number = Decimal(text)
+        number = Decimal(str(value))
     except InvalidOperation:
         raise invalid(message, field) from None
     if not number.is_finite() or number < 0 or number > VALUE_MAX:
@@ -155,7 +188,7 @@ def optional_moment(value, field):
 
 def email(value, field):
     """An address as the lead form accepts it; null or "" for none."""
-    value = text(value, field)
+    value = text(value, field, EMAIL_MAX)
     if not value or not value.strip():
         return value
     try:
@@ -186,16 +219,16 @@ def field_values(value, name="fields"):
     return checked
 
 
-# People: checked for their shape here, for their lengths and numbers by the funnel service.
+# People: checked for their shape and lengths here, for what they mean by the funnel service.
 PERSON_FIELDS = ("name", "job_title", "phones", "emails", "note")
-# More than the funnel keeps, so that it is the service that says how many it takes.
-PEOPLE_SENT_MAX = 100
 
 
 def people(value, name="people"):
     """The lead's people as sent: a list of objects, the main contact first."""
-    if not isinstance(value, list) or len(value) > PEOPLE_SENT_MAX:
+    if not isinstance(value, list):
         raise invalid(_("Send a list of people, the main contact first."), name)
+    if len(value) > PEOPLE_MAX:
+        raise invalid(_("A lead can have at most %(n)d people.", n=PEOPLE_MAX), name)
     return [one_person(item, f"{name}.{index}") for index, item in enumerate(value)]
 
 
@@ -204,11 +237,11 @@ def one_person(value, name):
         raise invalid(_("Send an object with name, job_title, phones, emails and note."), name)
     check_fields(value, PERSON_FIELDS, prefix=f"{name}.")
     return {
-        "name": text(value.get("name"), f"{name}.name"),
-        "job_title": text(value.get("job_title"), f"{name}.job_title"),
-        "phones": texts(value.get("phones"), f"{name}.phones", text),
+        "name": text(value.get("name"), f"{name}.name", CONTACT_NAME_MAX),
+        "job_title": text(value.get("job_title"), f"{name}.job_title", JOB_TITLE_MAX),
+        "phones": texts(value.get("phones"), f"{name}.phones", text_of(PHONE_MAX)),
         "emails": texts(value.get("emails"), f"{name}.emails", email),
-        "note": text(value.get("note"), f"{name}.note"),
+        "note": text(value.get("note"), f"{name}.note", NOTE_MAX),
     }
 
 
@@ -218,21 +251,39 @@ def texts(value, name, read):
         return []
     if isinstance(value, str):
         value = [value]
-    if (
-        not isinstance(value, list)
-        or len(value) > PEOPLE_SENT_MAX
-        or not all(isinstance(item, str) for item in value)
-    ):
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise invalid(_("Send a list of texts."), name)
+    # Phones and emails alike.
+    if len(value) > PHONES_MAX:
+        message = _("At most %(n)d phones and %(n)d emails a person.", n=PHONES_MAX)
+        raise invalid(message, name)
     return [read(item, name) for item in value]
 
 
-# Query parameters
+# Query parameters. One left out takes its default; one sent empty, or sent twice where it
+# takes one value, is refused, as the OpenAPI document says (OpenAPI allows no empty value
+# unless told): a client's slip is not read as "no filter".
+
+
+def query_value(name):
+    """The one value of the parameter `name`, or None when it is left out."""
+    values = query_values(name)
+    if len(values) > 1:
+        raise invalid(_("Give this parameter once."), name)
+    return values[0] if values else None
+
+
+def query_values(name):
+    """Every value of the parameter `name`, none of them empty."""
+    values = request.args.getlist(name)
+    if "" in values:
+        raise invalid(_("Give this parameter a value, or leave it out."), name)
+    return values
 
 
 def query_flag(name):
-    value = request.args.get(name)
-    if value in (None, "", "0", "false"):
+    value = query_value(name)
+    if value in (None, "0", "false"):
         return False
     if value in ("1", "true"):
         return True
@@ -240,8 +291,8 @@ def query_flag(name):
 
 
 def query_limit(name, default, largest):
-    value = request.args.get(name)
-    if value is None or value == "":
+    value = query_value(name)
+    if value is None:
         return default
     value = value.strip()
     if (
@@ -255,7 +306,7 @@ def query_limit(name, default, largest):
 
 
 def query_id(value, name, not_found_message):
-    value = (value or "").strip()
+    value = value.strip()
     if value.isdecimal() and value.isascii() and len(value) <= NUMBER_MAX_DIGITS:
         number = int(value)
         if 0 < number <= MAX_ID:
@@ -273,11 +324,11 @@ def encode_cursor(values):
 
 def decode_cursor(name="cursor"):
     """The values a `cursor` parameter carries (a list), or None when it is absent."""
-    raw = request.args.get(name)
-    if raw is None or raw == "":
+    raw = query_value(name)
+    if raw is None:
         return None
     try:
-        if len(raw) > CURSOR_MAX or not raw.isascii():
+        if not CURSOR_TEXT.match(raw):
             raise ValueError(raw)
         values = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
         if not isinstance(values, list):

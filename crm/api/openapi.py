@@ -6,22 +6,25 @@ was meant to.
 
 import copy
 
-from crm import custom_fields
+from crm import custom_fields, lists, pipelines
 from crm.api import inputs
 from crm.args import FIRST_YEAR, LAST_YEAR, MAX_ID
 from crm.funnel import (
     BODY_MAX,
+    CONTACT_NAME_MAX,
+    EMAIL_MAX,
     EMAILS_MAX,
     JOB_TITLE_MAX,
     NOTE_MAX,
     PEOPLE_MAX,
+    PHONE_MAX,
     PHONES_MAX,
+    SOURCE_MAX,
     TITLE_MAX,
     VALUE_MAX,
 )
+from crm.funnel_defaults import KIND_CODES
 from crm.models import FieldType
-
-PAGE_SIZE, PAGE_MAX = 50, 100
 
 
 def ref(name):
@@ -30,6 +33,13 @@ def ref(name):
 
 def or_null(schema):
     return {"anyOf": [schema, {"type": "null"}]}
+
+
+def anchored(regex):
+    """The app's whole-value regex (`^...\\Z`) as JSON Schema writes it (`^...$`): in a JSON
+    Schema pattern `$` ends the value, as `\\Z` does in Python, whose own `$` would let a
+    newline follow."""
+    return regex.pattern.removesuffix(r"\Z") + "$"
 
 
 def obj(properties, required=None, description=None):
@@ -64,25 +74,61 @@ MOMENT_IN = {
     "type": "string",
     "format": "date-time",
     "maxLength": inputs.MOMENT_MAX,
+    "pattern": "^(19|2[0-9])[0-9]{2}-",
     "description": "ISO 8601 with a zone (Z or an offset), between the years "
     f"{FIRST_YEAR} and {LAST_YEAR}.",
     "examples": ["2026-11-27T14:30:00Z", "2026-11-27T17:30:00+03:00"],
 }
 MONEY_IN = {
-    "description": f'Zero to {VALUE_MAX}, as a string ("1250000.50") or a number; '
-    "rounded to cents.",
-    "anyOf": [{"type": "string", "maxLength": 40}, {"type": "number", "minimum": 0}],
+    "description": f"Zero to {VALUE_MAX}, as a string of digits with cents if any "
+    '("1250000.50"), or a number, rounded to cents.',
+    "anyOf": [
+        {"type": "string", "pattern": anchored(inputs.MONEY_TEXT)},
+        {"type": "number", "minimum": 0, "maximum": float(VALUE_MAX)},
+    ],
 }
+# A character that is not blank. The app trims whitespace (what Python's str.strip() takes
+# away) and drops NUL, so required text needs one other character. Not anchored: a JSON Schema
+# pattern is found anywhere in the value.
+NOT_BLANK = (
+    "[^\\u0000\\t-\\r\\u001c- \\u0085\\u00a0\\u1680\\u2000-\\u200a"
+    "\\u2028\\u2029\\u202f\\u205f\\u3000]"
+)
 
 
 def text_in(limit, description=None):
+    """Optional text: null, or up to `limit` characters (empty or blank: none)."""
     schema = {
         "type": ["string", "null"],
-        "description": f"Up to {limit} characters once trimmed; empty means none.",
+        "maxLength": limit,
+        "description": f"Up to {limit} characters; empty or blank means none.",
     }
     if description:
         schema["description"] = f"{description} {schema['description']}"
     return schema
+
+
+def required_text(limit, description=None):
+    """Text that must be there: up to `limit` characters, not all blank."""
+    schema = {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": limit,
+        "pattern": NOT_BLANK,
+        "description": f"Required: up to {limit} characters, not all blank.",
+    }
+    if description:
+        schema["description"] = f"{description} {schema['description']}"
+    return schema
+
+
+def texts_in(limit, most, description):
+    """A list of texts, or a lone text as a list of one, or null for none."""
+    each = {"type": "string", "maxLength": limit}
+    return {
+        "anyOf": [{"type": "array", "items": each, "maxItems": most}, each, {"type": "null"}],
+        "description": description,
+    }
 
 
 # The team's own fields, whatever the team has defined: the document served describes each
@@ -107,14 +153,11 @@ FIELDS_IN_DESCRIPTION = (
 )
 
 LEAD_DETAILS_IN = {
-    "title": {
-        "type": "string",
-        "description": f"Required, up to {TITLE_MAX} characters.",
-    },
-    "contact_name": text_in(200),
-    "phone": text_in(50),
-    "email": text_in(254, "An email address."),
-    "source": text_in(80, "Where the lead came from."),
+    "title": required_text(TITLE_MAX),
+    "contact_name": text_in(CONTACT_NAME_MAX),
+    "phone": text_in(PHONE_MAX),
+    "email": text_in(EMAIL_MAX, "An email address."),
+    "source": text_in(SOURCE_MAX, "Where the lead came from."),
     "value": or_null(MONEY_IN),
     "owner_id": or_null(
         {**ID, "description": "An active account. A salesperson may give only their own id."}
@@ -125,6 +168,7 @@ LEAD_DETAILS_IN = {
     "people": {
         "type": "array",
         "items": ref("ContactPersonIn"),
+        "maxItems": PEOPLE_MAX,
         "description": f"Up to {PEOPLE_MAX} people at the client, the main contact first: the "
         "whole list, replacing the lead's. An empty person is left out. contact_name, phone "
         "and email sent along change the main contact. A refusal names the field as "
@@ -170,24 +214,18 @@ SCHEMAS = {
     ),
     "ContactPersonIn": obj(
         {
-            "name": text_in(200),
+            "name": text_in(CONTACT_NAME_MAX),
             "job_title": text_in(JOB_TITLE_MAX),
-            "phones": {
-                "anyOf": [
-                    {"type": "array", "items": {"type": "string"}},
-                    {"type": "string"},
-                    {"type": "null"},
-                ],
-                "description": f"Up to {PHONES_MAX} phones, each up to 50 characters.",
-            },
-            "emails": {
-                "anyOf": [
-                    {"type": "array", "items": {"type": "string"}},
-                    {"type": "string"},
-                    {"type": "null"},
-                ],
-                "description": f"Up to {EMAILS_MAX} email addresses.",
-            },
+            "phones": texts_in(
+                PHONE_MAX,
+                PHONES_MAX,
+                f"Up to {PHONES_MAX} phones, each up to {PHONE_MAX} characters.",
+            ),
+            "emails": texts_in(
+                EMAIL_MAX,
+                EMAILS_MAX,
+                f"Up to {EMAILS_MAX} email addresses, each up to {EMAIL_MAX} characters.",
+            ),
             "note": text_in(NOTE_MAX),
         },
         required=[],
@@ -208,17 +246,30 @@ SCHEMAS = {
     ),
     "PipelineCreate": obj(
         {
-            "name": {"type": "string", "maxLength": 80},
+            "name": required_text(pipelines.NAME_MAX, "A name no other pipeline has."),
             "stages": {
                 "type": "array",
-                "maxItems": 30,
+                "minItems": 1,
+                "maxItems": inputs.STAGES_MAX,
                 "description": "In order; at least one open. Without it: a stage of each kind.",
                 "items": obj(
                     {
-                        "name": {"type": "string", "maxLength": 80},
-                        "colour": {"type": "string", "pattern": "^#[0-9a-fA-F]{6}$"},
-                        "kind": STAGE_KIND,
-                        "stuck_after_days": {"type": ["integer", "null"], "minimum": 1},
+                        "name": required_text(
+                            lists.STAGE_NAME_MAX, "A name no other stage of the pipeline has."
+                        ),
+                        "colour": or_null(
+                            {
+                                "type": "string",
+                                "pattern": anchored(lists.COLOUR),
+                                "description": "Left out or null: slate grey.",
+                            }
+                        ),
+                        "kind": or_null({**STAGE_KIND, "description": "Left out or null: open."}),
+                        "stuck_after_days": {
+                            "type": ["integer", "null"],
+                            "minimum": 1,
+                            "maximum": lists.STUCK_DAYS_MAX,
+                        },
                     },
                     required=["name"],
                 ),
@@ -269,7 +320,7 @@ SCHEMAS = {
     },
     "LeadPage": obj(
         {
-            "leads": {"type": "array", "items": ref("Lead"), "maxItems": PAGE_MAX},
+            "leads": {"type": "array", "items": ref("Lead"), "maxItems": inputs.PAGE_MAX},
             "next_cursor": {
                 "type": ["string", "null"],
                 "description": "Pass as `cursor` for the next page; null on the last one.",
@@ -295,7 +346,7 @@ SCHEMAS = {
     ),
     "ActivityPage": obj(
         {
-            "activities": {"type": "array", "items": ref("Activity"), "maxItems": PAGE_MAX},
+            "activities": {"type": "array", "items": ref("Activity"), "maxItems": inputs.PAGE_MAX},
             "next_cursor": {"type": ["string", "null"]},
         }
     ),
@@ -360,8 +411,9 @@ SCHEMAS = {
     "ActivityCreate": obj(
         {
             "kind": {
-                "description": 'The kind of contact, by its code ("call") or its id.',
-                "anyOf": [{"type": "string"}, ID],
+                "description": 'The kind of contact, by its code ("call"; "request" once a web '
+                "form has recorded a request) or its id. One switched off is refused.",
+                "anyOf": [{"type": "string", "enum": list(KIND_CODES)}, ID],
             },
             "body": text_in(BODY_MAX, "What was said."),
             "occurred_at": or_null(
@@ -416,8 +468,14 @@ RESPONSES = {
     "Forbidden": error_response("The token's owner may not do this (someone else's lead)."),
     "NotFound": error_response("No lead with this number."),
     "Conflict": error_response("The lead is archived, or the new one may be a duplicate."),
-    "TooLarge": error_response("The body is larger than 256 KiB."),
+    "TooLarge": error_response(f"The body is larger than {inputs.BODY_SIZE_MAX // 1024} KiB."),
     "Invalid": error_response("A field or parameter is wrong: `field` names it."),
+    "UriTooLong": {
+        "description": "The address is longer than the HTTP server takes (gunicorn: a request "
+        "line over 4094 bytes; a reverse proxy in front may take less). The server answers "
+        "before the API is reached, with a page of its own, not JSON.",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    },
 }
 
 
@@ -430,9 +488,10 @@ def responses(success_status, success, *errors):
         "NotFound": "404",
         "Conflict": "409",
         "TooLarge": "413",
+        "UriTooLong": "414",
         "Invalid": "422",
     }
-    for name in ("Unauthorized", *errors):
+    for name in ("Unauthorized", *errors, "UriTooLong"):
         answers[codes[name]] = {"$ref": f"#/components/responses/{name}"}
     return answers
 
@@ -460,13 +519,18 @@ LIMIT = {
     "name": "limit",
     "in": "query",
     "description": "How many to answer with.",
-    "schema": {"type": "integer", "minimum": 1, "maximum": PAGE_MAX, "default": PAGE_SIZE},
+    "schema": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": inputs.PAGE_MAX,
+        "default": inputs.PAGE_SIZE,
+    },
 }
 CURSOR = {
     "name": "cursor",
     "in": "query",
     "description": "The `next_cursor` of the previous page.",
-    "schema": {"type": "string"},
+    "schema": {"type": "string", "pattern": anchored(inputs.CURSOR_TEXT)},
 }
 LEAD_WRITTEN = json_answer("The lead as it is now.", ref("Lead"))
 
@@ -479,14 +543,16 @@ PATHS = {
                 {
                     "name": "q",
                     "in": "query",
-                    "description": "Search: number, title, contact person, email or phone.",
-                    "schema": {"type": "string"},
+                    "description": "Search: number, title, contact person, email or phone "
+                    f"(its first {inputs.SEARCH_MAX} characters; blank finds every lead).",
+                    "schema": {"type": "string", "minLength": 1},
                 },
                 {
                     "name": "stage",
                     "in": "query",
-                    "description": "Only leads in these stages (repeat for several).",
-                    "schema": {"type": "array", "items": {"type": "integer", "minimum": 1}},
+                    "description": "Only leads in these stages (repeat for several: "
+                    "`stage=1&stage=2`).",
+                    "schema": {"type": "array", "items": ID},
                     "style": "form",
                     "explode": True,
                 },
@@ -494,13 +560,13 @@ PATHS = {
                     "name": "pipeline",
                     "in": "query",
                     "description": "Only the leads in this pipeline now.",
-                    "schema": {"type": "integer", "minimum": 1},
+                    "schema": ID,
                 },
                 {
                     "name": "owner",
                     "in": "query",
                     "description": "An account's id, `me`, or `none` for leads nobody owns.",
-                    "schema": {"type": "string", "pattern": "^(me|none|[0-9]+)$"},
+                    "schema": {"anyOf": [{"type": "string", "enum": ["me", "none"]}, ID]},
                 },
                 {
                     "name": "archived",
@@ -669,7 +735,10 @@ PATHS = {
             "operationId": "getOpenApiDocument",
             "summary": "This document.",
             "security": [],
-            "responses": {"200": json_answer("The OpenAPI document.", {"type": "object"})},
+            "responses": {
+                "200": json_answer("The OpenAPI document.", {"type": "object"}),
+                "414": {"$ref": "#/components/responses/UriTooLong"},
+            },
         }
     },
 }
@@ -823,7 +892,10 @@ def document(fields=None):
             "description": "Leads, their contacts and the funnel, for the owner of a personal "
             "token (Settings → API tokens), with what that person may do on the pages. "
             'Errors are `{"error": {"message": ..., "field": ...}}` with a 4xx status, the '
-            "message in the token owner's language.",
+            "message in the token owner's language. A query parameter left out takes its "
+            "default; one sent empty (`owner=`), or sent twice where it takes one value (all but "
+            "`stage` and the filters on choices), is refused with a 422 naming it. A method an "
+            "address does not take is answered 405 with `Allow` listing those it does.",
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"token": []}],

@@ -22,11 +22,6 @@ from crm.leads import queries as register
 from crm.models import ActivityKind, LostReason, Pipeline, Stage, StageKind, User
 from crm.security import acting_as
 
-PAGE_SIZE = 50
-PAGE_MAX = 100
-# A lead or a contact is a few kilobytes even with an 8,000-character note written in \u escapes.
-BODY_MAX = 256 * 1024
-SEARCH_MAX = 200
 # The funnel service names some fields by what they are; the API by the ids it takes.
 SERVICE_FIELDS = {"stage": "stage_id", "lost_reason": "lost_reason_id"}
 
@@ -69,7 +64,7 @@ def load_token_user(request):
 @bp.before_request
 def authenticate():
     """Every request but the OpenAPI document carries a token that works."""
-    request.max_content_length = BODY_MAX
+    request.max_content_length = inputs.BODY_SIZE_MAX
     if request.endpoint == "api.openapi_document":
         return
     if not bearer_token():
@@ -133,22 +128,23 @@ def lead_filters():
     stage_ids = tuple(
         dict.fromkeys(
             inputs.query_id(value, "stage", stage_message())
-            for value in request.args.getlist("stage")
-            if value != ""
+            for value in inputs.query_values("stage")
         )
     )
-    owner = request.args.get("owner", "")
+    owner = inputs.query_value("owner")
     owner_id, unassigned = None, False
     if owner == "me":
         owner_id = current_user.id
     elif owner == "none":
         unassigned = True
-    elif owner != "":
+    elif owner is not None:
         owner_id = inputs.query_id(owner, "owner", someone_message())
-    search = (request.args.get("q") or "").replace("\x00", "").strip()[:SEARCH_MAX]
-    pipeline = request.args.get("pipeline", "")
+    search = (inputs.query_value("q") or "").replace("\x00", "").strip()[: inputs.SEARCH_MAX]
+    pipeline = inputs.query_value("pipeline")
     return register.LeadFilters(
-        pipeline_id=inputs.query_id(pipeline, "pipeline", pipeline_message()) if pipeline else None,
+        pipeline_id=None
+        if pipeline is None
+        else inputs.query_id(pipeline, "pipeline", pipeline_message()),
         fields=field_filters_of(request.args),
         search=search,
         stage_ids=stage_ids,
@@ -161,7 +157,14 @@ def lead_filters():
 
 def field_filters_of(args):
     """The team's fields filtered as the list's address writes it (`f.gorod=moskva`,
-    `f.sotrudnikov.min=10`); where the page leaves a filter out, the API refuses it."""
+    `f.sotrudnikov.min=10`); where the page leaves a filter out, the API refuses it, and as
+    for the other parameters an empty one, or a second value where a field takes one."""
+    for field in field_filters.filterable():
+        for name in field_filters.param_names(field):
+            if field.type in custom_fields.CHOICE_TYPES:
+                inputs.query_values(name)
+            else:
+                inputs.query_value(name)
     reading = field_filters.read(args)
     if reading.faults:
         name, message = reading.faults[0]
@@ -189,7 +192,7 @@ def lead_cursor():
 def list_leads():
     """Leads, newest first, filtered as the lead register filters them, a page at a time."""
     filters = lead_filters()
-    size = inputs.query_limit("limit", PAGE_SIZE, PAGE_MAX)
+    size = inputs.query_limit("limit", inputs.PAGE_SIZE, inputs.PAGE_MAX)
     cursor = lead_cursor()
     leads, following = queries.lead_page(filters, cursor, size)
     return {
@@ -209,15 +212,15 @@ def optional_owner(value, field):
 
 
 DETAIL_READERS = {
-    "title": inputs.text,
-    "contact_name": inputs.text,
-    "phone": inputs.text,
+    "title": inputs.text_of(funnel.TITLE_MAX),
+    "contact_name": inputs.text_of(funnel.CONTACT_NAME_MAX),
+    "phone": inputs.text_of(funnel.PHONE_MAX),
     "email": inputs.email,
-    "source": inputs.text,
+    "source": inputs.text_of(funnel.SOURCE_MAX),
     "value": inputs.amount,
     "owner_id": optional_owner,
     "next_step_at": inputs.optional_moment,
-    "next_step_note": inputs.text,
+    "next_step_note": inputs.text_of(funnel.NOTE_MAX),
 }
 
 
@@ -350,7 +353,7 @@ def update_lead(number):
             if field in body:
                 raise invalid(_("Send it with stage_id, moving the lead to a lost stage."), field)
     reason = active_reason(body.get("lost_reason_id"))
-    lost_note = inputs.text(body.get("lost_note"), "lost_note")
+    lost_note = inputs.text(body.get("lost_note"), "lost_note", funnel.NOTE_MAX)
     if stage is not None and lead.archived and stage.id != lead.stage_id:
         raise ApiError(
             409,
@@ -403,7 +406,7 @@ def activity_cursor():
 def list_activities(number):
     """A lead's contacts, newest first, a page at a time."""
     lead = get_lead_or_404(number)
-    size = inputs.query_limit("limit", PAGE_SIZE, PAGE_MAX)
+    size = inputs.query_limit("limit", inputs.PAGE_SIZE, inputs.PAGE_MAX)
     cursor = activity_cursor()
     page, following = queries.activity_page(lead, cursor, size)
     next_cursor = None
@@ -416,7 +419,10 @@ def list_activities(number):
 
 
 def active_kind(value):
-    """A kind of contact on offer, by its code ("call") or its id."""
+    """A kind of contact on offer, by its code ("call") or its id (3, or 3.0 as JSON Schema's
+    integer allows)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise invalid(kind_message(), "kind")
     kinds = db.session.scalars(select_active_kinds()).all()
@@ -458,10 +464,10 @@ def log_activity(number):
     if body.get("kind") is None:
         raise invalid(kind_message(), "kind")
     kind = active_kind(body["kind"])
-    said = inputs.text(body.get("body"), "body")
+    said = inputs.text(body.get("body"), "body", funnel.BODY_MAX)
     occurred_at = inputs.optional_moment(body.get("occurred_at"), "occurred_at")
     stage = None if body.get("stage_id") is None else any_stage(body["stage_id"], lead)
-    next_step_note = inputs.text(body.get("next_step_note"), "next_step_note")
+    next_step_note = inputs.text(body.get("next_step_note"), "next_step_note", funnel.NOTE_MAX)
     if "next_step_at" in body:
         next_step_at = inputs.optional_moment(body["next_step_at"], "next_step_at")
     elif "next_step_note" in body:
@@ -471,7 +477,7 @@ def log_activity(number):
         next_step_at = funnel.KEEP
     no_next_step = inputs.flag(body.get("no_next_step", False), "no_next_step")
     reason = active_reason(body.get("lost_reason_id"))
-    lost_note = inputs.text(body.get("lost_note"), "lost_note")
+    lost_note = inputs.text(body.get("lost_note"), "lost_note", funnel.NOTE_MAX)
     value = inputs.amount(body.get("value"), "value")
     try:
         activity = funnel.log_activity(
@@ -517,7 +523,7 @@ def list_pipelines():
 
 
 STAGE_READERS = {
-    "name": inputs.text,
+    "name": inputs.text_of(lists.STAGE_NAME_MAX),
     "colour": inputs.text,
     "kind": inputs.text,
     "stuck_after_days": lambda value, field: (
@@ -534,11 +540,12 @@ def create_pipeline():
         raise ApiError(403, _("Only an administrator can add a pipeline."))
     body = inputs.json_object()
     inputs.check_fields(body, {"name", "stages"})
-    name = inputs.text(body.get("name"), "name")
+    name = inputs.text(body.get("name"), "name", pipelines.NAME_MAX)
     stages = None
     if "stages" in body:
-        if not isinstance(body["stages"], list) or len(body["stages"]) > STAGES_MAX:
-            raise invalid(_("Send the stages as a list of at most %(n)d.", n=STAGES_MAX), "stages")
+        most = inputs.STAGES_MAX
+        if not isinstance(body["stages"], list) or len(body["stages"]) > most:
+            raise invalid(_("Send the stages as a list of at most %(n)d.", n=most), "stages")
         stages = [read_stage(each, index) for index, each in enumerate(body["stages"])]
     try:
         created = pipelines.add_pipeline(name, stages)
@@ -548,20 +555,17 @@ def create_pipeline():
     return serialise.pipeline(created, lists.pipeline_stages(created.id)), 201
 
 
-STAGES_MAX = 30
-
-
 def read_stage(sent, index):
     where = f"stages.{index}."
     if not isinstance(sent, dict):
         raise invalid(_("Send each stage as an object."), where.rstrip("."))
     inputs.check_fields(sent, set(STAGE_READERS), prefix=where)
     values = {name: read(sent.get(name), where + name) for name, read in STAGE_READERS.items()}
-    kind = values["kind"] or StageKind.OPEN
+    # Left out or null takes the default; "" is no colour or kind, and is refused as one.
     return (
         values["name"],
-        values["colour"] or DEFAULT_STAGE_COLOUR,
-        kind,
+        DEFAULT_STAGE_COLOUR if values["colour"] is None else values["colour"],
+        StageKind.OPEN if values["kind"] is None else values["kind"],
         values["stuck_after_days"],
     )
 

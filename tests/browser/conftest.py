@@ -7,18 +7,17 @@ Every test fails when the page logs a console error or throws: a CSP violation i
 
 import os
 import shutil
-import threading
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from crm import create_app
 from crm.extensions import db
 from tests import factories
+from tests.live_server import serving
 
 HERE = Path(__file__).parent
 CHROMIUM = "/usr/bin/chromium"
@@ -85,26 +84,6 @@ def build_app(directory):
     with app.app_context():
         db.create_all()
     return app
-
-
-@contextmanager
-def serving(app):
-    """Serve `app` on a free local port in a background thread; yields the base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    # A short poll interval lets `shutdown` return at once instead of after half a second.
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="live-server", daemon=True
-    )
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-        with app.app_context():
-            # Close pooled SQLite connections now, not in a ResourceWarning at exit.
-            db.engine.dispose()
 
 
 @pytest.fixture(scope="session")
