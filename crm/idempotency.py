@@ -52,8 +52,9 @@ def sent_key():
     """The request's key: the header, or the form's field; None without one."""
     key = request.headers.get(HEADER)
     if key is None and request.mimetype in ("application/x-www-form-urlencoded", ""):
-        key = request.form.get(FIELD)
-    if key is None or key == "":
+        # A page's form drawn without one (an old tab) sends it empty: no key, as before.
+        key = request.form.get(FIELD) or None
+    if key is None:
         return None
     if not KEY_FORMAT.fullmatch(key):
         raise KeyProblem(_("An idempotency key is 1 to 80 visible characters."))

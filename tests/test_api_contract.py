@@ -80,6 +80,18 @@ EXPLAINED = {
 }
 
 
+# Every change: the fuzzer sends a few short keys again and again, each time with another body.
+KEY_REUSED = "an Idempotency-Key sent before with a different request"
+for change in (
+    "POST /leads",
+    "PATCH /leads/{number}",
+    "POST /leads/{number}/archive",
+    "POST /leads/{number}/activities",
+    "POST /pipelines",
+):
+    EXPLAINED.setdefault(change, {})["Idempotency-Key"] = KEY_REUSED
+
+
 def explained(operation, field):
     """Whether the document explains a refusal of `field` ("people.0.emails") in `operation`."""
     general = ".".join("*" if part.isdecimal() else part for part in (field or "").split("."))

@@ -460,7 +460,10 @@ def error_response(description, **extra):
 
 
 RESPONSES = {
-    "BadRequest": error_response("The body is not a JSON object, or not sent as application/json."),
+    "BadRequest": error_response(
+        "The body is not a JSON object, or not sent as application/json; or the "
+        "Idempotency-Key is not 1 to 80 visible characters."
+    ),
     "Unauthorized": error_response(
         "No token, or one that is wrong, revoked, or whose account is deactivated.",
         headers={"WWW-Authenticate": {"schema": {"type": "string"}, "required": True}},
@@ -855,12 +858,16 @@ WRITES = ("post", "patch")
 
 
 def with_idempotency_keys(described):
-    """Every change takes an Idempotency-Key, so a client may retry it safely."""
+    """Every change takes an Idempotency-Key, so a client may retry it safely; a key that
+    cannot be one is a 400, one sent before with another request a 422."""
     for path in described.values():
         for method in WRITES:
             if method in path:
                 operation = path[method]
                 operation["parameters"] = [*operation.get("parameters", ()), IDEMPOTENCY_KEY]
+                answers = operation["responses"]
+                answers.setdefault("400", {"$ref": "#/components/responses/BadRequest"})
+                answers.setdefault("422", {"$ref": "#/components/responses/Invalid"})
     return described
 
 
