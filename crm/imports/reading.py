@@ -11,6 +11,7 @@ file has been read, for the progress bar.
 import codecs
 import csv
 import io
+import itertools
 import math
 import os
 from contextlib import contextmanager
@@ -302,7 +303,8 @@ def sample(layout, buffered, rest):
     filled_cells = [0] * len(layout.columns)
     wordy_cells = [0] * len(layout.columns)
     values = [ValueSample() for _column in layout.columns]
-    for _line, cells in (*buffered, *limited(rest, SAMPLE_ROWS)):
+    # A row at a time: a thousand rows of long cells would not fit in memory at once.
+    for _line, cells in itertools.chain(buffered, itertools.islice(rest, SAMPLE_ROWS)):
         seen += 1
         for n, column in enumerate(layout.columns):
             value = cells[column.index] if column.index < len(cells) else None
@@ -338,13 +340,6 @@ def wordy(value):
         return False
     words = sum(1 for word in value.split() if any(ch.isalpha() for ch in word))
     return words >= PROSE_WORDS
-
-
-def limited(rows, count):
-    for n, item in enumerate(rows):
-        if n >= count:
-            return
-        yield item
 
 
 class Table:
