@@ -565,6 +565,11 @@ HOSTILE_SHEET = "\r\n".join(
         "{{7*'7'}};Cold;y;lots;javascript:alert(1)",
     ]
 ).encode()
+# Sheets past the import's bounds, refused at upload: more columns, a longer cell.
+OVERSIZED_SHEETS = [
+    ";".join(f"<b hostile>{n}" for n in range(250)).encode() + b"\r\nx;y\r\n",
+    b"Title;Notes\r\n<script>alert(1)</script>;" + "Долго говорили. ".encode() * 700,
+]
 FILE_NAMES = ["leads.csv", "<script>alert(1)</script>.csv", "a\u202eslx.csv", "x.xlsx", ""]
 FIELD_KEYS = ["", "title", "status", "value", "phone", "email", "source", "number", "nonsense"]
 
@@ -593,7 +598,7 @@ def mapping_fields(world):
 
 def upload_body(data):
     if data.draw(st.booleans(), label="our sheet"):
-        content = HOSTILE_SHEET
+        content = data.draw(st.sampled_from([HOSTILE_SHEET, *OVERSIZED_SHEETS]), label="sheet")
     else:
         content = data.draw(st.binary(max_size=300) | hostile_text.map(str.encode), label="file")
     body = MultiDict(fill(data, {"kind": sometimes(st.sampled_from(["leads", "activities"]))}))

@@ -3,7 +3,8 @@ spreadsheet saved it with (UTF-8 with or without a byte order mark, UTF-16, Wind
 semicolon, tab), or a sheet of an XLSX workbook.
 
 `inspect` looks at a file once, at upload: its kind, encoding, delimiter, sheets, header row and
-a sample of each column. `Table` then gives the rows after the header with their line numbers
+a sample of each column, and that the whole of it is within the import's bounds
+(`crm.imports.bounds`). `Table` then gives the rows after the header with their line numbers
 (as a spreadsheet numbers its rows: the first row of the file is line 1), and how much of the
 file has been read, for the progress bar.
 """
@@ -11,14 +12,18 @@ file has been read, for the progress bar.
 import codecs
 import csv
 import io
+import itertools
 import math
 import os
+import zipfile
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 from flask_babel import gettext as _
 
 from crm import parsing
+from crm.imports import bounds
+from crm.imports.bounds import FileProblem
 from crm.imports.team_fields import ValueSample
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -35,14 +40,6 @@ PROSE_WORDS = 4
 PROSE_SHARE = 3
 ZIP = b"PK\x03\x04"
 OLE = b"\xd0\xcf\x11\xe0"
-
-
-class FileProblem(ValueError):
-    """The file as a whole cannot be read; the message says why."""
-
-    def __init__(self, message):
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass
@@ -70,6 +67,8 @@ class Layout:
     sheet: str | None = None
     sheets: list = field(default_factory=list)
     header_line: int = 1
+    # The number of the file's last row (0: not known).
+    rows: int = 0
     columns: list = field(default_factory=list)
 
     def to_dict(self):
@@ -87,7 +86,8 @@ class Layout:
 
 
 def inspect(path, sheet=None):
-    """Work out how to read the file at `path`, find its header and sample its columns."""
+    """Work out how to read the file at `path`, find its header and sample its columns; refuse
+    it (FileProblem) when it cannot be read or is past a bound."""
     with open(path, "rb") as file:
         head = file.read(8)
     if not head:
@@ -97,14 +97,26 @@ def inspect(path, sheet=None):
             _("Old Excel files (.xls) cannot be read: save the sheet as CSV or XLSX and try again.")
         )
     if head.startswith(ZIP):
-        layout = Layout(format="xlsx")
-        layout.sheets = xlsx_sheets(path)
-        layout.sheet = sheet if sheet in layout.sheets else layout.sheets[0]
+        layout = inspect_workbook(path, sheet)
     else:
         layout = Layout(format="csv", encoding=detect_encoding(path))
         layout.delimiter = detect_delimiter(path, layout.encoding)
-    find_header(path, layout)
+        rows = csv_records(path, layout)
+        try:
+            find_header(rows, layout)
+            layout.rows = last_line(rows, layout)
+        finally:
+            rows.close()
+    bounds.check_rows(layout.rows, layout.header_line)
     return layout
+
+
+def last_line(rows, layout):
+    """Read the rest of the file, within bounds, to its last line."""
+    line = layout.header_line
+    for line, _cells in rows:
+        bounds.check_rows(line, layout.header_line)
+    return max(line, layout.rows)
 
 
 # CSV
@@ -179,12 +191,14 @@ def detect_delimiter(path, encoding):
 
 
 def csv_records(path, layout, progress=None):
-    """Every record of a CSV file as (line, cells); `progress` is told the share read."""
+    """Every record of a CSV file within bounds as (line, cells); `progress` is told the share
+    read."""
     size = os.path.getsize(path) or 1
     raw = open(path, "rb")  # noqa: SIM115 (closed below, after the text wrapper)
     errors = "replace" if layout.encoding == "cp1251" else "strict"
     text = io.TextIOWrapper(raw, encoding=layout.encoding, errors=errors, newline="")
-    reader = csv.reader(text, delimiter=layout.delimiter or ",")
+    lines = bounds.Lines(text, layout.delimiter or ",")
+    reader = csv.reader(lines, delimiter=layout.delimiter or ",")
     line = 0
     try:
         while True:
@@ -192,7 +206,13 @@ def csv_records(path, layout, progress=None):
                 cells = next(reader)
             except StopIteration:
                 return
+            except bounds.RecordTooLong as too_long:
+                if too_long.wide:
+                    raise bounds.too_many_columns(line + 1) from None
+                raise bounds.too_long_a_cell(line + 1) from None
             except csv.Error as error:
+                if str(error).startswith("field larger than field limit"):
+                    raise bounds.too_long_a_cell(line + 1) from error
                 raise FileProblem(
                     _(
                         "Line %(line)d: the file cannot be read from here on (%(reason)s). "
@@ -206,9 +226,13 @@ def csv_records(path, layout, progress=None):
                     _("Line %(line)d: the text is not in the file's encoding.", line=line + 1)
                 ) from error
             line += 1
+            # A record no longer than a cell may be has no cell too long.
+            if lines.record > bounds.MAX_CELL:
+                bounds.check_cells(cells, line)
+            lines.next_record()
             if progress is not None:
                 progress.read(raw.tell() / size)
-            yield line, cells
+            yield line, bounds.within_columns(cells, line)
     finally:
         text.close()
 
@@ -216,47 +240,100 @@ def csv_records(path, layout, progress=None):
 # XLSX
 
 
+def inspect_workbook(path, sheet=None):
+    """The layout of an XLSX workbook's sheet (`sheet`, else the first), once every part of
+    the workbook is known to be within bounds and the sheet within the import's."""
+    with open(path, "rb") as file:
+        surveys = survey_workbook(file)
+    with workbook_of(path) as book:
+        layout = Layout(format="xlsx", sheets=list(book.workbook.sheetnames))
+        if not layout.sheets:
+            raise bounds.unreadable()
+        layout.sheet = sheet if sheet in layout.sheets else layout.sheets[0]
+        survey = surveys.get(book.parts.get(layout.sheet)) or bounds.PartSurvey()
+        if survey.wide_row:
+            raise bounds.too_many_columns(survey.wide_row)
+        if survey.long_row:
+            raise bounds.too_long_a_cell(survey.long_row)
+        layout.rows = survey.rows
+        rows = sheet_records(book, layout)
+        try:
+            find_header(rows, layout)
+        finally:
+            rows.close()
+    return layout
+
+
+def survey_workbook(file):
+    """Check the zip, then every part of it (see `bounds`), before openpyxl reads any."""
+    bounds.check_zip_directory(file)
+    try:
+        archive = zipfile.ZipFile(file)
+    except Exception as error:  # noqa: BLE001 (a broken zip raises many kinds)
+        raise bounds.unreadable() from error
+    with archive:
+        bounds.check_parts(archive)
+        return bounds.survey_workbook(archive)
+
+
+@dataclass
+class Book:
+    workbook: object
+    # Sheet name → the part of the zip that holds it.
+    parts: dict
+
+
 @contextmanager
 def workbook_of(path):
-    """The workbook, read as it is needed rather than loaded whole."""
+    """The workbook, read as it is needed rather than loaded whole, its parts' sizes checked
+    first (their contents are checked at upload, by `inspect`)."""
     try:
-        import openpyxl
+        from openpyxl.reader.excel import ExcelReader
     except ImportError:
         raise FileProblem(
             _("XLSX files cannot be read on this server: save the sheet as CSV and try again.")
         ) from None
     # A file rather than its path: openpyxl would refuse an upload saved without ".xlsx".
     with open(path, "rb") as file:
+        bounds.check_zip_directory(file)
         try:
-            workbook = openpyxl.load_workbook(file, read_only=True, data_only=True)
+            reader = ExcelReader(file, read_only=True, data_only=True, keep_links=False)
+            bounds.check_parts(reader.archive)
+            reader.read()
+            parts = {sheet.name: rel.target for sheet, rel in reader.parser.find_sheets()}
+        except FileProblem:
+            raise
         except Exception as error:  # noqa: BLE001 (openpyxl raises many kinds on a broken file)
-            raise FileProblem(
-                _("This XLSX file cannot be read: save it again, or as CSV, and try again.")
-            ) from error
+            raise bounds.unreadable() from error
         try:
-            yield workbook
+            yield Book(reader.wb, parts)
         finally:
-            workbook.close()
-
-
-def xlsx_sheets(path):
-    with workbook_of(path) as workbook:
-        return list(workbook.sheetnames)
+            reader.wb.close()
 
 
 def xlsx_records(path, layout, progress=None):
-    with workbook_of(path) as workbook:
-        sheet = workbook[layout.sheet] if layout.sheet in workbook.sheetnames else workbook.active
-        total = sheet.max_row or 0
-        try:
-            for line, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-                if progress is not None and total:
-                    progress.read(min(1.0, line / total))
-                yield line, list(values)
-        except Exception as error:  # noqa: BLE001
-            raise FileProblem(
-                _("This XLSX file cannot be read: save it again, or as CSV, and try again.")
-            ) from error
+    with workbook_of(path) as book:
+        yield from sheet_records(book, layout, progress)
+
+
+def sheet_records(book, layout, progress=None):
+    """Every row of the layout's sheet within bounds, as (line, cells)."""
+    workbook = book.workbook
+    sheet = workbook[layout.sheet] if layout.sheet in workbook.sheetnames else workbook.active
+    # Its rows as they are: the size a sheet states can be a million rows of 16,384 cells.
+    sheet.reset_dimensions()
+    total = layout.rows
+    try:
+        for line, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            if progress is not None and total:
+                progress.read(min(1.0, line / total))
+            cells = bounds.within_columns(values, line)
+            bounds.check_cells(cells, line)
+            yield line, list(cells)
+    except FileProblem:
+        raise
+    except Exception as error:  # noqa: BLE001
+        raise bounds.unreadable() from error
 
 
 # Both
@@ -272,29 +349,26 @@ def filled(cells):
     return sum(1 for cell in cells if parsing.text(cell) is not None)
 
 
-def find_header(path, layout):
-    """Find the header row and sample the columns under it."""
-    rows = records(path, layout)
-    try:
-        first = []
-        for line, cells in rows:
-            first.append((line, cells))
-            if len(first) == HEADER_SEARCH:
-                break
-        widest = max((filled(cells) for _line, cells in first), default=0)
-        if widest == 0:
-            raise FileProblem(_("The file has no rows with anything in them."))
-        needed = max(min(2, widest), math.ceil(widest / 2))
-        line, header = next((line, c) for line, c in first if filled(c) >= needed)
-        layout.header_line = line
-        last = max(i for i, cell in enumerate(header) if parsing.text(cell) is not None)
-        layout.columns = [
-            Column(index=i, header=parsing.text(cell) or _("Column %(n)d", n=i + 1))
-            for i, cell in enumerate(header[: last + 1])
-        ]
-        sample(layout, (item for item in first if item[0] > line), rows)
-    finally:
-        rows.close()
+def find_header(rows, layout):
+    """Find the header row among the first of `rows` and sample the columns under it."""
+    first = []
+    for line, cells in rows:
+        first.append((line, cells))
+        if len(first) == HEADER_SEARCH:
+            break
+    widest = max((filled(cells) for _line, cells in first), default=0)
+    if widest == 0:
+        raise FileProblem(_("The file has no rows with anything in them."))
+    needed = max(min(2, widest), math.ceil(widest / 2))
+    line, header = next((line, c) for line, c in first if filled(c) >= needed)
+    layout.header_line = line
+    last = max(i for i, cell in enumerate(header) if parsing.text(cell) is not None)
+    layout.columns = [
+        Column(index=i, header=parsing.text(cell) or _("Column %(n)d", n=i + 1))
+        for i, cell in enumerate(header[: last + 1])
+    ]
+    layout.rows = max(layout.rows, first[-1][0])
+    sample(layout, (item for item in first if item[0] > line), rows)
 
 
 def sample(layout, buffered, rest):
@@ -302,7 +376,9 @@ def sample(layout, buffered, rest):
     filled_cells = [0] * len(layout.columns)
     wordy_cells = [0] * len(layout.columns)
     values = [ValueSample() for _column in layout.columns]
-    for _line, cells in (*buffered, *limited(rest, SAMPLE_ROWS)):
+    # A row at a time: a thousand rows of long cells would not fit in memory at once.
+    for line, cells in itertools.chain(buffered, itertools.islice(rest, SAMPLE_ROWS)):
+        layout.rows = max(layout.rows, line)
         seen += 1
         for n, column in enumerate(layout.columns):
             value = cells[column.index] if column.index < len(cells) else None
@@ -340,13 +416,6 @@ def wordy(value):
     return words >= PROSE_WORDS
 
 
-def limited(rows, count):
-    for n, item in enumerate(rows):
-        if n >= count:
-            return
-        yield item
-
-
 class Table:
     """The rows under the header, each as (line, cells), with how much has been read."""
 
@@ -360,9 +429,11 @@ class Table:
 
     def rows(self):
         rows = records(self.path, self.layout, progress=self)
+        header_line = self.layout.header_line
         try:
             for line, cells in rows:
-                if line > self.layout.header_line:
+                if line > header_line:
+                    bounds.check_rows(line, header_line)
                     yield line, cells
         finally:
             rows.close()

@@ -97,7 +97,8 @@ class ValueSample:
             return
         self.filled += 1
         if len(self.distinct) <= CHOICE_VALUES_MAX:
-            self.distinct.add(" ".join(text.split()).casefold())
+            # Only counted: a hash stands for a value that may be 10,000 characters long.
+            self.distinct.add(hash(" ".join(text.split()).casefold()))
         fits = self.fits
         if fits["date"]:
             fits["date"] = is_date(value)
