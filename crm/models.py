@@ -600,6 +600,7 @@ class IdempotentAnswer(db.Model):
     request_hash: Mapped[str] = mapped_column(String(64))
     status: Mapped[int] = mapped_column(Integer)
     headers: Mapped[list] = mapped_column(JSON)
+    # Compressed with zlib.
     body: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
