@@ -34,9 +34,11 @@ test-fast: install-dev translations
 	CRM_TEST_DATABASE_URL= $(PYTEST) -m "not browser and not crash" $(PYTEST_ARGS)
 
 # Time the pages at 100,000 leads and 1,000,000 activities (databases built once in bench/data/).
-# BENCH_ARGS="--leads 5000 --activities 50000 --repeat 10" makes a quick run.
+# BENCH_ARGS="--leads 5000 --activities 50000 --repeat 10" makes a quick run. DB=postgres times
+# the same on the PostgreSQL server at BENCH_POSTGRES (the data copied there once).
+BENCH_POSTGRES ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 bench: install translations
-	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.run $(if $(filter postgres,$(DB)),--postgres $(BENCH_POSTGRES)) $(BENCH_ARGS)
 
 # A team at work for a minute on a copy of the benchmark database, served as `make run` serves.
 # LOAD_ARGS="--postgres" runs two servers on one PostgreSQL database instead.

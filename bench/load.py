@@ -128,8 +128,7 @@ def served_copy(options, scratch):
         kind = "PostgreSQL"
     else:
         # Another size gets its own file: `make bench`'s stays as it is.
-        size = (options.leads, options.activities)
-        name = "big" if size == (100_000, 1_000_000) else "load-{}-{}".format(*size)
+        name = run.file_name(options.leads, options.activities)
         source = run.dataset(name, options.leads, options.activities, run.DATA_DIR, **common)
         run.say(f"Copying {source.path} ...")
         url = run.database_url(run.copy_database(source.path, scratch))

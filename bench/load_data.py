@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from werkzeug.security import generate_password_hash
 
-from bench import run
+from bench import copy_to_postgres, run
 from crm.extensions import db
 from crm.models import Activity, Lead, Role, Stage, StageKind, User
 
@@ -35,27 +35,43 @@ class Team:
 
 
 def postgres_source(server_url, name, leads, activities, users, seed, language):
-    """The benchmark data in the PostgreSQL database `name`, built once through the same
-    generator as the SQLite files and built again when its parameters change."""
-    params = run.dataset_params(leads, activities, users, seed, language)
+    """The benchmark data in the PostgreSQL database `name`: the SQLite file of the same
+    parameters (built first if missing) copied across."""
+    sqlite = run.dataset(
+        run.file_name(leads, activities),
+        leads,
+        activities,
+        run.DATA_DIR,
+        users=users,
+        seed=seed,
+        language=language,
+    )
+    return postgres_from(sqlite, server_url, name, run.DATA_DIR)
+
+
+def postgres_from(sqlite, server_url, name, data_dir):
+    """The SQLite dataset `sqlite` as the PostgreSQL database `name`, copied with COPY once and
+    again when the file's parameters change."""
     url = make_url(server_url).set(database=name)
-    meta_path = run.DATA_DIR / f"{name}.postgresql.json"
+    meta_path = data_dir / f"{name}.postgresql.json"
+    params = sqlite.meta["params"]
     if meta_path.exists() and exists(server_url, name):
         meta = json.loads(meta_path.read_text())
         if meta.get("params") == params:
-            run.say(f"Reusing PostgreSQL database {name} ({leads:,} leads, {activities:,} act.).")
-            return run.Dataset(name, url, meta)
-    run.say(f"Building PostgreSQL database {name}: {leads:,} leads, {activities:,} activities ...")
+            run.say(f"Reusing PostgreSQL database {name} ({params['leads']:,} leads).")
+            return run.Dataset(name, url, meta, server_url=server_url)
+    run.say(f"Copying {sqlite.path} into PostgreSQL database {name} ...")
     meta_path.unlink(missing_ok=True)
     recreate(server_url, name)
     started = time.perf_counter()
-    meta = run.build(url.render_as_string(hide_password=False), params)
+    copy_to_postgres.load(sqlite.path, url.render_as_string(hide_password=False))
+    meta = {key: value for key, value in sqlite.meta.items() if key != "bytes"}
     meta["build_seconds"] = round(time.perf_counter() - started, 1)
-    run.DATA_DIR.mkdir(parents=True, exist_ok=True)
-    # Written last: a build cut short leaves no parameters, so the next run builds again.
+    data_dir.mkdir(parents=True, exist_ok=True)
+    # Written last: a copy cut short leaves no parameters, so the next run copies again.
     meta_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
-    run.say(f"Built {name} in {meta['build_seconds']:.0f} s.")
-    return run.Dataset(name, url, meta)
+    run.say(f"Copied into {name} in {meta['build_seconds']:.0f} s.")
+    return run.Dataset(name, url, meta, server_url=server_url)
 
 
 def postgres_copy(server_url, source, name):

@@ -92,6 +92,8 @@ RSS_BUDGET_MB = 120
 YEAR_FUNNEL = "/analytics/funnel?period=365"
 
 BENCH_EMAIL = "bench@example.com"
+DEFAULT_LEADS, DEFAULT_ACTIVITIES = 100_000, 1_000_000
+DEFAULT_SMALL_LEADS, DEFAULT_SMALL_ACTIVITIES = 1_000, 10_000
 # Statements that only control the transaction; the SQLite set-up sends BEGIN on every request.
 TRANSACTION_CONTROL = frozenset({"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"})
 HTMX = {"HX-Request": "true", "HX-Request-Type": "partial"}
@@ -99,10 +101,10 @@ HTMX = {"HX-Request": "true", "HX-Request-Type": "partial"}
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
-    parser.add_argument("--leads", type=int, default=100_000)
-    parser.add_argument("--activities", type=int, default=1_000_000)
-    parser.add_argument("--small-leads", type=int, default=1_000)
-    parser.add_argument("--small-activities", type=int, default=10_000)
+    parser.add_argument("--leads", type=int, default=DEFAULT_LEADS)
+    parser.add_argument("--activities", type=int, default=DEFAULT_ACTIVITIES)
+    parser.add_argument("--small-leads", type=int, default=DEFAULT_SMALL_LEADS)
+    parser.add_argument("--small-activities", type=int, default=DEFAULT_SMALL_ACTIVITIES)
     parser.add_argument("--users", type=int, default=10)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--language", choices=("en", "ru"), default="en")
@@ -117,6 +119,17 @@ def parse_args(argv):
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--no-rss", action="store_true", help="skip the gunicorn memory check")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="time on PostgreSQL instead: the server's URL (any database on it); the data is "
+        "copied there from the SQLite files once, and the results go under `postgres`",
+    )
+    parser.add_argument(
+        "--postgres-name",
+        default="crm_bench",
+        help="the PostgreSQL databases' names begin so: <name>_big, <name>_small",
+    )
     parser.add_argument(
         "--import-leads",
         type=int,
@@ -135,6 +148,8 @@ def main(argv=None):
         small = dataset(
             "small", options.small_leads, options.small_activities, options.data_dir, **common
         )
+        if options.postgres:
+            big, small = on_postgres(options, big, small)
         say("Timing the small database ...")
         small_ops = measure(small, options, scratch)
         say("Timing the big database ...")
@@ -144,16 +159,41 @@ def main(argv=None):
             say("Serving the big database with gunicorn for its memory ...")
             rss = worker_memory(big, scratch)
         imported = None
-        if options.import_leads:
+        # The import reads its sheets into a SQLite file of its own: timed once, with SQLite.
+        if options.import_leads and not options.postgres:
             say(f"Importing {options.import_leads:,} leads and their contacts from CSV ...")
             imported = import_sheets(scratch, options.import_leads)
     results = report(big, small, big_ops, small_ops, rss, time.perf_counter() - started)
     results["import_10k"] = imported
-    options.output.parent.mkdir(parents=True, exist_ok=True)
-    options.output.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    write_results(options.output, results, "postgres" if options.postgres else None)
     print_table(results)
     say(f"Wrote {options.output} in {time.perf_counter() - started:.0f} s.")
     return results
+
+
+def on_postgres(options, big, small):
+    """The two datasets as PostgreSQL databases on the server `options.postgres`."""
+    from bench import load_data  # noqa: PLC0415 (it imports this module)
+
+    return [
+        load_data.postgres_from(
+            data, options.postgres, f"{options.postgres_name}_{data.name}", options.data_dir
+        )
+        for data in (big, small)
+    ]
+
+
+def write_results(path, results, key):
+    """SQLite's results at the top of the file, PostgreSQL's under `postgres`: a run of one
+    keeps the other's."""
+    stored = json.loads(path.read_text()) if path.exists() else {}
+    if key is None:
+        results["postgres"] = stored.get("postgres")
+        written = results
+    else:
+        written = stored | {key: results}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(written, indent=2, ensure_ascii=False) + "\n")
 
 
 def say(message):
@@ -197,6 +237,18 @@ class Dataset:
     meta: dict = field(default_factory=dict)
     # The copy the in-process run worked on, kept for the gunicorn run.
     run_copy: Path | None = None
+    # The PostgreSQL server the dataset is a database of; None for a SQLite file.
+    server_url: str | None = None
+
+
+def file_name(leads, activities):
+    """The stored SQLite file of this size: `make bench`'s own two, or one of its own, so that a
+    run of another size leaves theirs as they are."""
+    if (leads, activities) == (DEFAULT_LEADS, DEFAULT_ACTIVITIES):
+        return "big"
+    if (leads, activities) == (DEFAULT_SMALL_LEADS, DEFAULT_SMALL_ACTIVITIES):
+        return "small"
+    return f"load-{leads}-{activities}"
 
 
 def dataset(name, leads, activities, data_dir, users, seed, language):
@@ -548,6 +600,25 @@ def add_bench_user(app, password):
         db.session.commit()
 
 
+def working_copy(data, scratch):
+    """A copy of the dataset to time on (the timings write): a file in the scratch folder, or
+    on PostgreSQL a database made from the stored one; its path or URL."""
+    if data.server_url is None:
+        return copy_database(data.path, scratch)
+    from bench import load_data  # noqa: PLC0415 (it imports this module)
+
+    return load_data.postgres_copy(data.server_url, data.name, f"{data.name}_run")
+
+
+def discard(work, data):
+    if data.server_url is None:
+        Path(work).unlink(missing_ok=True)
+        return
+    from bench import load_data  # noqa: PLC0415
+
+    load_data.drop(data.server_url, f"{data.name}_run")
+
+
 def copy_database(source, scratch):
     target = scratch / f"{source.stem}.run.sqlite3"
     for suffix in ("", "-wal", "-shm"):
@@ -558,7 +629,7 @@ def copy_database(source, scratch):
 
 def measure(data, options, scratch, keep_copy=False):
     """Time every operation on a copy of the dataset; returns {op: stats}."""
-    work = copy_database(data.path, scratch)
+    work = working_copy(data, scratch)
     app = make_app(work, WTF_CSRF_ENABLED=False)
     password = secrets.token_urlsafe(16)
     add_bench_user(app, password)
@@ -592,7 +663,7 @@ def measure(data, options, scratch, keep_copy=False):
     if keep_copy:
         data.run_copy = work
     else:
-        work.unlink(missing_ok=True)
+        discard(work, data)
     return results
 
 
@@ -657,7 +728,7 @@ def describe(stats):
 
 def worker_memory(data, scratch):
     """Serve the big database with one gunicorn worker, request each page once, read its RSS."""
-    work = data.run_copy or copy_database(data.path, scratch)
+    work = data.run_copy or working_copy(data, scratch)
     number = data.meta.get("lead_page_number") or 1
     password = secrets.token_urlsafe(16)
     app = make_app(work)
@@ -699,7 +770,7 @@ def worker_memory(data, scratch):
         master = rss_mb(server.process.pid)
     finally:
         server.stop()
-        work.unlink(missing_ok=True)
+        discard(work, data)
     return {
         "worker_rss_mb": rss,
         "worker_peak_mb": peak,
@@ -970,9 +1041,10 @@ def memory_mb():
 def print_table(results):
     big = results["dataset"]["big"]
     small = results["dataset"]["small"]
+    database = "PostgreSQL" if big["path"].startswith("postgresql") else "SQLite"
     say("")
     say(
-        f"SQLite, {big['leads']:,} leads / {big['activities']:,} activities "
+        f"{database}, {big['leads']:,} leads / {big['activities']:,} activities "
         f"(small: {small['leads']:,} / {small['activities']:,}); "
         f"{results['machine']['cpus']} CPUs, load {results['machine']['load_average']}"
     )

@@ -4,8 +4,10 @@ import json
 import sqlite3
 
 import pytest
+from sqlalchemy.engine import make_url
 
-from bench import run
+from bench import load_data, run
+from tests.conftest import POSTGRES_URL
 
 TINY = [
     *("--leads", "60", "--activities", "400"),
@@ -139,3 +141,33 @@ def test_a_missing_page_is_reported_not_a_crash(data_dir, monkeypatch):
     assert results["ops"]["leads_list"]["ok"] is False
     assert results["ops"]["lead_page"]["status"] == "missing"
     assert results["worker_rss"] is None
+
+
+@pytest.mark.skipif(
+    POSTGRES_URL is None, reason="PostgreSQL runs when CRM_TEST_DATABASE_URL is set"
+)
+def test_the_same_bench_runs_on_postgresql_beside_sqlites_results(tmp_path, data_dir):
+    # Databases of this test's own, never the ones `make bench DB=postgres` keeps.
+    name = make_url(POSTGRES_URL).database + "_bench"
+    sqlite_results, _written = bench(tmp_path, data_dir, "--no-rss", "--import-leads", "0")
+    on_postgres = ["--postgres", POSTGRES_URL, "--postgres-name", name]
+    try:
+        results, written = bench(tmp_path, data_dir, *on_postgres)
+        # Reused, not copied again, on the next run.
+        again, _written = bench(tmp_path, data_dir, "--no-rss", *on_postgres)
+    finally:
+        for size in ("big", "small"):
+            load_data.drop(POSTGRES_URL, f"{name}_{size}")
+    # SQLite's results stay at the top, PostgreSQL's go under their key.
+    assert written["ops"] == sqlite_results["ops"]
+    assert written["postgres"] == results
+    assert again["dataset"]["big"]["build_seconds"] == results["dataset"]["big"]["build_seconds"]
+    assert results["dataset"]["big"]["path"].startswith("postgresql")
+    assert results["dataset"]["big"]["build_seconds"] is not None
+    assert list(results["ops"]) == OPS
+    for op in ("lead_page", "log_activity", "board", "agenda"):
+        assert results["ops"][op]["status"] == "ok", op
+    # The same rows as the SQLite file, and its id sequences moved past them.
+    assert results["ops"]["lead_page"]["queries"] == sqlite_results["ops"]["lead_page"]["queries"]
+    assert results["worker_rss"]["worker_rss_mb"] > 20
+    assert results["import_10k"] is None
