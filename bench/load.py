@@ -1,22 +1,25 @@
 """`make load`: a team at work on the benchmark database, served by gunicorn as in production.
 
 Serves a copy of the benchmark database (100,000 leads, 1,000,000 activities; built once in
-bench/data/ by the same code as `make bench`) with gunicorn and the recommended workers and
-threads, and from this process, over loopback, drives for a minute what a sales team does:
+bench/data/ by the same code as `make bench`, and copied into PostgreSQL for `--postgres`) with
+gunicorn and the recommended workers and threads, and from this process, over loopback, drives
+for two minutes what a sales team does:
 
-- each salesperson in a loop searches the lead list (as the search box does), opens one of their
-  leads and logs a contact on it with the page's own form, 5 s between clicks: a contact every
+- 20 salespeople each in a loop search the lead list (as the search box does), open one of their
+  leads and log a contact on it with the page's own form, 5 s between clicks: a contact every
   15 s or so, many times a real team's pace (`--think 0`: flat out, what the server can take);
 - 50 idle boards ask every 4 seconds whether anything changed, exactly as board.js does, and
   draw the columns that did;
+- 3 managers read the reports (a year of step conversion, time in stage, by source), 10 s apart;
 - a manager drops one card on another column every 10 seconds; every board must show it within
   5 seconds;
 - `/healthz` is asked four times a second per server, the floor every page is compared with.
 
-Then it fails ten logins alternately on the servers and checks that the eleventh is refused on
-each, and that every contact answered as logged is in the database. It prints per request kind
-the count, errors, throughput, p50/p95/p99 and the ratio of each p50 to healthz's, lists what
-failed, and exits non-zero if anything did.
+Then it fails logins at one account alternately on the servers and checks that each server then
+makes the right password wait (the count is shared), and that every contact answered as logged
+is in the database. It prints per request kind the count, errors, throughput, p50/p95/p99 and
+the ratio of each p50 to healthz's, lists what failed, writes it all to
+bench/load-results.json (under `sqlite` or `postgresql`), and exits non-zero if anything failed.
 
     python -m bench.load                                   # SQLite, one server
     python -m bench.load --postgres --servers 2            # two servers, one PostgreSQL
@@ -24,24 +27,34 @@ failed, and exits non-zero if anything did.
 """
 
 import argparse
+import json
 import random
 import secrets
 import threading
 import time
 import urllib.parse
+from pathlib import Path
 
 from bench import run
 from bench.load_board import Board, Moves
 from bench.load_data import activities_now, postgres_copy, postgres_source, prepare_team
 from bench.load_data import drop as drop_database
 from bench.load_http import Browser, Failure, Recorder, log_form_fields
-from bench.load_report import MOVE_SEEN_WITHIN, print_report
+from bench.load_report import MOVE_SEEN_WITHIN, print_report, results_of
 
 POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 # The board polls this often (POLL_MS in crm/static/js/board.js).
 POLL_SECONDS = 4.0
 HEALTHZ_EVERY = 0.25
-LOGIN_TRIES = 10
+# Failures counted before the account's wait begins (LOGIN_SLOWDOWN_AFTER), and one after it.
+LOGIN_TRIES = 4
+# The reports a manager reads, in turn.
+REPORTS = (
+    run.YEAR_FUNNEL,
+    "/analytics/time-in-stage?period=365",
+    "/analytics/sources?period=365",
+)
+RESULTS = run.DATA_DIR.parent / "load-results.json"
 OK = {200}
 NOTES = (
     "Called: they liked the estimate, waiting for their director to sign off.",
@@ -56,14 +69,20 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog="python -m bench.load", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--seconds", type=float, default=60, help="how long the team works")
+    parser.add_argument("--seconds", type=float, default=120, help="how long the team works")
+    parser.add_argument(
+        "--minutes", type=float, default=None, help="how long the team works, in minutes"
+    )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--servers", type=int, default=None, help="app servers (1, or 2 on PG)")
-    parser.add_argument(
-        "--salespeople", type=int, default=None, help="browsers logging contacts (the team's)"
-    )
+    parser.add_argument("--salespeople", type=int, default=20, help="browsers logging contacts")
     parser.add_argument("--boards", type=int, default=50, help="idle boards polling")
+    parser.add_argument("--managers", type=int, default=3, help="managers reading reports")
+    parser.add_argument(
+        "--report-every", type=float, default=10, help="seconds between a manager's reports"
+    )
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where the results go")
     parser.add_argument(
         "--think",
         type=float,
@@ -85,17 +104,13 @@ def parse_args(argv):
         help="start of the PostgreSQL databases' names: <name>_<leads>_<activities> holds the "
         "benchmark data, <name>_run the run's copy",
     )
-    parser.add_argument("--leads", type=int, default=None, help="100,000 (10,000 on PostgreSQL)")
-    parser.add_argument(
-        "--activities", type=int, default=None, help="1,000,000 (100,000 on PostgreSQL)"
-    )
+    parser.add_argument("--leads", type=int, default=100_000)
+    parser.add_argument("--activities", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=1)
     options = parser.parse_args(argv)
-    big = options.postgres is None
-    options.servers = options.servers or (1 if big else 2)
-    options.leads = options.leads if options.leads is not None else 100_000 if big else 10_000
-    if options.activities is None:
-        options.activities = 1_000_000 if big else 100_000
+    if options.minutes is not None:
+        options.seconds = options.minutes * 60
+    options.servers = options.servers or (1 if options.postgres is None else 2)
     return options
 
 
@@ -111,7 +126,19 @@ def main(argv=None):
             if options.postgres:
                 drop_database(options.postgres, f"{options.database}_run")
     outcome["setup"] = described
-    return print_report(outcome, options)
+    status = print_report(outcome, options)
+    write_results(options, results_of(outcome, options))
+    return status
+
+
+def write_results(options, results):
+    """The run's figures under its database's key; a run on the other database keeps its own."""
+    key = "postgresql" if options.postgres else "sqlite"
+    stored = json.loads(options.output.read_text()) if options.output.exists() else {}
+    options.output.parent.mkdir(parents=True, exist_ok=True)
+    written = stored | {key: results}
+    options.output.write_text(json.dumps(written, indent=2, ensure_ascii=False) + "\n")
+    run.say(f"Wrote {options.output} ({key}).")
 
 
 def served_copy(options, scratch):
@@ -172,6 +199,7 @@ def drive(bases, team, options):
     run.say("Logging in the team and opening the boards ...")
     sellers = open_sellers(bases, team, options, recorder)
     boards = open_boards(bases, team, options, recorder)
+    managers = open_managers(bases, team, options, recorder)
     mover = Board(Browser(bases[0], recorder, 0), index=-1)
     mover.browser.login(team.manager, team.password)
     mover.open()
@@ -186,6 +214,10 @@ def drive(bases, team, options):
             for browser, numbers in sellers
         ),
         *((watch_board, (board, deadline, moves, seeded(rng))) for board in boards),
+        *(
+            (read_reports, (browser, deadline, options.report_every, seeded(rng)))
+            for browser in managers
+        ),
         *(
             (sample_healthz, (Browser(base, recorder, index), deadline))
             for index, base in enumerate(bases)
@@ -206,6 +238,7 @@ def drive(bases, team, options):
         "client_cpu": time.process_time() - cpu_started,
         "sellers": len(sellers),
         "boards": len(boards),
+        "managers": len(managers),
         "servers": len(bases),
     }
 
@@ -232,6 +265,27 @@ def open_sellers(bases, team, options, recorder):
         browser.login(email, team.password)
         sellers.append((browser, numbers))
     return sellers
+
+
+def open_managers(bases, team, options, recorder):
+    managers = []
+    for index in range(options.managers):
+        server = index % len(bases)
+        browser = Browser(bases[server], recorder, server)
+        browser.login(team.manager, team.password)
+        managers.append(browser)
+    return managers
+
+
+def read_reports(browser, deadline, every, rng):
+    """A manager going through the reports, computed afresh when the data changed meanwhile."""
+    time.sleep(rng.uniform(0, every))
+    while time.monotonic() < deadline:
+        for path in REPORTS:
+            if time.monotonic() >= deadline:
+                return
+            browser.timed("analytics", "GET", path, OK)
+            pause(every, deadline)
 
 
 def open_boards(bases, team, options, recorder):
@@ -332,13 +386,16 @@ def move_card(board, team, deadline, moves, every):
 
 
 def check_throttle(bases, team):
-    """Ten wrong passwords, alternately on each server; the eleventh try, with the right
-    password, must be refused by every server: the count is shared."""
+    """Wrong passwords at one account, alternately on each server, each once the account's
+    wait (if any) is over; then the right password, at once, must be told to wait by every
+    server: the count is shared. (Waiting it out, the password gets in: no lockout.)"""
     results = []
     for attempt in range(LOGIN_TRIES):
         server = attempt % len(bases)
         status = try_login(bases[server], team.manager, "wrong " + secrets.token_hex(4))
         results.append((attempt + 1, server, status, 422))
+        # The first wait is a second: the next failure then counts, and the wait is two.
+        time.sleep(1.1 if attempt + 2 == LOGIN_TRIES else 0)
     for server, base in enumerate(bases):
         results.append((LOGIN_TRIES + 1, server, try_login(base, team.manager, team.password), 429))
     return results

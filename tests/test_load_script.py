@@ -1,10 +1,14 @@
 """`make load`'s arithmetic and its reading of the pages, without serving anything."""
 
+import json
+from types import SimpleNamespace
+
 import pytest
 
+from bench import load
 from bench.load_board import read_columns
 from bench.load_http import log_form_fields
-from bench.load_report import summarize
+from bench.load_report import results_of, summarize
 
 
 def test_the_table_counts_the_run_only_and_compares_each_p50_with_healthz():
@@ -51,3 +55,49 @@ Said &lt;yes&gt;</textarea>
         (5, "3:9", True, [17]),
         (8, "0", False, []),
     ]
+
+
+def test_the_run_is_written_per_database_beside_the_others_run(tmp_path):
+    samples = [("healthz", 0, 1.0, 2, True), ("log_activity", 0, 2.0, 30, True)]
+    samples += [("log_activity", 0, 2.5, 900, False), ("analytics", 1, 3.0, 150, True)]
+    outcome = {
+        "recorder": SimpleNamespace(samples=samples, failures=["the failed log"]),
+        "moves": [[(0, 1.2), (1, 3.4)], [(0, None)]],
+        "throttle": [(1, 0, 422, 422), (2, 1, 429, 429)],
+        "activities_saved": 1,
+        "client_cpu": 4.25,
+        "setup": "PostgreSQL, 100,000 leads / 1,000,000 activities",
+        "servers": 2,
+        "sellers": 20,
+        "boards": 50,
+        "managers": 3,
+    }
+    options = load.parse_args(["--postgres", "--output", str(tmp_path / "load.json")])
+    (tmp_path / "load.json").write_text('{"sqlite": {"kept": true}}')
+    load.write_results(options, results_of(outcome, options))
+
+    written = json.loads((tmp_path / "load.json").read_text())
+    assert written["sqlite"] == {"kept": True}
+    run = written["postgresql"]
+    assert run["team"] | {"seconds": 120, "servers": 2} == run["team"]
+    assert (run["team"]["salespeople"], run["team"]["boards"], run["team"]["managers"]) == (
+        20,
+        50,
+        3,
+    )
+    assert (
+        run["requests"]["log_activity"] | {"count": 2, "errors": 1, "p50_ms": 30}
+        == (run["requests"]["log_activity"])
+    )
+    assert run["requests"]["analytics"]["p50_over_healthz"] == 75
+    assert run["moves"] | {"made": 2, "shown": 2, "board_views": 3, "max_s": 3.4} == run["moves"]
+    assert run["contacts"] == {"answered_logged": 1, "stored": 1}
+    assert run["throttle_shared"] is True and run["failures"] == 1
+
+
+def test_the_team_by_default_is_twenty_salespeople_fifty_boards_three_managers_two_minutes():
+    options = load.parse_args([])
+    assert (options.salespeople, options.boards, options.managers) == (20, 50, 3)
+    assert (options.seconds, options.servers, options.leads) == (120, 1, 100_000)
+    on_postgres = load.parse_args(["--postgres", "--minutes", "30"])
+    assert (on_postgres.servers, on_postgres.leads, on_postgres.seconds) == (2, 100_000, 1800)
