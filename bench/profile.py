@@ -173,7 +173,8 @@ def measured(send, engine, repeat, name):
         "wall_ms": round(wall * per, 2),
         "cpu_ms": round(cpu * per, 2),
         "sql_statements": round(sql["count"] / repeat, 1),
-        # Statements run while a template renders (lazy loads) count here and in templates.
+        # Time inside execute(); rows fetched after it are not counted. Statements run while a
+        # template renders (lazy loads) count here and in templates.
         "sql_ms": round(sql["seconds"] * per, 2),
         "templates_ms": round(rendering["seconds"] * per, 2),
     }
