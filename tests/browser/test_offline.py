@@ -11,6 +11,7 @@ from crm import funnel
 from crm.extensions import db
 from crm.models import Activity, Lead, Stage, User, utcnow
 from tests import factories
+from tests.browser.axe import described, violations
 from tests.browser.conftest import build_app, serving
 from tests.browser.pages import expect, log_in_in_russian, open_menu
 
@@ -138,6 +139,34 @@ def test_contacts_logged_offline_arrive_once_when_the_signal_returns(page, team,
     assert queued(page) == []
 
 
+def test_a_contact_logged_offline_from_an_agenda_row_arrives_once(page, team):
+    base, app = team
+    with app.app_context():
+        owner = db.session.scalar(select(User).where(User.email == EMAIL))
+        overdue = factories.lead(
+            title="ИП Соколов", owner=owner, next_step_at=utcnow() - timedelta(days=2)
+        )
+        number, lead_id = overdue.number, overdue.id
+        db.session.remove()
+    log_in_in_russian(page, base, EMAIL, factories.PASSWORD)
+    row = page.locator(f"#agenda-overdue-{lead_id}")
+    row.get_by_role("button", name="Записать").click()
+    expect(row.locator("#log-form")).to_be_visible()
+
+    page.context.set_offline(True)
+    row.get_by_label("О чём говорили").fill("Перенесли на завтра: директор в отъезде.")
+    row.get_by_role("button", name="Завтра").click()
+    row.locator("#log-form").get_by_role("button", name="Записать").click()
+    expect(page.locator("#offline-queue")).to_contain_text(f"#{number} ИП Соколов")
+    assert contacts(app, lead_id) == []
+
+    page.context.set_offline(False)
+    expect(page.locator("#offline-queue")).to_be_empty()
+    # The sections are drawn afresh: the call answered, the lead is no longer overdue.
+    expect(page.locator(f"#agenda-overdue-{lead_id}")).to_have_count(0)
+    assert contacts(app, lead_id) == ["Перенесли на завтра: директор в отъезде."]
+
+
 def test_a_queued_contact_sent_twice_is_saved_once(page, team, lead):
     base, app = team
     number, lead_id = lead
@@ -209,6 +238,7 @@ def test_a_contact_the_server_refuses_stays_with_the_reason(page, page_errors, t
     refused = page.locator("#offline-queue li")
     expect(refused).to_contain_text("Не отправлено: Контакт не может быть в будущем.")
     assert contacts(app, lead_id) == []
+    assert not violations(page), described(violations(page))
 
     refused.get_by_role("button", name="Убрать").click()
     expect(page.locator("#offline-queue")).to_be_empty()
