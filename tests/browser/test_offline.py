@@ -196,6 +196,30 @@ def test_a_queued_contact_sent_twice_is_saved_once(page, team, lead):
     assert contacts(app, lead_id) == ["Договорились о встрече."]
 
 
+def test_a_contact_whose_answer_was_lost_is_kept_and_saved_once(page, page_errors, team, lead):
+    base, app = team
+    number, lead_id = lead
+    open_lead(page, base, number)
+    # Online in name only: the server gets the contact, its answer never comes back.
+    page_errors.allow_message("htmx: htmx:error")
+    page_errors.allow_message("Failed to load resource: net::ERR_CONNECTION_RESET")
+
+    def answer_lost(route):
+        route.fetch()
+        route.abort("connectionreset")
+
+    page.route(f"**/leads/{number}/log", answer_lost)
+    log_contact(page, "Связь оборвалась на полуслове.")
+    expect(page.locator("#offline-queue li")).to_contain_text("Связь оборвалась")
+    assert contacts(app, lead_id) == ["Связь оборвалась на полуслове."]
+
+    page.unroute(f"**/leads/{number}/log")
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    expect(page.locator("#offline-queue")).to_be_empty()
+    expect(page.locator("#timeline-items")).to_contain_text("Связь оборвалась")
+    assert contacts(app, lead_id) == ["Связь оборвалась на полуслове."]
+
+
 def test_a_lead_moved_meanwhile_keeps_its_stage_and_a_refused_move_keeps_the_contact(
     page, page_errors, team, lead
 ):

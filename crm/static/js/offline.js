@@ -165,14 +165,17 @@
     }).join("");
   }
 
-  function fieldsOf(form) {
+  function fieldsOf(form, asSent) {
     var fields = [];
     new FormData(form).forEach(function (value, name) { fields.push([name, String(value)]); });
     // Left as offered, the time means "now" to the server; sent later, "now" is the moment
-    // it is logged here: the offered time plus the time since the form was drawn.
+    // it is logged here: the offered time plus the time since the form was drawn. Not for a
+    // form already sent that got no answer: the server may have it, and the same key must
+    // come with the same request.
     var offered = form.querySelector("[name=offered_time]");
     var occurred = form.querySelector("[name=occurred_at]");
-    if (offered && occurred && offered.value && occurred.value === offered.value.slice(0, 16)) {
+    if (!asSent && offered && occurred && offered.value &&
+        occurred.value === offered.value.slice(0, 16)) {
       var drawn = Number(form.dataset.drawnAt || Date.now());
       var now = new Date(Date.parse(offered.value.slice(0, 19) + "Z") + Date.now() - drawn);
       fields = withField(withField(fields, "occurred_at", localMinute(now)), "offered_time", "");
@@ -204,9 +207,9 @@
     return Boolean(checked && !checked.defaultChecked);
   }
 
-  function keep(form) {
+  function keep(form, asSent) {
     var area = queueArea();
-    var fields = fieldsOf(form);
+    var fields = fieldsOf(form, asSent);
     var entry = {
       owner: area.dataset.owner,
       url: form.getAttribute("action"),
@@ -217,6 +220,8 @@
       body: field(fields, "body").slice(0, 200),
       fields: fields,
       stageChosen: stageChosen(form),
+      // Sent already, it is sent again as it was (see fieldsOf).
+      stageSettled: Boolean(asSent),
     };
     form.reset();
     form.querySelector("[name=idempotency_key]").value = newKey();
@@ -240,7 +245,7 @@
     var error = event.detail.error;
     var unanswered = error instanceof TypeError || (error && error.name === "AbortError");
     if (ctx && !ctx.response && unanswered && isQueued(ctx.sourceElement)) {
-      keep(ctx.sourceElement);
+      keep(ctx.sourceElement, true);
     }
   });
 
