@@ -226,8 +226,22 @@
     form.reset();
     form.querySelector("[name=idempotency_key]").value = newKey();
     form.dataset.drawnAt = String(Date.now());
-    form.dispatchEvent(new Event("change", { bubbles: true }));
+    showAsReset(form);
     return saveEntry(entry).then(showQueue);
+  }
+
+  function showAsReset(form) {
+    // The status's own fields (app.js) and the day buttons' pressed state (next_step.js)
+    // follow the fields as they are again. No "input" event: it would ask the server for the
+    // day's preview, with no connection to ask through.
+    var stage = form.querySelector("input[name=stage_id]:checked");
+    if (stage) {
+      stage.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+    var day = form.querySelector("input[name=next_step_when]");
+    form.querySelectorAll("[data-typed]").forEach(function (button) {
+      button.setAttribute("aria-pressed", String(day && button.dataset.typed === day.value.trim()));
+    });
   }
 
   // Intercepted before htmx sends it when the browser knows it is offline, so nothing fails.
