@@ -15,6 +15,7 @@ from crm import (
     field_display,
     formatting,
     i18n,
+    installable,
     request_log,
     search_index,
     security,
@@ -57,6 +58,7 @@ def create_app(test_config=None):
     formatting.init_app(app)
     field_display.init_app(app)
     csv_export.init_app(app)
+    installable.init_app(app)
     register_blueprints(app)
 
     from crm import cli

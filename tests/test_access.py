@@ -41,6 +41,9 @@ ROUTES = {
     "main.set_language": (PUBLIC, "POST", "/language"),
     "main.stage_styles": (PUBLIC, "GET", "/stages.css"),
     "main.option_styles": (PUBLIC, "GET", "/option-colours.css"),
+    # The installable app's parts: the same for everyone, nothing of anyone's.
+    "main.manifest": (PUBLIC, "GET", "/manifest.webmanifest"),
+    "main.service_worker": (PUBLIC, "GET", "/sw.js"),
     "auth.login": (PUBLIC, "GET", "/login"),
     # The code after the password: without a pending sign-in it says to log in again.
     "auth.login_code": (PUBLIC, "GET", "/login/code"),

@@ -216,6 +216,7 @@ def log_form(lead, view, form, choices, status=200):
         choices=choices,
         focus=True,
         log_url=view.url("agenda.log", lead_id=lead.id),
+        fresh_form_url=url_for("agenda.log", lead_id=lead.id),
         log_target="#agenda-sections",
         log_swap="outerHTML",
     )

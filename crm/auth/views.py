@@ -138,4 +138,8 @@ def logout():
     log_out()
     rotate_session()
     flash(_("You have logged out."), "info")
-    return redirect(url_for("auth.login"), 303)
+    response = redirect(url_for("auth.login"), 303)
+    # This browser keeps nothing of the session: the service worker's files and the contacts
+    # waiting to be sent (IndexedDB) go, and the HTTP cache with them.
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response

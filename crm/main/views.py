@@ -1,10 +1,11 @@
 import hashlib
+import json
 import shutil
 
 from flask import current_app, make_response, redirect, request, session, url_for
 from flask_login import current_user, login_required
 
-from crm import field_display, i18n, lists
+from crm import field_display, i18n, installable, lists
 from crm.extensions import db
 from crm.main import bp
 from crm.security import safe_next
@@ -90,3 +91,24 @@ def stage_styles_url():
         return url_for("main.stage_styles", v=version)
 
     return {"stage_styles_url": url}
+
+
+@bp.route("/manifest.webmanifest")
+def manifest():
+    """What a phone needs to install the app: its name, colours, icons and first page."""
+    response = make_response(json.dumps(installable.manifest(), ensure_ascii=False))
+    response.mimetype = "application/manifest+json"
+    response.cache_control.no_cache = True
+    response.vary.add("Accept-Language")
+    return response
+
+
+@bp.route("/sw.js")
+def service_worker():
+    """The service worker, served from the root so that it looks after every page."""
+    response = make_response(installable.service_worker())
+    response.mimetype = "text/javascript"
+    # Browsers check for a new worker on every visit; asking the server each time means a
+    # release reaches them at once.
+    response.cache_control.no_cache = True
+    return response
