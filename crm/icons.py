@@ -1,14 +1,14 @@
 """Draw the app's icons (the favicon's funnel, white on the accent blue) as PNG files.
 
-Run once when the design changes: `python scripts/make_icons.py`; the files it writes are kept
-in crm/static/icons/. Plain Python (zlib and struct), so no imaging library is needed.
+Run once when the design changes: `.venv/bin/python -m crm.icons`; the files it writes are
+kept in crm/static/icons/. Plain Python (zlib and struct), so no imaging library is needed.
 """
 
 import struct
 import zlib
 from pathlib import Path
 
-ICONS = Path(__file__).resolve().parent.parent / "crm" / "static" / "icons"
+ICONS = Path(__file__).resolve().parent / "static" / "icons"
 BLUE = (0x1D, 0x4E, 0xD8)
 WHITE = (0xFF, 0xFF, 0xFF)
 # The favicon's funnel, on its 32 x 32 grid.
