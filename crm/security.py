@@ -27,7 +27,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 # Endpoints reachable before the first account exists.
-SETUP_ALLOWED = {"auth.setup", "static", "main.healthz", "main.set_language"}
+SETUP_ALLOWED = {
+    *("auth.setup", "static", "main.healthz", "main.set_language", "main.service_worker"),
+}
 
 
 def init_app(app):

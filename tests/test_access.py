@@ -41,6 +41,7 @@ ROUTES = {
     "main.set_language": (PUBLIC, "POST", "/language"),
     "main.stage_styles": (PUBLIC, "GET", "/stages.css"),
     "main.option_styles": (PUBLIC, "GET", "/option-colours.css"),
+    "main.service_worker": (PUBLIC, "GET", "/sw.js"),
     "auth.login": (PUBLIC, "GET", "/login"),
     # The code after the password: without a pending sign-in it says to log in again.
     "auth.login_code": (PUBLIC, "GET", "/login/code"),
@@ -56,6 +57,11 @@ ROUTES = {
     "auth.turn_on_two_step": (USER, "GET", "/account/two-step/on"),
     "auth.turn_off_two_step": (USER, "POST", "/account/two-step/off"),
     "auth.new_recovery_codes": (USER, "POST", "/account/two-step/recovery-codes"),
+    "auth.push_key": (USER, "GET", "/account/push/key"),
+    "auth.subscribe_device": (USER, "POST", "/account/push/subscriptions"),
+    "auth.unsubscribe_device": (USER, "POST", "/account/push/subscriptions/delete"),
+    # One's own device only: another person's is not found (tests/test_push.py).
+    "auth.remove_device": (USER, "POST", "/account/push/subscriptions/1/delete"),
     "agenda.index": (LIST, "GET", "/agenda/"),
     "agenda.section_more": (LIST, "GET", "/agenda/sections/overdue"),
     "agenda.calendar": (LIST, "GET", "/agenda/calendar"),

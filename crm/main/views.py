@@ -1,5 +1,6 @@
 import hashlib
 import shutil
+from pathlib import Path
 
 from flask import current_app, make_response, redirect, request, session, url_for
 from flask_login import current_user, login_required
@@ -90,3 +91,14 @@ def stage_styles_url():
         return url_for("main.stage_styles", v=version)
 
     return {"stage_styles_url": url}
+
+
+@bp.route("/sw.js")
+def service_worker():
+    """The service worker, served from the root so that it may act for every page (its scope
+    cannot reach above the folder it is served from). Checked afresh on every visit."""
+    script = Path(current_app.static_folder, "sw.js").read_text(encoding="utf-8")
+    response = make_response(script)
+    response.mimetype = "text/javascript"
+    response.cache_control.no_cache = True
+    return response
