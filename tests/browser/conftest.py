@@ -179,6 +179,7 @@ class PageErrors:
     def __init__(self):
         self.seen = []
         self.allowed = []
+        self.allowed_messages = []
 
     def on_console(self, message):
         if message.type == "error":
@@ -191,7 +192,13 @@ class PageErrors:
         """Expect the page at `path` to answer `status`: Chromium logs that as a console error."""
         self.allowed.append((f"status of {status} ", path))
 
+    def allow_message(self, start):
+        """Expect a console error that begins with `start`: one the browser logs itself."""
+        self.allowed_messages.append(start)
+
     def is_allowed(self, text, url):
+        if any(text.startswith(start) for start in self.allowed_messages):
+            return True
         return any(
             text.startswith("Failed to load resource")
             and marker in text
