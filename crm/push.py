@@ -118,19 +118,21 @@ def subscribe(user, data, user_agent=""):
     """Keep the subscription a browser sent (PushSubscription.toJSON()) for `user`; the same
     browser subscribing again, even after another person, is the same device renewed."""
     endpoint, p256dh, auth = checked_subscription(data)
+    # Read before anything is added: reading an expired user would flush a half-made record.
+    user_id = user.id
     record = db.session.scalar(
         select(PushSubscription).where(PushSubscription.endpoint == endpoint)
     )
     if record is None:
-        record = PushSubscription(endpoint=endpoint, created_at=utcnow())
-        db.session.add(record)
-    elif record.user_id != user.id:
+        record = PushSubscription(endpoint=endpoint, user_id=user_id, created_at=utcnow())
+    elif record.user_id != user_id:
+        record.user_id = user_id
         record.created_at = utcnow()
         record.last_success_at = None
-    record.user_id = user.id
     record.p256dh = p256dh
     record.auth = auth
     record.user_agent = clean_text(user_agent)[:USER_AGENT_MAX]
+    db.session.add(record)
     return record
 
 

@@ -359,6 +359,16 @@ def test_subscribing_again_keeps_one_device_and_a_shared_browser_follows_who_sub
     assert [record.user_id for record in subscriptions()] == [admin.id]
 
 
+def test_subscribing_from_code_with_a_user_read_before_a_commit(sam, service):
+    """The service function, as a command would call it: the committed user is expired."""
+    db.session.commit()
+    push.subscribe(sam, Device(service, "phone").subscription(), "\x00Firefox/133.0")
+    db.session.commit()
+
+    [record] = subscriptions()
+    assert (record.user_id, record.user_agent) == (sam.id, "Firefox/133.0")
+
+
 def bad(service, **changes):
     device = Device(service, "bad")
     subscription = device.subscription()
