@@ -6,7 +6,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from crm import api_tokens, i18n
+from crm import api_tokens, i18n, push
 from crm.extensions import db
 from crm.models import Role, User
 from crm.timezones import known_zone, team_zone
@@ -98,9 +98,11 @@ def update_account(user, name, locale, timezone):
 
 def end_credentials(user):
     """End everything that lets `user` in without their password: every session, every API
-    token and the calendar feed's address. After a password change or reset, and on
-    deactivation, so nothing made before works again (reactivating revives none of it)."""
+    token and the calendar feed's address, and the devices their notifications go to. After a
+    password change or reset, and on deactivation, so nothing made before works again
+    (reactivating revives none of it)."""
     user.end_sessions()
+    push.remove_all(user)
     for token in db.session.scalars(api_tokens.active_tokens(user)):
         api_tokens.revoke(token)
     user.calendar_token = None

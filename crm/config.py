@@ -46,6 +46,14 @@ class Defaults:
     SIGN_IN_CODE_TIME_LIMIT = timedelta(minutes=5)
     TWO_FACTOR_ISSUER = "CRM"
 
+    # Web Push (crm.push): the VAPID private key (PEM, or base64url as `vapid --gen` prints
+    # it), made into instance/vapid_private.pem when unset; the contact push services are
+    # given ("mailto:" or "https:"), by default the sender address of emails.
+    VAPID_PRIVATE_KEY = None
+    VAPID_SUBJECT = None
+    # Push services are public HTTPS servers; the tests run one on this machine over HTTP.
+    PUSH_ALLOW_LOCAL_ENDPOINTS = False
+
 
 def load(app, config=None):
     """Fill `app.config` from defaults, the instance file, the environment and `config`."""
@@ -78,18 +86,25 @@ def default_database_url(instance_path):
 
 def instance_secret_key(instance_path):
     """Read the key from `instance/secret_key`, creating it (mode 0600) on first start."""
-    path = Path(instance_path) / "secret_key"
+    path = instance_file(instance_path, "secret_key", lambda: secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def instance_file(instance_path, name, make):
+    """The path of `instance/<name>`, written (mode 0600) with the text `make()` returns if it
+    does not exist yet: for secrets made on first need, such as the secret key."""
+    path = Path(instance_path) / name
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        # Write aside, then link into place: concurrent workers never read a half-written key.
-        tmp = path.with_name(f".secret_key.{os.getpid()}")
+        # Write aside, then link into place: concurrent workers never read a half-written file.
+        tmp = path.with_name(f".{name}.{os.getpid()}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(32))
+            f.write(make())
         try:
             os.link(tmp, path)
         except FileExistsError:
             pass
         finally:
             tmp.unlink()
-    return path.read_text().strip()
+    return path

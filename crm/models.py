@@ -690,3 +690,30 @@ class AuditEntry(db.Model):
     new: Mapped[str | None] = mapped_column(Text)
 
     actor: Mapped[User | None] = relationship()
+
+
+class PushSubscription(db.Model):
+    """A browser on one of a person's devices that receives their notifications by Web Push:
+    the push service's address for it and the keys its messages are encrypted to (crm.push)."""
+
+    __tablename__ = "push_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # The push service's address for this browser: it names the device, so it is unique.
+    endpoint: Mapped[str] = mapped_column(String(1000), unique=True)
+    # The browser's P-256 public key and auth secret, base64url as PushSubscription.toJSON().
+    p256dh: Mapped[str] = mapped_column(String(100))
+    auth: Mapped[str] = mapped_column(String(50))
+    # What the browser called itself when it subscribed, to tell one's devices apart.
+    user_agent: Mapped[str] = mapped_column(String(400), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_success_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    @staticmethod
+    def of_user(user_id):
+        return (
+            select(PushSubscription)
+            .where(PushSubscription.user_id == user_id)
+            .order_by(PushSubscription.created_at, PushSubscription.id)
+        )

@@ -1,6 +1,7 @@
 """Builders for test data: call them inside an app context."""
 
 import itertools
+import os
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
@@ -10,7 +11,17 @@ from sqlalchemy import select
 from crm import custom_fields, funnel_defaults, two_factor
 from crm import funnel as funnel_service
 from crm.extensions import db
-from crm.models import ActivityKind, LostReason, Role, Stage, StageChange, StageKind, User, utcnow
+from crm.models import (
+    ActivityKind,
+    LostReason,
+    PushSubscription,
+    Role,
+    Stage,
+    StageChange,
+    StageKind,
+    User,
+    utcnow,
+)
 
 PASSWORD = "a long test password"
 _sequence = itertools.count(1)
@@ -135,3 +146,27 @@ def two_step(user):
     codes = two_factor.turn_on(user, secret, step=None)
     db.session.commit()
     return secret, codes
+
+
+def push_device(user, endpoint=None, user_agent=""):
+    """A browser of `user`'s subscribed to Web Push, with keys as a browser makes them."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from crm.push import base64url
+
+    point = (
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    )
+    record = PushSubscription(
+        user_id=user.id,
+        endpoint=endpoint or f"https://push.example.com/send/{next(_sequence)}",
+        p256dh=base64url(point),
+        auth=base64url(os.urandom(16)),
+        user_agent=user_agent,
+    )
+    db.session.add(record)
+    db.session.commit()
+    return record

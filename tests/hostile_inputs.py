@@ -238,8 +238,8 @@ class Browser:
 
 
 class World(Browser):
-    """A funnel with two people, leads, an activity, an API token and an intake form, and a
-    browser logged in as the administrator."""
+    """A funnel with two people, leads, an activity, an API token, an intake form and a device
+    of the administrator's that gets notifications, and a browser logged in as them."""
 
     def __init__(self, app, admin, tally):
         super().__init__(app, tally)
@@ -251,6 +251,7 @@ class World(Browser):
         api_tokens.issue(admin, "Laptop")
         db.session.add(IntakeForm(name="Contact page", token=receiving.new_token()))
         db.session.commit()
+        factories.push_device(admin, user_agent="Mozilla/5.0 (Linux; Android 14) Chrome/130.0")
         city = factories.field("Город", "choice", ["Москва", "Казань"], filterable=True)
         factories.field("ИНН", identifies_client=True)
         factories.lead(title="In Kazan", owner=admin, fields={city.key: "Казань"})

@@ -59,6 +59,11 @@ ROUTES = {
     "auth.turn_on_two_step": (USER, "GET", "/account/two-step/on"),
     "auth.turn_off_two_step": (USER, "POST", "/account/two-step/off"),
     "auth.new_recovery_codes": (USER, "POST", "/account/two-step/recovery-codes"),
+    "auth.push_key": (USER, "GET", "/account/push/key"),
+    "auth.subscribe_device": (USER, "POST", "/account/push/subscriptions"),
+    "auth.unsubscribe_device": (USER, "POST", "/account/push/subscriptions/delete"),
+    # One's own device only: another person's is not found (tests/test_push.py).
+    "auth.remove_device": (USER, "POST", "/account/push/subscriptions/1/delete"),
     "agenda.index": (LIST, "GET", "/agenda/"),
     "agenda.section_more": (LIST, "GET", "/agenda/sections/overdue"),
     "agenda.calendar": (LIST, "GET", "/agenda/calendar"),

@@ -9,7 +9,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from crm.extensions import csrf
+from crm.extensions import csrf, db
 from crm.models import (
     Activity,
     ActivityKind,
@@ -20,6 +20,7 @@ from crm.models import (
     LostReason,
     Pipeline,
     Stage,
+    User,
 )
 from tests import factories
 from tests.hostile_inputs import Tally, World, table_digest
@@ -92,6 +93,10 @@ class Site:
                 values[name] = self.job_id
             elif name == "option_key":
                 values[name] = "kazan"
+            elif name == "subscription_id":
+                # One's own device, made afresh: a new password before removes them all.
+                admin = db.session.get(User, self.world.admin_id)
+                values[name] = factories.push_device(admin).id
             else:
                 values[name] = self.world.first(first[name])
         return self.world.url(endpoint, **values)

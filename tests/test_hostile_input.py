@@ -28,6 +28,7 @@ from crm.models import (
     LoginAttempt,
     LostReason,
     Pipeline,
+    PushSubscription,
     Stage,
     User,
 )
@@ -55,8 +56,12 @@ from tests.hostile_inputs import (
 TALLY = Tally()
 
 # Forms driven elsewhere: the intake's public address (tests/test_intake.py), the setup page
-# (below, on an empty database) and the API's writes (tests/test_api.py, and below).
-DRIVEN_ELSEWHERE = {"intake.receive", "auth.setup"}
+# (below, on an empty database), the API's writes (tests/test_api.py, and below) and the JSON
+# a browser sends to turn notifications on and off (tests/test_push.py).
+DRIVEN_ELSEWHERE = {
+    *("intake.receive", "auth.setup"),
+    *("auth.subscribe_device", "auth.unsubscribe_device"),
+}
 # The API's endpoints that take input, and where: the rest take none.
 API_DRIVEN = {
     "api.create_lead": "tests/test_api.py",
@@ -399,6 +404,7 @@ SETTINGS_FORMS = {
         **new_passwords(world),
     },
     "auth.logout": nothing,
+    "auth.remove_device": nothing,
     "auth.turn_on_two_step": lambda world: {
         "setup": hostile_text,
         "code": sometimes(st.sampled_from(["123456", "000 000", "１２３４５６"])),
@@ -457,6 +463,7 @@ def address_values(world, endpoint, data):
         "item_id": lambda: world.ids(ActivityKind) | world.ids(LostReason),
         "field_id": lambda: world.ids(CustomField),
         "pipeline_id": lambda: world.ids(Pipeline),
+        "subscription_id": lambda: world.ids(PushSubscription),
     }
     values = {}
     for name in sorted(rule.arguments):

@@ -4,7 +4,7 @@ from flask import flash, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from crm import i18n
+from crm import i18n, push
 from crm.accounts import end_credentials
 from crm.auth import bp
 from crm.auth.forms import ChangePasswordForm
@@ -26,7 +26,22 @@ def account():
         flash(_("Your account is saved."), "success")
         return redirect(url_for("auth.account"), 303)
     status = 422 if form.errors else 200
-    return render_template("auth/account.html", form=form, active="account"), status
+    page = render_template("auth/account.html", form=form, devices=devices(user), active="account")
+    return page, status
+
+
+def devices(user):
+    """The browsers that receive this person's notifications, as the list shows them."""
+    return [
+        {
+            "id": record.id,
+            "label": push.device_label(record.user_agent),
+            "endpoint": record.endpoint,
+            "added": record.created_at,
+            "last_success": record.last_success_at,
+        }
+        for record in db.session.scalars(push.PushSubscription.of_user(user.id))
+    ]
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -46,8 +61,9 @@ def change_password():
             log_in(user)
             flash(
                 _(
-                    "Your password has been changed. Other sessions were logged out, and your "
-                    "API tokens and calendar address stopped working: make new ones in Settings."
+                    "Your password has been changed. Other sessions were logged out, your API "
+                    "tokens and calendar address stopped working (make new ones in Settings), "
+                    "and your devices no longer get notifications (turn them on again below)."
                 ),
                 "success",
             )

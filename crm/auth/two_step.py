@@ -38,6 +38,8 @@ OPEN_UNTIL_SET_UP = {
     "main.stage_styles",
     "main.option_styles",
     "static",
+    "main.service_worker",
+    "main.manifest",
 }
 
 
