@@ -12,7 +12,7 @@ from sqlalchemy import delete, select
 from crm import api_tokens
 from crm.extensions import db
 from crm.intake import receiving
-from crm.models import IntakeForm, LoginAttempt, User
+from crm.models import IntakeForm, LoginAttempt, PhoneConnection, User
 from tests import factories
 from tests.conftest import HOSTILE_INPUTS_TRIED
 
@@ -250,6 +250,7 @@ class World(Browser):
         factories.lead(title="Other", owner=self.seller)
         api_tokens.issue(admin, "Laptop")
         db.session.add(IntakeForm(name="Contact page", token=receiving.new_token()))
+        db.session.add(PhoneConnection(name="Office", token=receiving.new_token(), extensions={}))
         db.session.commit()
         city = factories.field("Город", "choice", ["Москва", "Казань"], filterable=True)
         factories.field("ИНН", identifies_client=True)

@@ -46,6 +46,7 @@ ROUTES = {
     "auth.login_code": (PUBLIC, "GET", "/login/code"),
     "auth.setup": (PUBLIC, "GET", "/setup"),
     "intake.receive": (PUBLIC, "POST", "/intake/not-a-token"),
+    "telephony.hook": (PUBLIC, "POST", "/hooks/calls/not-a-token"),
     "agenda.calendar_feed": (PUBLIC, "GET", "/agenda/calendar/not-a-token.ics"),
     "api.openapi_document": (PUBLIC, "GET", "/api/v1/openapi.json"),
     "main.index": (USER, "GET", "/"),
@@ -164,6 +165,10 @@ ROUTES = {
     "intake.new": (ADMIN, "GET", "/settings/intake-forms/new"),
     "intake.edit": (ADMIN, "GET", "/settings/intake-forms/1"),
     "intake.new_address": (ADMIN, "POST", "/settings/intake-forms/1/address"),
+    "telephony.index": (ADMIN, "GET", "/settings/telephony"),
+    "telephony.new": (ADMIN, "GET", "/settings/telephony/new"),
+    "telephony.edit": (ADMIN, "GET", "/settings/telephony/1"),
+    "telephony.new_address": (ADMIN, "POST", "/settings/telephony/1/address"),
 }
 
 

@@ -27,6 +27,7 @@ from crm.models import (
     Lead,
     LoginAttempt,
     LostReason,
+    PhoneConnection,
     Pipeline,
     Stage,
     User,
@@ -56,7 +57,8 @@ TALLY = Tally()
 
 # Forms driven elsewhere: the intake's public address (tests/test_intake.py), the setup page
 # (below, on an empty database) and the API's writes (tests/test_api.py, and below).
-DRIVEN_ELSEWHERE = {"intake.receive", "auth.setup"}
+# The phone systems' address is driven in tests/test_calls.py.
+DRIVEN_ELSEWHERE = {"intake.receive", "auth.setup", "telephony.hook"}
 # The API's endpoints that take input, and where: the rest take none.
 API_DRIVEN = {
     "api.create_lead": "tests/test_api.py",
@@ -121,6 +123,7 @@ SHOWN_IN_SETTINGS = [
     "/settings/lost-reasons",
     "/settings/general",
     "/settings/intake-forms",
+    "/settings/telephony",
     "/settings/import/",
     "/settings/fields",
 ]
@@ -255,6 +258,17 @@ def intake_fields(world):
         "reply": sometimes(st.sampled_from(["page", "redirect", "json"])),
         "redirect_url": sometimes(st.sampled_from(["", "https://example.com/thanks"])),
         "active": st.sampled_from(["", "y"]),
+    }
+
+
+def connection_fields(world):
+    return {
+        "name": hostile_text,
+        "provider": sometimes(st.sampled_from(["generic", "zadarma", "mango", "sipuni"])),
+        "secret": hostile_text,
+        "account_key": hostile_text,
+        "extensions": sometimes(st.sampled_from(["101 sam@example.com", "101 = nobody@x.y"]))
+        | hostile_text,
     }
 
 
@@ -394,6 +408,9 @@ SETTINGS_FORMS = {
     "intake.new": intake_fields,
     "intake.edit": intake_fields,
     "intake.new_address": nothing,
+    "telephony.new": connection_fields,
+    "telephony.edit": connection_fields,
+    "telephony.new_address": nothing,
     "auth.change_password": lambda world: {
         "current_password": sometimes(st.just(factories.PASSWORD)),
         **new_passwords(world),
@@ -454,6 +471,7 @@ def address_values(world, endpoint, data):
         "user_id": lambda: world.ids(User),
         "token_id": lambda: world.ids(ApiToken),
         "form_id": lambda: world.ids(IntakeForm),
+        "connection_id": lambda: world.ids(PhoneConnection),
         "item_id": lambda: world.ids(ActivityKind) | world.ids(LostReason),
         "field_id": lambda: world.ids(CustomField),
         "pipeline_id": lambda: world.ids(Pipeline),
