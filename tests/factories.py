@@ -10,7 +10,20 @@ from sqlalchemy import select
 from crm import custom_fields, funnel_defaults, two_factor
 from crm import funnel as funnel_service
 from crm.extensions import db
-from crm.models import ActivityKind, LostReason, Role, Stage, StageChange, StageKind, User, utcnow
+from crm.models import (
+    ActivityKind,
+    Call,
+    CallStatus,
+    LostReason,
+    PhoneConnection,
+    Role,
+    Stage,
+    StageChange,
+    StageKind,
+    User,
+    utcnow,
+)
+from crm.telephony.tokens import new_token
 
 PASSWORD = "a long test password"
 _sequence = itertools.count(1)
@@ -135,3 +148,26 @@ def two_step(user):
     codes = two_factor.turn_on(user, secret, step=None)
     db.session.commit()
     return secret, codes
+
+
+def call_to_write_up(lead, activity, user):
+    """A call the phone system logged as `activity` on `lead`, waiting for `user`'s write-up."""
+    connection = db.session.scalar(select(PhoneConnection)) or PhoneConnection(
+        name="Office", token=new_token(), extensions={}
+    )
+    call = Call(
+        connection=connection,
+        external_id=f"call-{next(_sequence)}",
+        direction="in",
+        outside_number=lead.phone,
+        lead_id=lead.id,
+        user_id=user.id,
+        started_at=activity.occurred_at,
+        answered=True,
+        duration_s=83,
+        status=CallStatus.TO_WRITE_UP,
+        activity_id=activity.id,
+    )
+    db.session.add(call)
+    db.session.commit()
+    return call

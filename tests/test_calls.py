@@ -2,6 +2,7 @@
 write-up that completes the contact a call became."""
 
 import hashlib
+import re
 import hmac
 import json
 from datetime import timedelta
@@ -20,6 +21,7 @@ from crm.models import (
     Lead,
     PhoneConnection,
     PlannedStep,
+    Role,
     StageKind,
     utcnow,
 )
@@ -373,3 +375,146 @@ def test_an_extension_of_nobody_in_the_team_is_refused(client, auth, admin):
 def test_salespeople_do_not_reach_telephony_settings(client, auth, sam):
     auth.login(sam.email)
     assert client.get("/settings/telephony").status_code == 403
+
+
+# The write-up
+
+
+def test_the_agenda_lists_calls_to_write_up_with_a_count_in_the_navigation(
+    client, connection, sam, auth
+):
+    lead = factories.lead(title="Romashka", owner=sam, phone=NUMBER)
+    send(client, connection, event())
+    auth.login(sam.email)
+    page = client.get("/agenda/").text
+    assert "Calls to write up" in page
+    assert 'class="nav-count"' in page
+    assert f"#{lead.number} Romashka" in page
+    assert "1:23" in page
+    assert 'href="https://records.example/c-1.mp3" rel="noreferrer noopener"' in page
+
+
+def write_up_form(client, call):
+    page = client.get(f"/agenda/calls/{call.id}/write-up", headers={"HX-Request": "true"})
+    assert page.status_code == 200
+    fields = dict(re.findall(r'<input[^>]*name="([a-z_]+)"[^>]*value="([^"]*)"', page.text))
+    return page.text, fields
+
+
+def test_writing_up_completes_the_same_contact(client, connection, sam, auth):
+    lead = factories.lead(owner=sam, phone=NUMBER)
+    send(client, connection, event())
+    call = the_call()
+    auth.login(sam.email)
+    text, fields = write_up_form(client, call)
+    assert f'name="call_id" type="hidden" value="{call.id}"' in text or fields["call_id"]
+    interested = factories.funnel()[1]
+    tomorrow = (utcnow() + timedelta(days=1)).date().isoformat()
+    body = {
+        "csrf_token": "",
+        "kind_id": str(call.activity.kind_id),
+        "occurred_at": fields["offered_time"][:16],
+        "offered_time": fields["offered_time"],
+        "call_id": str(call.id),
+        "body": "Wants a quote for 30 chairs.",
+        "stage_id": str(interested.id),
+        "next_step_when": f"{tomorrow} 10:00",
+    }
+    response = client.post(
+        f"/agenda/leads/{lead.id}/log", data=body, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 200, response.text
+    assert count(Activity) == 1
+    activity = db.session.get(Activity, call.activity_id)
+    db.session.refresh(activity)
+    assert activity.body == "Wants a quote for 30 chairs."
+    assert activity.stage_after_id == interested.id
+    assert activity.occurred_at == call.started_at
+    db.session.refresh(lead)
+    assert lead.stage_id == interested.id and lead.next_step_at > utcnow()
+    assert db.session.get(Call, call.id).status == CallStatus.WRITTEN_UP
+    # Sent again (not a retry of the same form): refused, not a second contact.
+    again = client.post(f"/agenda/leads/{lead.id}/log", data=body | {"idempotency_key": "k2"})
+    assert again.status_code == 422
+    assert "written up already" in again.text
+    assert count(Activity) == 1
+    timeline = client.get(f"/leads/{lead.number}").text
+    assert "Wants a quote for 30 chairs." in timeline and "1:23" in timeline
+
+
+def test_a_write_up_still_asks_for_the_next_step(client, connection, sam, auth):
+    lead = factories.lead(owner=sam, phone=NUMBER, next_step_at=utcnow() - timedelta(hours=1))
+    send(client, connection, event())
+    call = the_call()
+    auth.login(sam.email)
+    _text, fields = write_up_form(client, call)
+    body = {
+        "kind_id": str(call.activity.kind_id),
+        "occurred_at": fields["offered_time"][:16],
+        "offered_time": fields["offered_time"],
+        "call_id": str(call.id),
+        "body": "Talked.",
+        "stage_id": str(lead.stage_id),
+    }
+    response = client.post(f"/agenda/leads/{lead.id}/log", data=body)
+    assert response.status_code == 422
+    assert db.session.get(Call, call.id).status == CallStatus.TO_WRITE_UP
+    assert db.session.get(Activity, call.activity_id).body == ""
+
+
+def test_a_colleague_s_call_is_not_theirs_to_write_up(client, connection, sam, auth):
+    factories.lead(owner=sam, phone=NUMBER)
+    send(client, connection, event())
+    sue = factories.user(name="Sue")
+    auth.login(sue.email)
+    assert client.get(f"/agenda/calls/{the_call().id}/write-up").status_code == 403
+
+
+def test_an_unmatched_call_is_attached_from_the_agenda(client, connection, sam, auth):
+    send(client, connection, event(direction="out", **{"from": "101", "to": NUMBER}))
+    lead = factories.lead(owner=sam)
+    auth.login(sam.email)
+    page = client.get("/agenda/").text
+    assert "Unmatched calls" in page
+    call = the_call()
+    response = client.post(f"/agenda/calls/{call.id}/attach", data={"number": f"#{lead.number}"})
+    assert response.status_code == 200
+    assert (the_call().lead_id, the_call().status) == (lead.id, CallStatus.TO_WRITE_UP)
+
+
+def test_a_call_to_pick_offers_the_leads_and_makes_a_lead_if_asked(client, connection, auth):
+    manager = factories.user(name="Max", role=Role.MANAGER)
+    first = factories.lead(title="Mine", owner=factories.user(), phone=NUMBER)
+    factories.lead(title="Theirs", owner=factories.user(), phone=NUMBER)
+    send(client, connection, event(user=None))
+    auth.login(manager.email)
+    page = client.get("/agenda/?owner=everyone").text
+    assert f'value="{first.number}"' in page
+    response = client.post(f"/agenda/calls/{the_call().id}/new-lead")
+    assert response.status_code == 200
+    assert the_call().lead.owner_id == manager.id
+    assert count(Lead) == 3
+
+
+# Missed contacts
+
+
+def test_a_planned_call_made_on_time_through_the_phone_system_is_kept(client, connection, sam):
+    due = utcnow() - timedelta(hours=2)
+    lead = factories.lead(owner=sam, phone=NUMBER, next_step_at=due + timedelta(days=1))
+    step = db.session.scalar(select(PlannedStep).where(PlannedStep.lead_id == lead.id))
+    step.due_at = lead.next_step_at = due
+    db.session.commit()
+    made = (due + timedelta(minutes=30)).isoformat() + "Z"
+    send(
+        client, connection, event(direction="out", started_at=made, **{"from": "101", "to": NUMBER})
+    )
+    db.session.refresh(step)
+    assert step.kept_by_activity_id == the_call().activity_id is not None
+
+
+def test_a_call_before_the_planned_time_does_not_keep_it(client, connection, sam):
+    lead = factories.lead(owner=sam, phone=NUMBER, next_step_at=utcnow() + timedelta(hours=1))
+    send(client, connection, event(direction="out", **{"from": "101", "to": NUMBER}))
+    step = db.session.scalar(select(PlannedStep).where(PlannedStep.lead_id == lead.id))
+    assert step.kept_by_activity_id is None

@@ -21,6 +21,7 @@ from crm.models import (
     Activity,
     ActivityKind,
     ApiToken,
+    Call,
     CustomField,
     FieldType,
     IntakeForm,
@@ -369,6 +370,10 @@ LEAD_FORMS = {
     },
     "agenda.calendar_reschedule": calendar_move_fields,
     "agenda.calendar_new_feed": nothing,
+    "agenda.attach_call": lambda world: {
+        "number": sometimes(st.sampled_from(sorted(map(str, lead_numbers())) + ["#1", "0"]))
+    },
+    "agenda.call_to_new_lead": nothing,
 }
 SETTINGS_FORMS = {
     "settings.create_api_token": lambda world: {"name": hostile_text},
@@ -472,6 +477,7 @@ def address_values(world, endpoint, data):
         "token_id": lambda: world.ids(ApiToken),
         "form_id": lambda: world.ids(IntakeForm),
         "connection_id": lambda: world.ids(PhoneConnection),
+        "call_id": lambda: world.ids(Call),
         "item_id": lambda: world.ids(ActivityKind) | world.ids(LostReason),
         "field_id": lambda: world.ids(CustomField),
         "pipeline_id": lambda: world.ids(Pipeline),

@@ -140,6 +140,7 @@ def sections_context(view, message=None):
     leads = [lead for section in sections for lead in section.leads]
     return {
         "view": view,
+        "calls": queries.call_queue(view.owner_id, access.lead_scope(view.user)),
         "sections": sections,
         "titles": SECTIONS,
         "quiet_days": quiet_days,

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from crm import clients, funnel
+from crm.args import id_arg
 from crm.extensions import db
 from crm.i18n import team_language
 from crm.models import (
@@ -276,11 +277,16 @@ def attach_to_new_lead(call, actor):
     return lead
 
 
-def written_up(activity_id):
-    """Mark the call that became this contact as written up (the log form just saved it)."""
-    call = db.session.scalar(select(Call).where(Call.activity_id == activity_id))
-    if call is not None:
-        call.status = CallStatus.WRITTEN_UP
+def owed_by_lead(lead, call_id):
+    """The call of `lead` with this id whose contact waits to be written up; a call written up
+    already is refused, so a second save never makes a second contact."""
+    call_id = id_arg(call_id)
+    call = db.session.get(Call, call_id) if call_id else None
+    if call is None or call.lead_id != lead.id or call.activity_id is None:
+        raise funnel.FunnelError(_("This call is not one of the lead's."))
+    if call.status != CallStatus.TO_WRITE_UP:
+        raise funnel.FunnelError(_("This call is written up already."))
+    return call
 
 
 def owed_count(user_id):
