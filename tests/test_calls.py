@@ -2,9 +2,9 @@
 write-up that completes the contact a call became."""
 
 import hashlib
-import re
 import hmac
 import json
+import re
 from datetime import timedelta
 
 import hypothesis
