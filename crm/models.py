@@ -697,9 +697,6 @@ class PhoneProvider(enum.StrEnum):
 
     GENERIC = "generic"
     ZADARMA = "zadarma"
-    MANGO = "mango"
-    SIPUNI = "sipuni"
-    ONLINEPBX = "onlinepbx"
 
 
 class PhoneConnection(db.Model):
@@ -714,8 +711,6 @@ class PhoneConnection(db.Model):
     token: Mapped[str] = mapped_column(String(64), index=True, unique=True)
     # What requests are signed with (the provider's key or salt); None: the token alone admits.
     secret: Mapped[str | None] = mapped_column(String(200))
-    # The provider's own key naming the account, where its requests carry one (Mango Office).
-    account_key: Mapped[str | None] = mapped_column(String(200))
     # {extension or number, as the phone system names it: user id}.
     extensions: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -267,7 +267,6 @@ def connection_fields(world):
         "name": hostile_text,
         "provider": sometimes(st.sampled_from(["generic", "zadarma", "mango", "sipuni"])),
         "secret": hostile_text,
-        "account_key": hostile_text,
         "extensions": sometimes(st.sampled_from(["101 sam@example.com", "101 = nobody@x.y"]))
         | hostile_text,
     }

@@ -3,9 +3,9 @@ request into CallEvents (a Reading, with the answer the provider expects); `answ
 `refusal(status, message, field)`, where it has them, say what it gets back."""
 
 from crm.models import PhoneProvider
-from crm.telephony import generic
+from crm.telephony import generic, zadarma
 
-MODULES = {PhoneProvider.GENERIC: generic}
+MODULES = {PhoneProvider.GENERIC: generic, PhoneProvider.ZADARMA: zadarma}
 
 
 def of(provider):

@@ -25,9 +25,6 @@ def provider_choices():
             "Any other (the generic event: Asterisk, FreePBX, a script)"
         ),
         PhoneProvider.ZADARMA.value: "Zadarma",
-        PhoneProvider.MANGO.value: "Mango Office",
-        PhoneProvider.SIPUNI.value: "Sipuni",
-        PhoneProvider.ONLINEPBX.value: "OnlinePBX",
     }
 
 
@@ -43,12 +40,6 @@ class ConnectionForm(FlaskForm):
     provider = SelectField(_l("Phone system"), choices=provider_choices, validate_choice=True)
     secret = StringField(
         _l("Secret"),
-        filters=[plain],
-        validators=[Optional(), Length(max=SECRET_MAX)],
-        render_kw={"maxlength": SECRET_MAX, "autocomplete": "off", "spellcheck": "false"},
-    )
-    account_key = StringField(
-        _l("Account key"),
         filters=[plain],
         validators=[Optional(), Length(max=SECRET_MAX)],
         render_kw={"maxlength": SECRET_MAX, "autocomplete": "off", "spellcheck": "false"},

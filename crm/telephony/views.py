@@ -41,7 +41,6 @@ def apply(form, connection):
     connection.name = form.name.data
     connection.provider = form.provider.data
     connection.secret = form.secret.data or None
-    connection.account_key = form.account_key.data or None
     connection.extensions = form.mapping
 
 

@@ -25,7 +25,6 @@ def upgrade():
         sa.Column('provider', sa.String(length=20), nullable=False),
         sa.Column('token', sa.String(length=64), nullable=False),
         sa.Column('secret', sa.String(length=200), nullable=True),
-        sa.Column('account_key', sa.String(length=200), nullable=True),
         sa.Column('extensions', sa.JSON(), nullable=False),
         sa.Column('created_at', sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_phone_connections')),
