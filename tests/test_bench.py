@@ -32,6 +32,7 @@ OPS = [
     "analytics_time_in_stage",
     "analytics_by_field",
     "api_leads_list",
+    "call_event",
 ]
 
 

@@ -53,9 +53,13 @@ def receive(connection, event):
         return call
     if call is None:
         call = start(connection, event)
-    take_details(call, event)
+    else:
+        take_details(call, event)
     if event.event == "ended":
-        finish(connection, call, event.user)
+        # The call's row is written once, with what it became, rather than field by field as
+        # each lookup would flush it.
+        with db.session.no_autoflush:
+            finish(connection, call, event.user)
     return call
 
 
@@ -66,7 +70,8 @@ def find(connection, call_id):
 
 
 def start(connection, event):
-    """A new call row; if another request made it meanwhile, that one."""
+    """A new call row with what the event tells; if another request made it meanwhile, that
+    one, with the event's details."""
     call = Call(
         connection_id=connection.id,
         external_id=event.call_id,
@@ -75,11 +80,13 @@ def start(connection, event):
         status=CallStatus.GOING,
         answered=False,
     )
+    take_details(call, event)
     try:
         with db.session.begin_nested():
             db.session.add(call)
     except IntegrityError:
-        return find(connection, event.call_id)
+        call = find(connection, event.call_id)
+        take_details(call, event)
     return call
 
 
