@@ -56,12 +56,14 @@ from crm.models import (
     CustomField,
     FieldType,
     Lead,
+    PhoneConnection,
     Role,
     Stage,
     StageKind,
     User,
     utcnow,
 )
+from crm.telephony.tokens import new_token
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "bench" / "data"
@@ -87,6 +89,7 @@ BUDGETS = {
     "analytics_time_in_stage": {"p50_ms": 300},
     "analytics_by_field": {"p50_ms": 250},
     "api_leads_list": {"p50_ms": 20},
+    "call_event": {"p50_ms": 15},
 }
 RSS_BUDGET_MB = 120
 YEAR_FUNNEL = "/analytics/funnel?period=365"
@@ -424,7 +427,50 @@ def operations(meta, stages, app, api_token):
             "/api/v1/leads",
             headers={"Authorization": f"Bearer {api_token}"},
         ),
+        # The phone system telling of an answered call from a lead's number: matched among
+        # every lead's phones, and logged as a contact to write up.
+        call_event_op(app),
     ]
+
+
+def call_event_op(app):
+    events = CallEvents(app)
+    return Op(
+        "call_event",
+        "POST",
+        f"/hooks/calls/{events.token}",
+        data=events,
+        headers={"Content-Type": "application/json"},
+    )
+
+
+class CallEvents:
+    """Generic `ended` events of answered calls, each a new call from a lead's phone, sent to a
+    connection made on the run's copy."""
+
+    def __init__(self, app):
+        with app.app_context():
+            connection = PhoneConnection(name="Bench", token=new_token(), extensions={})
+            db.session.add(connection)
+            db.session.commit()
+            self.token = connection.token
+            self.numbers = db.session.scalars(
+                select(Lead.phone).where(Lead.phone.is_not(None)).order_by(Lead.id).limit(50)
+            ).all() or ["+7 999 000-00-00"]
+        self.sent = 0
+
+    def data(self):
+        self.sent += 1
+        return json.dumps(
+            {
+                "call_id": f"bench-{self.sent}-{secrets.token_hex(4)}",
+                "event": "ended",
+                "direction": "in",
+                "from": self.numbers[self.sent % len(self.numbers)],
+                "answered": True,
+                "duration_s": 83,
+            }
+        )
 
 
 # The team's fields the leads_list_fields op shows when the dataset has none of its own: made on
@@ -630,7 +676,8 @@ def copy_database(source, scratch):
 def measure(data, options, scratch, keep_copy=False):
     """Time every operation on a copy of the dataset; returns {op: stats}."""
     work = working_copy(data, scratch)
-    app = make_app(work, WTF_CSRF_ENABLED=False)
+    # The phone system's events are not throttled here: their handling is what is measured.
+    app = make_app(work, WTF_CSRF_ENABLED=False, CALLS_MAX_EVENTS=10**9)
     password = secrets.token_urlsafe(16)
     add_bench_user(app, password)
     api_token = add_api_token(app)
@@ -956,6 +1003,7 @@ def report(big, small, big_ops, small_ops, rss, seconds):
         "analytics_time_in_stage",
         "analytics_by_field",
         "api_leads_list",
+        "call_event",
     ]
     ops = {}
     for name in order:

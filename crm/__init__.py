@@ -85,6 +85,7 @@ def register_blueprints(app):
         leads,
         main,
         settings,
+        telephony,
     )
 
     for area in (
@@ -100,6 +101,7 @@ def register_blueprints(app):
         api,
         exports,
         intake,
+        telephony,
     ):
         app.register_blueprint(area.bp)
     # The API authenticates by a token in a header, never by the cookie a CSRF attack rides on.

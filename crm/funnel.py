@@ -678,11 +678,77 @@ def log_activity(
     db.session.add(activity)
     db.session.flush()
     apply_contact(lead, actor, activity, stage, lost_reason, lost_note, value)
+    plan_after_contact(lead, actor, activity, next_step_at, next_step_note, no_next_step)
+    return activity
+
+
+def plan_after_contact(lead, actor, activity, next_step_at, next_step_note, no_next_step):
+    """Plan the step a contact set (KEEP: leave the one planned), ending the one it answers."""
     if no_next_step:
         next_step_at = next_step_note = None
     if next_step_at is not KEEP and lead.stage.kind == StageKind.OPEN:
         note = clean(next_step_note, NOTE_MAX, "next_step_note")
         plan_next_step(lead, actor, next_step_at, note, activity)
+
+
+def log_call(lead, author_id, kind, occurred_at):
+    """A call the phone system told of, as a contact on its lead with nothing said yet: a
+    person writes it up (`write_up`). Like any contact it answers the steps that were due, but
+    it plans nothing: the next step is for the person writing it up to set."""
+    hold(lead)
+    activity = Activity(**contact_values(lead, author_id, kind.id, "", occurred_at))
+    db.session.add(activity)
+    db.session.flush()
+    apply_contact(lead, None, activity)
+    return activity
+
+
+def write_up(
+    activity,
+    actor,
+    kind,
+    body,
+    occurred_at=None,
+    stage=None,
+    next_step_at=KEEP,
+    next_step_note=None,
+    lost_reason=None,
+    lost_note=None,
+    value=None,
+    no_next_step=False,
+):
+    """Complete a contact logged with nothing said (`log_call`): what was said, the status after
+    it and the next step, on the same contact, under the rules of `log_activity`."""
+    lead = activity.lead
+    hold(lead)
+    check_may_change(lead, actor)
+    if kind is None:
+        raise FunnelError(_("Choose a kind of contact."), "kind")
+    if (stage or lead.stage).kind == StageKind.OPEN:
+        check_next_step(lead, next_step_at, no_next_step)
+    activity.kind_id = kind.id
+    activity.body = clean(body, BODY_MAX, "body") or ""
+    activity.author_id = activity.author_id or actor_id(actor)
+    retimed = occurred_at is not None and occurred_at != activity.occurred_at
+    if retimed:
+        check_not_future(occurred_at)
+        activity.occurred_at = occurred_at
+    if stage is not None and stage.id != lead.stage_id:
+        activity.stage_after_id = stage.id
+        move_lead(
+            lead,
+            stage,
+            actor,
+            at=activity.occurred_at,
+            activity=activity,
+            lost_reason=lost_reason,
+            lost_note=lost_note,
+            value=value,
+        )
+    if retimed:
+        refresh_last_activity(lead)
+        recheck_steps(activity)
+    plan_after_contact(lead, actor, activity, next_step_at, next_step_note, no_next_step)
     return activity
 
 

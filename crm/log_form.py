@@ -23,8 +23,9 @@ from crm import funnel
 from crm.extensions import db
 from crm.forms import NextStepMixin, OutcomeMixin, attach_error, optional_id, sensible_date
 from crm.idempotency import new_key
-from crm.models import StageKind, utcnow
-from crm.timezones import local_now, to_utc
+from crm.models import CallStatus, StageKind, utcnow
+from crm.telephony import calls
+from crm.timezones import local_now, to_local, to_utc
 
 NEXT_STEP_FIELDS = ("next_step_when", "next_step_note", "no_next_step")
 
@@ -36,6 +37,8 @@ class LogForm(NextStepMixin, OutcomeMixin, FlaskForm):
     offered_time = HiddenField()
     # Made as the form is drawn, so a contact sent twice (a retry, a second tap) is saved once.
     idempotency_key = HiddenField(default=new_key)
+    # The phone system's call this writes up: its contact is completed, not a second one made.
+    call_id = HiddenField()
     body = TextAreaField(_l("What was said"), validators=[Optional(), Length(max=funnel.BODY_MAX)])
     # Radio buttons, not a list: the status is picked with one click.
     stage_id = RadioField(_l("Status after"), coerce=optional_id, validate_choice=True)
@@ -87,6 +90,16 @@ def new_log_form(lead, choices, formdata=None):
     return form
 
 
+def new_write_up_form(lead, call, choices):
+    """The log form for a call the phone system logged: its kind and time, the rest to say."""
+    form = new_log_form(lead, choices)
+    form.kind_id.data = call.activity.kind_id
+    form.occurred_at.data = to_local(call.activity.occurred_at).replace(second=0, microsecond=0)
+    form.offered_time.data = form.occurred_at.data.isoformat()
+    form.call_id.data = str(call.id)
+    return form
+
+
 def save_log(lead, form, choices, actor):
     """Log the contact the form describes and commit; False when the form or the funnel
     refused it, with the reason on the form."""
@@ -105,8 +118,11 @@ def save_log(lead, form, choices, actor):
 def log_from_form(lead, form, choices, actor):
     # A ticked "No next step" wins over a day left in the field: the box is the explicit choice.
     no_next_step = form.no_next_step.data
-    return funnel.log_activity(
-        lead,
+    call = None
+    if form.call_id.data:
+        call = calls.owed_by_lead(lead, form.call_id.data)
+    activity = (funnel.write_up if call else funnel.log_activity)(
+        call.activity if call else lead,
         actor,
         choices.kind(form.kind_id.data),
         form.body.data,
@@ -119,6 +135,9 @@ def log_from_form(lead, form, choices, actor):
         lost_note=form.lost_note.data,
         value=form.value.data,
     )
+    if call is not None:
+        call.status = CallStatus.WRITTEN_UP
+    return activity
 
 
 def occurred_at(form):
@@ -128,5 +147,6 @@ def occurred_at(form):
     except ValueError:
         offered = None
     if form.occurred_at.data == offered:
-        return None  # the service takes now
+        # The service takes now; a call's write-up keeps the call's own moment.
+        return None
     return to_utc(form.occurred_at.data)

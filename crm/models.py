@@ -717,3 +717,101 @@ class PushSubscription(db.Model):
             .where(PushSubscription.user_id == user_id)
             .order_by(PushSubscription.created_at, PushSubscription.id)
         )
+
+
+class PhoneProvider(enum.StrEnum):
+    """Which phone system sends a connection its calls, and so how its requests read."""
+
+    GENERIC = "generic"
+    ZADARMA = "zadarma"
+
+
+class PhoneConnection(db.Model):
+    """A phone system whose calls come in at /hooks/calls/<token> (crm.telephony)."""
+
+    __tablename__ = "phone_connections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    provider: Mapped[str] = mapped_column(String(20), default=PhoneProvider.GENERIC)
+    # The secret in the hook's address; replacing it turns the old address off.
+    token: Mapped[str] = mapped_column(String(64), index=True, unique=True)
+    # What requests are signed with (the provider's key or salt); None: the token alone admits.
+    secret: Mapped[str | None] = mapped_column(String(200))
+    # {extension or number, as the phone system names it: user id}.
+    extensions: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CallStatus(enum.StrEnum):
+    """Where a call stands: what the phone system says of it, and what a person still owes it."""
+
+    # Started or answered, not ended yet.
+    GOING = "going"
+    # Answered and logged as a contact: what was said is still to be written.
+    TO_WRITE_UP = "to_write_up"
+    WRITTEN_UP = "written_up"
+    # Missed incoming: a call back was planned.
+    MISSED = "missed"
+    # Outgoing, not answered: nothing to write.
+    NOT_ANSWERED = "not_answered"
+    # Outgoing to a number no lead has: a person attaches it to a lead or makes one.
+    UNMATCHED = "unmatched"
+    # Open leads of different people have the number: a person picks the lead.
+    TO_PICK = "to_pick"
+
+
+class Call(db.Model):
+    """A call the phone system told of, and what it became."""
+
+    __tablename__ = "calls"
+    __table_args__ = (
+        # A phone system sends a call's events again (retries, replays): one row a call.
+        UniqueConstraint("connection_id", "external_id"),
+        # The navigation's count and the agenda's queue: a person's calls still to write up.
+        Index("ix_calls_user_status", "user_id", "status", "started_at"),
+        Index("ix_calls_status_started", "status", "started_at"),
+        Index("ix_calls_lead_started", "lead_id", "started_at"),
+        Index("ix_calls_activity", "activity_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("phone_connections.id"))
+    # The phone system's own id of the call.
+    external_id: Mapped[str] = mapped_column(String(120))
+    # "in" or "out".
+    direction: Mapped[str] = mapped_column(String(3))
+    from_number: Mapped[str | None] = mapped_column(String(50))
+    to_number: Mapped[str | None] = mapped_column(String(50))
+    # The other party's number (the caller's, or the one called), as the phone system gave it.
+    outside_number: Mapped[str | None] = mapped_column(String(50))
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"))
+    # The person behind the extension that answered or made it.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    answered: Mapped[bool] = mapped_column(Boolean, default=False)
+    duration_s: Mapped[int | None] = mapped_column(Integer)
+    # Shown as a link to whoever reads the contact; the server never fetches it.
+    recording_url: Mapped[str | None] = mapped_column(String(1000))
+    status: Mapped[str] = mapped_column(String(20), default=CallStatus.GOING)
+    # The contact it became (kind Call), written up later by a person.
+    activity_id: Mapped[int | None] = mapped_column(ForeignKey("activities.id"))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    connection: Mapped[PhoneConnection] = relationship()
+    lead: Mapped[Lead | None] = relationship()
+    user: Mapped[User | None] = relationship()
+    activity: Mapped[Activity | None] = relationship()
+
+
+class PhoneHit(db.Model):
+    """A request a connection accepted, counted so a flood from one phone system (or whoever
+    learnt its address) is held back; rows older than the window are swept out."""
+
+    __tablename__ = "phone_hits"
+    __table_args__ = (Index("ix_phone_hits_connection_received", "connection_id", "received_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("phone_connections.id"))
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -13,7 +13,10 @@ from crm import funnel as funnel_service
 from crm.extensions import db
 from crm.models import (
     ActivityKind,
+    Call,
+    CallStatus,
     LostReason,
+    PhoneConnection,
     PushSubscription,
     Role,
     Stage,
@@ -22,6 +25,7 @@ from crm.models import (
     User,
     utcnow,
 )
+from crm.telephony.tokens import new_token
 
 PASSWORD = "a long test password"
 _sequence = itertools.count(1)
@@ -170,3 +174,26 @@ def push_device(user, endpoint=None, user_agent=""):
     db.session.add(record)
     db.session.commit()
     return record
+
+
+def call_to_write_up(lead, activity, user):
+    """A call the phone system logged as `activity` on `lead`, waiting for `user`'s write-up."""
+    connection = db.session.scalar(select(PhoneConnection)) or PhoneConnection(
+        name="Office", token=new_token(), extensions={}
+    )
+    call = Call(
+        connection=connection,
+        external_id=f"call-{next(_sequence)}",
+        direction="in",
+        outside_number=lead.phone,
+        lead_id=lead.id,
+        user_id=user.id,
+        started_at=activity.occurred_at,
+        answered=True,
+        duration_s=83,
+        status=CallStatus.TO_WRITE_UP,
+        activity_id=activity.id,
+    )
+    db.session.add(call)
+    db.session.commit()
+    return call

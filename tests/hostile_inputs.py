@@ -12,7 +12,7 @@ from sqlalchemy import delete, select
 from crm import api_tokens
 from crm.extensions import db
 from crm.intake import receiving
-from crm.models import IntakeForm, LoginAttempt, User
+from crm.models import IntakeForm, LoginAttempt, PhoneConnection, User
 from tests import factories
 from tests.conftest import HOSTILE_INPUTS_TRIED
 
@@ -246,12 +246,14 @@ class World(Browser):
         self.admin_id = admin.id
         self.seller = factories.user(name="Sam Seller", email="sam@example.com")
         lead = factories.lead(title="Target", owner=admin, contact_name="Ann")
-        factories.activity(lead, author=admin, body="Talked about the price.")
+        activity = factories.activity(lead, author=admin, body="Talked about the price.")
         factories.lead(title="Other", owner=self.seller)
         api_tokens.issue(admin, "Laptop")
         db.session.add(IntakeForm(name="Contact page", token=receiving.new_token()))
+        db.session.add(PhoneConnection(name="Office", token=receiving.new_token(), extensions={}))
         db.session.commit()
         factories.push_device(admin, user_agent="Mozilla/5.0 (Linux; Android 14) Chrome/130.0")
+        factories.call_to_write_up(lead, activity, admin)
         city = factories.field("Город", "choice", ["Москва", "Казань"], filterable=True)
         factories.field("ИНН", identifies_client=True)
         factories.lead(title="In Kazan", owner=admin, fields={city.key: "Казань"})

@@ -49,6 +49,7 @@ ROUTES = {
     "auth.login_code": (PUBLIC, "GET", "/login/code"),
     "auth.setup": (PUBLIC, "GET", "/setup"),
     "intake.receive": (PUBLIC, "POST", "/intake/not-a-token"),
+    "telephony.hook": (PUBLIC, "POST", "/hooks/calls/not-a-token"),
     "agenda.calendar_feed": (PUBLIC, "GET", "/agenda/calendar/not-a-token.ics"),
     "api.openapi_document": (PUBLIC, "GET", "/api/v1/openapi.json"),
     "main.index": (USER, "GET", "/"),
@@ -73,6 +74,10 @@ ROUTES = {
     "agenda.log": (LEAD, "GET", "/agenda/leads/{id}/log"),
     "agenda.reschedule": (LEAD, "POST", "/agenda/leads/{id}/reschedule"),
     "agenda.calendar_reschedule": (LEAD, "POST", "/agenda/calendar/leads/{id}/reschedule"),
+    # A call the phone system logged on the lead: it goes with the lead.
+    "agenda.write_up": (LEAD, "GET", "/agenda/calls/{call}/write-up"),
+    "agenda.attach_call": (LEAD, "POST", "/agenda/calls/{call}/attach"),
+    "agenda.call_to_new_lead": (LEAD, "POST", "/agenda/calls/{call}/new-lead"),
     "activities.index": (LIST, "GET", "/activities/?period=all"),
     "analytics.index": (LIST, "GET", "/analytics/"),
     "analytics.show": (LIST, "GET", "/analytics/funnel?period=365"),
@@ -172,6 +177,10 @@ ROUTES = {
     "intake.new": (ADMIN, "GET", "/settings/intake-forms/new"),
     "intake.edit": (ADMIN, "GET", "/settings/intake-forms/1"),
     "intake.new_address": (ADMIN, "POST", "/settings/intake-forms/1/address"),
+    "telephony.index": (ADMIN, "GET", "/settings/telephony"),
+    "telephony.new": (ADMIN, "GET", "/settings/telephony/new"),
+    "telephony.edit": (ADMIN, "GET", "/settings/telephony/1"),
+    "telephony.new_address": (ADMIN, "POST", "/settings/telephony/1/address"),
 }
 
 
@@ -193,6 +202,7 @@ class Team:
         self.sams_lead = factories.lead(title="Sam's own lead", owner=self.sam)
         # A field of the team's own (id 1), with its choice "moskva", for Settings → Fields.
         factories.field("Город", "choice", ["Москва", "Казань"])
+        self.call = factories.call_to_write_up(self.lead, self.activity, self.sue)
 
     def url(self, endpoint):
         method, path = ROUTES[endpoint][1:]
@@ -202,6 +212,7 @@ class Team:
             activity=self.activity.id,
             stage=self.stages[0].id,
             user=self.sue.id,
+            call=self.call.id,
             token=1,
             today=date.today().isoformat(),
         )
@@ -289,7 +300,7 @@ NOT_PUBLIC = sorted(set(ROUTES) - set(of_kind(PUBLIC)) - set(of_kind(API)))
 # Forms for changing a lead: a colleague's lead that may only be read refuses them outright.
 CHANGE_FORMS = {
     *("leads.edit_details", "leads.edit_people", "leads.edit_activity"),
-    *("board.move", "agenda.log"),
+    *("board.move", "agenda.log", "agenda.write_up"),
 }
 
 

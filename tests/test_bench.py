@@ -34,6 +34,7 @@ OPS = [
     "analytics_time_in_stage",
     "analytics_by_field",
     "api_leads_list",
+    "call_event",
 ]
 
 

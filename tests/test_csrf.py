@@ -14,10 +14,12 @@ from crm.models import (
     Activity,
     ActivityKind,
     ApiToken,
+    Call,
     CustomField,
     IntakeForm,
     Lead,
     LostReason,
+    PhoneConnection,
     Pipeline,
     Stage,
     User,
@@ -31,7 +33,8 @@ TALLY = Tally()
 REFUSAL = "This form has expired or was sent from elsewhere. Reload the page and try again."
 # Exempt by design: the API authenticates by a token in a header, the intake address is posted
 # to from other sites, and the import checks its token itself once the upload limit is raised.
-EXEMPT_VIEWS = {"crm.intake.public.receive", "crm.imports.views.index"}
+# The phone systems' address is called by the phone system, with a token (and a signature).
+EXEMPT_VIEWS = {"crm.intake.public.receive", "crm.imports.views.index", "crm.telephony.hooks.hook"}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -78,6 +81,8 @@ class Site:
             "stage_id": select(Stage.id),
             "token_id": select(ApiToken.id),
             "form_id": select(IntakeForm.id),
+            "connection_id": select(PhoneConnection.id),
+            "call_id": select(Call.id),
             "item_id": select(LostReason.id),
             "field_id": select(CustomField.id).where(CustomField.type == "choice"),
             "pipeline_id": select(Pipeline.id),
@@ -115,7 +120,7 @@ def form_posts(app):
         for rule in app.url_map.iter_rules()
         if "POST" in rule.methods
         and not rule.endpoint.startswith("api.")
-        and rule.endpoint != "intake.receive"
+        and rule.endpoint not in ("intake.receive", "telephony.hook")
     )
 
 
@@ -142,6 +147,7 @@ def would_save(site, endpoint):
         "settings.user_edit": {"name": "Forged", "language": "ru", "timezone": "Asia/Vladivostok"},
         "main.set_language": {"language": "ru"},
         "intake.new": {"name": "Forged", "reply": "page", "active": "y"},
+        "telephony.new": {"name": "Forged", "provider": "generic"},
         "auth.turn_off_two_step": {"off-password": factories.PASSWORD},
         "auth.new_recovery_codes": {"codes-password": factories.PASSWORD},
     }.get(endpoint, {})

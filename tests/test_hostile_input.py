@@ -21,12 +21,14 @@ from crm.models import (
     Activity,
     ActivityKind,
     ApiToken,
+    Call,
     CustomField,
     FieldType,
     IntakeForm,
     Lead,
     LoginAttempt,
     LostReason,
+    PhoneConnection,
     Pipeline,
     PushSubscription,
     Stage,
@@ -56,10 +58,11 @@ from tests.hostile_inputs import (
 TALLY = Tally()
 
 # Forms driven elsewhere: the intake's public address (tests/test_intake.py), the setup page
-# (below, on an empty database), the API's writes (tests/test_api.py, and below) and the JSON
-# a browser sends to turn notifications on and off (tests/test_push.py).
+# (below, on an empty database), the API's writes (tests/test_api.py, and below), the JSON a
+# browser sends to turn notifications on and off (tests/test_push.py) and the phone systems'
+# address (tests/test_calls.py).
 DRIVEN_ELSEWHERE = {
-    *("intake.receive", "auth.setup"),
+    *("intake.receive", "auth.setup", "telephony.hook"),
     *("auth.subscribe_device", "auth.unsubscribe_device"),
 }
 # The API's endpoints that take input, and where: the rest take none.
@@ -126,6 +129,7 @@ SHOWN_IN_SETTINGS = [
     "/settings/lost-reasons",
     "/settings/general",
     "/settings/intake-forms",
+    "/settings/telephony",
     "/settings/import/",
     "/settings/fields",
 ]
@@ -263,6 +267,16 @@ def intake_fields(world):
     }
 
 
+def connection_fields(world):
+    return {
+        "name": hostile_text,
+        "provider": sometimes(st.sampled_from(["generic", "zadarma", "mango", "sipuni"])),
+        "secret": hostile_text,
+        "extensions": sometimes(st.sampled_from(["101 sam@example.com", "101 = nobody@x.y"]))
+        | hostile_text,
+    }
+
+
 def field_fields(world):
     return {
         "label": hostile_text,
@@ -360,6 +374,10 @@ LEAD_FORMS = {
     },
     "agenda.calendar_reschedule": calendar_move_fields,
     "agenda.calendar_new_feed": nothing,
+    "agenda.attach_call": lambda world: {
+        "number": sometimes(st.sampled_from(sorted(map(str, lead_numbers())) + ["#1", "0"]))
+    },
+    "agenda.call_to_new_lead": nothing,
 }
 SETTINGS_FORMS = {
     "settings.create_api_token": lambda world: {"name": hostile_text},
@@ -399,6 +417,9 @@ SETTINGS_FORMS = {
     "intake.new": intake_fields,
     "intake.edit": intake_fields,
     "intake.new_address": nothing,
+    "telephony.new": connection_fields,
+    "telephony.edit": connection_fields,
+    "telephony.new_address": nothing,
     "auth.change_password": lambda world: {
         "current_password": sometimes(st.just(factories.PASSWORD)),
         **new_passwords(world),
@@ -460,6 +481,8 @@ def address_values(world, endpoint, data):
         "user_id": lambda: world.ids(User),
         "token_id": lambda: world.ids(ApiToken),
         "form_id": lambda: world.ids(IntakeForm),
+        "connection_id": lambda: world.ids(PhoneConnection),
+        "call_id": lambda: world.ids(Call),
         "item_id": lambda: world.ids(ActivityKind) | world.ids(LostReason),
         "field_id": lambda: world.ids(CustomField),
         "pipeline_id": lambda: world.ids(Pipeline),

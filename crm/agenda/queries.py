@@ -27,12 +27,23 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased, joinedload
 
-from crm import lists
+from crm import funnel, lists
 from crm.board.queries import stuck_condition
 from crm.buckets import index_of
 from crm.extensions import db
 from crm.leads.queries import leads_by_id
-from crm.models import Lead, PlannedStep, Stage, StageKind, User, utcnow
+from crm.models import (
+    Call,
+    CallStatus,
+    ContactPoint,
+    Lead,
+    PlannedStep,
+    Stage,
+    StageKind,
+    User,
+    utcnow,
+)
+from crm.telephony import calls
 from crm.timezones import day_bounds
 
 ROWS = 25
@@ -394,3 +405,80 @@ def missed_steps(start, end, now, owner_id=None, pipeline_ids=None):
 
 def everyone_by_name():
     return db.session.scalars(select(User).order_by(User.name, User.id)).all()
+
+
+# The calls from the phone system a person owes something: what was said, or which lead
+
+
+@dataclass
+class CallQueue:
+    """The calls waiting for a write-up, and those waiting for their lead, each the first few
+    of how many."""
+
+    to_write_up: list = field(default_factory=list)
+    to_write_up_count: int = 0
+    to_sort: list = field(default_factory=list)
+    to_sort_count: int = 0
+    # {call id: [(lead number, title, owner name)]}: the leads a call to pick may belong to.
+    choices: dict = field(default_factory=dict)
+
+
+CALL_ROWS = 25
+
+
+def call_queue(owner_id, visible=(), limit=CALL_ROWS):
+    """The person's calls to write up (everyone's for None) and the calls to sort out that are
+    theirs or nobody's, oldest first, with their leads: three statements, however many."""
+    mine = Call.user_id == owner_id if owner_id is not None else true()
+    to_sort = and_(
+        Call.status.in_(calls.TO_SORT),
+        or_(mine, Call.user_id.is_(None)) if owner_id is not None else true(),
+    )
+    to_write_up = and_(Call.status.in_(calls.OWED), mine)
+    written, sorting = db.session.execute(
+        select(
+            func.sum(case((to_write_up, 1), else_=0)), func.sum(case((to_sort, 1), else_=0))
+        ).where(or_(to_write_up, to_sort))
+    ).one()
+    queue = CallQueue(to_write_up_count=int(written or 0), to_sort_count=int(sorting or 0))
+    if not (written or sorting):
+        return queue
+    rows = db.session.scalars(
+        select(Call)
+        .options(joinedload(Call.lead).joinedload(Lead.stage), joinedload(Call.user))
+        .where(or_(to_write_up, to_sort))
+        .order_by(Call.started_at, Call.id)
+        .limit(limit * 2)
+    ).all()
+    queue.to_write_up = [call for call in rows if call.status in calls.OWED][:limit]
+    queue.to_sort = [call for call in rows if call.status in calls.TO_SORT][:limit]
+    to_pick = [call for call in queue.to_sort if call.status == CallStatus.TO_PICK]
+    queue.choices = lead_choices(to_pick, visible)
+    return queue
+
+
+def lead_choices(to_pick, visible=()):
+    """The open leads each call to pick may go to (of those `visible` names), in one
+    statement."""
+    tails = {call.id: funnel.phone_tail(call.outside_number) for call in to_pick}
+    if not any(tails.values()):
+        return {}
+    found = db.session.execute(
+        select(ContactPoint.value, Lead.number, Lead.title, User.name)
+        .join(Lead, Lead.id == ContactPoint.lead_id)
+        .join(Stage, Stage.id == Lead.stage_id)
+        .outerjoin(User, User.id == Lead.owner_id)
+        .where(
+            ContactPoint.kind == "phone",
+            ContactPoint.value.in_({tail for tail in tails.values() if tail}),
+            Stage.kind == StageKind.OPEN,
+            Lead.archived == false(),
+            *visible,
+        )
+        .order_by(Lead.id.desc())
+        .limit(100)
+    ).all()
+    return {
+        call_id: [(row.number, row.title, row.name) for row in found if row.value == tail]
+        for call_id, tail in tails.items()
+    }

@@ -29,6 +29,7 @@ from crm.idempotency import idempotent
 from crm.leads.queries import last_contacts
 from crm.log_form import new_log_form, save_log
 from crm.models import Lead, utcnow
+from crm.telephony import calls as call_service
 from crm.timezones import day_bounds, local_now, local_today, to_local, to_utc
 
 SECTIONS = {
@@ -140,6 +141,7 @@ def sections_context(view, message=None):
     leads = [lead for section in sections for lead in section.leads]
     return {
         "view": view,
+        "calls": queries.call_queue(view.owner_id, access.lead_scope(view.user)),
         "sections": sections,
         "titles": SECTIONS,
         "quiet_days": quiet_days,
@@ -154,14 +156,24 @@ def sections_context(view, message=None):
 def index():
     """Today's work: overdue and planned calls, leads with no next step, stuck and quiet ones."""
     view = AgendaView(request.args, current_user)
+    context = sections_context(view)
     return htmx.render(
         "agenda/index.html",
         "agenda/_sections.html",
         title=_("Agenda"),
         active="agenda",
         team=lists.team() if access.manages_the_team(current_user) else [],
-        **sections_context(view),
+        calls_owed=calls_owed(view, context["calls"]),
+        **context,
     )
+
+
+def calls_owed(view, queue):
+    """The person's own calls to write up, for the navigation: the queue's count when the
+    agenda is theirs."""
+    if view.owner_id == current_user.id:
+        return queue.to_write_up_count
+    return call_service.owed_count(current_user.id)
 
 
 @bp.route("/sections/<key>")

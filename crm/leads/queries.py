@@ -21,6 +21,7 @@ from crm.funnel import PHONE_TAIL, VALUE_MAX, phone_digits, phone_tail
 from crm.models import (
     Activity,
     ActivityKind,
+    Call,
     FieldType,
     Lead,
     Stage,
@@ -591,6 +592,8 @@ class TimelineItem:
     changed_by: str | None = None
     # Whether the reader may still correct this activity (set by the page, not the query).
     changeable: bool = False
+    # The phone system's call the activity came from, if it did.
+    call: Call | None = None
 
     @property
     def cursor(self):
@@ -612,9 +615,10 @@ def before_clause(time_column, id_column, rank, before):
 def timeline_page(lead, stage_by_id, before=None, limit=TIMELINE_PAGE):
     """One page of the timeline, newest first, and the cursor for the next (or None)."""
     activities = db.session.execute(
-        select(Activity, StageChange.from_stage_id)
+        select(Activity, StageChange.from_stage_id, Call)
         .options(joinedload(Activity.author), joinedload(Activity.kind))
         .outerjoin(StageChange, StageChange.activity_id == Activity.id)
+        .outerjoin(Call, Call.activity_id == Activity.id)
         .where(
             Activity.lead_id == lead.id,
             Activity.deleted_at.is_(None),
@@ -644,8 +648,9 @@ def timeline_page(lead, stage_by_id, before=None, limit=TIMELINE_PAGE):
             activity=a,
             moved_from=stage_by_id.get(from_stage_id),
             moved_to=stage_by_id.get(a.stage_after_id),
+            call=call,
         )
-        for a, from_stage_id in activities
+        for a, from_stage_id, call in activities
     ] + [
         TimelineItem(
             c.changed_at,

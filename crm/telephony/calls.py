@@ -1,0 +1,306 @@
+"""What a call's events do: the call is kept once per (connection, call id), matched to a lead
+on the other party's number, and when it ends it becomes what the team needs of it.
+
+- answered: a contact of kind Call on the lead, to be written up by the person who took it;
+- incoming from a number no lead has: a new lead, "Incoming call", owned by whoever answered;
+- missed incoming: a call back planned for now, for the lead's owner;
+- outgoing to a number no lead has, or a number open leads of different people share: it
+  waits for a person to attach it to a lead (or make one) or to pick the lead.
+
+Like the funnel service this knows nothing of HTTP: the hook (crm.telephony.hooks) reads the
+request into CallEvents and hands them here.
+"""
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from crm import clients, funnel
+from crm.args import id_arg
+from crm.extensions import db
+from crm.i18n import team_language
+from crm.models import (
+    ActivityKind,
+    Call,
+    CallStatus,
+    Lead,
+    Stage,
+    StageKind,
+    User,
+    utcnow,
+)
+
+# A number matches a lead's only with this many digits at least: fewer name no one.
+MATCH_DIGITS = 7
+# A number more leads than this share is a switchboard's, not a client's: the newest are read.
+CANDIDATES_MAX = 50
+AMBIGUOUS = object()
+# The calls a person owes a write-up or a choice, which the agenda lists.
+OWED = (CallStatus.TO_WRITE_UP,)
+TO_SORT = (CallStatus.UNMATCHED, CallStatus.TO_PICK)
+
+
+def receive(connection, event):
+    """Record `event` (a CallEvent) of a call through `connection`; returns the Call. An event
+    of a call already ended changes nothing, so a replayed or repeated one is harmless."""
+    call = find(connection, event.call_id)
+    if call is not None and call.ended_at is not None:
+        if call.recording_url is None and event.recording_url:
+            # Some phone systems tell of the recording after the call ended.
+            call.recording_url = event.recording_url
+        return call
+    if call is None:
+        call = start(connection, event)
+    else:
+        take_details(call, event)
+    if event.event == "ended":
+        # The call's row is written once, with what it became, rather than field by field as
+        # each lookup would flush it.
+        with db.session.no_autoflush:
+            finish(connection, call, event.user)
+    return call
+
+
+def find(connection, call_id):
+    return db.session.scalar(
+        select(Call).where(Call.connection_id == connection.id, Call.external_id == call_id)
+    )
+
+
+def start(connection, event):
+    """A new call row with what the event tells; if another request made it meanwhile, that
+    one, with the event's details."""
+    call = Call(
+        connection_id=connection.id,
+        external_id=event.call_id,
+        direction=event.direction,
+        started_at=event.started_at or utcnow(),
+        status=CallStatus.GOING,
+        answered=False,
+    )
+    take_details(call, event)
+    try:
+        with db.session.begin_nested():
+            db.session.add(call)
+    except IntegrityError:
+        call = find(connection, event.call_id)
+        take_details(call, event)
+    return call
+
+
+def take_details(call, event):
+    """What the event tells of the call; what it leaves out stays as it was."""
+    call.direction = event.direction or call.direction
+    call.from_number = event.from_number or call.from_number
+    call.to_number = event.to_number or call.to_number
+    call.outside_number = event.outside_number or call.outside_number
+    if event.started_at is not None:
+        call.started_at = event.started_at
+    if event.event == "answered" or event.answered:
+        call.answered = True
+    if event.duration_s is not None:
+        call.duration_s = event.duration_s
+    call.recording_url = event.recording_url or call.recording_url
+    if event.event == "ended" and event.answered is None and not call.answered:
+        # `ended` alone, without saying: a call that lasted was answered.
+        call.answered = bool(event.duration_s)
+
+
+def finish(connection, call, named_user):
+    """The call ended: make it what the team needs (see the module's docstring)."""
+    call.ended_at = utcnow()
+    if call.user_id is None:
+        call.user_id = person_behind(connection, named_user, inside_number(call))
+    found = matching_lead(call.outside_number, call.user_id)
+    if found is AMBIGUOUS:
+        call.status = CallStatus.TO_PICK
+        return
+    if found is None and call.direction == "in":
+        found = new_lead(call)
+    if found is None:
+        call.status = CallStatus.UNMATCHED if call.answered else CallStatus.NOT_ANSWERED
+        return
+    settle(call, found)
+
+
+def inside_number(call):
+    return call.to_number if call.direction == "in" else call.from_number
+
+
+def settle(call, lead):
+    """The call, its lead known, becomes a contact to write up or a call back to make."""
+    call.lead_id = lead.id
+    if call.answered:
+        activity = funnel.log_call(lead, call.user_id, call_kind(), call.started_at)
+        call.activity_id = activity.id
+        call.status = CallStatus.TO_WRITE_UP
+    elif call.direction == "in":
+        plan_call_back(lead)
+        call.status = CallStatus.MISSED
+        notify_missed_call(lead.owner_id, lead, call)
+    else:
+        call.status = CallStatus.NOT_ANSWERED
+
+
+def plan_call_back(lead):
+    """The lead's next step becomes a call back, now, for whoever owns the lead."""
+    if lead.stage.kind != StageKind.OPEN or lead.archived:
+        return
+    with force_locale(team_language()):
+        note = _("Call back: a missed call")
+    funnel.plan_next_step(lead, None, utcnow().replace(microsecond=0), note)
+
+
+def notify_missed_call(user_id, lead, call):
+    """Tell `user_id` (None: nobody owns the lead) of a missed call from `lead`.
+
+    For now the call back planned for now is what tells them: it is the first thing on their
+    agenda, or on the unassigned leads'. This is where the in-app bell, push and email hook in
+    once the app has notifications.
+    """
+
+
+def new_lead(call):
+    """A lead for an incoming call from a number no lead has, in the first stage, owned by
+    whoever answered (nobody, if nobody did)."""
+    number = call.outside_number
+    if not number:
+        return None
+    with force_locale(team_language()):
+        source = _("Incoming call")
+    owner_id = call.user_id if call.answered else None
+    return funnel.create_lead(
+        None, ask_required=False, title=number, phone=number, source=source, owner_id=owner_id
+    )
+
+
+def person_behind(connection, named, number):
+    """The active user the connection maps `named` (an extension, a number or an email) or,
+    failing that, the call's inside number to; None if nobody."""
+    extensions = connection.extensions or {}
+    by_key = {str(key).strip().casefold(): user_id for key, user_id in extensions.items()}
+    by_tail = {
+        funnel.phone_tail(key): user_id
+        for key, user_id in extensions.items()
+        if len(funnel.phone_digits(key) or "") >= MATCH_DIGITS
+    }
+    for key in (named, number):
+        if not key:
+            continue
+        user_id = by_key.get(key.strip().casefold())
+        if user_id is None and len(funnel.phone_digits(key) or "") >= MATCH_DIGITS:
+            user_id = by_tail.get(funnel.phone_tail(key))
+        if user_id is not None and active_user(user_id):
+            return user_id
+    if named and "@" in named:
+        return db.session.scalar(
+            select(User.id).where(User.email == named.strip().lower(), User.active)
+        )
+    return None
+
+
+def active_user(user_id):
+    return db.session.scalar(select(User.id).where(User.id == user_id, User.active))
+
+
+def candidates(number):
+    """The leads one of whose people has this number: newest first, with owner and whether
+    open. Empty for a number too short to name anyone."""
+    tail = funnel.phone_tail(number)
+    if not tail or len(tail) < MATCH_DIGITS:
+        return []
+    return db.session.execute(
+        select(Lead.id, Lead.owner_id, Lead.archived, Stage.kind)
+        .join(Stage, Stage.id == Lead.stage_id)
+        .where(clients.reached_at("phone", tail))
+        .order_by(Lead.id.desc())
+        .limit(CANDIDATES_MAX)
+    ).all()
+
+
+def matching_lead(number, user_id=None):
+    """The lead a call with `number` belongs to: the caller's newest open lead; open leads of
+    different people: the newest of `user_id`'s (who took the call), else AMBIGUOUS; no open
+    lead: the newest kept lead, else the newest. None when no lead has the number."""
+    found = candidates(number)
+    open_leads = [row for row in found if row.kind == StageKind.OPEN and not row.archived]
+    if open_leads:
+        owners = {row.owner_id for row in open_leads}
+        if len(owners) > 1:
+            theirs = [row for row in open_leads if user_id and row.owner_id == user_id]
+            if not theirs:
+                return AMBIGUOUS
+            open_leads = theirs
+        return db.session.get(Lead, open_leads[0].id)
+    kept = [row for row in found if not row.archived] or found
+    return db.session.get(Lead, kept[0].id) if kept else None
+
+
+def call_kind():
+    """The "call" kind of contact, added the first time it is needed if the team removed it."""
+    kind = db.session.scalar(select(ActivityKind).where(ActivityKind.code == "call"))
+    if kind is None:
+        last = db.session.scalar(select(func.max(ActivityKind.position)))
+        with force_locale(team_language() or current_app.config["BABEL_DEFAULT_LOCALE"]):
+            name = _("Call")
+        kind = ActivityKind(code="call", name=name, position=(last or 0) + 1)
+        db.session.add(kind)
+        db.session.flush()
+    return kind
+
+
+# What a person does with the calls waiting for them
+
+
+class CallError(ValueError):
+    """A change to a call refused, with the reason for the user."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+def attach(call, lead, actor):
+    """Give a call waiting for its lead (unmatched, or to pick) the lead `actor` chose."""
+    if call.status not in TO_SORT:
+        raise CallError(_("This call is no longer waiting for a lead."))
+    funnel.check_may_change(lead, actor)
+    if lead.archived:
+        raise CallError(_("The lead is archived: restore it first."))
+    settle(call, lead)
+
+
+def attach_to_new_lead(call, actor):
+    """Make a lead of the call's number, owned by `actor`, and attach the call to it."""
+    if call.status not in TO_SORT:
+        raise CallError(_("This call is no longer waiting for a lead."))
+    number = call.outside_number or _("Unknown number")
+    lead = funnel.create_lead(
+        actor, ask_required=False, title=number, phone=call.outside_number, owner_id=actor.id
+    )
+    settle(call, lead)
+    return lead
+
+
+def owed_by_lead(lead, call_id):
+    """The call of `lead` with this id whose contact waits to be written up; a call written up
+    already is refused, so a second save never makes a second contact."""
+    call_id = id_arg(call_id)
+    call = db.session.get(Call, call_id) if call_id else None
+    if call is None or call.lead_id != lead.id or call.activity_id is None:
+        raise funnel.FunnelError(_("This call is not one of the lead's."))
+    if call.status != CallStatus.TO_WRITE_UP:
+        raise funnel.FunnelError(_("This call is written up already."))
+    return call
+
+
+def owed_count(user_id):
+    """How many of this person's calls still wait for what was said: the navigation's count,
+    off the index of (user, status)."""
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Call)
+        .where(Call.user_id == user_id, Call.status == CallStatus.TO_WRITE_UP)
+    )
