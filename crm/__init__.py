@@ -59,9 +59,10 @@ def create_app(test_config=None):
     csv_export.init_app(app)
     register_blueprints(app)
 
-    from crm import cli
+    from crm import cli, notifications
 
     cli.init_app(app)
+    notifications.init_app(app)
 
     if app.config["PROXY_COUNT"]:
         n = int(app.config["PROXY_COUNT"])
@@ -82,6 +83,7 @@ def register_blueprints(app):
         intake,
         leads,
         main,
+        notifications,
         settings,
     )
 
@@ -98,6 +100,7 @@ def register_blueprints(app):
         api,
         exports,
         intake,
+        notifications,
     ):
         app.register_blueprint(area.bp)
     # The API authenticates by a token in a header, never by the cookie a CSRF attack rides on.
