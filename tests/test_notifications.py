@@ -457,3 +457,58 @@ def test_the_notify_command_sends_every_digest_now(app, stages, mailing, runner)
     assert result.exit_code == 0, result.output
     assert "1 notifications made, 1 sent" in result.output
     assert len(mailing.messages) == 1
+
+
+# Notices
+
+
+def test_a_lead_given_to_someone_tells_them(app, stages, mailing, client, auth):
+    manager = person(role=Role.MANAGER, name="Max Manager")
+    seller = person(name="Sam Seller", email="sam@example.com")
+    lead = factories.lead(title="Acme", owner=manager)
+    auth.login(manager.email)
+    given = client.post(
+        f"/leads/{lead.number}/details",
+        data={"title": "Acme", "owner_id": str(seller.id), "value": "1000"},
+    )
+    assert given.status_code in (200, 303)
+    notification = db.session.scalar(select(Notification).where(Notification.user_id == seller.id))
+    assert notification.kind == NotificationKind.GIVEN
+    assert notification.params["by"] == "Max Manager"
+    assert inbox.bell(seller.id)[0] == 1
+    assert dispatch.run_pass().sent == 1
+    (message,) = mailing.to("sam@example.com")
+    assert message["Subject"] == f"#{lead.number} Acme was given to you by Max Manager"
+    # Taking a lead oneself tells nobody.
+    auth.login(seller.email)
+    assert db.session.scalar(select(func.count()).select_from(Notification)) == 1
+
+
+def test_many_leads_given_at_once_make_one_notice(app, stages):
+    from crm import funnel
+
+    manager = person(role=Role.MANAGER, name="Max Manager")
+    seller = person()
+    leads = [factories.lead(owner=manager) for _ in range(8)]
+    funnel.reassign_leads([lead.id for lead in leads], seller.id, manager)
+    db.session.commit()
+    (notification,) = db.session.scalars(select(Notification)).all()
+    assert notification.params["count"] == 8
+
+
+def test_a_request_tells_the_forms_owner_or_the_managers(app, stages, mailing):
+    from crm.intake import receiving
+    from crm.models import IntakeForm
+
+    person(role=Role.MANAGER, email="max@example.com")
+    seller = person(email="sam@example.com")
+    owned = IntakeForm(name="Site", token="t1", owner_id=seller.id)
+    nobodys = IntakeForm(name="Landing", token="t2")
+    db.session.add_all([owned, nobodys])
+    db.session.commit()
+    receiving.receive(owned, receiving.read([("name", "Ann"), ("phone", "+7 900 000-00-01")]))
+    receiving.receive(nobodys, receiving.read([("name", "Bob"), ("phone", "+7 900 000-00-02")]))
+    db.session.commit()
+    dispatch.run_pass()
+    assert [m["Subject"] for m in mailing.to("sam@example.com")] == ["New request: #1 Ann"]
+    assert [m["Subject"] for m in mailing.to("max@example.com")] == ["New request: #2 Bob"]
