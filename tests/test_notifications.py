@@ -538,3 +538,28 @@ def test_managers_get_a_weekly_summary_on_monday_morning(app, stages, mailing):
     text = text_of(message)
     assert "Sam Seller: 0 stuck, 1 missed" in text
     assert "Step conversion" in text
+
+
+def test_the_loop_in_the_app_sends_by_itself(app, stages, mailing, monkeypatch):
+    from crm.notifications import loop
+
+    owner = person(email="sam@example.com")
+    inbox.record(
+        owner.id, NotificationKind.GIVEN, "given:loop", ["email"], params={"number": 1, "by": "Max"}
+    )
+    db.session.commit()
+    monkeypatch.setattr(loop, "FIRST_PASS_AFTER_SECONDS", 0.05)
+    app.config["NOTIFY_INTERVAL_SECONDS"] = 0.2
+    stop = threading.Event()
+    thread = loop.start(app, stop)
+    try:
+        assert loop.start(app, stop) is None  # once per process
+        for _ in range(100):
+            if mailing.messages:
+                break
+            stop.wait(0.1)
+    finally:
+        stop.set()
+        thread.join(10)
+        loop._started.clear()
+    assert [m["Subject"] for m in mailing.to("sam@example.com")] == ["#1 was given to you by Max"]
