@@ -1,5 +1,4 @@
-"""Notifications: what each person is told, its deliveries by email and push, each person's
-inbox and choices, and the lease that lets one worker send at a time
+"""Notifications, their deliveries, each person's inbox and choices, and the sending lease
 
 Revision ID: 0021
 Revises: 0020
