@@ -15,7 +15,7 @@ CATALOGUES := $(wildcard crm/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGUES:.po=.mo)
 
 .PHONY: run dev test test-fast lint install install-dev migrate translations extract-messages lock \
-	clean bench load audit
+	clean bench bench-digests load audit
 
 # No gunicorn access log: the app logs a line per request itself, with its timing and user.
 run: install translations migrate
@@ -39,6 +39,10 @@ test-fast: install-dev translations
 BENCH_POSTGRES ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 bench: install translations
 	$(BIN)/python -m bench.run $(if $(filter postgres,$(DB)),--postgres $(BENCH_POSTGRES)) $(BENCH_ARGS)
+
+# 1,000 morning digests made and sent to an SMTP server on this machine, timed (budget: 60 s).
+bench-digests: install-dev translations
+	$(BIN)/python -m bench.digests $(BENCH_ARGS)
 
 # A team at work for a minute on a copy of the benchmark database, served as `make run` serves.
 # LOAD_ARGS="--postgres" runs two servers on one PostgreSQL database instead.

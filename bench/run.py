@@ -63,6 +63,7 @@ from crm.models import (
     User,
     utcnow,
 )
+from crm.notifications import inbox
 from crm.telephony.tokens import new_token
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,6 +82,7 @@ BUDGETS = {
     "activities_feed": {"p50_ms": 30, "scale_ratio": 2},
     "board": {"p50_ms": 40},
     "board_poll_unchanged": {"p50_ms": 3},
+    "notifications_poll_unchanged": {"p50_ms": 3},
     "board_move": {"p50_ms": 15},
     "agenda": {"p50_ms": 40},
     "calendar_month": {"p50_ms": 40},
@@ -393,6 +395,7 @@ def operations(meta, stages, app, api_token):
         Op("board", "GET", "/board/"),
         # An open board asking whether anything changed, when nothing did.
         Op("board_poll_unchanged", "GET", lambda: unchanged_poll(app), htmx=True),
+        Op("notifications_poll_unchanged", "GET", lambda: unchanged_bell(app), htmx=True),
         Op(
             "board_move",
             "POST",
@@ -564,6 +567,14 @@ def unchanged_poll(app):
     with app.app_context():
         version = data_version.current(db.session)
     return f"/board/changes?version={version}"
+
+
+def unchanged_bell(app):
+    """The bell's poll on a page that is up to date: its inbox version is the current one."""
+    with app.app_context():
+        user = db.session.scalar(User.by_email(BENCH_EMAIL))
+        version = inbox.bell(user.id)[1]
+    return f"/notifications/bell?version={version}"
 
 
 def lead_id(app, number):
@@ -995,6 +1006,7 @@ def report(big, small, big_ops, small_ops, rss, seconds):
         "activities_feed",
         "board",
         "board_poll_unchanged",
+        "notifications_poll_unchanged",
         "board_move",
         "agenda",
         "calendar_month",

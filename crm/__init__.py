@@ -61,9 +61,10 @@ def create_app(test_config=None):
     installable.init_app(app)
     register_blueprints(app)
 
-    from crm import cli
+    from crm import cli, notifications
 
     cli.init_app(app)
+    notifications.init_app(app)
 
     if app.config["PROXY_COUNT"]:
         n = int(app.config["PROXY_COUNT"])
@@ -84,6 +85,7 @@ def register_blueprints(app):
         intake,
         leads,
         main,
+        notifications,
         settings,
         telephony,
     )
@@ -101,6 +103,7 @@ def register_blueprints(app):
         api,
         exports,
         intake,
+        notifications,
         telephony,
     ):
         app.register_blueprint(area.bp)

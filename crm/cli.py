@@ -11,6 +11,7 @@ from crm.exports.command import export_command
 from crm.extensions import db
 from crm.imports.command import import_command
 from crm.models import AppSetting, Role, User, utcnow
+from crm.notifications.command import notify_command
 
 
 def init_app(app):
@@ -22,6 +23,7 @@ def init_app(app):
     app.cli.add_command(export_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    app.cli.add_command(notify_command)
 
 
 @click.command("create-user")

@@ -53,6 +53,20 @@ class Defaults:
     VAPID_SUBJECT = None
     # Push services are public HTTPS servers; the tests run one on this machine over HTTP.
     PUSH_ALLOW_LOCAL_ENDPOINTS = False
+    # Outgoing email (crm.notifications.mail): the server as a URL, such as
+    # smtp://user:password@host:587?starttls=1 or smtps://user:password@host:465; when unset,
+    # an administrator sets it under Settings → Email. MAIL_FROM is the sender's address, and
+    # BASE_URL the app's address as people open it, for the links in messages.
+    SMTP_URL = None
+    MAIL_FROM = None
+    BASE_URL = None
+    SMTP_TIMEOUT_SECONDS = 20
+    # Reminders and digests are sent by a thread in each worker, started with the first
+    # request; one pass every NOTIFY_INTERVAL_SECONDS, one worker at a time (a lease in the
+    # database). False: only `flask --app crm notify` sends (a cron job or a systemd timer).
+    # Tests never start it.
+    NOTIFY_IN_APP = True
+    NOTIFY_INTERVAL_SECONDS = 45
 
 
 def load(app, config=None):

@@ -154,6 +154,11 @@ def set_details(lead, details, actor=None):
     if "owner_id" in details:
         check_handing(lead, details["owner_id"], actor)
         hand_over_step(lead, details["owner_id"])
+        if details["owner_id"] != lead.owner_id:
+            # Imported here: the notifications' package reads the funnel's lists.
+            from crm.notifications import notices
+
+            notices.lead_given(db.session, lead, details["owner_id"], actor)
         lead.owner_id = details["owner_id"]
     if "next_step_at" in details or "next_step_note" in details:
         note = lead.next_step_note

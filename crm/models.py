@@ -1,7 +1,7 @@
 """The domain: users, the funnel's stages, leads and their contact log."""
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from flask import current_app
@@ -9,6 +9,7 @@ from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -815,3 +816,96 @@ class PhoneHit(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     connection_id: Mapped[int] = mapped_column(ForeignKey("phone_connections.id"))
     received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class NotificationKind(enum.StrEnum):
+    """What a notification is about (crm.notifications)."""
+
+    REMINDER = "reminder"
+    DIGEST = "digest"
+    GIVEN = "given"
+    REQUEST = "request"
+    WEEKLY = "weekly"
+
+
+class Notification(db.Model):
+    """Something the app tells one person: shown in their list under the bell, and sent on the
+    channels they chose (rows of Delivery). Its texts are made from `params` when shown or sent,
+    so each reader gets them in their own language and zone."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user_read", "user_id", "read_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Says what it is about and when, so that making it twice (two servers, a pass run again)
+    # finds the first: "reminder:<owner>:<lead>:<moment>", "digest:<user>:<local date>" ...
+    key: Mapped[str] = mapped_column(String(160), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"))
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class DeliveryState(enum.StrEnum):
+    DUE = "due"
+    # Claimed by a sender and committed before the message leaves: a crash from here on leaves
+    # it so, never sent again (at most once; see crm.notifications.dispatch).
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Delivery(db.Model):
+    """One notification on one channel (email, push): due, being sent, sent or failed."""
+
+    __tablename__ = "notification_deliveries"
+    __table_args__ = (
+        UniqueConstraint("notification_id", "channel"),
+        Index("ix_notification_deliveries_state_next", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id"))
+    channel: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(10), default=DeliveryState.DUE)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The last failure, as the server or the library said it.
+    error: Mapped[str | None] = mapped_column(Text)
+
+    notification: Mapped[Notification] = relationship()
+
+
+class NotificationInbox(db.Model):
+    """A person's notifications in one small row: how many are unread and a version that moves
+    with every change, which the bell's poll reads by primary key; what they want sent, and
+    the day their last morning digest was made for."""
+
+    __tablename__ = "notification_inboxes"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    unread: Mapped[int] = mapped_column(Integer, default=0)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    # {name: value} of the choices on My account → Notifications; missing ones take defaults.
+    preferences: Mapped[dict] = mapped_column(JSON, default=dict)
+    last_digest_on: Mapped[date | None] = mapped_column(Date)
+    last_weekly_on: Mapped[date | None] = mapped_column(Date)
+
+
+class Lease(db.Model):
+    """A lock held in the database until it expires, so one worker of one server does a job
+    at a time (the notifications' sending); works alike on SQLite and PostgreSQL."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(120))
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    # When the holder last finished a pass: Settings → Notifications shows it.
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -181,6 +181,16 @@ ROUTES = {
     "telephony.new": (ADMIN, "GET", "/settings/telephony/new"),
     "telephony.edit": (ADMIN, "GET", "/settings/telephony/1"),
     "telephony.new_address": (ADMIN, "POST", "/settings/telephony/1/address"),
+    "settings.email": (ADMIN, "GET", "/settings/email"),
+    "settings.email_test": (ADMIN, "POST", "/settings/email/test"),
+    "settings.notifications": (ADMIN, "GET", "/settings/notifications"),
+    # One's own notifications: another's cannot be read or marked (tests/test_notifications.py).
+    "notifications.index": (USER, "GET", "/notifications/"),
+    "notifications.bell": (USER, "GET", "/notifications/bell?version=0"),
+    "notifications.mark_read": (USER, "POST", "/notifications/1/read"),
+    "notifications.mark_all_read": (USER, "POST", "/notifications/read"),
+    "notifications.preferences": (USER, "GET", "/account/notifications"),
+    "notifications.send_my_digest": (USER, "POST", "/account/notifications/digest"),
 }
 
 

@@ -26,6 +26,7 @@ OPS = [
     "activities_feed",
     "board",
     "board_poll_unchanged",
+    "notifications_poll_unchanged",
     "board_move",
     "agenda",
     "calendar_month",

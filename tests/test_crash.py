@@ -86,6 +86,9 @@ def install(crash_database, tmp_path, monkeypatch):
                 "CRM_INSTANCE_PATH": str(instance),
                 "CRM_DATABASE_URL": crash_database,
                 "CRM_SECRET_KEY": SECRET_KEY,
+                # The reminders' loop writes on its own (tests/test_notifications.py has it):
+                # here only the requests the test makes write.
+                "CRM_NOTIFY_IN_APP": "0",
             },
             admin_id=admin.id,
             lead_numbers=[lead.number for lead in leads],

@@ -19,11 +19,14 @@ from crm.models import (
     IntakeForm,
     Lead,
     LostReason,
+    Notification,
+    NotificationKind,
     PhoneConnection,
     Pipeline,
     Stage,
     User,
 )
+from crm.notifications import inbox
 from tests import factories
 from tests.hostile_inputs import Tally, World, table_digest
 
@@ -62,6 +65,7 @@ class Site:
     def __init__(self, app, admin):
         self.world = World(app, admin, TALLY)
         self.job_id = self.upload_a_sheet()
+        inbox.record(admin.id, NotificationKind.GIVEN, "given:csrf", [], params={"number": 1})
         app.config["WTF_CSRF_ENABLED"] = True
         self.client = self.world.client
         self.elsewhere = app.test_client()
@@ -86,6 +90,7 @@ class Site:
             "item_id": select(LostReason.id),
             "field_id": select(CustomField.id).where(CustomField.type == "choice"),
             "pipeline_id": select(Pipeline.id),
+            "notification_id": select(Notification.id),
         }
         rule = next(self.world.app.url_map.iter_rules(endpoint))
         values = {}

@@ -28,12 +28,14 @@ from crm.models import (
     Lead,
     LoginAttempt,
     LostReason,
+    Notification,
     PhoneConnection,
     Pipeline,
     PushSubscription,
     Stage,
     User,
 )
+from crm.settings import email as email_settings
 from crm.timezones import local_today
 from tests import factories
 from tests.conftest import fewer_on_postgresql
@@ -132,6 +134,10 @@ SHOWN_IN_SETTINGS = [
     "/settings/telephony",
     "/settings/import/",
     "/settings/fields",
+    "/settings/email",
+    "/settings/notifications",
+    "/account/notifications",
+    "/notifications/",
 ]
 
 
@@ -245,6 +251,38 @@ def general_fields(world):
         "timezone": sometimes(zones),
         # Refused: the administrator does not use two-step sign-in.
         "two_factor_required": sometimes(st.sampled_from(["", "y"])),
+    }
+
+
+# A server's name that passes is one on this machine: the test message then fails at once,
+# never waiting on a server somewhere else.
+LOCAL_HOSTS = ["127.0.0.1", "localhost"]
+hosts = st.sampled_from(LOCAL_HOSTS) | hostile_text.filter(
+    lambda text: not re.fullmatch(email_settings.HOST, text.strip())
+)
+
+
+def email_fields(world):
+    return {
+        "host": sometimes(hosts),
+        "port": sometimes(st.sampled_from(["1", "25", "587", "0", "65536", "x"])),
+        "security": sometimes(st.sampled_from(["starttls", "tls", "none", "ssl"])),
+        "username": hostile_text,
+        "password": hostile_text,
+        "sender": sometimes(st.sampled_from(["crm@example.com", "nobody", ""])) | hostile_text,
+    }
+
+
+def notification_choices(world):
+    return {
+        "digest": sometimes(st.sampled_from(["", "y"])),
+        "digest_at": sometimes(st.sampled_from(["08:30", "05:00", "25:00", "8:30"])),
+        "reminder": sometimes(st.sampled_from(["", "y"])),
+        "reminder_minutes": sometimes(st.sampled_from(["5", "60", "7", "-1"])),
+        "given": sometimes(st.sampled_from(["", "y"])),
+        "request": sometimes(st.sampled_from(["", "y"])),
+        "weekly": sometimes(st.sampled_from(["", "y"])),
+        "email": sometimes(st.sampled_from(["", "y"])),
     }
 
 
@@ -414,6 +452,14 @@ SETTINGS_FORMS = {
     "settings.option_offered": one("active", "on", "off"),
     "settings.option_delete": nothing,
     "auth.account": account_fields,
+    "settings.email": email_fields,
+    "settings.email_test": lambda world: {
+        "to": sometimes(st.sampled_from(["ada@example.com", "nobody"])) | hostile_text
+    },
+    "notifications.preferences": notification_choices,
+    "notifications.mark_read": nothing,
+    "notifications.mark_all_read": nothing,
+    "notifications.send_my_digest": nothing,
     "intake.new": intake_fields,
     "intake.edit": intake_fields,
     "intake.new_address": nothing,
@@ -487,6 +533,7 @@ def address_values(world, endpoint, data):
         "field_id": lambda: world.ids(CustomField),
         "pipeline_id": lambda: world.ids(Pipeline),
         "subscription_id": lambda: world.ids(PushSubscription),
+        "notification_id": lambda: world.ids(Notification),
     }
     values = {}
     for name in sorted(rule.arguments):

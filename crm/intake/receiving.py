@@ -22,6 +22,7 @@ from crm import clients, custom_fields, funnel, funnel_defaults
 from crm.extensions import db
 from crm.i18n import team_language
 from crm.models import ActivityKind, Lead, Stage, StageKind, utcnow
+from crm.notifications import notices
 
 # The names a site may give each field (compared lower-cased); the first is the documented one.
 FIELD_NAMES = {
@@ -268,7 +269,8 @@ def receive(form, submission):
         with db.session.begin_nested():
             # Inside the savepoint: a refused request adds no kind of contact either.
             kind = request_kind()
-            if lead is None:
+            is_new = lead is None
+            if is_new:
                 lead = funnel.create_lead(
                     None,
                     stage=start_stage(form),
@@ -281,7 +283,8 @@ def receive(form, submission):
                     owner_id=default_owner_id(form),
                     fields=fields,
                 )
-            funnel.log_activity(lead, None, kind, body, occurred_at=utcnow())
+            activity = funnel.log_activity(lead, None, kind, body, occurred_at=utcnow())
+            notices.request_came_in(form, lead, activity, is_new)
     except funnel.FunnelError as error:
         raise IntakeError(error.message, blame.get(error.field, error.field)) from None
     return lead
