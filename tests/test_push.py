@@ -12,6 +12,8 @@ import os
 import stat
 import threading
 import time
+from datetime import date, datetime, timedelta
+from datetime import time as clock
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import http_ece
@@ -27,6 +29,7 @@ from sqlalchemy import func, select
 from crm import create_app, push
 from crm.extensions import db
 from crm.models import PushSubscription, User
+from crm.notifications import dispatch, planning
 from tests import factories
 from tests.conftest import fewer_on_postgresql
 from tests.hostile_inputs import FEWER, hostile_text
@@ -563,3 +566,28 @@ def test_the_count_of_devices_never_grows_for_the_same_browser(client, sam, serv
     for _ in range(3):
         subscribe(client, phone)
     assert db.session.scalar(select(func.count()).select_from(PushSubscription)) == 1
+
+
+# Through the notifications
+
+
+def test_a_reminder_reaches_the_phone_as_a_push_through_the_dispatcher(client, app, sam, service):
+    app.config["BASE_URL"] = "https://crm.example.test"
+    phone = Device(service, "phone")
+    assert subscribe(log_in(client, sam), phone).status_code == 201
+    day = date.today() + timedelta(days=2)
+    due = datetime.combine(day, clock(14))  # stored naive UTC; the person is on UTC
+    lead = factories.lead(title="Acme", owner=sam, next_step_at=due, next_step_note="Call")
+    planning.mark_digest_done(sam.id, day)
+    db.session.commit()
+
+    tally = dispatch.run_pass(now=due - timedelta(minutes=9))
+    assert tally.made == 1
+    [message] = service.received
+    assert f"#{lead.number} Acme" in message["payload"]["title"]
+    assert message["payload"]["url"] == f"https://crm.example.test/leads/{lead.number}"
+    # Tagged with the notice, so a retry replaces it on a device that had it.
+    assert message["payload"]["tag"].startswith("crm-")
+    # Sent once: the next pass has nothing to send.
+    dispatch.run_pass(now=due - timedelta(minutes=8))
+    assert len(service.received) == 1

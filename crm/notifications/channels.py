@@ -74,8 +74,8 @@ EMAIL_TEMPLATES = {
 
 
 class PushChannel:
-    """Web Push through crm.push: `send(user_id, title, body, url)` delivers to each device the
-    person subscribed (and forgets those gone); it raises when the push service fails."""
+    """Web Push through crm.push: `send(user_id, title, body, url, tag)` delivers to each device
+    the person subscribed (and forgets those gone); it raises when the push service fails."""
 
     name = "push"
     kinds = frozenset({NotificationKind.REMINDER, NotificationKind.GIVEN, NotificationKind.REQUEST})
@@ -91,7 +91,14 @@ class PushChannel:
         def send(notification, user, zone):
             with force_locale(user.locale or "en"):
                 words = texts.describe(notification, zone)
-            self.module.send(user.id, words.title, words.body, texts.absolute(words.path))
+            # The tag makes a retry replace the notice on a device that had it already.
+            self.module.send(
+                user.id,
+                words.title,
+                words.body,
+                texts.absolute(words.path),
+                tag=f"crm-{notification.id}",
+            )
             return "pushed"
 
         yield send
