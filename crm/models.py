@@ -826,6 +826,7 @@ class NotificationKind(enum.StrEnum):
     GIVEN = "given"
     REQUEST = "request"
     WEEKLY = "weekly"
+    MISSED_CALL = "missed_call"
 
 
 class Notification(db.Model):

@@ -6,6 +6,7 @@ import hmac
 import json
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import hypothesis
 import pytest
@@ -19,12 +20,14 @@ from crm.models import (
     Call,
     CallStatus,
     Lead,
+    Notification,
     PhoneConnection,
     PlannedStep,
     Role,
     StageKind,
     utcnow,
 )
+from crm.notifications import texts
 from crm.telephony import calls as call_service
 from crm.telephony.tokens import new_token
 from tests import factories
@@ -252,6 +255,22 @@ def test_a_missed_call_plans_a_call_back_now_for_the_owner(client, connection, s
     step = db.session.scalar(select(PlannedStep).where(PlannedStep.ended_at.is_(None)))
     assert step.owner_id == sue.id
     assert the_call().status == CallStatus.MISSED
+    # And tells her, under the bell (and by push and email as she chose), once.
+    (notice,) = db.session.scalars(select(Notification)).all()
+    assert (notice.user_id, notice.kind, notice.lead_id) == (sue.id, "missed_call", lead.id)
+    words = texts.describe(notice, ZoneInfo("UTC"))
+    assert words.title == f"Missed call: #{lead.number} {lead.title}"
+    assert NUMBER in words.body and "A call back is planned." in words.body
+    send(client, connection, event(answered=False, duration_s=0))
+    assert count(Notification) == 1
+
+
+def test_a_missed_call_to_a_lead_of_nobodys_tells_the_managers(client, connection, sam):
+    boss = factories.user(name="Boss", role=Role.MANAGER)
+    factories.lead(owner=None, phone=NUMBER)
+    send(client, connection, event(answered=False, duration_s=0))
+    told = db.session.scalars(select(Notification.user_id)).all()
+    assert boss.id in told and sam.id not in told
 
 
 def test_an_outgoing_call_to_an_unknown_number_waits_unmatched(client, connection, sam):

@@ -78,7 +78,14 @@ class PushChannel:
     the person subscribed (and forgets those gone); it raises when the push service fails."""
 
     name = "push"
-    kinds = frozenset({NotificationKind.REMINDER, NotificationKind.GIVEN, NotificationKind.REQUEST})
+    kinds = frozenset(
+        {
+            NotificationKind.REMINDER,
+            NotificationKind.GIVEN,
+            NotificationKind.REQUEST,
+            NotificationKind.MISSED_CALL,
+        }
+    )
 
     def __init__(self, module):
         self.module = module

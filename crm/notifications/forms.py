@@ -18,6 +18,7 @@ class PreferencesForm(FlaskForm):
     )
     given = BooleanField(_l("When a lead is given to me"))
     request = BooleanField(_l("When a request comes in through a form of mine"))
+    missed_call = BooleanField(_l("When I miss a call from a lead of mine"))
     weekly = BooleanField(_l("A weekly summary of the team on Monday morning"))
     email = BooleanField(_l("Send them by email too, not only here"))
 
@@ -29,6 +30,7 @@ class PreferencesForm(FlaskForm):
             "reminder_minutes": int(self.reminder_minutes.data),
             "given": self.given.data,
             "request": self.request.data,
+            "missed_call": self.missed_call.data,
             "weekly": self.weekly.data,
             "email": self.email.data,
         }

@@ -24,6 +24,7 @@ DEFAULTS = {
     "reminder_minutes": 10,
     "given": True,
     "request": True,
+    "missed_call": True,
     # Managers and administrators only.
     "weekly": True,
 }

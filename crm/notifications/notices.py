@@ -92,3 +92,35 @@ def request_came_in(form, lead, activity, is_new):
             lead_id=lead.id,
             params=params,
         )
+
+
+def missed_call(owner_id, lead, call):
+    """Tell the lead's owner of a call nobody answered, or when nobody owns the lead, the
+    managers and administrators."""
+    from crm.notifications import channels
+
+    db.session.flush()
+    if owner_id is not None:
+        people = [owner_id]
+    else:
+        people = db.session.scalars(
+            select(User.id).where(User.active.is_(True), User.role.in_(inbox.MANAGING_ROLES))
+        ).all()
+    params = {
+        "number": lead.number,
+        "title": lead.title,
+        "from": call.outside_number,
+        "at": call.started_at.isoformat() if call.started_at else None,
+    }
+    for user_id in people:
+        prefs = inbox.preferences_of(user_id)
+        if not prefs["missed_call"]:
+            continue
+        inbox.record(
+            user_id,
+            NotificationKind.MISSED_CALL,
+            f"missed_call:{call.id}:{user_id}",
+            channels.wanted(NotificationKind.MISSED_CALL, prefs),
+            lead_id=lead.id,
+            params=params,
+        )

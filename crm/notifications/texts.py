@@ -105,6 +105,15 @@ def describe(notification, zone):
         title = _("New request: %(lead)s", lead=lead_label(params))
         body = _("From the form “%(form)s”.", form=params.get("form") or "—")
         return Texts(title, body, lead_path(params))
+    if kind == NotificationKind.MISSED_CALL:
+        title = _("Missed call: %(lead)s", lead=lead_label(params))
+        at = parse_moment(params.get("at"))
+        body = _(
+            "%(number)s called at %(time)s. A call back is planned.",
+            number=params.get("from") or "—",
+            time=time_text(at, zone) if at else "",
+        )
+        return Texts(title, body, lead_path(params))
     if kind == NotificationKind.DIGEST:
         return Texts(digest_title(params), digest_line(params), path_for("agenda.index"))
     if kind == NotificationKind.WEEKLY:
