@@ -275,6 +275,12 @@ def device_label(user_agent):
 # Sending
 
 
+def has_devices(user_id):
+    """Whether the person subscribed any device (a notification is then queued for push)."""
+    found = select(PushSubscription.id).where(PushSubscription.user_id == user_id).limit(1)
+    return db.session.scalar(found) is not None
+
+
 def send(user_id, title, body, url, tag=None):
     """Push a notification to each of the person's devices; the number that took it.
 

@@ -24,7 +24,7 @@ class EmailChannel:
     name = "email"
     kinds = EVERY_KIND
 
-    def wants(self, kind, prefs):
+    def wants(self, kind, prefs, _user_id):
         # Without a server nothing is queued: it would only fail, and the list under the bell
         # has it anyway.
         return kind in self.kinds and bool(prefs.get("email", True)) and mail.is_set_up()
@@ -90,8 +90,13 @@ class PushChannel:
     def __init__(self, module):
         self.module = module
 
-    def wants(self, kind, prefs):
-        return kind in self.kinds and bool(prefs.get("push", True))
+    def wants(self, kind, prefs, user_id):
+        # A person with no device subscribed gets no push to fail or to count as sent.
+        return (
+            kind in self.kinds
+            and bool(prefs.get("push", True))
+            and self.module.has_devices(user_id)
+        )
 
     @contextmanager
     def opened(self):
@@ -122,6 +127,7 @@ def registered():
 CHANNELS = {channel.name: channel for channel in registered()}
 
 
-def wanted(kind, prefs):
-    """The names of the channels a notification of `kind` goes out on for these choices."""
-    return [name for name, channel in CHANNELS.items() if channel.wants(kind, prefs)]
+def wanted(kind, prefs, user_id):
+    """The names of the channels a notification of `kind` goes out on for `user_id` with these
+    choices."""
+    return [name for name, channel in CHANNELS.items() if channel.wants(kind, prefs, user_id)]

@@ -53,7 +53,7 @@ def tell_owner(owner_id, given):
     prefs = inbox.preferences_of(owner_id)
     if not active or not prefs["given"]:
         return
-    wanted = channels.wanted(NotificationKind.GIVEN, prefs)
+    wanted = channels.wanted(NotificationKind.GIVEN, prefs, owner_id)
     moment = f"{utcnow():%Y%m%dT%H%M%S%f}"
     if len(given) > ONE_BY_ONE:
         first, by = given[0]
@@ -88,7 +88,7 @@ def request_came_in(form, lead, activity, is_new):
             user_id,
             NotificationKind.REQUEST,
             f"request:{activity.id}:{user_id}",
-            channels.wanted(NotificationKind.REQUEST, prefs),
+            channels.wanted(NotificationKind.REQUEST, prefs, user_id),
             lead_id=lead.id,
             params=params,
         )
@@ -120,7 +120,7 @@ def missed_call(owner_id, lead, call):
             user_id,
             NotificationKind.MISSED_CALL,
             f"missed_call:{call.id}:{user_id}",
-            channels.wanted(NotificationKind.MISSED_CALL, prefs),
+            channels.wanted(NotificationKind.MISSED_CALL, prefs, user_id),
             lead_id=lead.id,
             params=params,
         )

@@ -124,7 +124,7 @@ def send_to(person, kind, key, params, lead_id=None):
         person.user.id,
         kind,
         key,
-        channels.wanted(kind, person.prefs),
+        channels.wanted(kind, person.prefs, person.user.id),
         lead_id=lead_id,
         params=params,
     )

@@ -287,6 +287,8 @@ def test_the_service_worker_keeps_static_files_and_never_a_page(page, page_error
     number, _lead_id = lead
     open_lead(page, base, number)
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    # Ready is the worker activated; the page is its own once the worker has claimed it.
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
     kept = cache_contents(page)
     (name,) = kept
     assert name.startswith("crm-static-")
