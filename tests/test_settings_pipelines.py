@@ -92,7 +92,9 @@ def test_archiving_asks_where_the_open_leads_go(logged_in, admin, stages):
     assert pipeline_named("Renewals").archived_at is not None
     assert db.session.get(Lead, waiting.id).stage_id == stages[1].id
     moves = db.session.scalars(
-        select(StageChange.to_stage_id).where(StageChange.lead_id == waiting.id)
+        select(StageChange.to_stage_id)
+        .where(StageChange.lead_id == waiting.id)
+        .order_by(StageChange.id)
     ).all()
     assert moves[-1] == stages[1].id
     # No longer offered: the board has nothing to switch to.
