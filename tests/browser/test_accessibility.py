@@ -42,6 +42,12 @@ PAGES = [
     "/account",
     "/account/two-step",
     "/account/two-step/on",
+    "/account/notifications",
+    "/notifications/",
+    "/settings/email",
+    "/settings/notifications",
+    "/settings/telephony",
+    "/settings/telephony/new",
 ]
 SIZES = {"laptop": {"width": 1366, "height": 800}, "phone": {"width": 375, "height": 740}}
 
