@@ -175,7 +175,11 @@ def log_in_from(client, email, password=factories.PASSWORD):
 
 def test_an_attacker_elsewhere_cannot_lock_the_owner_out(behind_a_proxy, admin):
     attacker, owner = from_address(behind_a_proxy, ATTACKER), from_address(behind_a_proxy, OWNER)
-    answers = [log_in_from(attacker, admin.email, WRONG).status_code for _ in range(50)]
+    answers = [log_in_from(attacker, admin.email, WRONG).status_code for _ in range(3)]
+    # However slowly the test runs, the rest come within the account's first wait.
+    time_passes(-5)
+    answers += [log_in_from(attacker, admin.email, WRONG).status_code for _ in range(47)]
+    time_passes(5)
     # Three guesses, then the account's wait refuses the rest unchecked.
     assert answers[:3] == [422] * 3 and set(answers[3:]) == {429}
     # Each guess the moment the wait is over doubles it: 1, 2, 4, then 8 seconds, long enough
