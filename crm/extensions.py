@@ -41,6 +41,11 @@ class HoldingSession(Session):
         super().commit()
 
 
+def commits_held():
+    """Whether the app session's commits only flush for now, so what it loaded is not expired."""
+    return bool(db.session.info.get(HELD))
+
+
 db = SQLAlchemy(model_class=Base, session_options={"class_": HoldingSession})
 migrate = Migrate()
 csrf = CSRFProtect()

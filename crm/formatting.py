@@ -1,6 +1,7 @@
 """Template filters: money, dates and "how long ago", in the user's language and zone."""
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from functools import lru_cache
 
 from babel import dates, numbers
@@ -35,10 +36,29 @@ def currency():
 
 
 def money(value):
+    """An amount grouped in the reader's language: whole, or with its cents."""
     if value is None:
         return ""
-    pattern = "#,##0.##" if value == int(value) else "#,##0.00"
-    return numbers.format_decimal(value, format=pattern, locale=user_locale())
+    whole = value == int(value)
+    locale = str(user_locale())
+    if isinstance(value, Decimal | int):
+        # What Babel's "#,##0.##" / "#,##0.00" give (a test holds them equal), at a tenth of
+        # the cost: Python groups and rounds a Decimal the same way, then the locale's signs.
+        return format(value, ",.0f" if whole else ",.2f").translate(number_signs(locale))
+    pattern = "#,##0.##" if whole else "#,##0.00"
+    return numbers.format_decimal(value, format=pattern, locale=locale)
+
+
+@lru_cache(maxsize=16)
+def number_signs(locale):
+    """Python's grouping, decimal and minus signs as `locale` writes them."""
+    return str.maketrans(
+        {
+            ",": numbers.get_group_symbol(locale),
+            ".": numbers.get_decimal_symbol(locale),
+            "-": numbers.get_minus_sign_symbol(locale),
+        }
+    )
 
 
 def tel(phone):

@@ -6,7 +6,6 @@ from functools import lru_cache
 
 from babel import dates
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DecimalField, SelectField, StringField, ValidationError
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, StopValidation
 
@@ -14,6 +13,7 @@ from crm import typed_dates
 from crm.accounts import AccountError, password_problem, unknown_zone_message, update_account
 from crm.args import FIRST_YEAR, LAST_YEAR
 from crm.extensions import db
+from crm.form_base import AppForm
 from crm.formatting import short_time
 from crm.funnel import NOTE_MAX, VALUE_MAX
 from crm.i18n import user_locale
@@ -57,7 +57,7 @@ def offer_zones(field):
     field.choices = zone_choices(user_locale(), keep=field.data)
 
 
-class AccountForm(FlaskForm):
+class AccountForm(AppForm):
     """One's own name, language and zone (My account); an administrator's edit of them."""
 
     name = StringField(_l("Name"), validators=[InputRequired(), Length(max=120)])
@@ -99,7 +99,7 @@ def optional_id(value):
         return -1
 
 
-class ActionForm(FlaskForm):
+class ActionForm(AppForm):
     """A button that changes something: only the CSRF token."""
 
 

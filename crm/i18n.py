@@ -5,7 +5,7 @@ Settings → General), which new accounts also start with; then the configuratio
 """
 
 from flask import current_app, g, has_request_context, request, session
-from flask_babel import get_locale, refresh
+from flask_babel import get_locale, get_translations, refresh
 from flask_login import current_user
 
 from crm import app_settings
@@ -37,9 +37,23 @@ def user_locale():
     return g.user_locale
 
 
+def request_translations():
+    """The request's catalogue, looked up once: a page translates a few dozen strings, and
+    Flask-Babel finds the context, the locale and the domain again for each."""
+    if not has_request_context():
+        return get_translations()
+    # Kept with its locale: a message rendered under force_locale (an email in the
+    # recipient's language) needs that locale's catalogue.
+    locale = get_locale()
+    kept = g.get("translations")
+    if kept is None or kept[0] is not locale:
+        kept = g.translations = (locale, get_translations())
+    return kept[1]
+
+
 def switch_language():
     """After the language or zone changed mid-request: look them up again."""
-    for cached in ("user_locale", "user_zone", "local_today"):
+    for cached in ("user_locale", "user_zone", "local_today", "translations"):
         g.pop(cached, None)
     refresh()
 
@@ -72,6 +86,16 @@ def set_team_language(language):
 
 
 def init_app(app):
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda text: request_translations().ugettext(text),
+        ngettext=lambda one, many, n: request_translations().ungettext(one, many, n),
+        pgettext=lambda context, text: request_translations().upgettext(context, text),
+        npgettext=lambda context, one, many, n: request_translations().unpgettext(
+            context, one, many, n
+        ),
+        newstyle=True,
+    )
+
     @app.context_processor
     def languages():
         return {

@@ -7,7 +7,6 @@ contact is offered, checked and saved one way wherever it is logged.
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -21,6 +20,7 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from crm import funnel
 from crm.extensions import db
+from crm.form_base import AppForm
 from crm.forms import NextStepMixin, OutcomeMixin, attach_error, optional_id, sensible_date
 from crm.idempotency import new_key
 from crm.models import CallStatus, StageKind, utcnow
@@ -30,7 +30,7 @@ from crm.timezones import local_now, to_local, to_utc
 NEXT_STEP_FIELDS = ("next_step_when", "next_step_note", "no_next_step")
 
 
-class LogForm(NextStepMixin, OutcomeMixin, FlaskForm):
+class LogForm(NextStepMixin, OutcomeMixin, AppForm):
     kind_id = SelectField(_l("Kind"), coerce=optional_id, validate_choice=True)
     occurred_at = DateTimeLocalField(_l("When"), validators=[InputRequired(), sensible_date])
     # The time the form offered; sent back unchanged, it means "now" to the second.

@@ -1,12 +1,16 @@
 """Dates shown in the user's time zone."""
 
 from datetime import datetime
+from decimal import Decimal
 
 import pytest
+from babel import numbers
 from flask_babel import force_locale
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from crm.extensions import db
-from crm.formatting import next_step_state, when
+from crm.formatting import money, next_step_state, when
 
 pytestmark = pytest.mark.sqlite_only
 
@@ -64,3 +68,18 @@ def test_ago_words_each_span_as_babel_does_in_both_languages(app):
                 }
                 assert text.endswith(ago_word)
                 assert any(text.startswith(words) for words in worded), (span, text, worded)
+
+
+@given(
+    cents=st.integers(min_value=-(10**15), max_value=10**15),
+    scale=st.sampled_from([1, 10, 100, 1000]),
+)
+# The app is only read: each value is formatted in a request context of its own.
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_money_reads_as_babel_writes_it_in_both_languages(app, cents, scale):
+    """Amounts are grouped and rounded as Babel's patterns would, in English and Russian."""
+    value = Decimal(cents) / scale
+    pattern = "#,##0.##" if value == int(value) else "#,##0.00"
+    for language in ("en", "ru"):
+        with app.app_context(), app.test_request_context(), force_locale(language):
+            assert money(value) == numbers.format_decimal(value, format=pattern, locale=language)

@@ -4,13 +4,13 @@ from datetime import timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField
 from wtforms.validators import Optional, ValidationError
 
 from crm import lists
 from crm.activities import queries
 from crm.extensions import db
+from crm.form_base import AppForm
 from crm.forms import BAD_DATE, optional_id, plausible_year
 
 
@@ -23,7 +23,7 @@ def quick_range(name, today):
     return today, today
 
 
-class FeedForm(FlaskForm):
+class FeedForm(AppForm):
     """Read from the query string; choices are set by the view as {value: label}."""
 
     class Meta:

@@ -130,12 +130,12 @@ def base_conditions(owner_id, stages, where=()):
     return [*conditions, *where]
 
 
-def counts(owner_id, day, stages, quiet_days, where=()):
+def counts(owner_id, day, stages, quiet_days, where=(), conditions=None):
     """{section key: (how many leads meet its condition, how many of them it lists)}, in one
     pass over the person's open leads."""
     if not stages:
         return {}
-    conditions = sections_conditions(day, stages, quiet_days)
+    conditions = conditions or sections_conditions(day, stages, quiet_days)
     listed = listed_conditions(conditions, day)
     shared = [key for key in conditions if key not in STEP_SECTIONS]
     row = db.session.execute(
@@ -150,31 +150,50 @@ def counts(owner_id, day, stages, quiet_days, where=()):
     return {key: (meeting[key], listing[key]) for key in conditions}
 
 
-def section_rows(key, owner_id, day, stages, quiet_days, offset=0, limit=ROWS, where=()):
+def section_rows(
+    key, owner_id, day, stages, quiet_days, offset=0, limit=ROWS, where=(), conditions=None
+):
     """The leads one section lists, a page at a time, with their stage and owner."""
     if not stages:
         return []
-    conditions = sections_conditions(day, stages, quiet_days)
-    ids = db.session.scalars(
+    ids = section_ids(key, owner_id, day, stages, quiet_days, offset, limit, where, conditions)
+    found = leads_by_id(ids)
+    return [found[lead_id] for lead_id in ids if lead_id in found]
+
+
+def section_ids(key, owner_id, day, stages, quiet_days, offset, limit, where, conditions=None):
+    conditions = conditions or sections_conditions(day, stages, quiet_days)
+    return db.session.scalars(
         select(Lead.id)
         .where(*base_conditions(owner_id, stages, where), listed_conditions(conditions, day)[key])
         .order_by(*section_order(key))
         .offset(offset)
         .limit(limit)
     ).all()
-    found = leads_by_id(ids)
-    return [found[lead_id] for lead_id in ids if lead_id in found]
 
 
 def all_sections(owner_id, day, quiet_days, where=()):
+    """Every section with its counts and first rows: the leads of all of them in one query."""
     stages = lists.open_stages()
-    found = counts(owner_id, day, stages, quiet_days, where)
-    sections = []
-    for key in sections_conditions(day, stages, quiet_days) if stages else ():
-        count, listed = found.get(key, (0, 0))
-        rows = section_rows(key, owner_id, day, stages, quiet_days, where=where) if listed else []
-        sections.append(Section(key, count, listed, rows))
-    return sections
+    if not stages:
+        return []
+    # Built once: each stage's stuck condition is a dozen expressions, and six sections use it.
+    conditions = sections_conditions(day, stages, quiet_days)
+    found = counts(owner_id, day, stages, quiet_days, where, conditions)
+    listed_ids = {
+        key: section_ids(key, owner_id, day, stages, quiet_days, 0, ROWS, where, conditions)
+        for key in conditions
+        if found.get(key, (0, 0))[1]
+    }
+    leads = leads_by_id([lead_id for ids in listed_ids.values() for lead_id in ids])
+    return [
+        Section(
+            key,
+            *found.get(key, (0, 0)),
+            [leads[lead_id] for lead_id in listed_ids.get(key, ()) if lead_id in leads],
+        )
+        for key in conditions
+    ]
 
 
 # The calendar of planned next steps

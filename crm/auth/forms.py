@@ -1,5 +1,4 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -10,10 +9,11 @@ from wtforms import (
 )
 from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional
 
+from crm.form_base import AppForm
 from crm.forms import LANGUAGE_CHOICES, PASSWORDS_DIFFER, strong_password, time_zone_field
 
 
-class SetupForm(FlaskForm):
+class SetupForm(AppForm):
     name = StringField(_l("Your name"), validators=[InputRequired(), Length(max=120)])
     email = EmailField(_l("Email"), validators=[InputRequired(), Email(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[InputRequired(), strong_password])
@@ -26,12 +26,12 @@ class SetupForm(FlaskForm):
     sample_data = BooleanField(_l("Fill with sample data to try things out"))
 
 
-class LoginForm(FlaskForm):
+class LoginForm(AppForm):
     email = EmailField(_l("Email"), validators=[InputRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[InputRequired()])
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(AppForm):
     current_password = PasswordField(_l("Current password"), validators=[InputRequired()])
     password = PasswordField(_l("New password"), validators=[InputRequired(), strong_password])
     password_again = PasswordField(
@@ -64,7 +64,7 @@ def recovery_code_field():
     )
 
 
-class SignInCodeForm(FlaskForm):
+class SignInCodeForm(AppForm):
     """The second step of signing in: a code from the app, or a recovery code."""
 
     code = one_time_code_field(_l("Code from your app"))
@@ -79,7 +79,7 @@ class SignInCodeForm(FlaskForm):
         return True
 
 
-class TurnOnTwoStepForm(FlaskForm):
+class TurnOnTwoStepForm(AppForm):
     # The new secret, signed by the server (see crm.auth.two_step): what the QR code shows.
     setup = HiddenField()
     code = one_time_code_field(_l("Code from the app"))
@@ -93,7 +93,7 @@ class TurnOnTwoStepForm(FlaskForm):
         return True
 
 
-class ConfirmTwoStepForm(FlaskForm):
+class ConfirmTwoStepForm(AppForm):
     """Turning two-step sign-in off or making new recovery codes: the password or a code."""
 
     password = PasswordField(_l("Your password"), render_kw={"autocomplete": "current-password"})

@@ -1,12 +1,12 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField
 from wtforms.validators import InputRequired
 
+from crm.form_base import AppForm
 from crm.forms import OutcomeMixin, optional_id
 
 
-class MoveForm(OutcomeMixin, FlaskForm):
+class MoveForm(OutcomeMixin, AppForm):
     stage_id = SelectField(
         _l("Move to"),
         coerce=optional_id,

@@ -4,12 +4,12 @@ button that imports. The mapping has a select per column of the file, so it is b
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, RadioField, SelectField, StringField, ValidationError
 from wtforms.validators import InputRequired, Optional
 
 from crm import custom_fields, lists, parsing
+from crm.form_base import AppForm
 from crm.forms import optional_id
 from crm.imports import fields, team_fields
 from crm.imports.engine import EXISTING_STAGE, NEW_STAGE
@@ -23,7 +23,7 @@ def kind_choices():
     }
 
 
-class UploadForm(FlaskForm):
+class UploadForm(AppForm):
     kind = RadioField(
         _l("What the file holds"),
         choices=kind_choices,
@@ -114,7 +114,7 @@ def mapping_form(job, choices, formdata=None):
     where the file says nothing, and, when the file's dates need it, which comes first."""
     layout, kind = job.layout, job.kind
 
-    class MappingForm(DateOrderMixin, FlaskForm):
+    class MappingForm(DateOrderMixin, AppForm):
         pass
 
     team = custom_fields.active_fields()
@@ -239,7 +239,7 @@ def status_choices(name, stages):
 def questions_form(report, stages, formdata=None):
     """What the dry run could not decide alone: unknown statuses, and the order of dates."""
 
-    class QuestionsForm(DateOrderMixin, FlaskForm):
+    class QuestionsForm(DateOrderMixin, AppForm):
         pass
 
     statuses = list(report.unknown_statuses.items())
@@ -263,5 +263,5 @@ def questions_form(report, stages, formdata=None):
     return form
 
 
-class ApplyForm(FlaskForm):
+class ApplyForm(AppForm):
     skip_errors = BooleanField(_l("Skip the rows with errors and import the rest"))

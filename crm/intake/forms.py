@@ -2,10 +2,10 @@
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from crm.form_base import AppForm
 from crm.forms import optional_id
 from crm.intake import origins
 from crm.models import IntakeReply
@@ -30,7 +30,7 @@ def reply_choices():
     }
 
 
-class IntakeSettingsForm(FlaskForm):
+class IntakeSettingsForm(AppForm):
     """An intake form's settings; the view sets the owner choices as {value: label}."""
 
     name = StringField(

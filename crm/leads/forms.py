@@ -1,7 +1,6 @@
 """Forms for leads. Choices that come from the database are set by views."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DecimalField,
@@ -22,12 +21,13 @@ from wtforms.validators import (
     Optional,
 )
 
+from crm.form_base import AppForm
 from crm.forms import NextStepMixin, finite_number, optional_id
 from crm.funnel import PEOPLE_MAX, TITLE_MAX, VALUE_MAX
 from crm.idempotency import new_key
 
 
-class LeadDetailsForm(NextStepMixin, FlaskForm):
+class LeadDetailsForm(NextStepMixin, AppForm):
     """What identifies a lead; editable on the lead page."""
 
     title = StringField(_l("Title"), validators=[InputRequired(), Length(max=TITLE_MAX)])
@@ -77,7 +77,7 @@ class PersonForm(Form):
     remove = BooleanField(_l("Remove this person"))
 
 
-class PeopleForm(FlaskForm):
+class PeopleForm(AppForm):
     """The lead's people, the main contact first, and a blank one to add someone."""
 
     people = FieldList(FormField(PersonForm), min_entries=1, max_entries=PEOPLE_MAX + 1)

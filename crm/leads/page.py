@@ -10,7 +10,7 @@ from crm import access, custom_fields, funnel, htmx
 from crm.access import activity_or_404, changeable_lead_or_403, lead_or_404
 from crm.args import MAX_ID, id_arg
 from crm.errors import render_error
-from crm.extensions import db
+from crm.extensions import commits_held, db
 from crm.field_inputs import FieldInputs
 from crm.forms import attach_error
 from crm.idempotency import idempotent
@@ -136,8 +136,9 @@ def log_activity(number):
     choices = Choices()
     form = new_log_form(lead, choices, formdata=request.form)
     if save_log(lead, form, choices, current_user):
-        # The commit expired the pick lists; loading them afresh is 4 queries, not 20.
-        return logged(lead, Choices())
+        # A commit expired the pick lists (loading them afresh is 4 queries, not 20); a held
+        # one, waiting for the answer to be stored with it, did not.
+        return logged(lead, choices if commits_held() else Choices())
     return log_form_invalid(lead, form, Choices())
 
 

@@ -1,15 +1,15 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField
 from wtforms.fields.choices import SelectChoice
 
+from crm.form_base import AppForm
 from crm.notifications.inbox import REMINDER_MINUTES
 
 # The digest's hour: every half hour from five in the morning to one in the afternoon.
 DIGEST_TIMES = tuple(f"{hour:02d}:{minute:02d}" for hour in range(5, 13) for minute in (0, 30))
 
 
-class PreferencesForm(FlaskForm):
+class PreferencesForm(AppForm):
     digest = BooleanField(_l("A morning digest on working days"))
     digest_at = SelectField(_l("At"), choices=[SelectChoice(at, at) for at in DIGEST_TIMES])
     reminder = BooleanField(_l("A reminder before each next step that has a time"))

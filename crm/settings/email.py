@@ -5,7 +5,6 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField
@@ -14,6 +13,7 @@ from wtforms.validators import Email, InputRequired, Length, NumberRange, Regexp
 
 from crm import app_settings
 from crm.extensions import db
+from crm.form_base import AppForm
 from crm.models import Delivery, DeliveryState, Notification, NotificationKind, utcnow
 from crm.notifications import dispatch, lease, mail
 from crm.security import admin_required
@@ -27,7 +27,7 @@ def strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class EmailForm(FlaskForm):
+class EmailForm(AppForm):
     host = StringField(
         _l("SMTP server"),
         filters=[strip],
@@ -57,7 +57,7 @@ class EmailForm(FlaskForm):
     )
 
 
-class TestMessageForm(FlaskForm):
+class TestMessageForm(AppForm):
     to = EmailField(
         _l("Send a test message to"),
         filters=[strip],

@@ -1,6 +1,5 @@
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     ColorField,
@@ -28,6 +27,7 @@ from wtforms.validators import (
 from crm import api_tokens, custom_fields, roles
 from crm.access import ColleaguesLeads
 from crm.args import MAX_ID
+from crm.form_base import AppForm
 from crm.forms import (
     BAD_DATE,
     LANGUAGE_CHOICES,
@@ -48,7 +48,7 @@ from crm.models import Role, StageKind
 from crm.pipelines import NAME_MAX as PIPELINE_NAME_MAX
 
 
-class NewUserForm(FlaskForm):
+class NewUserForm(AppForm):
     name = StringField(_l("Name"), validators=[InputRequired(), Length(max=120)])
     email = EmailField(_l("Email"), validators=[InputRequired(), Email(), Length(max=254)])
     role = SelectField(_l("Role"), choices=roles.role_names, default=Role.SALESPERSON.value)
@@ -57,7 +57,7 @@ class NewUserForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[InputRequired(), strong_password])
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(AppForm):
     password = PasswordField(_l("New password"), validators=[InputRequired(), strong_password])
     password_again = PasswordField(
         _l("New password again"),
@@ -78,7 +78,7 @@ def stage_kind_choices():
     }
 
 
-class StageForm(FlaskForm):
+class StageForm(AppForm):
     name = StringField(
         _l("Name"), filters=[strip], validators=[DataRequired(), Length(max=STAGE_NAME_MAX)]
     )
@@ -105,19 +105,19 @@ class StageForm(FlaskForm):
     )
 
 
-class MoveForm(FlaskForm):
+class MoveForm(AppForm):
     """The "Move up" and "Move down" buttons."""
 
     direction = SelectField(choices={"up": "up", "down": "down"})
 
 
-class SwitchForm(FlaskForm):
+class SwitchForm(AppForm):
     """The "Switch off" and "Switch on" buttons."""
 
     active = SelectField(choices={"on": "on", "off": "off"})
 
 
-class RemoveStageForm(FlaskForm):
+class RemoveStageForm(AppForm):
     """Where the leads of a stage being removed go, and why when that stage is a lost one."""
 
     target_stage_id = SelectField(_l("Move its leads to"), coerce=optional_id)
@@ -127,7 +127,7 @@ class RemoveStageForm(FlaskForm):
     )
 
 
-class PipelineForm(FlaskForm):
+class PipelineForm(AppForm):
     """A pipeline's name, to add one or rename it."""
 
     name = StringField(
@@ -137,13 +137,13 @@ class PipelineForm(FlaskForm):
     )
 
 
-class ArchivePipelineForm(FlaskForm):
+class ArchivePipelineForm(AppForm):
     """Where the open leads of a pipeline being archived go."""
 
     target_stage_id = SelectField(_l("Move its open leads to"), coerce=optional_id)
 
 
-class NameForm(FlaskForm):
+class NameForm(AppForm):
     """One entry of the activity kinds or the lost reasons: its name alone."""
 
     name = StringField(_l("Name"), filters=[strip], validators=[DataRequired()])
@@ -153,7 +153,7 @@ class NameForm(FlaskForm):
         self.name.validators = [DataRequired(), Length(max=limit)]
 
 
-class GeneralForm(FlaskForm):
+class GeneralForm(AppForm):
     """Settings → General: every instance-wide setting, saved at once."""
 
     currency = StringField(
@@ -188,7 +188,7 @@ class GeneralForm(FlaskForm):
     )
 
 
-class AuditLogForm(FlaskForm):
+class AuditLogForm(AppForm):
     """The log's filters, read from the query string; choices are set by the view."""
 
     class Meta:
@@ -213,7 +213,7 @@ class AuditLogForm(FlaskForm):
     )
 
 
-class ApiTokenForm(FlaskForm):
+class ApiTokenForm(AppForm):
     """A personal API token's name, on the user's Settings page."""
 
     name = StringField(
@@ -232,7 +232,7 @@ def field_type_choices():
     return {type_.value: str(label) for type_, label in custom_fields.TYPE_LABELS.items()}
 
 
-class FieldFlagsForm(FlaskForm):
+class FieldFlagsForm(AppForm):
     """A field's name, help text and flags: what can change without touching its values."""
 
     label = StringField(
@@ -267,7 +267,7 @@ class NewFieldForm(FieldFlagsForm):
         return [line.strip() for line in lines if line.strip()]
 
 
-class FieldTypeForm(FlaskForm):
+class FieldTypeForm(AppForm):
     """A field's new type; a dry run comes first, then the change itself."""
 
     class Meta:
@@ -277,7 +277,7 @@ class FieldTypeForm(FlaskForm):
     type = SelectField(_l("New type"), choices=field_type_choices)
 
 
-class ConvertForm(FlaskForm):
+class ConvertForm(AppForm):
     """Confirming a type change: the values that do not fit are cleared only if said so."""
 
     type = SelectField(choices=field_type_choices)
@@ -308,7 +308,7 @@ def option_colour_choices(current=None):
     return choices
 
 
-class OptionForm(FlaskForm):
+class OptionForm(AppForm):
     """A choice of a choice field: its name and colour."""
 
     label = StringField(

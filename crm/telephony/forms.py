@@ -2,10 +2,10 @@
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from crm.form_base import AppForm
 from crm.models import PhoneProvider
 
 NAME_MAX = 80
@@ -28,7 +28,7 @@ def provider_choices():
     }
 
 
-class ConnectionForm(FlaskForm):
+class ConnectionForm(AppForm):
     """A connection's settings; `people` ({email: user id}) is set by the view."""
 
     name = StringField(
