@@ -222,9 +222,16 @@ def isolated_environment():
 
 
 def make_app(path, **config):
-    """The app on the SQLite file `path`, or on the database `path` names as a URL."""
+    """The app on the SQLite file `path`, or on the database `path` names as a URL. Without the
+    reminders' loop: its passes would be timed with the requests, and it would outlive the copy
+    it works on."""
     return create_app(
-        {"DATABASE_URL": database_url(path), "SECRET_KEY": "bench " + secrets.token_hex(8)} | config
+        {
+            "DATABASE_URL": database_url(path),
+            "SECRET_KEY": "bench " + secrets.token_hex(8),
+            "NOTIFY_IN_APP": False,
+        }
+        | config
     )
 
 

@@ -4,6 +4,7 @@ The lead page and the agenda's rows both log through it (and render `_log_form.h
 contact is offered, checked and saved one way wherever it is logged.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
@@ -101,18 +102,29 @@ def new_write_up_form(lead, call, choices):
 
 
 def save_log(lead, form, choices, actor):
-    """Log the contact the form describes and commit; False when the form or the funnel
-    refused it, with the reason on the form."""
+    """Log the contact the form describes and commit: the Logged, or None when the form or
+    the funnel refused it, with the reason on the form."""
     if not form.validate():
-        return False
+        return None
     try:
-        log_from_form(lead, form, choices, actor)
+        activity = log_from_form(lead, form, choices, actor)
     except funnel.FunnelError as error:
         db.session.rollback()
         attach_error(form, error.field, error.message)
-        return False
+        return None
+    db.session.flush()
+    # Read before the commit expires it.
+    logged = Logged(activity.id, written_up=bool(form.call_id.data))
     db.session.commit()
-    return True
+    return logged
+
+
+@dataclass(frozen=True)
+class Logged:
+    """What a saved log form made: a new contact, or a call's contact written up."""
+
+    activity_id: int
+    written_up: bool
 
 
 def log_from_form(lead, form, choices, actor):

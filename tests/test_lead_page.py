@@ -407,6 +407,25 @@ def test_backdated_contact_takes_its_place_in_the_timeline(hx, admin, lead, stag
         data=log_data(stages, occurred_at="2020-01-02T10:00", body="An old meeting"),
     )
     assert response.text.index("Call of yesterday") < response.text.index("An old meeting")
+    # Drawn afresh in place, not put on top.
+    assert "HX-Reswap" not in response.headers
+
+
+def test_a_contact_logged_now_is_put_on_top_alone(hx, admin, lead, stages):
+    """The usual case costs one timeline entry, not the page: it goes on top as it is."""
+    hx.post("/login", data={"email": admin.email, "password": factories.PASSWORD})
+    factories.activity(
+        lead, admin, body="Call of yesterday", occurred_at=utcnow() - timedelta(days=2)
+    )
+    # The time the form offered, left as it was: the contact takes this very moment.
+    offered = utcnow().strftime("%Y-%m-%dT%H:%M")
+    data = log_data(stages, body="Just now", occurred_at=offered, offered_time=offered)
+    response = hx.post(f"/leads/{lead.number}/log", data=data)
+    assert response.headers["HX-Retarget"] == "#timeline-items"
+    assert response.headers["HX-Reswap"] == "afterbegin"
+    assert "Just now" in response.text
+    assert "Call of yesterday" not in response.text
+    assert response.text.count('<li class="item') == 1
 
 
 @pytest.mark.parametrize(

@@ -21,10 +21,10 @@ from crm.log_form import LogForm, fill_choices, new_log_form, save_log
 from crm.timezones import to_local, to_utc
 
 
-def timeline_items(lead, choices, before=None):
+def timeline_items(lead, choices, before=None, limit=queries.TIMELINE_PAGE):
     """A page of the lead's timeline, each activity knowing whether the user may correct it;
     and the cursor of the next page (or None)."""
-    items, more = queries.timeline_page(lead, choices.stage_by_id, before=before)
+    items, more = queries.timeline_page(lead, choices.stage_by_id, before=before, limit=limit)
     for item in items:
         if item.activity is not None:
             item.changeable = access.can_change_activity(item.activity, current_user)
@@ -135,31 +135,47 @@ def log_activity(number):
     lead = lead_or_404(number)
     choices = Choices()
     form = new_log_form(lead, choices, formdata=request.form)
-    if save_log(lead, form, choices, current_user):
+    saved = save_log(lead, form, choices, current_user)
+    if saved:
         # A commit expired the pick lists (loading them afresh is 4 queries, not 20); a held
         # one, waiting for the answer to be stored with it, did not.
-        return logged(lead, choices if commits_held() else Choices())
+        return logged(lead, choices if commits_held() else Choices(), saved)
     return log_form_invalid(lead, form, Choices())
 
 
-def logged(lead, choices):
-    """After logging: the timeline's first page afresh (a backdated contact lands in its place),
-    the badge and next step updated, and a fresh form."""
+def logged(lead, choices, saved):
+    """After logging: the new contact on top of the timeline, the badge and next step updated,
+    and a fresh form. A contact that does not land on top (backdated, or a call's written up)
+    has the timeline's first page drawn afresh, so it shows in its place."""
     if not htmx.is_htmx():
         flash(_("Contact logged."), "success")
         return htmx.redirect_to(url_for("leads.show", number=lead.number))
-    items, older_cursor = timeline_items(lead, choices)
-    return htmx.fragment(
+    # The newest two: the new contact on top, with an older entry after it (the timeline was
+    # not empty, so there is no "Nothing logged yet" to replace).
+    newest, _older = timeline_items(lead, choices, limit=2)
+    on_top = (
+        not saved.written_up
+        and len(newest) == 2
+        and newest[0].activity is not None
+        and newest[0].activity.id == saved.activity_id
+    )
+    if on_top:
+        items, older_cursor = newest[:1], None
+    else:
+        items, older_cursor = timeline_items(lead, choices)
+    response = htmx.fragment(
         render_template(
             "leads/_logged.html",
             lead=lead,
             items=items,
             older_cursor=older_cursor,
+            on_top=on_top,
             choices=choices,
             log_form=new_log_form(lead, choices),
             message=_("Contact logged."),
         )
     )
+    return htmx.retarget(response, "#timeline-items", "afterbegin") if on_top else response
 
 
 def log_form_invalid(lead, form, choices):
