@@ -725,6 +725,7 @@ class PhoneProvider(enum.StrEnum):
 
     GENERIC = "generic"
     ZADARMA = "zadarma"
+    MANGO = "mango"
 
 
 class PhoneConnection(db.Model):

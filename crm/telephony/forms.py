@@ -25,6 +25,7 @@ def provider_choices():
             "Any other (the generic event: Asterisk, FreePBX, a script)"
         ),
         PhoneProvider.ZADARMA.value: "Zadarma",
+        PhoneProvider.MANGO.value: "Mango Office",
     }
 
 
