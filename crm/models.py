@@ -726,6 +726,7 @@ class PhoneProvider(enum.StrEnum):
     GENERIC = "generic"
     ZADARMA = "zadarma"
     MANGO = "mango"
+    SIPUNI = "sipuni"
 
 
 class PhoneConnection(db.Model):

@@ -384,19 +384,142 @@ def test_only_mango_is_answered_below_the_address(client, zadarma):
     assert response.status_code == 404
 
 
+# Sipuni: its "events to a script, HTTP API" (URL-encoded fields, GET or POST, `event` in each,
+# {"success": true} expected back), with the fields its deliveries carry.
+
+
+@pytest.fixture
+def sipuni(app, stages, sam):
+    connection = PhoneConnection(
+        name="Sipuni", provider="sipuni", token=new_token(), extensions={"201": sam.id}
+    )
+    db.session.add(connection)
+    db.session.commit()
+    return connection
+
+
+SIPUNI_IN = {
+    "call_id": "1774373436.533962",
+    "src_type": "1",
+    "src_num": CLIENT,
+    "short_src_num": CLIENT,
+    "dst_type": "1",
+    "dst_num": "74951234567",
+    "short_dst_num": "74951234567",
+    "treeName": "Входящая",
+    "channel": "SIP/047593496447128812-00047440",
+}
+SIPUNI_START = SIPUNI_IN | {"event": "1", "timestamp": "1774373436"}
+# What it sends when an extension answers: no numbers, so it only updates the call.
+SIPUNI_ANSWER = {
+    "call_id": "1774373436.533962",
+    "event": "3",
+    "timestamp": "1774373446",
+    "channel": "SIP/070196998783337125-000471d4",
+}
+SIPUNI_END = SIPUNI_IN | {
+    "event": "2",
+    "status": "ANSWER",
+    "call_start_timestamp": "1774373436",
+    "call_answer_timestamp": "1774373446",
+    "timestamp": "1774373501",
+    "last_called": "201",
+    "call_record_link": "https://sipuni.com/api/crm/record?id=1774373436.533962&hash=93247a3b",
+}
+
+
+def sipuni_post(client, connection, fields):
+    return client.post(f"/hooks/calls/{connection.token}", data=fields)
+
+
+def test_sipuni_incoming_call_answered_is_a_contact_to_write_up(client, sipuni, sam):
+    lead = factories.lead(owner=sam, phone="+7 999 123-45-67")
+    for fields in (SIPUNI_START, SIPUNI_ANSWER, SIPUNI_END):
+        response = sipuni_post(client, sipuni, fields)
+        # Sipuni stops sending to an address that does not answer so.
+        assert response.status_code == 200
+        assert response.json == {"success": True}
+    call = db.session.scalar(select(Call))
+    assert (call.external_id, call.direction, call.lead_id) == ("1774373436.533962", "in", lead.id)
+    assert (call.user_id, call.duration_s, call.status) == (sam.id, 55, CallStatus.TO_WRITE_UP)
+    assert call.recording_url == SIPUNI_END["call_record_link"]
+    assert call.started_at == unix(1774373436)
+    # The same event again changes nothing.
+    assert sipuni_post(client, sipuni, SIPUNI_END).json == {"success": True}
+    assert (count(Call), count(Activity)) == (1, 1)
+
+
+def test_sipuni_missed_incoming_call_plans_a_call_back(client, sipuni, sam):
+    lead = factories.lead(owner=sam, phone="+7 999 123-45-67")
+    missed = SIPUNI_END | {"status": "NOANSWER", "call_answer_timestamp": ""}
+    assert sipuni_post(client, sipuni, missed).json == {"success": True}
+    call = db.session.scalar(select(Call))
+    assert (call.status, call.answered) == (CallStatus.MISSED, False)
+    db.session.refresh(lead)
+    assert lead.next_step_at <= utcnow() and "Call back" in lead.next_step_note
+
+
+def test_sipuni_unknown_incoming_number_makes_a_lead_also_by_get(client, sipuni, sam):
+    response = client.get(f"/hooks/calls/{sipuni.token}", query_string=SIPUNI_END)
+    assert response.json == {"success": True}
+    lead = db.session.scalar(select(Lead))
+    assert (lead.phone, lead.source, lead.owner_id) == (CLIENT, "Incoming call", sam.id)
+
+
+def test_sipuni_outgoing_call_not_answered(client, sipuni, sam):
+    factories.lead(owner=sam, phone="+7 999 123-45-67")
+    out = {
+        "call_id": "1774375311.534654",
+        "event": "2",
+        "status": "NOANSWER",
+        "src_type": "2",
+        "src_num": "070196201",
+        "short_src_num": "201",
+        "dst_type": "1",
+        "dst_num": CLIENT,
+        "call_start_timestamp": "1774375312",
+        "timestamp": "1774375331",
+        "last_called": "201",
+        "call_record_link": "https://sipuni.com/api/crm/record?id=1774375311.534654&hash=b5fd52ec",
+    }
+    assert sipuni_post(client, sipuni, out).json == {"success": True}
+    call = db.session.scalar(select(Call))
+    assert (call.direction, call.user_id, call.status) == ("out", sam.id, CallStatus.NOT_ANSWERED)
+
+
+def test_sipuni_what_the_crm_does_not_need_is_answered_and_left(client, sipuni):
+    internal = SIPUNI_END | {"src_type": "2", "src_num": "201", "dst_type": "2", "dst_num": "202"}
+    transfer_leg = SIPUNI_IN | {"event": "4", "timestamp": "1774373450"}
+    for fields in (internal, transfer_leg, SIPUNI_ANSWER, {}):
+        assert sipuni_post(client, sipuni, fields).json == {"success": True}
+    assert count(Call) == 0
+
+
+def test_sipuni_an_event_that_does_not_read_saves_nothing(client, sipuni):
+    response = sipuni_post(client, sipuni, SIPUNI_END | {"call_id": "x" * 200})
+    assert response.status_code == 422
+    assert response.json["success"] is False
+    assert count(Call) == 0
+
+
 # Settings: each provider's secret
 
 
-def test_a_mango_connection_takes_its_api_salt(client, auth, admin, sam):
+def test_a_mango_connection_takes_its_api_salt_and_sipuni_none(client, auth, admin, sam):
     auth.login(admin.email)
     form = {"name": "Mango", "provider": "mango", "secret": MANGO_SALT, "extensions": ""}
     assert client.post("/settings/telephony/new", data=form).status_code == 303
     assert db.session.scalar(select(PhoneConnection.secret)) == MANGO_SALT
     page = client.get("/settings/telephony/new").text
-    assert "Mango Office" in page and "API salt" in page
+    assert "Mango Office" in page and "Sipuni" in page and "API salt" in page
+    form = {"name": "Sipuni", "provider": "sipuni", "secret": "something", "extensions": ""}
+    response = client.post("/settings/telephony/new", data=form)
+    assert response.status_code == 422
+    assert "Sipuni signs nothing" in response.text
+    assert count(PhoneConnection) == 1
 
 
-# Anything sent to a Mango Office address: never a server error, nothing saved on a 4xx
+# Anything sent to a Mango Office or Sipuni address: never a server error, nothing saved on a 4xx
 
 values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=40),
@@ -457,5 +580,42 @@ def test_anything_sent_to_mango_is_answered_without_a_server_error(
     response = mango_post(client, mango, path, notification, sign=None if sign else "0")
     hypothesis.event(f"status {response.status_code}, calls {count(Call)}")
     assert response.status_code in FINE
+    if response.status_code >= 400:
+        assert table_digest(skip={"phone_hits"}) == before
+
+
+sipuni_text = st.sampled_from(["1", "2", "ANSWER", CLIENT, "201", "1774373436", "0", ""])
+sipuni_fields = st.fixed_dictionaries(
+    {
+        "event": st.sampled_from(["1", "2", "3", "4"]) | st.text(max_size=5),
+        "call_id": st.sampled_from(["c-1", "c-2"]) | st.text(max_size=200),
+        "src_type": st.sampled_from(["1", "2", ""]),
+    },
+    optional={
+        name: sipuni_text | st.text(max_size=300)
+        for name in ["dst_type", "src_num", "dst_num", "status", "timestamp"]
+        + ["call_start_timestamp", "call_answer_timestamp", "last_called", "short_src_num"]
+        + ["short_dst_num", "call_record_link"]
+    },
+)
+
+
+@fewer_on_postgresql(
+    settings(
+        max_examples=60,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    ),
+    given(fields=sipuni_fields),
+)
+def test_anything_sent_to_sipuni_is_answered_without_a_server_error(
+    app, client, sipuni, sam, fields
+):
+    app.config["CALLS_MAX_EVENTS"] = 10**6
+    before = table_digest(skip={"phone_hits"})
+    response = sipuni_post(client, sipuni, fields)
+    hypothesis.event(f"status {response.status_code}, calls {count(Call)}")
+    assert response.status_code in FINE
+    assert "success" in response.json
     if response.status_code >= 400:
         assert table_digest(skip={"phone_hits"}) == before

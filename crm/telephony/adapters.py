@@ -4,12 +4,13 @@ request into CallEvents (a Reading, with the answer the provider expects); `answ
 `TAKES_PATHS` is answered at paths below the connection's address too."""
 
 from crm.models import PhoneProvider
-from crm.telephony import generic, mango, zadarma
+from crm.telephony import generic, mango, sipuni, zadarma
 
 MODULES = {
     PhoneProvider.GENERIC: generic,
     PhoneProvider.ZADARMA: zadarma,
     PhoneProvider.MANGO: mango,
+    PhoneProvider.SIPUNI: sipuni,
 }
 
 
