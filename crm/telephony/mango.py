@@ -101,8 +101,8 @@ def call_event(data):
         "to": to,
         "user": employee.get("extension"),
     }
-    # The moment a leg is answered is not when the call began.
-    started_at = moment(data.get("timestamp")) if kind == "started" else None
+    # Only a leg's appearing tells when the call began, not its connecting (to the voice menu too).
+    started_at = moment(data.get("timestamp")) if state == "Appeared" else None
     return with_start(events.read(generic), started_at)
 
 
