@@ -725,6 +725,8 @@ class PhoneProvider(enum.StrEnum):
 
     GENERIC = "generic"
     ZADARMA = "zadarma"
+    MANGO = "mango"
+    SIPUNI = "sipuni"
 
 
 class PhoneConnection(db.Model):

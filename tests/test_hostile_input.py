@@ -753,6 +753,8 @@ PATH_VALUES = {
     "table": ["stages", "losses", "nope"],
     "key": ["overdue", "today", "week", "unplanned", "stuck", "quiet", "nope"],
     "token": ["x" * 43, "nope"],
+    # What a phone system adds to its connection's address (Mango Office's paths).
+    "rest": ["", "events/call", "events/summary", "nope"],
 }
 
 

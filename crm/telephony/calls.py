@@ -46,6 +46,9 @@ def receive(connection, event):
     """Record `event` (a CallEvent) of a call through `connection`; returns the Call. An event
     of a call already ended changes nothing, so a replayed or repeated one is harmless."""
     call = find(connection, event.call_id)
+    if call is None and event.direction is None:
+        # An event that does not say which way the call goes only updates a known call.
+        return None
     if call is not None and call.ended_at is not None:
         if call.recording_url is None and event.recording_url:
             # Some phone systems tell of the recording after the call ended.
@@ -60,6 +63,15 @@ def receive(connection, event):
         # each lookup would flush it.
         with db.session.no_autoflush:
             finish(connection, call, event.user)
+    return call
+
+
+def record(connection, recording):
+    """Give a known call the recording told of apart from its events (Mango Office sends it
+    so); the call, or None when no call has that id."""
+    call = find(connection, recording.call_id)
+    if call is not None and call.recording_url is None:
+        call.recording_url = recording.recording_url
     return call
 
 

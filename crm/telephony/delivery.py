@@ -10,13 +10,15 @@ from flask_babel import gettext as _
 
 @dataclass(frozen=True)
 class Delivery:
-    """What arrived: the method, the query and form fields, the raw body and the headers."""
+    """What arrived: the method, the query and form fields, the raw body and the headers; `path`
+    is what followed the connection's address (Mango Office adds /events/call and alike)."""
 
     method: str
     args: dict = field(default_factory=dict)
     form: dict = field(default_factory=dict)
     body: bytes = b""
     headers: dict = field(default_factory=dict)
+    path: str = ""
 
     def header(self, name):
         wanted = name.lower()

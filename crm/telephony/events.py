@@ -39,7 +39,8 @@ class CallEvent:
 
     call_id: str
     event: str
-    direction: str
+    # None when the sender did not say: the event then only updates a call already known.
+    direction: str | None
     from_number: str | None = None
     to_number: str | None = None
     # The extension, number or email naming the person who answered or made the call.
@@ -53,10 +54,14 @@ class CallEvent:
     @property
     def outside_number(self):
         """The other party's number: the caller's on an incoming call, else the one called."""
+        if self.direction is None:
+            return None
         return self.from_number if self.direction == "in" else self.to_number
 
     @property
     def inside_number(self):
+        if self.direction is None:
+            return None
         return self.to_number if self.direction == "in" else self.from_number
 
 
@@ -71,12 +76,27 @@ def read_json(body):
     return read(data)
 
 
-def read(data):
-    """The generic event from a dict of its fields (as the README documents them)."""
+@dataclass(frozen=True)
+class Recording:
+    """A call's recording, told of apart from the call's events (Mango Office does)."""
+
+    call_id: str
+    recording_url: str
+
+
+def read(data, direction_known=True):
+    """The generic event from a dict of its fields (as the README documents them). An
+    adapter whose provider leaves the direction out of some events reads them with
+    `direction_known=False`."""
+    direction = data.get("direction")
     return CallEvent(
         call_id=text(data.get("call_id"), CALL_ID_MAX, "call_id", required=True),
         event=choice(data.get("event"), KINDS, "event"),
-        direction=choice(data.get("direction"), DIRECTIONS, "direction"),
+        direction=(
+            None
+            if direction is None and not direction_known
+            else choice(direction, DIRECTIONS, "direction")
+        ),
         from_number=text(data.get("from"), NUMBER_MAX, "from"),
         to_number=text(data.get("to"), NUMBER_MAX, "to"),
         user=text(data.get("user"), USER_MAX, "user"),
@@ -147,6 +167,14 @@ def moment(value, field):
     if not 2000 <= parsed.year <= 2200:
         raise EventError(_("“%(field)s” must be a date and time (ISO 8601).", field=field), field)
     return parsed.replace(microsecond=0)
+
+
+def recording(call_id, url):
+    """A recording's event, checked as the generic event's fields are."""
+    return Recording(
+        call_id=text(call_id, CALL_ID_MAX, "call_id", required=True),
+        recording_url=link(url, "recording_url"),
+    )
 
 
 SAFE_LINK = re.compile(r"https?://[^\s\"'<>]+")

@@ -25,6 +25,8 @@ def provider_choices():
             "Any other (the generic event: Asterisk, FreePBX, a script)"
         ),
         PhoneProvider.ZADARMA.value: "Zadarma",
+        PhoneProvider.MANGO.value: "Mango Office",
+        PhoneProvider.SIPUNI.value: "Sipuni",
     }
 
 
@@ -49,6 +51,13 @@ class ConnectionForm(AppForm):
     )
     people = {}
     mapping = {}
+
+    def validate_secret(self, field):
+        """Sipuni signs nothing: a secret would only look like protection."""
+        if field.data and self.provider.data == PhoneProvider.SIPUNI:
+            raise ValidationError(
+                _l("Sipuni signs nothing: leave the secret empty, the address is the key.")
+            )
 
     def validate_extensions(self, field):
         """One "extension email" a line; the mapping read goes to `self.mapping`."""

@@ -18,6 +18,8 @@ from crm.telephony.tokens import TOKEN_FORMAT
 
 # An event is a few fields: anything larger is not one.
 BODY_MAX = 64 * 1024
+# What a provider adds to the address: Mango Office's "events/summary" and alike.
+PATH_MAX = 100
 
 
 @bp.before_app_request
@@ -35,23 +37,26 @@ def connection_by_token(token):
     return connection
 
 
-@bp.route("/hooks/calls/<token>", methods=["GET", "POST"])
+@bp.route("/hooks/calls/<token>", methods=["GET", "POST"], defaults={"rest": ""})
+@bp.route("/hooks/calls/<token>/<path:rest>", methods=["GET", "POST"])
 @csrf.exempt
-def hook(token):
+def hook(token, rest):
     """Take a phone system's call events: each updates its call, and an ended call becomes a
-    contact to write up, a new lead, a call back or a call to sort out."""
+    contact to write up, a new lead, a call back or a call to sort out. Only a provider that
+    adds its own path to the address (Mango Office) is answered past the address itself."""
     connection = connection_by_token(token)
-    if connection is None:
+    adapter = adapters.of(connection.provider) if connection is not None else None
+    if adapter is None or (rest and not adapters.takes_paths(adapter)) or len(rest) > PATH_MAX:
         return reply(adapters.of(None), Refused(404, _("There is no connection at this address.")))
-    adapter = adapters.of(connection.provider)
     try:
-        reading = adapter.read(connection, delivery())
+        reading = adapter.read(connection, delivery(rest))
         wait = throttle.admit(connection)
         if wait is not None:
             raise Refused(
                 429, _("Too many events: try again in %(n)d seconds.", n=wait), retry_after=wait
             )
-        received = [calls.receive(connection, event) for event in reading.events]
+        received = [take(connection, event) for event in reading.events]
+        received = [call for call in received if call is not None]
     except events.EventError as error:
         db.session.rollback()
         return reply(adapter, Refused(422, error.message, error.field))
@@ -65,7 +70,14 @@ def hook(token):
     return respond(answer)
 
 
-def delivery():
+def take(connection, event):
+    """What one event does: a recording joins its call, anything else updates its call."""
+    if isinstance(event, events.Recording):
+        return calls.record(connection, event)
+    return calls.receive(connection, event)
+
+
+def delivery(path=""):
     """The request as the adapters read it; too large or unreadable is refused."""
     try:
         body = request.get_data(cache=True)
@@ -80,6 +92,7 @@ def delivery():
         form=form,
         body=body,
         headers=dict(request.headers),
+        path=path,
     )
 
 
