@@ -6,6 +6,7 @@ import hmac
 import json
 import re
 from datetime import timedelta
+from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
 import hypothesis
@@ -14,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from crm import access
 from crm.extensions import db
 from crm.models import (
     Activity,
@@ -27,12 +29,13 @@ from crm.models import (
     StageKind,
     utcnow,
 )
-from crm.notifications import texts
+from crm.notifications import inbox, texts
 from crm.telephony import calls as call_service
 from crm.telephony.tokens import new_token
 from tests import factories
 from tests.conftest import fewer_on_postgresql
 from tests.hostile_inputs import table_digest
+from tests.querycount import counting_queries
 
 SECRET = "a shared secret"
 NUMBER = "+7 (999) 123-45-67"
@@ -537,3 +540,216 @@ def test_a_call_before_the_planned_time_does_not_keep_it(client, connection, sam
     send(client, connection, event(direction="out", **{"from": "101", "to": NUMBER}))
     step = db.session.scalar(select(PlannedStep).where(PlannedStep.lead_id == lead.id))
     assert step.kept_by_activity_id is None
+
+
+# The card of a call ringing, through the bell's poll
+
+
+class CallCardPage(HTMLParser):
+    """The call card's place in what the bell's poll answers: whether a card is there, and its
+    heading, lead link and text."""
+
+    def __init__(self, text):
+        super().__init__()
+        self.in_place = self.in_card = self.in_heading = False
+        self.card = None
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if attrs.get("id") == "call-card":
+            self.in_place = True
+        elif self.in_place and "call-card" in (attrs.get("class") or "").split():
+            self.in_card = True
+            self.card = {"call": attrs["data-call"], "heading": "", "text": "", "links": []}
+            self.card["labelled"] = attrs.get("aria-labelledby")
+        elif self.in_card and tag == "h2":
+            self.in_heading = True
+        elif self.in_card and tag == "a":
+            self.card["links"].append(attrs["href"])
+        elif self.in_card and tag == "button":
+            self.card["button"] = attrs.get("aria-label")
+
+    def handle_endtag(self, tag):
+        if tag == "h2":
+            self.in_heading = False
+        elif tag == "section":
+            self.in_card = False
+        elif tag == "div" and not self.in_card:
+            self.in_place = False
+
+    def handle_data(self, data):
+        if self.in_card:
+            self.card["text"] += data
+            if self.in_heading:
+                self.card["heading"] += data
+
+
+def polled_card(client):
+    """The card the bell's poll shows the logged-in person (asked as a page behind would)."""
+    response = client.get("/notifications/bell?version=")
+    assert response.status_code == 200
+    assert 'id="call-card" hx-swap-oob="innerHTML"' in response.text
+    card = CallCardPage(response.text).card
+    if card is not None:
+        card["text"] = " ".join(card["text"].split())
+    return card
+
+
+def version_of(user):
+    return inbox.bell(user.id)[1]
+
+
+def ringing(**fields):
+    return event(event="started", answered=None, duration_s=None, recording_url=None) | fields
+
+
+def test_a_call_ringing_from_a_lead_shows_its_card_to_whoever_it_rings_for(
+    client, connection, sam, auth
+):
+    lead = factories.lead(title="Romashka", owner=sam, phone=NUMBER)
+    factories.activity(
+        lead, sam, body="Asked for the price list.", occurred_at=utcnow() - timedelta(days=3)
+    )
+    auth.login(sam.email)
+    assert polled_card(client) is None
+    before = version_of(sam)
+
+    assert send(client, connection, ringing()).status_code == 200
+    assert version_of(sam) > before
+    card = polled_card(client)
+    assert card["heading"] == "Incoming call" and card["labelled"] == "call-card-title"
+    assert card["links"] == [f"/leads/{lead.number}"]
+    assert f"#{lead.number} Romashka" in card["text"]
+    assert "Cold" in card["text"]
+    assert NUMBER in card["text"]
+    assert "Last contact: Call, 3 days ago: Asked for the price list." in card["text"]
+    assert card["button"] == "Dismiss"
+    # The lead is known while it rings, no contact made yet.
+    call = the_call()
+    assert (call.status, call.lead_id, call.user_id) == (CallStatus.GOING, lead.id, sam.id)
+    assert count(Activity) == 1
+
+    send(client, connection, ringing(event="answered"))
+    assert polled_card(client)["heading"] == "Call in progress"
+
+    answered = version_of(sam)
+    send(client, connection, event())
+    assert version_of(sam) > answered
+    assert polled_card(client) is None
+    assert the_call().status == CallStatus.TO_WRITE_UP
+
+
+def test_the_card_is_for_the_lead_s_owner_when_the_call_names_nobody(
+    app, client, connection, sam, auth
+):
+    sue = factories.user(name="Sue")
+    lead = factories.lead(owner=sue, phone=NUMBER)
+    send(client, connection, ringing(user=None, to="+7 495 000-00-00"))
+    auth.login(sam.email)
+    assert polled_card(client) is None
+    auth.logout()
+    auth.login(sue.email)
+    assert polled_card(client)["links"] == [f"/leads/{lead.number}"]
+
+
+def test_a_call_to_a_lead_of_nobody_s_shows_to_whoever_may_see_it(
+    app, client, connection, sam, auth
+):
+    sue = factories.user(name="Sue")
+    admin = factories.admin(name="Ada")
+    lead = factories.lead(owner=None, phone=NUMBER)
+    versions = {person.id: version_of(person) for person in (sam, sue, admin)}
+    send(client, connection, ringing(user=None))
+    for person in (sam, sue, admin):
+        assert version_of(person) > versions[person.id]
+        auth.login(person.email)
+        assert polled_card(client)["links"] == [f"/leads/{lead.number}"]
+        auth.logout()
+
+
+def test_a_lead_hidden_from_the_person_shows_no_card(app, client, connection, sam, auth):
+    # Extension 101 is Sam's, but the lead is Sue's and the team hides colleagues' leads.
+    access.set_colleagues_leads(access.ColleaguesLeads.HIDDEN)
+    db.session.commit()
+    sue = factories.user(name="Sue")
+    factories.lead(owner=sue, phone=NUMBER)
+    send(client, connection, ringing())
+    assert the_call().user_id == sam.id and the_call().lead_id is not None
+    auth.login(sam.email)
+    assert polled_card(client) is None
+    auth.logout()
+    auth.login(sue.email)
+    # Meant for Sam, who took it: not Sue's card either.
+    assert polled_card(client) is None
+
+
+def test_an_outgoing_call_or_an_unknown_number_shows_no_card(client, connection, sam, auth):
+    auth.login(sam.email)
+    send(client, connection, ringing())
+    assert polled_card(client) is None
+    factories.lead(owner=sam, phone=NUMBER)
+    send(
+        client, connection, ringing(call_id="c-2", direction="out", **{"from": "101", "to": NUMBER})
+    )
+    assert polled_card(client) is None
+
+
+def test_a_call_whose_end_never_came_stops_showing(client, connection, sam, auth):
+    factories.lead(owner=sam, phone=NUMBER)
+    long_ago = (utcnow() - call_service.CARD_FOR - timedelta(minutes=1)).isoformat() + "Z"
+    send(client, connection, ringing(started_at=long_ago))
+    auth.login(sam.email)
+    assert polled_card(client) is None
+    send(client, connection, ringing(call_id="c-2"))
+    assert polled_card(client) is not None
+    later = utcnow() + call_service.CARD_FOR
+    assert call_service.ringing_for(sam, now=later) is None
+
+
+def test_a_call_ringing_leaves_the_unchanged_poll_its_two_reads(client, connection, sam, auth):
+    auth.login(sam.email)
+    for n in range(3):
+        factories.lead(owner=sam, phone=f"+7 999 000-00-0{n}")
+        send(client, connection, ringing(call_id=f"c-{n}", **{"from": f"+7 999 000-00-0{n}"}))
+    version = version_of(sam)
+    with counting_queries() as statements:
+        assert client.get(f"/notifications/bell?version={version}").status_code == 204
+    reads = [statement for statement in statements if statement.startswith("SELECT")]
+    assert len(reads) == 2
+
+
+def test_the_changed_poll_reads_as_much_for_one_call_as_for_many(client, connection, sam, auth):
+    auth.login(sam.email)
+
+    def changed_poll_statements():
+        with counting_queries() as statements:
+            assert polled_card(client) is not None
+        return len(statements)
+
+    factories.activity(factories.lead(owner=sam, phone=NUMBER), sam)
+    send(client, connection, ringing())
+    one = changed_poll_statements()
+    for n in range(5):
+        lead = factories.lead(owner=sam, phone=f"+7 999 000-00-0{n}")
+        factories.activity(lead, sam)
+        send(client, connection, ringing(call_id=f"c-{n}", **{"from": f"+7 999 000-00-0{n}"}))
+    assert changed_poll_statements() == one
+
+
+def test_every_event_of_a_call_again_changes_nothing(client, connection, sam):
+    factories.lead(owner=sam, phone=NUMBER)
+    sequence = [ringing(), ringing(event="answered"), event()]
+    for sent in sequence:
+        send(client, connection, sent)
+    before = table_digest(skip={"phone_hits"})
+    for sent in sequence:
+        assert send(client, connection, sent).status_code == 200
+    assert table_digest(skip={"phone_hits"}) == before
+    assert count(Activity) == 1
+
+
+def test_a_page_has_the_card_s_place_announced_politely(client, connection, sam, auth):
+    auth.login(sam.email)
+    page = client.get("/agenda/").text
+    assert '<div id="call-card" class="call-card-place" aria-live="polite"></div>' in page

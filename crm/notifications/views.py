@@ -1,6 +1,7 @@
 """The list under the bell, its poll, and one's own choices of what is sent."""
 
 import json
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -13,9 +14,11 @@ from crm import htmx
 from crm.args import id_arg
 from crm.extensions import db
 from crm.forms import ActionForm
+from crm.leads.queries import last_contacts
 from crm.models import NotificationKind, utcnow
 from crm.notifications import bp, dispatch, inbox, mail, planning, texts
 from crm.notifications.forms import PreferencesForm
+from crm.telephony import calls
 from crm.timezones import user_zone
 
 PAGE = 50
@@ -47,20 +50,47 @@ def index():
 @login_required
 def bell():
     """The bell's poll: 204 while nothing changed since `version`, else the bell drawn again
-    (with what an open tab should pop up)."""
+    (with what an open tab should pop up), and the card of a call ringing for the person, or
+    none."""
     unread, version = inbox.bell(current_user.id)
     if request.args.get("version", "") == str(version):
         return htmx.no_content()
     response = htmx.fragment(
         render_template(
-            "notifications/_bell.html",
+            "notifications/_polled.html",
             unread=unread,
             version=version,
             alerts=alerts_json(),
+            card=call_card(),
         )
     )
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@dataclass(frozen=True)
+class CallCard:
+    """A call ringing from a lead's number, as its card shows it."""
+
+    call: object
+    lead: object
+    stage: object
+    # The lead's last contact before this call (a leads.queries.ContactHint), or None.
+    hint: object
+    # How long the card stays up at most if the phone system never tells of the call's end.
+    seconds_left: int
+
+
+def call_card():
+    """The card of the call ringing or going on for the person from a lead they may see, or
+    None: two reads, the call (by its status and start) and the lead's last contact."""
+    found = calls.ringing_for(current_user)
+    if found is None:
+        return None
+    call, lead, stage = found
+    hint = last_contacts([lead]).get(lead.last_activity_id)
+    left = calls.CARD_FOR - (utcnow() - call.started_at)
+    return CallCard(call, lead, stage, hint, max(int(left.total_seconds()), 0))
 
 
 def alerts_json():

@@ -7,17 +7,24 @@ on the other party's number, and when it ends it becomes what the team needs of 
 - outgoing to a number no lead has, or a number open leads of different people share: it
   waits for a person to attach it to a lead (or make one) or to pick the lead.
 
+While an incoming call from a lead's number rings or goes on, whoever it is meant for sees the
+lead's card in any page they have open: each event of such a call moves their bell's version on,
+so the bell's poll, which reads nothing else while nothing changed, draws the card (or takes it
+away) on its next round.
+
 Like the funnel service this knows nothing of HTTP: the hook (crm.telephony.hooks) reads the
 request into CallEvents and hands them here.
 """
 
+from datetime import timedelta
+
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from crm import clients, funnel
+from crm import access, clients, funnel
 from crm.args import id_arg
 from crm.extensions import db
 from crm.i18n import team_language
@@ -40,6 +47,9 @@ AMBIGUOUS = object()
 # The calls a person owes a write-up or a choice, which the agenda lists.
 OWED = (CallStatus.TO_WRITE_UP,)
 TO_SORT = (CallStatus.UNMATCHED, CallStatus.TO_PICK)
+# A call shows its lead's card this long after it started at most: one whose end the phone
+# system never told of does not stay on the screen.
+CARD_FOR = timedelta(minutes=10)
 
 
 def receive(connection, event):
@@ -54,15 +64,21 @@ def receive(connection, event):
             # Some phone systems tell of the recording after the call ended.
             call.recording_url = event.recording_url
         return call
+    shown_to = set()
     if call is None:
         call = start(connection, event)
     else:
+        shown_to = card_audience(call)
         take_details(call, event)
+        if event.event != "ended":
+            ring(connection, call, event.user)
     if event.event == "ended":
         # The call's row is written once, with what it became, rather than field by field as
         # each lookup would flush it.
         with db.session.no_autoflush:
             finish(connection, call, event.user)
+    # The card shows, changes or goes away for whoever saw it and whoever sees it now.
+    redraw_bells(shown_to | card_audience(call))
     return call
 
 
@@ -93,6 +109,9 @@ def start(connection, event):
         answered=False,
     )
     take_details(call, event)
+    if event.event != "ended":
+        # Before the row is written, so that it is written once.
+        ring(connection, call, event.user)
     try:
         with db.session.begin_nested():
             db.session.add(call)
@@ -120,11 +139,25 @@ def take_details(call, event):
         call.answered = bool(event.duration_s)
 
 
+def ring(connection, call, named_user):
+    """The call goes on: who it is for and, for an incoming one, the lead it comes from, known
+    while it rings, so that its card shows. Matched again when it ends, as a person's lead can
+    change meanwhile."""
+    call.user_id = person_behind(connection, named_user, inside_number(call)) or call.user_id
+    if call.direction != "in" or call.lead_id is not None or not recent(call):
+        return
+    found = matching_row(call.outside_number, call.user_id)
+    if found is not None and found is not AMBIGUOUS:
+        call.lead_id = found.id
+
+
 def finish(connection, call, named_user):
     """The call ended: make it what the team needs (see the module's docstring)."""
     call.ended_at = utcnow()
-    if call.user_id is None:
-        call.user_id = person_behind(connection, named_user, inside_number(call))
+    # Whoever the end names took the call (a call put through ends with its last person).
+    call.user_id = person_behind(connection, named_user, inside_number(call)) or call.user_id
+    # The lead is matched afresh: the one known while it rang waits for the end's verdict.
+    call.lead_id = None
     found = matching_lead(call.outside_number, call.user_id)
     if found is AMBIGUOUS:
         call.status = CallStatus.TO_PICK
@@ -217,6 +250,73 @@ def active_user(user_id):
     return db.session.scalar(select(User.id).where(User.id == user_id, User.active))
 
 
+# The card of a call ringing
+
+
+def recent(call, now=None):
+    return call.started_at >= (now or utcnow()) - CARD_FOR
+
+
+def shows_card(call):
+    """Whether the call shows its lead's card: incoming from a known lead, going on, recent."""
+    return (
+        call.status == CallStatus.GOING
+        and call.direction == "in"
+        and call.lead_id is not None
+        and recent(call)
+    )
+
+
+def card_audience(call):
+    """The ids of the people the call's card is for: the person it rings for when known, else
+    the lead's owner, else (a lead of nobody's) everyone active; the poll shows it only to
+    those of them who may see the lead."""
+    if not shows_card(call):
+        return set()
+    if call.user_id is not None:
+        return {call.user_id}
+    owner_id = db.session.scalar(select(Lead.owner_id).where(Lead.id == call.lead_id))
+    if owner_id is not None:
+        return {owner_id}
+    return set(db.session.scalars(select(User.id).where(User.active.is_(True))))
+
+
+def redraw_bells(user_ids):
+    """Have these people's bells redraw on their next poll (with the card, or without)."""
+    if not user_ids:
+        return
+    from crm.notifications import inbox  # noqa: PLC0415 (it reads the agenda, which reads calls)
+
+    inbox.touch(user_ids)
+
+
+def ringing_for(user, now=None):
+    """The newest call from a lead's number ringing or going on for `user`, on a lead they may
+    see: (call, lead, stage), or None. Off the index of (status, started_at)."""
+    since = (now or utcnow()) - CARD_FOR
+    meant = or_(
+        Call.user_id == user.id,
+        and_(Call.user_id.is_(None), or_(Lead.owner_id == user.id, Lead.owner_id.is_(None))),
+    )
+    return db.session.execute(
+        select(Call, Lead, Stage)
+        .join(Lead, Lead.id == Call.lead_id)
+        .join(Stage, Stage.id == Lead.stage_id)
+        .where(
+            Call.status == CallStatus.GOING,
+            Call.started_at >= since,
+            Call.direction == "in",
+            meant,
+            *access.lead_scope(user),
+        )
+        .order_by(Call.started_at.desc(), Call.id.desc())
+        .limit(1)
+    ).first()
+
+
+# Matching a number to a lead
+
+
 def candidates(number):
     """The leads one of whose people has this number: newest first, with owner and whether
     open. Empty for a number too short to name anyone."""
@@ -233,9 +333,18 @@ def candidates(number):
 
 
 def matching_lead(number, user_id=None):
-    """The lead a call with `number` belongs to: the caller's newest open lead; open leads of
-    different people: the newest of `user_id`'s (who took the call), else AMBIGUOUS; no open
-    lead: the newest kept lead, else the newest. None when no lead has the number."""
+    """The lead a call with `number` belongs to (see matching_row), AMBIGUOUS or None."""
+    found = matching_row(number, user_id)
+    if found is None or found is AMBIGUOUS:
+        return found
+    return db.session.get(Lead, found.id)
+
+
+def matching_row(number, user_id=None):
+    """The candidate row of the lead a call with `number` belongs to: the caller's newest open
+    lead; open leads of different people: the newest of `user_id`'s (who took the call), else
+    AMBIGUOUS; no open lead: the newest kept lead, else the newest. None when no lead has the
+    number."""
     found = candidates(number)
     open_leads = [row for row in found if row.kind == StageKind.OPEN and not row.archived]
     if open_leads:
@@ -245,9 +354,9 @@ def matching_lead(number, user_id=None):
             if not theirs:
                 return AMBIGUOUS
             open_leads = theirs
-        return db.session.get(Lead, open_leads[0].id)
+        return open_leads[0]
     kept = [row for row in found if not row.archived] or found
-    return db.session.get(Lead, kept[0].id) if kept else None
+    return kept[0] if kept else None
 
 
 def call_kind():
