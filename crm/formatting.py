@@ -6,6 +6,7 @@ from functools import lru_cache
 
 from babel import dates, numbers
 from flask_babel import gettext as _
+from markupsafe import Markup, escape
 
 from crm import app_settings, custom_fields, lists
 from crm.i18n import user_locale
@@ -21,6 +22,8 @@ def init_app(app):
     app.add_template_filter(first_line)
     app.add_template_filter(tel)
     app.add_template_global(next_step_state)
+    app.add_template_global(next_step)
+    app.add_template_global(compact_hint)
     app.add_template_global(currency)
     app.add_template_global(custom_fields.as_text, "field_text")
     app.add_template_global(lists.stage_label)
@@ -69,7 +72,11 @@ def tel(phone):
 
 def when(moment):
     """A stored datetime as the user reads it: the date, and the time unless it is midnight."""
-    local = to_local(moment)
+    return local_when(to_local(moment))
+
+
+def local_when(local):
+    """`when` of a moment already in the user's zone."""
     if local is None:
         return ""
     locale = str(user_locale())
@@ -133,10 +140,70 @@ def first_line(text, limit=80):
 
 def next_step_state(moment):
     """overdue, today, later or none: the colour cue of a next step (by the user's calendar)."""
-    if moment is None:
+    return local_step_state(to_local(moment))
+
+
+def local_step_state(local):
+    if local is None:
         return "none"
-    day = to_local(moment).date()
+    day = local.date()
     today = local_today()
     if day < today:
         return "overdue"
     return "today" if day == today else "later"
+
+
+# Two widgets every list, board card and agenda row shows, written here rather than as Jinja
+# macros: a board draws some 200 of each, and a macro call costs more than what it writes.
+
+
+def next_step_labels():
+    return {
+        "states": {"overdue": _("Overdue:"), "today": _("Today:")},
+        "no_next_step": _("No next step"),
+    }
+
+
+def next_step(lead, labels=None, with_id=True, oob=False, note_line=None):
+    """A lead's next step: when, in its colour cue (overdue and today said in words too, for
+    screen readers), and the note.
+
+    - labels: the words, looked up once for a page of many steps (as `next_step_labels`).
+    - with_id: the stable id (lead-42-next-step) that an out-of-band update replaces; oob=True
+      is that update. Off where a lead can be shown twice on a page (the agenda's sections).
+    - note_line: the note's first line, at most that many characters, on a line of its own
+      after the step, as a narrow table cell shows it; by default the whole note follows " · ".
+    """
+    at, note = lead.next_step_at, lead.next_step_note
+    local = to_local(at)
+    state = local_step_state(local)
+    labels = labels or next_step_labels()
+    html = [f'<span class="next-step next-step-{state}"']
+    if with_id:
+        html.append(f' id="lead-{int(lead.id)}-next-step"')
+    if oob:
+        html.append(' hx-swap-oob="true"')
+    html.append(">")
+    if at:
+        said = labels["states"].get(state)
+        if said:
+            html.append(f'<span class="visually-hidden">{escape(said)} </span>')
+        html.append(escape(local_when(local)))
+        if note and not note_line:
+            html.append(f" · {escape(note)}")
+    else:
+        html.append(escape(labels["no_next_step"]))
+    html.append("</span>")
+    if note_line and at and note:
+        html.append(f'<span class="next-step-note">{escape(first_line(note, note_line))}</span>')
+    return Markup("".join(html))  # noqa: S704 (every value in it was escaped above)
+
+
+def compact_hint(hint, never_contacted):
+    """The last contact with a lead as one line of text (a board card, an agenda row): its
+    kind, how long ago, and the first line of what was said; or `never_contacted`."""
+    if not hint:
+        return never_contacted
+    said = first_line(hint.body)
+    line = f"{hint.kind}, {ago(hint.occurred_at)}"
+    return f"{line}: {said}" if said else line

@@ -32,9 +32,11 @@ def user_locale():
     """The request's locale, looked up once (Flask-Babel looks it up on every call)."""
     if not has_request_context():
         return get_locale()
-    if "user_locale" not in g:
+    try:
+        return g.user_locale
+    except AttributeError:
         g.user_locale = get_locale()
-    return g.user_locale
+        return g.user_locale
 
 
 def request_translations():

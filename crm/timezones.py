@@ -71,9 +71,11 @@ def user_zone():
     """The user's zone, looked up once per request (Flask-Babel looks it up on every call)."""
     if not has_request_context():
         return get_timezone()
-    if "user_zone" not in g:
+    try:
+        return g.user_zone
+    except AttributeError:
         g.user_zone = get_timezone()
-    return g.user_zone
+        return g.user_zone
 
 
 def zone_of(user):
@@ -222,9 +224,11 @@ def local_today():
     """The user's date; worked out once per request, as a list asks for it on every row."""
     if not has_request_context():
         return local_now().date()
-    if "local_today" not in g:
+    try:
+        return g.local_today
+    except AttributeError:
         g.local_today = local_now().date()
-    return g.local_today
+        return g.local_today
 
 
 def day_bounds(day):

@@ -179,10 +179,11 @@ def card_ids(wanted, filters, stages, now):
     return found
 
 
-def load_cards(ids_by_column):
-    """The leads with their stage and owner, and the last contact hints, in two queries."""
+def load_cards(ids_by_column, stages):
+    """The leads with their stage (one of `stages`) and owner, and the last contact hints, in
+    two queries."""
     all_ids = [lead_id for ids in ids_by_column.values() for lead_id in ids]
-    leads = leads_by_id(all_ids)
+    leads = leads_by_id(all_ids, stages)
     hints = last_contacts(leads.values())
     cards = {
         stage_id: [leads[lead_id] for lead_id in ids if lead_id in leads]

@@ -144,7 +144,7 @@ def build_columns(view, stages, shown=None, only=None, changed_only=False):
             wanted[stage.id] = (0, cards)
         columns.append(column)
     ids = queries.card_ids(wanted, filters, stages, view.now)
-    cards, hints = queries.load_cards(ids)
+    cards, hints = queries.load_cards(ids, stages)
     for column in columns:
         column.cards = cards.get(column.stage.id, [])
     return columns, hints
