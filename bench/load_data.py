@@ -12,7 +12,7 @@ from werkzeug.security import generate_password_hash
 
 from bench import copy_to_postgres, run
 from crm.extensions import db
-from crm.models import Activity, Lead, Role, Stage, StageKind, User
+from crm.models import Activity, Lead, Pipeline, Role, Stage, StageKind, User
 
 # Lead pages each salesperson keeps coming back to during the run.
 LEADS_PER_SALESPERSON = 200
@@ -141,8 +141,14 @@ def prepare_team(url, seed=1):
 
 def pick_work(users, password, seed):
     manager = next(u for u in users if u.role in (Role.ADMIN, Role.MANAGER))
+    # The boards show the first pipeline: the moved card goes between two of its stages.
+    pipeline_id = db.session.scalar(
+        Pipeline.in_order().where(Pipeline.archived_at.is_(None)).with_only_columns(Pipeline.id)
+    )
     open_stages = db.session.scalars(
-        select(Stage.id).where(Stage.kind == StageKind.OPEN).order_by(Stage.position)
+        select(Stage.id)
+        .where(Stage.kind == StageKind.OPEN, Stage.pipeline_id == pipeline_id)
+        .order_by(Stage.position)
     ).all()
     # The open lead whose next step is the most overdue: the board shows it first.
     moved_id, moved, stage = db.session.execute(

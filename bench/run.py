@@ -399,7 +399,8 @@ def operations(meta, stages, app, api_token):
         Op("lead_page", "GET", f"/leads/{number}"),
         Op("log_activity", "POST", f"/leads/{number}/log", htmx=True, data=stages),
         Op("activities_feed", "GET", "/activities/"),
-        Op("board", "GET", "/board/"),
+        # Counted afresh each time, as after a write (boards share the counts until the next).
+        Op("board", "GET", "/board/", before=analytics_cache.forget_all),
         # An open board asking whether anything changed, when nothing did.
         Op("board_poll_unchanged", "GET", lambda: unchanged_poll(app), htmx=True),
         Op("notifications_poll_unchanged", "GET", lambda: unchanged_bell(app), htmx=True),

@@ -512,3 +512,17 @@ def test_the_board_in_russian(client, auth, stages):
     html = board(client)
     assert "Переместить" in html
     assert "1 лид" in html
+
+
+def test_boards_share_their_column_counts_until_the_next_write(logged_in, admin, stages):
+    """Open boards asking after a write count the leads once between them, and a write
+    shows at once: the counts are kept for the data version they were read at."""
+    funnel.create_lead(admin, stage=stages[0], title="Baltic Timber")
+    db.session.commit()
+    first = count_queries(logged_in, "/board/")
+    assert count_queries(logged_in, "/board/") < first
+    funnel.create_lead(admin, stage=stages[0], title="Volga Glass")
+    db.session.commit()
+    page = logged_in.get("/board/").text
+    column = page[page.index(f'id="column-{stages[0].id}"') :]
+    assert "2 leads" in column[: column.index("</header>")]

@@ -20,9 +20,13 @@ _results = OrderedDict()
 _lock = threading.Lock()
 
 
-def remember(report, key, compute):
-    """The result of `compute()` for `report` and `key` at the current data version."""
-    full_key = (report, key, data_version.current(db.session))
+def remember(report, key, compute, version=None):
+    """The result of `compute()` for `report` and `key` at the current data version (or at
+    `version`, read by the caller before anything `compute` reads)."""
+    if version is None:
+        version = data_version.current(db.session)
+    # The database too: a process may serve several (tests do), each counting from 0.
+    full_key = (db.engine.url, report, key, version)
     with _lock:
         if full_key in _results:
             _results.move_to_end(full_key)

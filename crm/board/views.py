@@ -13,6 +13,7 @@ from wtforms.fields.choices import SelectChoice
 
 from crm import access, custom_fields, data_version, field_filters, funnel, htmx, lists
 from crm.access import lead_by_id_or_404, restricted_to
+from crm.analytics import cache as analytics_cache
 from crm.args import id_arg, text_arg
 from crm.board import bp, queries
 from crm.board.forms import MoveForm
@@ -117,7 +118,7 @@ def read_shown(args):
     return shown
 
 
-def build_columns(view, stages, shown=None, only=None, changed_only=False):
+def build_columns(view, stages, version, shown=None, only=None, changed_only=False):
     """The columns of `stages` (all of them, or the ids in `only`), with their cards; with
     `changed_only`, only those whose signature differs from the one the page has, so a poll
     loads no cards it would throw away.
@@ -128,7 +129,7 @@ def build_columns(view, stages, shown=None, only=None, changed_only=False):
     """
     shown = shown or {}
     filters = view.filters()
-    summaries = queries.summaries(stages, filters, view.now)
+    summaries = shared_summaries(stages, filters, view.now, version)
     columns, wanted = [], {}
     for stage in stages:
         if only is not None and stage.id not in only:
@@ -148,6 +149,22 @@ def build_columns(view, stages, shown=None, only=None, changed_only=False):
     for column in columns:
         column.cards = cards.get(column.stage.id, [])
     return columns, hints
+
+
+def shared_summaries(stages, filters, now, version):
+    """Every column's count, total and signature. After each write every open board asks for
+    them, and each would count the open leads again: boards with the same filters share them
+    until the data version moves on (read before they are counted, so they are never older
+    than it), and for a minute at most, as the closed columns count what closed within the
+    period, which moves with the clock."""
+    key = (tuple(stage.id for stage in stages), filters, now.replace(second=0, microsecond=0))
+    try:
+        hash(key)
+    except TypeError:
+        return queries.summaries(stages, filters, now)
+    return analytics_cache.remember(
+        "board_summaries", key, lambda: queries.summaries(stages, filters, now), version
+    )
 
 
 def card_labels():
@@ -209,7 +226,7 @@ def index():
     view.remember_pipeline()
     stages = view.stages()
     version = data_version.current(db.session)
-    columns, hints = build_columns(view, stages)
+    columns, hints = build_columns(view, stages, version)
     return htmx.render(
         "board/index.html",
         "board/_board.html",
@@ -237,7 +254,7 @@ def changes():
     if set(shown) != {stage.id for stage in stages}:
         # A stage was added or removed: the page's columns no longer fit, load it afresh.
         return htmx.refresh(htmx.no_content())
-    columns, hints = build_columns(view, stages, shown, changed_only=not reset)
+    columns, hints = build_columns(view, stages, version, shown, changed_only=not reset)
     return updated_version(board_context(view, stages, columns, hints, version))
 
 
@@ -258,7 +275,7 @@ def column(stage_id):
     cards = request.args.get("cards", "")
     count = min(int(cards), queries.CARDS_MAX) if cards.isdecimal() and cards.isascii() else 0
     version = data_version.current(db.session)
-    columns, hints = build_columns(view, stages, {stage_id: (count, "")}, only={stage_id})
+    columns, hints = build_columns(view, stages, version, {stage_id: (count, "")}, only={stage_id})
     context = board_context(view, stages, columns, hints, version)
     return render_template("board/_column.html", column=columns[0], **context)
 
