@@ -30,6 +30,7 @@ import argparse
 import json
 import random
 import secrets
+import shutil
 import threading
 import time
 import urllib.parse
@@ -186,7 +187,10 @@ def serve_and_drive(url, team, options, scratch):
     finally:
         for server in servers:
             server.stop()
-    outcome["server_logs"] = [server.log_path for server in servers]
+            # Each request's line (time, path, user), to find what the slowest ones met.
+            if server.log_path.exists():
+                shutil.copy(server.log_path, run.DATA_DIR / f"load-{server.name}.log")
+    outcome["server_logs"] = [str(run.DATA_DIR / f"load-{s.name}.log") for s in servers]
     return outcome
 
 
@@ -200,6 +204,7 @@ def drive(bases, team, options):
     sellers = open_sellers(bases, team, options, recorder)
     boards = open_boards(bases, team, options, recorder)
     managers = open_managers(bases, team, options, recorder)
+    warm_up(sellers, managers, team)
     mover = Board(Browser(bases[0], recorder, 0), index=-1)
     mover.browser.login(team.manager, team.password)
     mover.open()
@@ -302,20 +307,36 @@ def open_boards(bases, team, options, recorder):
     return boards
 
 
+def warm_up(sellers, managers, team):
+    """Each page a few times before the clock starts, untimed: a worker draws a page's
+    templates the first time it serves it (a few hundred milliseconds), once a deployment."""
+    for browser, numbers in sellers[:WARM_UP_ROUNDS]:
+        query = urllib.parse.urlencode({"q": team.searches[0], "owner": ""})
+        browser.fetch("GET", f"/leads/?{query}")
+        browser.fetch("GET", f"/leads/{numbers[0]}")
+    for browser in managers[:1]:
+        for _round in range(WARM_UP_ROUNDS):
+            for path in REPORTS:
+                browser.fetch("GET", path)
+
+
 def work_leads(browser, numbers, searches, deadline, think, rng):
-    """A salesperson: find a lead, open it, log the contact just made; again."""
+    """A salesperson: find a lead, open it, log the contact just made; again. People do not
+    click in step: each starts within the first pause, and a pause is `think` on average, from
+    half to one and a half of it."""
+    pause(rng.uniform(0, think), deadline)
     while time.monotonic() < deadline:
         query = urllib.parse.urlencode({"q": rng.choice(searches), "owner": ""})
         headers = browser.htmx_headers("input#lead-search", "div#lead-rows", "/leads/")
         browser.timed("search", "GET", f"/leads/?{query}", OK, headers=headers)
-        pause(think, deadline)
+        pause(think * rng.uniform(0.5, 1.5), deadline)
         number = rng.choice(numbers)
         page = browser.timed("lead_page", "GET", f"/leads/{number}", OK)
         if page is None:
             continue
-        pause(think, deadline)
+        pause(think * rng.uniform(0.5, 1.5), deadline)
         log_contact(browser, number, page.body, rng.choice(NOTES))
-        pause(think, deadline)
+        pause(think * rng.uniform(0.5, 1.5), deadline)
 
 
 def log_contact(browser, number, page, note):
@@ -333,6 +354,10 @@ def log_contact(browser, number, page, note):
     fields["next_step_when"] = fields.get("next_step_when") or "+3"
     headers = browser.htmx_headers("form#log-form", "ol#timeline-items", f"/leads/{number}")
     browser.timed("log_activity", "POST", path, OK, form=fields, headers=headers)
+
+
+# Enough requests of each kind that every worker of two servers has drawn each page.
+WARM_UP_ROUNDS = 8
 
 
 def pause(seconds, deadline):

@@ -853,6 +853,7 @@ class Gunicorn:
 
     def __init__(self, url, scratch, workers=1, threads=4, name="gunicorn", env=None, options=()):
         self.base = f"http://127.0.0.1:{free_port()}"
+        self.name = name
         instance = scratch / f"{name}-instance"
         instance.mkdir(exist_ok=True)
         env = os.environ | (env or {})

@@ -62,9 +62,11 @@ def create_app(test_config=None):
     register_blueprints(app)
 
     from crm import cli, notifications
+    from crm.analytics import cache as analytics_cache
 
     cli.init_app(app)
     notifications.init_app(app)
+    analytics_cache.init_app(app)
 
     if app.config["PROXY_COUNT"]:
         n = int(app.config["PROXY_COUNT"])

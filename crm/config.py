@@ -67,6 +67,9 @@ class Defaults:
     # Tests never start it.
     NOTIFY_IN_APP = True
     NOTIFY_INTERVAL_SECONDS = 45
+    # How long a report may leave out colleagues' latest changes (never the viewer's own):
+    # a year's figures are counted once in that time, not after every contact a team logs.
+    REPORTS_MAY_LAG_SECONDS = 30
 
 
 def load(app, config=None):

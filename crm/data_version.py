@@ -6,6 +6,7 @@ number. A session event bumps it once per transaction that writes leads, activit
 funnel's settings, so no write path can forget to.
 """
 
+from flask import g, has_request_context
 from sqlalchemy import event, insert, select, update
 from sqlalchemy.orm import Session
 
@@ -23,6 +24,8 @@ from crm.models import (
 NAME = "data"
 WATCHED = (Lead, Activity, StageChange, Stage, ActivityKind, LostReason, User)
 BUMPED = "data_version_bumped"
+# Kept on `g`: the version this request's latest write made (crm.analytics.cache reads it).
+WROTE = "crm_wrote_version"
 counters = Counter.__table__
 
 
@@ -43,12 +46,18 @@ def bump(session):
     if session.info.get(BUMPED):
         return
     connection = session.connection()
-    bumped = connection.execute(
-        update(counters).where(counters.c.name == NAME).values(value=counters.c.value + 1)
-    )
-    if bumped.rowcount == 0:
-        connection.execute(insert(counters).values(name=NAME, value=1))
+    made = connection.execute(
+        update(counters)
+        .where(counters.c.name == NAME)
+        .values(value=counters.c.value + 1)
+        .returning(counters.c.value)
+    ).scalar()
+    if made is None:
+        made = 1
+        connection.execute(insert(counters).values(name=NAME, value=made))
     session.info[BUMPED] = True
+    if has_request_context():
+        setattr(g, WROTE, max(g.get(WROTE, 0), made))
 
 
 @event.listens_for(Session, "before_flush")

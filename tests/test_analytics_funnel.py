@@ -12,7 +12,7 @@ import pytest
 from crm import funnel
 from crm.analytics import cache
 from crm.extensions import db
-from crm.models import LostReason, Role, utcnow
+from crm.models import LostReason, Role, Stage, utcnow
 from tests import factories
 from tests.analytics_pages import csv_rows, listed, report_page
 from tests.querycount import count_queries
@@ -304,6 +304,33 @@ def test_a_write_anywhere_shows_on_the_next_view(app, logged_in, stages, history
     after = report_page(logged_in, OCTOBER)
     assert numbers(after, stages[REQUESTED])["still"] == "1"
     assert numbers(after, stages[REQUESTED])["passed"] == "2"
+
+
+def test_a_report_may_lag_a_colleagues_write_but_never_ones_own(
+    app, logged_in, stages, history, admin, monkeypatch
+):
+    """While a team logs contact after contact, a report is counted once in
+    REPORTS_MAY_LAG_SECONDS, not for every look; what the viewer changed shows at once."""
+    monkeypatch.setitem(app.config, "REPORTS_MAY_LAG_SECONDS", 30)
+    cache.forget_all()
+    assert numbers(report_page(logged_in, OCTOBER), stages[REQUESTED])["still"] == "2"
+    # A colleague moves a lead: the report, counted a moment ago, may leave it out for now.
+    made = db.session.scalars(db.select(Stage).where(Stage.position == MADE)).one()
+    funnel.move_lead(history["A"], made, None, at=at(30))
+    db.session.commit()
+    assert numbers(report_page(logged_in, OCTOBER), stages[REQUESTED])["still"] == "2"
+    # Once the lag is over it counts afresh.
+    monkeypatch.setitem(app.config, "REPORTS_MAY_LAG_SECONDS", 0)
+    assert numbers(report_page(logged_in, OCTOBER), stages[REQUESTED])["still"] == "1"
+    monkeypatch.setitem(app.config, "REPORTS_MAY_LAG_SECONDS", 30)
+    # The viewer's own write, through a page, shows on their next look.
+    lead = history["D"]
+    response = logged_in.post(
+        f"/board/leads/{lead.id}/move",
+        data={"stage_id": str(made.id), "from_stage_id": str(lead.stage_id)},
+    )
+    assert response.status_code < 400
+    assert numbers(report_page(logged_in, OCTOBER), stages[REQUESTED])["still"] == "0"
 
 
 def test_an_unchanged_view_is_served_from_the_kept_result(logged_in, stages, history):

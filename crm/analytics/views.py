@@ -33,7 +33,7 @@ def report_or_404(slug):
 
 def result_of(report, filters):
     key = (filters.key(), report.moves_with())
-    return cache.remember(report.slug, key, lambda: report.compute(filters))
+    return cache.remember(report.slug, key, lambda: report.compute(filters), may_lag=True)
 
 
 # The filters offer the active team and the first sources by name: the one chosen is added
