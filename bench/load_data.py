@@ -57,7 +57,7 @@ def postgres_from(sqlite, server_url, name, data_dir):
     params = sqlite.meta["params"]
     if meta_path.exists() and exists(server_url, name):
         meta = json.loads(meta_path.read_text())
-        if meta.get("params") == params:
+        if meta.get("params") == params and meta.get("copy") == copy_to_postgres.VERSION:
             run.say(f"Reusing PostgreSQL database {name} ({params['leads']:,} leads).")
             return run.Dataset(name, url, meta, server_url=server_url)
     run.say(f"Copying {sqlite.path} into PostgreSQL database {name} ...")
@@ -66,6 +66,7 @@ def postgres_from(sqlite, server_url, name, data_dir):
     started = time.perf_counter()
     copy_to_postgres.load(sqlite.path, url.render_as_string(hide_password=False))
     meta = {key: value for key, value in sqlite.meta.items() if key != "bytes"}
+    meta["copy"] = copy_to_postgres.VERSION
     meta["build_seconds"] = round(time.perf_counter() - started, 1)
     data_dir.mkdir(parents=True, exist_ok=True)
     # Written last: a copy cut short leaves no parameters, so the next run copies again.
