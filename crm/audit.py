@@ -14,6 +14,7 @@ from decimal import Decimal
 from flask import has_request_context
 from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import PASSIVE_NO_INITIALIZE
 
 from crm.extensions import db
 from crm.models import Activity, AuditEntry, Lead, LeadPerson, Stage, User, utcnow
@@ -118,12 +119,17 @@ def entry(instance, action, field=None, old=None, new=None):
 def changes(instance):
     """The entries for an updated row: one per recorded field that really changed."""
     model = type(instance)
-    # Read once: each read of `attrs` builds the whole collection again.
-    attrs = inspect(instance).attrs
-    if model is Lead:
-        yield from field_changes(instance, attrs["fields"].history)
+    state = inspect(instance)
+    # Only an attribute set since the row was loaded has its old value kept, so only those can
+    # have changed: an import moving 10,000 leads asks for the history of two or three fields
+    # of each, not of all twelve.
+    touched = state.committed_state
+    if model is Lead and "fields" in touched:
+        yield from field_changes(instance, state.get_history("fields", PASSIVE_NO_INITIALIZE))
     for field in FIELDS[model]:
-        history = attrs[field].history
+        if field not in touched:
+            continue
+        history = state.get_history(field, PASSIVE_NO_INITIALIZE)
         if not history.has_changes():
             continue
         old = history.deleted[0] if history.deleted else None
