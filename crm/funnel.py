@@ -566,6 +566,17 @@ def move_lead(
     A lost stage needs a reason; a won stage needs the deal's value if the lead has none.
     Returns the StageChange, or None when the lead is already in that stage.
     """
+    change = moved(lead, stage, actor, at, activity, lost_reason, lost_note, value)
+    if change is None:
+        return None
+    change = StageChange(**change)
+    db.session.add(change)
+    return change
+
+
+def moved(lead, stage, actor, at=None, activity=None, lost_reason=None, lost_note=None, value=None):
+    """What `move_lead` does to the lead, under its rules; returns the row of the stage change
+    for the caller to write (None when the lead is already in that stage)."""
     check_may_change(lead, actor)
     if stage is None:
         raise FunnelError(_("Choose a stage from the list."), "stage")
@@ -575,9 +586,8 @@ def move_lead(
     record_outcome(lead, stage.kind, lost_reason.id if lost_reason else None, lost_note, value)
     if stage.kind != StageKind.OPEN:
         plan_next_step(lead, actor, None, None, activity)
-    change = StageChange(**stage_change(lead, stage.id, at or utcnow(), actor_id(actor), activity))
+    change = stage_change(lead, stage.id, at or utcnow(), actor_id(actor), activity)
     lead.stage = stage
-    db.session.add(change)
     return change
 
 
@@ -818,16 +828,18 @@ def apply_contact(
     lost_note=None,
     value=None,
     steps_waiting=True,
+    in_bulk=False,
 ):
     """What a contact just written (an Activity, or a Contact) does to its lead: it answers the
     steps whose time had come, moves the lead to `stage` if that is another, and is kept as the
     lead's newest contact if it is. `steps_waiting` False spares the search for steps to answer
-    on a lead known to have none. Returns the stage change, or None."""
+    on a lead known to have none. Returns the stage change, or None; `in_bulk`, the row of it,
+    for `write_stage_changes` to write with others."""
     if steps_waiting:
         keep_steps(lead, contact)
     change = None
     if stage is not None and stage.id != lead.stage_id:
-        change = move_lead(
+        change = (moved if in_bulk else move_lead)(
             lead,
             stage,
             actor,
@@ -1119,6 +1131,12 @@ def write_contacts(rows):
         row["id"] = contact_id
     db.session.execute(insert(Activity.__table__), rows)
     return [Contact(row["id"], row["occurred_at"]) for row in rows]
+
+
+def write_stage_changes(rows):
+    """Write the stage changes `apply_contact` made in bulk, with one statement."""
+    if rows:
+        db.session.execute(insert(StageChange.__table__), rows)
 
 
 def leads_with_steps_to_answer(lead_ids):

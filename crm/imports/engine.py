@@ -1441,8 +1441,8 @@ class ActivityImport(Runner):
                 change = self.apply_to_lead(lead, item, next(contacts), lead.id in steps_waiting)
                 if change is not None:
                     changes.append(change)
-        # Given their ids, the stage changes the contacts made go in with one statement.
-        funnel.assign_ids(changes)
+        # The stage changes the contacts made go in with one statement, the leads with a flush.
+        funnel.write_stage_changes(changes)
         db.session.flush()
 
     def author_of(self, item, lead):
@@ -1462,6 +1462,7 @@ class ActivityImport(Runner):
                 lost_note=item.contact.note,
                 value=item.value,
                 steps_waiting=steps_waiting,
+                in_bulk=True,
             )
         except funnel.FunnelError as error:
             raise ImportFailed(
