@@ -182,6 +182,31 @@ def entries(session):
             yield entry(instance, "deleted", old=getattr(instance, NAMES[type(instance)]))
 
 
+def record_new_leads(leads):
+    """Record leads written without the ORM (an import's new ones) as created, as the session
+    event records a new lead: its people are part of its creation."""
+    if db.session.info.get(PAUSED) or not leads:
+        return
+    actor_id, at = acting_user_id(), utcnow()
+    db.session.execute(
+        insert(AuditEntry.__table__),
+        [
+            {
+                "subject": SUBJECTS[Lead],
+                "subject_id": lead.id,
+                "lead_id": lead.id,
+                "action": "created",
+                "field": None,
+                "old": None,
+                "new": getattr(lead, NAMES[Lead]),
+                "actor_id": actor_id,
+                "at": at,
+            }
+            for lead in leads
+        ],
+    )
+
+
 def record_field_changes(changes, actor):
     """Record (lead id, field key, old value, new value) changes written without the ORM, as
     the session event would have, by `actor` (None: the system)."""
