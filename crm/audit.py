@@ -3,7 +3,8 @@
 A session event reads what each flush writes (the ORM's own record of every attribute's old
 and new value) and adds one row per changed field to `audit_entries`, in the same transaction:
 a change is recorded exactly when it is saved, whichever page, command or API call made it.
-Bulk inserts that pass the ORM by (the demo data, an import's activities) are not recorded.
+Bulk inserts that pass the ORM by (the demo data, an import's activities) are not recorded,
+but for an import's new leads, recorded as created by `record_new_leads`.
 """
 
 import json

@@ -461,8 +461,9 @@ def enter_lead(lead, actor, stage=None, at=None, number=None):
     (now) in `stage` (the first open one), numbered `number` (the next free one). Not saved
     yet: `save_new_leads` saves it. `lead` may be a PastLead, saved without the ORM."""
     lead.stage = stage or first_stage()
-    # The ORM would set it on saving: a lead written in bulk has it now.
-    lead.stage_id = lead.stage.id
+    if lead.stage is not None:
+        # The ORM would set it on saving: a lead written in bulk has it now.
+        lead.stage_id = lead.stage.id
     number = Counter.take("lead") if number is None else number
     mark_new(lead, actor_id(actor), at or utcnow(), number)
     return lead

@@ -8,10 +8,11 @@ whatever order the file has them in, are sorted in a scratch SQLite file beside 
 
 Every row of the funnel is written by `crm.funnel`, under its rules, as `create_lead` and
 `log_activity` write them one at a time (the tests compare the two): a new lead's details are
-checked by `set_details`, the lead made new by `enter_lead` and saved with its first stage
-change and step by `save_new_leads`, a chunk at a time; details change through `update_lead`;
-contacts are written by `write_contacts`, a batch at a time, and `apply_contact` does what each
-does to its lead (answering steps, moving it with `move_lead`).
+checked by `set_details` (on a plain `PastLead`, not one of the ORM's), the lead made new by
+`enter_lead` and saved with its first stage change and step by `save_new_leads`, a chunk at a
+time; details change through `update_lead`; contacts are written by `write_contacts`, a batch
+at a time, and `apply_contact` does what each does to its lead (answering steps, moving it as
+`move_lead` does, its stage changes written together by `write_stage_changes`).
 """
 
 import json
@@ -836,8 +837,8 @@ class LeadImport(Runner):
         row.stage = context.stage(values)
         row.lost_reason, row.lost_note = context.reason(values, "lost_reason")
         # Checked and cleaned as the funnel does it, on a lead not saved (unless the row makes
-        # a new one): a plain one, which the funnel writes in bulk, as ten thousand of the ORM's
-        # cost more to make than to check.
+        # a new one): a plain one, which the funnel writes in bulk. On one of the ORM's, half of
+        # the time reading a row went to the ORM's bookkeeping.
         row.lead = funnel.PastLead()
         self.set_details(row.lead, details)
         row.people = sheet_people.given(values)
