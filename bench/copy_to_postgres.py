@@ -53,6 +53,7 @@ def load(sqlite_path, url):
             # defined, not in a migration: the copy needs them as the file has them.
             with db.engine.begin() as connection:
                 custom_fields.ensure_indexes(connection)
+            db.session.remove()
             db.engine.dispose()
         analyse(conninfo)
     finally:
