@@ -124,7 +124,12 @@ ARGUMENTS = {
 @pytest.mark.parametrize("slug", sorted(TABLES))
 def test_odd_arguments_are_never_an_error(logged_in, stages, slug):
     a_choice_field()
-    for url in every_url(slug, stages, "period=30"):
+    urls = every_url(slug, stages, "period=30")
+    if db.engine.dialect.name == "postgresql":
+        # The arguments are read by the same code on both databases: PostgreSQL checks the
+        # report's page and the leads behind its numbers with each, SQLite every download too.
+        urls = [urls[0], urls[-1]]
+    for url in urls:
         for name in FILTERS + ARGUMENTS[slug]:
             for value in ODD:
                 odd = f"{url}&{name}={value}&{name}=1"
