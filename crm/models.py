@@ -781,7 +781,7 @@ class Call(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     connection_id: Mapped[int] = mapped_column(ForeignKey("phone_connections.id"))
     # The phone system's own id of the call.
-    external_id: Mapped[str] = mapped_column(String(120))
+    external_id: Mapped[str] = mapped_column(String(200))
     # "in" or "out".
     direction: Mapped[str] = mapped_column(String(3))
     from_number: Mapped[str | None] = mapped_column(String(50))

@@ -496,7 +496,7 @@ def test_sipuni_what_the_crm_does_not_need_is_answered_and_left(client, sipuni):
 
 
 def test_sipuni_an_event_that_does_not_read_saves_nothing(client, sipuni):
-    response = sipuni_post(client, sipuni, SIPUNI_END | {"call_id": "x" * 200})
+    response = sipuni_post(client, sipuni, SIPUNI_END | {"call_id": "x" * 201})
     assert response.status_code == 422
     assert response.json["success"] is False
     assert count(Call) == 0
@@ -619,3 +619,11 @@ def test_anything_sent_to_sipuni_is_answered_without_a_server_error(
     assert "success" in response.json
     if response.status_code >= 400:
         assert table_digest(skip={"phone_hits"}) == before
+
+
+def test_a_call_id_as_long_as_mangos_is_kept(client, sipuni):
+    """Mango Office names a call by an entry id of up to 128 bytes: a call id that long is
+    kept, whichever phone system sends it (here Sipuni)."""
+    response = sipuni_post(client, sipuni, SIPUNI_END | {"call_id": "m" * 128})
+    assert response.status_code == 200
+    assert db.session.scalar(select(Call.external_id)) == "m" * 128

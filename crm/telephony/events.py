@@ -14,7 +14,8 @@ from flask_babel import gettext as _
 
 KINDS = ("started", "answered", "ended")
 DIRECTIONS = ("in", "out")
-CALL_ID_MAX = 120
+# Mango Office's entry ids run to 128 bytes; 200 leaves room for other systems' ids.
+CALL_ID_MAX = 200
 NUMBER_MAX = 50
 USER_MAX = 254
 URL_MAX = 1000
