@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from babel import dates
 from flask_babel import lazy_gettext as _l
-from wtforms import DecimalField, SelectField, StringField, ValidationError
+from wtforms import DecimalField, IntegerField, SelectField, StringField, ValidationError
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, StopValidation
 
 from crm import typed_dates
@@ -134,6 +134,19 @@ def sensible_date(_form, field):
     """Dates a sales team can mean: this also keeps time zone arithmetic within range."""
     if field.data is not None and not FIRST_YEAR <= field.data.year <= LAST_YEAR:
         raise StopValidation(_l("Enter a date between 1900 and 2999."))
+
+
+class WholeNumberField(IntegerField):
+    """A whole number that refuses digits past any number anybody means: WTForms' NumberRange
+    turns the value into a float, and a 400-digit one overflows it (a 500, not a message)."""
+
+    MAX_DIGITS = 15
+
+    def process_formdata(self, valuelist):
+        if valuelist and len(str(valuelist[0]).strip().lstrip("+-")) > self.MAX_DIGITS:
+            self.data = None
+            raise ValueError(self.gettext("Not a valid integer value."))
+        super().process_formdata(valuelist)
 
 
 def finite_number(_form, field):

@@ -1,5 +1,6 @@
 """Settings: the team's accounts, managed by administrators."""
 
+import pytest
 from sqlalchemy import select
 
 from crm import i18n, timezones
@@ -184,3 +185,20 @@ def test_admin_changes_a_colleagues_language_and_zone(logged_in):
     db.session.refresh(seller)
     assert seller.timezone == "Asia/Vladivostok"
     assert logged_in.get("/settings/users/999").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "field, form",
+    [
+        ("quiet_after_days", {"currency": "", "language": "en", "timezone": "UTC"}),
+        ("port", {"host": "smtp.example.com", "security": "starttls", "sender": "crm@example.com"}),
+    ],
+)
+def test_a_number_longer_than_anyone_means_is_refused_with_a_message(
+    logged_in, field, form
+):
+    """WTForms' range check turns the number into a float: 400 digits overflowed it."""
+    path = "/settings/general" if field == "quiet_after_days" else "/settings/email"
+    response = logged_in.post(path, data=form | {field: "9" * 400})
+    assert response.status_code == 422
+    assert "Not a valid integer value." in response.text

@@ -7,13 +7,14 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
-from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField
+from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Regexp
 
 from crm import app_settings
 from crm.extensions import db
 from crm.form_base import AppForm
+from crm.forms import WholeNumberField
 from crm.models import Delivery, DeliveryState, Notification, NotificationKind, utcnow
 from crm.notifications import dispatch, lease, mail
 from crm.security import admin_required
@@ -37,7 +38,7 @@ class EmailForm(AppForm):
             Regexp(HOST, message=_l("A server's name, such as smtp.example.com, or its address.")),
         ],
     )
-    port = IntegerField(_l("Port"), validators=[InputRequired(), NumberRange(min=1, max=65535)])
+    port = WholeNumberField(_l("Port"), validators=[InputRequired(), NumberRange(min=1, max=65535)])
     security = SelectField(
         _l("Encryption"),
         choices=[

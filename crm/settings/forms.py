@@ -5,7 +5,6 @@ from wtforms import (
     ColorField,
     DateField,
     EmailField,
-    IntegerField,
     PasswordField,
     RadioField,
     SelectField,
@@ -32,6 +31,7 @@ from crm.forms import (
     BAD_DATE,
     LANGUAGE_CHOICES,
     PASSWORDS_DIFFER,
+    WholeNumberField,
     optional_id,
     plausible_year,
     strong_password,
@@ -91,7 +91,7 @@ class StageForm(AppForm):
         ],
     )
     kind = SelectField(_l("Kind"), choices=stage_kind_choices, default=StageKind.OPEN.value)
-    stuck_after_days = IntegerField(
+    stuck_after_days = WholeNumberField(
         _l("Stuck after, days"),
         validators=[
             Optional(),
@@ -162,7 +162,7 @@ class GeneralForm(AppForm):
         validators=[Optional(), Length(max=CURRENCY_MAX)],
         render_kw={"maxlength": CURRENCY_MAX, "autocomplete": "off"},
     )
-    quiet_after_days = IntegerField(
+    quiet_after_days = WholeNumberField(
         _l("Gone quiet after, days"),
         validators=[InputRequired(), NumberRange(min=1, max=QUIET_MAX)],
         render_kw={"min": 1, "max": QUIET_MAX},
@@ -206,7 +206,7 @@ class AuditLogForm(AppForm):
     date_to = DateField(
         _l("To"), name="to", validators=[Optional(), plausible_year], invalid_value_message=BAD_DATE
     )
-    lead = IntegerField(
+    lead = WholeNumberField(
         _l("Lead number"),
         validators=[Optional(), NumberRange(min=1, max=MAX_ID)],
         render_kw={"min": 1, "inputmode": "numeric"},
