@@ -194,9 +194,7 @@ def test_admin_changes_a_colleagues_language_and_zone(logged_in):
         ("port", {"host": "smtp.example.com", "security": "starttls", "sender": "crm@example.com"}),
     ],
 )
-def test_a_number_longer_than_anyone_means_is_refused_with_a_message(
-    logged_in, field, form
-):
+def test_a_number_longer_than_anyone_means_is_refused_with_a_message(logged_in, field, form):
     """WTForms' range check turns the number into a float: 400 digits overflowed it."""
     path = "/settings/general" if field == "quiet_after_days" else "/settings/email"
     response = logged_in.post(path, data=form | {field: "9" * 400})
