@@ -22,7 +22,7 @@ from crm.agenda import bp, queries
 from crm.args import id_arg, text_arg
 from crm.errors import render_error
 from crm.extensions import db
-from crm.formatting import medium_date
+from crm.formatting import medium_date, next_step_labels
 from crm.forms import MISREADINGS
 from crm.i18n import user_locale
 from crm.idempotency import idempotent
@@ -114,8 +114,7 @@ def row_labels():
         "typed_example": _("fri 15:30"),
         "set_date": _("Set date"),
         "no_contact": _("No contact yet"),
-        "no_next_step": _("No next step"),
-        "states": {"overdue": _("Overdue:"), "today": _("Today:")},
+        **next_step_labels(),
     }
 
 

@@ -18,7 +18,7 @@ from crm.args import id_arg, text_arg
 from crm.board import bp, queries
 from crm.board.forms import MoveForm
 from crm.extensions import db
-from crm.formatting import currency
+from crm.formatting import currency, next_step_labels
 from crm.forms import attach_error
 from crm.models import StageKind, utcnow
 from crm.timezones import day_bounds, local_today
@@ -176,8 +176,7 @@ def card_labels():
         "stuck_why": _("In this stage, or without contact, longer than the stage allows."),
         "no_contact": _("No contact yet"),
         "move": _("Move"),
-        "no_next_step": _("No next step"),
-        "states": {"overdue": _("Overdue:"), "today": _("Today:")},
+        **next_step_labels(),
     }
 
 
