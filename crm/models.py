@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -912,3 +913,19 @@ class Lease(db.Model):
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     # When the holder last finished a pass: Settings → Notifications shows it.
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class KeptReport(db.Model):
+    """A report's result as last counted, shared by every worker and server: a year's funnel is
+    counted once for the team, not once in each worker (crm.analytics.cache)."""
+
+    __tablename__ = "kept_reports"
+
+    # A digest of the report, its filters and the code that counted it.
+    slot: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # The data version it was counted at (crm.data_version).
+    version: Mapped[int] = mapped_column(Integer)
+    # When it was counted, in seconds since the epoch: workers on several servers compare it.
+    made_at: Mapped[float] = mapped_column(Float)
+    # The pickled result: plain values the app itself made, never anything a user sent.
+    result: Mapped[bytes] = mapped_column(LargeBinary)

@@ -128,10 +128,11 @@ class ReportPage(HTMLParser):
 
 
 def report_page(client, url):
-    """The page at `url`, which must answer 200, read as a ReportPage."""
-    response = client.get(url)
-    assert response.status_code == 200, response.text[:500]
-    return ReportPage(response.text)
+    """The page at `url`, which must answer 200, read as a ReportPage. The answer is closed
+    once read, as a server closes it after sending (which runs what waits for that)."""
+    with client.get(url) as response:
+        assert response.status_code == 200, response.text[:500]
+        return ReportPage(response.text)
 
 
 def listed(client, url, query=""):

@@ -25,7 +25,10 @@ def per_worker(url):
     """The database of this pytest-xdist worker: `crm_test_gw0` for `crm_test` and so on, so
     that workers running at the same time never share one (without xdist, the name as given)."""
     worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if not url or not worker:
+    if not url:
+        # Unset or empty (as `make test-fast` sets it): SQLite alone.
+        return None
+    if not worker:
         return url
     url = make_url(url)
     return url.set(database=f"{url.database}_{worker}").render_as_string(hide_password=False)

@@ -1,9 +1,9 @@
 """Reports computed once and shown again while nothing they count has changed.
 
-Each worker keeps its own results, keyed on the data version, which lives in the database and
-goes up with every write to leads, activities, stage changes and the funnel's settings. A write
-in any worker or on any server changes the version everywhere. Results are plain values (ids,
-numbers, text), never database objects, so they outlive the request that made them.
+Results are keyed on the data version, which lives in the database and goes up with every write
+to leads, activities, stage changes and the funnel's settings. A write in any worker or on any
+server changes the version everywhere. Results are plain values (ids, numbers, text), never
+database objects, so they outlive the request that made them.
 
 A report may lag colleagues' writes by up to REPORTS_MAY_LAG_SECONDS (30 by default): while a
 team logs a contact every second, a year's funnel would otherwise be counted afresh for every
@@ -11,27 +11,75 @@ look, and its quarter of a second of work would slow everybody's pages. It never
 viewer's own writes: each request that writes notes the version it made in the viewer's
 session, and a result older than that is computed afresh.
 
+So that a manager seldom waits for a count:
+- a report's result is also kept in the database (KeptReport), so one count serves every
+  worker and server, not just the worker that made it;
+- a result past half its lag is still shown, and the worker counts the next one once the
+  answer has gone out; a manager waits for a count only when nobody looked for the whole lag.
+
 Two requests wanting the same result at once compute it once: the second waits for the first.
 """
 
+import hashlib
+import logging
+import pickle
 import threading
 import time
 from collections import OrderedDict
+from pathlib import Path
 
-from flask import current_app, g, has_request_context, session
+from flask import (
+    copy_current_request_context,
+    current_app,
+    g,
+    has_app_context,
+    has_request_context,
+    session,
+)
+from sqlalchemy import delete, select
 
 from crm import data_version
 from crm.extensions import db
+from crm.models import KeptReport
+
+log = logging.getLogger(__name__)
 
 # Results kept per worker; a report's result is a few kilobytes.
 KEPT = 64
 # Where the session keeps the data version the viewer's latest write made.
 SESSION_KEY = "wrote"
+# Results in the database not counted again for this long are dropped.
+SHARED_FOR_SECONDS = 24 * 3600
+# Results are pickled instances of the reports' own classes: one pickled by other code (before
+# an upgrade, or by a server not yet upgraded) is never read.
+CODE = hashlib.sha256(
+    b"".join(path.read_bytes() for path in sorted(Path(__file__).parent.glob("*.py")))
+).hexdigest()
+# Refreshes to run once the answer has gone out, kept on `g`.
+REFRESHES = "crm_report_refreshes"
+
+
+def now():
+    """Seconds since the epoch: a result's age is compared across servers."""
+    return time.time()
 
 
 class Kept:
-    def __init__(self, version, result):
-        self.version, self.result, self.made = version, result, time.monotonic()
+    def __init__(self, version, result, made=None):
+        self.version, self.result = version, result
+        # Wall-clock seconds, so that workers on several servers agree on a result's age.
+        self.made = now() if made is None else made
+
+
+class Slot:
+    """Where a result is kept: in this worker for its database, and, for reports, in the
+    database under a digest."""
+
+    def __init__(self, report, key, shared):
+        # The database too: a process may serve several (tests do), each counting from 0.
+        self.local = (db.engine.url, report, key)
+        self.shared = shared
+        self.digest = hashlib.sha256(repr((CODE, report, key)).encode()).hexdigest()
 
 
 _results = OrderedDict()
@@ -43,42 +91,139 @@ def remember(report, key, compute, version=None, may_lag=False):
     """The result of `compute()` for `report` and `key` at the current data version (or at
     `version`, read by the caller before anything `compute` reads). With `may_lag`, one made
     at an earlier version will do while it is young enough and not older than the viewer's
-    own last write."""
+    own last write; it is kept in the database too, and refreshed after the answer once past
+    half its lag."""
     if version is None:
         version = data_version.current(db.session)
-    # The database too: a process may serve several (tests do), each counting from 0.
-    slot = (db.engine.url, report, key)
     lag = current_app.config["REPORTS_MAY_LAG_SECONDS"] if may_lag else 0
+    slot = Slot(report, key, shared=lag > 0)
+    kept = kept_locally(slot, version, lag) or kept_in_database(slot, version, lag)
+    if kept is None:
+        return compute_once(slot, compute, version, lag)
+    if kept.version != version and now() - kept.made > lag / 2:
+        refresh_after_answer(slot, compute)
+    return kept.result
+
+
+def kept_locally(slot, version, lag):
+    with _lock:
+        kept = _results.get(slot.local)
+        if kept is not None and usable(kept, version, lag):
+            _results.move_to_end(slot.local)
+            return kept
+    return None
+
+
+def kept_in_database(slot, version, lag):
+    """The result another worker counted, when it will do; kept here too from now on."""
+    if not slot.shared:
+        return None
+    row = db.session.execute(
+        select(KeptReport.version, KeptReport.made_at, KeptReport.result).where(
+            KeptReport.slot == slot.digest
+        )
+    ).first()
+    if row is None:
+        return None
+    kept = Kept(row.version, None, row.made_at)
+    if not usable(kept, version, lag):
+        return None
+    # Bytes this app pickled into its own database: whoever can write there owns it already.
+    kept.result = pickle.loads(row.result)  # noqa: S301
+    keep_locally(slot, kept)
+    return kept
+
+
+def compute_once(slot, compute, version, lag):
     while True:
         with _lock:
-            kept = _results.get(slot)
+            kept = _results.get(slot.local)
             if kept is not None and usable(kept, version, lag):
-                _results.move_to_end(slot)
                 return kept.result
-            busy = _computing.get(slot)
+            busy = _computing.get(slot.local)
             if busy is None:
-                busy = _computing[slot] = threading.Event()
+                busy = _computing[slot.local] = threading.Event()
                 break
         # Another request is computing it: take its result rather than compute it twice.
         busy.wait()
     try:
         result = compute()
-        with _lock:
-            _results[slot] = Kept(version, result)
-            _results.move_to_end(slot)
-            while len(_results) > KEPT:
-                _results.popitem(last=False)
+        keep(slot, Kept(version, result))
         return result
     finally:
         with _lock:
-            _computing.pop(slot, None)
+            _computing.pop(slot.local, None)
+        busy.set()
+
+
+def keep(slot, kept):
+    keep_locally(slot, kept)
+    if slot.shared:
+        keep_in_database(slot, kept)
+
+
+def keep_locally(slot, kept):
+    with _lock:
+        _results[slot.local] = kept
+        _results.move_to_end(slot.local)
+        while len(_results) > KEPT:
+            _results.popitem(last=False)
+
+
+def keep_in_database(slot, kept):
+    """Store the result for every worker, in a transaction of its own: the request's own reads
+    go on undisturbed, and a SQLite reader never has to turn writer halfway."""
+    values = {"version": kept.version, "made_at": kept.made, "result": pickle.dumps(kept.result)}
+    insert = dialect_insert()(KeptReport).values(slot=slot.digest, **values)
+    with db.engine.begin() as connection:
+        connection.execute(
+            insert.on_conflict_do_update(
+                index_elements=[KeptReport.slot],
+                set_=values,
+                where=KeptReport.version <= kept.version,
+            )
+        )
+        connection.execute(
+            delete(KeptReport).where(KeptReport.made_at < kept.made - SHARED_FOR_SECONDS)
+        )
+
+
+def dialect_insert():
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+def refresh_after_answer(slot, compute):
+    """Count the result afresh once this request's answer has gone out (see init_app)."""
+    if has_request_context():
+        g.setdefault(REFRESHES, []).append((slot, compute))
+
+
+def refresh(slot, compute):
+    """Count afresh, unless another request of this worker is at it, or one of any worker
+    already did."""
+    version = data_version.current(db.session)
+    if kept_locally(slot, version, 0) or kept_in_database(slot, version, 0):
+        return
+    with _lock:
+        if slot.local in _computing:
+            return
+        busy = _computing[slot.local] = threading.Event()
+    try:
+        keep(slot, Kept(version, compute()))
+    finally:
+        with _lock:
+            _computing.pop(slot.local, None)
         busy.set()
 
 
 def usable(kept, version, lag):
     if kept.version == version:
         return True
-    young = time.monotonic() - kept.made <= lag
+    young = now() - kept.made <= lag
     return young and version > kept.version >= own_last_write()
 
 
@@ -98,8 +243,37 @@ def init_app(app):
             session[SESSION_KEY] = wrote
         return response
 
+    @app.after_request
+    def refresh_once_answered(response):
+        """The refreshes this request found due, run by its worker after the answer is sent:
+        the viewer has their page, and the next viewer gets the new count."""
+        for slot, compute in g.pop(REFRESHES, ()):
+            response.call_on_close(copy_current_request_context(quietly(refresh, slot, compute)))
+        return response
 
-def forget_all():
-    """Drop every kept result (for timing the computation itself)."""
+
+def quietly(work, *args):
+    """`work(*args)`, its failure logged: the answer it follows has already gone out fine."""
+
+    def run():
+        try:
+            work(*args)
+        except Exception:
+            log.exception("Refreshing a kept report failed")
+
+    return run
+
+
+def forget_in_this_worker():
+    """Drop the results this worker keeps (those in the database stay)."""
     with _lock:
         _results.clear()
+
+
+def forget_all():
+    """Drop every kept result (for timing the computation itself): this worker's, and, within
+    an app context, those in the database."""
+    forget_in_this_worker()
+    if has_app_context():
+        with db.engine.begin() as connection:
+            connection.execute(delete(KeptReport))
