@@ -10,7 +10,8 @@ for two minutes what a sales team does:
   15 s or so, many times a real team's pace (`--think 0`: flat out, what the server can take);
 - 50 idle boards ask every 4 seconds whether anything changed, exactly as board.js does, and
   draw the columns that did;
-- 3 managers read the reports (a year of step conversion, time in stage, by source), 10 s apart;
+- 3 managers read the reports (a year of step conversion, time in stage, by source), 10 s apart
+  on average, each starting at a report of its own;
 - a manager drops one card on another column every 10 seconds; every board must show it within
   5 seconds;
 - `/healthz` is asked four times a second per server, the floor every page is compared with.
@@ -283,14 +284,17 @@ def open_managers(bases, team, options, recorder):
 
 
 def read_reports(browser, deadline, every, rng):
-    """A manager going through the reports, computed afresh when the data changed meanwhile."""
+    """A manager going through the reports, computed afresh when the data changed meanwhile.
+    Managers do not read in step: each begins at a report of its own, and a pause is `every`
+    on average, from half to one and a half of it."""
     time.sleep(rng.uniform(0, every))
+    first = rng.randrange(len(REPORTS))
     while time.monotonic() < deadline:
-        for path in REPORTS:
+        for path in REPORTS[first:] + REPORTS[:first]:
             if time.monotonic() >= deadline:
                 return
             browser.timed("analytics", "GET", path, OK)
-            pause(every, deadline)
+            pause(every * rng.uniform(0.5, 1.5), deadline)
 
 
 def open_boards(bases, team, options, recorder):
