@@ -333,12 +333,14 @@ def work_leads(browser, numbers, searches, deadline, think, rng):
         query = urllib.parse.urlencode({"q": rng.choice(searches), "owner": ""})
         headers = browser.htmx_headers("input#lead-search", "div#lead-rows", "/leads/")
         browser.timed("search", "GET", f"/leads/?{query}", OK, headers=headers)
-        pause(think * rng.uniform(0.5, 1.5), deadline)
+        if not pause(think * rng.uniform(0.5, 1.5), deadline):
+            return
         number = rng.choice(numbers)
         page = browser.timed("lead_page", "GET", f"/leads/{number}", OK)
         if page is None:
             continue
-        pause(think * rng.uniform(0.5, 1.5), deadline)
+        if not pause(think * rng.uniform(0.5, 1.5), deadline):
+            return
         log_contact(browser, number, page.body, rng.choice(NOTES))
         pause(think * rng.uniform(0.5, 1.5), deadline)
 
@@ -365,8 +367,12 @@ WARM_UP_ROUNDS = 8
 
 
 def pause(seconds, deadline):
+    """Wait `seconds`, or until the deadline; whether there is time left. A pause cut short
+    by the deadline ends the user's work: were everyone to take their next step then, the
+    servers would meet the whole team at once, the moment the clock stops."""
     if seconds:
         time.sleep(max(0.0, min(seconds, deadline - time.monotonic())))
+    return time.monotonic() < deadline
 
 
 def sample_healthz(browser, deadline):
