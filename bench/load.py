@@ -41,6 +41,7 @@ from bench import run
 from bench.load_board import Board, Moves
 from bench.load_data import activities_now, postgres_copy, postgres_source, prepare_team
 from bench.load_data import drop as drop_database
+from bench.load_drift import Memory, watch_memory
 from bench.load_http import Browser, Failure, Recorder, log_form_fields
 from bench.load_report import MOVE_SEEN_WITHIN, print_report, results_of
 
@@ -183,7 +184,8 @@ def serve_and_drive(url, team, options, scratch):
                     env=env,
                 )
             )
-        outcome = drive([server.base for server in servers], team, options)
+        masters = {server.process.pid for server in servers}
+        outcome = drive([server.base for server in servers], team, options, masters)
         outcome["throttle"] = check_throttle([server.base for server in servers], team)
     finally:
         for server in servers:
@@ -198,7 +200,7 @@ def serve_and_drive(url, team, options, scratch):
 # The run
 
 
-def drive(bases, team, options):
+def drive(bases, team, options, masters=()):
     recorder = Recorder()
     rng = random.Random(options.seed)  # noqa: S311 - picks pages, not secrets
     run.say("Logging in the team and opening the boards ...")
@@ -213,6 +215,7 @@ def drive(bases, team, options):
     cpu_started = time.process_time()
     recorder.started = time.monotonic()
     deadline = recorder.started + options.seconds
+    memory = Memory(recorder.started)
     run.say(f"Driving the mix for {options.seconds:.0f} s ...")
     jobs = [
         *(
@@ -229,6 +232,7 @@ def drive(bases, team, options):
             for index, base in enumerate(bases)
         ),
         (move_card, (mover, team, deadline, moves, options.move_every)),
+        (watch_memory, (memory, masters, deadline)),
     ]
     threads = [
         threading.Thread(target=guarded, args=(job, args, recorder), daemon=True)
@@ -241,6 +245,7 @@ def drive(bases, team, options):
     return {
         "recorder": recorder,
         "moves": moves.results(boards),
+        "memory": memory,
         "client_cpu": time.process_time() - cpu_started,
         "sellers": len(sellers),
         "boards": len(boards),

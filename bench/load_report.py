@@ -4,6 +4,7 @@ import os
 import re
 from dataclasses import dataclass
 
+from bench.load_drift import check_drift, drift
 from bench.run import number, percentile, say
 
 ORDER = (
@@ -85,6 +86,7 @@ def print_report(outcome, options):
         check_moves(outcome["moves"]),
         check_throttle(outcome["throttle"]),
         check_saved(outcome["activities_saved"], rows),
+        check_drift(drift(outcome["memory"], recorder.samples, options.seconds)),
     ]
     print_machine(outcome, options)
     failures = recorder.failures
@@ -136,6 +138,7 @@ def results_of(outcome, options):
         },
         "contacts": {"answered_logged": logged, "stored": outcome["activities_saved"]},
         "throttle_shared": throttled,
+        "long_day": drift(outcome["memory"], outcome["recorder"].samples, options.seconds),
         "failures": len(outcome["recorder"].failures),
         "machine": {
             "cpus": os.cpu_count(),

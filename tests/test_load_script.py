@@ -1,12 +1,16 @@
 """`make load`'s arithmetic and its reading of the pages, without serving anything."""
 
 import json
+import os
+import subprocess
+import sys
 from types import SimpleNamespace
 
 import pytest
 
 from bench import load
 from bench.load_board import read_columns
+from bench.load_drift import Memory, check_drift, drift
 from bench.load_http import log_form_fields
 from bench.load_report import results_of, summarize
 
@@ -63,6 +67,7 @@ def test_the_run_is_written_per_database_beside_the_others_run(tmp_path):
     outcome = {
         "recorder": SimpleNamespace(samples=samples, failures=["the failed log"]),
         "moves": [[(0, 1.2), (1, 3.4)], [(0, None)]],
+        "memory": Memory(0.0),
         "throttle": [(1, 0, 422, 422), (2, 1, 429, 429)],
         "activities_saved": 1,
         "client_cpu": 4.25,
@@ -93,6 +98,49 @@ def test_the_run_is_written_per_database_beside_the_others_run(tmp_path):
     assert run["moves"] | {"made": 2, "shown": 2, "board_views": 3, "max_s": 3.4} == run["moves"]
     assert run["contacts"] == {"answered_logged": 1, "stored": 1}
     assert run["throttle_shared"] is True and run["failures"] == 1
+    # Two minutes is no long day.
+    assert run["long_day"] is None
+
+
+def test_a_long_day_compares_memory_from_minute_five_and_the_p95_of_its_first_and_last_minutes():
+    memory = Memory(0.0)
+    # Worker 1 grows 100 → 105 MB after minute 5 (its start-up growth before does not count);
+    # worker 2 grows 100 → 115 MB.
+    memory.samples = {
+        1: [(10, 60.0), (300, 100.0), (1800, 105.0)],
+        2: [(10, 60.0), (330, 100.0), (1800, 115.0)],
+    }
+    samples = [("lead_page", 0, 60.0, ms, True) for ms in range(1, 101)]
+    samples += [("lead_page", 0, 1600.0, ms * 1.1, True) for ms in range(1, 101)]
+    samples += [("lead_page", 0, 900.0, 5000, True), ("lead_page", 0, 1700.0, 9000, False)]
+
+    figures = drift(memory, samples, seconds=1800)
+
+    assert figures["workers"] == {
+        1: {"at_window_mb": 100.0, "end_mb": 105.0},
+        2: {"at_window_mb": 100.0, "end_mb": 115.0},
+    }
+    assert figures["max_growth"] == pytest.approx(0.15)
+    # The middle of the day and the failed request are left out.
+    assert (figures["p95_first_ms"], figures["p95_last_ms"]) == (95, 104.5)
+    assert check_drift(figures) is False
+    memory.samples.pop(2)
+    assert check_drift(drift(memory, samples, seconds=1800)) is True
+    assert drift(memory, samples, seconds=120) is None
+
+
+def test_the_workers_memory_is_read_from_proc():
+    """The test process is the master here: the worker is a child it started."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        memory = Memory(0.0)
+        memory.sample({os.getpid()})
+        assert child.pid in memory.samples
+        (_at, resident), *_ = memory.samples[child.pid]
+        assert 1 < resident < 500
+    finally:
+        child.kill()
+        child.wait()
 
 
 def test_the_team_by_default_is_twenty_salespeople_fifty_boards_three_managers_two_minutes():
