@@ -74,7 +74,12 @@ def drift(memory, samples, seconds):
     for pid, readings in memory.samples.items():
         early = [mb for at, mb in readings if at >= WINDOW]
         if early:
-            workers[pid] = {"at_window_mb": round(early[0], 1), "end_mb": round(early[-1], 1)}
+            workers[pid] = {
+                "at_window_mb": round(early[0], 1),
+                "end_mb": round(early[-1], 1),
+                # Every WINDOW: whether it levels off or keeps growing.
+                "every_window_mb": every_window(readings),
+            }
     answered = [(began, ms) for _kind, _server, began, ms, ok in samples if ok and began >= 0]
     first = [ms for began, ms in answered if began < WINDOW]
     last = [ms for began, ms in answered if began >= seconds - WINDOW]
@@ -89,6 +94,15 @@ def drift(memory, samples, seconds):
     }
 
 
+def every_window(readings):
+    """{minute: MB}: the first reading at or after each WINDOW's start."""
+    found = {}
+    for at, mb in readings:
+        minute = int(at // WINDOW) * WINDOW // 60
+        found.setdefault(minute, round(mb, 1))
+    return found
+
+
 def check_drift(figures):
     """Print the long day's figures; whether they are within bounds (True for a short run)."""
     if figures is None:
@@ -99,6 +113,9 @@ def check_drift(figures):
         f"{w['at_window_mb']:.1f} → {w['end_mb']:.1f} MB" for w in figures["workers"].values()
     )
     memory_ok = growth is not None and growth <= MAX_GROWTH
+    for pid, worker in figures["workers"].items():
+        steps = ", ".join(f"{mb:.1f}" for mb in worker["every_window_mb"].values())
+        say(f"Worker {pid}, MB every {minutes} minutes: {steps}")
     say(
         f"Worker memory from minute {minutes} to the end: {grew} (at most "
         f"{100 * (growth or 0):+.1f} %, must be ≤ {100 * MAX_GROWTH:.0f} %): "

@@ -117,8 +117,16 @@ def test_a_long_day_compares_memory_from_minute_five_and_the_p95_of_its_first_an
     figures = drift(memory, samples, seconds=1800)
 
     assert figures["workers"] == {
-        1: {"at_window_mb": 100.0, "end_mb": 105.0},
-        2: {"at_window_mb": 100.0, "end_mb": 115.0},
+        1: {
+            "at_window_mb": 100.0,
+            "end_mb": 105.0,
+            "every_window_mb": {0: 60.0, 5: 100.0, 30: 105.0},
+        },
+        2: {
+            "at_window_mb": 100.0,
+            "end_mb": 115.0,
+            "every_window_mb": {0: 60.0, 5: 100.0, 30: 115.0},
+        },
     }
     assert figures["max_growth"] == pytest.approx(0.15)
     # The middle of the day and the failed request are left out.
