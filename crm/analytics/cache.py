@@ -100,9 +100,14 @@ def remember(report, key, compute, version=None, may_lag=False):
     kept = kept_locally(slot, version, lag) or kept_in_database(slot, version, lag)
     if kept is None:
         return compute_once(slot, compute, version, lag)
-    if kept.version != version and now() - kept.made > lag / 2:
+    if not fresh(kept, version, lag):
         refresh_after_answer(slot, compute)
     return kept.result
+
+
+def fresh(kept, version, lag):
+    """Whether a usable result is new enough not to be counted again yet."""
+    return kept.version == version or now() - kept.made <= lag / 2
 
 
 def kept_locally(slot, version, lag):
@@ -206,8 +211,11 @@ def refresh(slot, compute):
     """Count afresh, unless another request of this worker is at it, or one of any worker
     already did."""
     version = data_version.current(db.session)
-    if kept_locally(slot, version, 0) or kept_in_database(slot, version, 0):
-        return
+    lag = current_app.config["REPORTS_MAY_LAG_SECONDS"]
+    for find in (kept_locally, kept_in_database):
+        kept = find(slot, version, lag)
+        if kept is not None and fresh(kept, version, lag):
+            return
     with _lock:
         if slot.local in _computing:
             return
