@@ -4,6 +4,7 @@ from contextlib import contextmanager
 
 from flask import g, has_app_context, has_request_context, request
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 
 from crm.extensions import db
 
@@ -40,6 +41,13 @@ def configure_sqlite(engine, busy_timeout_ms):
     @event.listens_for(engine, "begin")
     def on_begin(connection):
         connection.exec_driver_sql("BEGIN IMMEDIATE" if may_write() else "BEGIN")
+
+
+def insert(model):
+    """An INSERT into `model` that takes ON CONFLICT clauses, in the database's own dialect
+    (SQLite and PostgreSQL write them alike)."""
+    dialect = db.engine.dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
 
 
 def casefold(value):

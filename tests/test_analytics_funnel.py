@@ -306,22 +306,38 @@ def test_a_write_anywhere_shows_on_the_next_view(app, logged_in, stages, history
     assert numbers(after, stages[REQUESTED])["passed"] == "2"
 
 
-def test_a_report_may_lag_a_colleagues_write_but_never_ones_own(
-    app, logged_in, stages, history, admin, monkeypatch
-):
-    """While a team logs contact after contact, a report is counted once in
-    REPORTS_MAY_LAG_SECONDS, not for every look; what the viewer changed shows at once."""
+@pytest.fixture
+def reports_may_lag(app, monkeypatch):
+    """Reports may lag colleagues' writes by 30 s, as by default, with nothing kept yet."""
     monkeypatch.setitem(app.config, "REPORTS_MAY_LAG_SECONDS", 30)
     cache.forget_all()
-    assert numbers(report_page(logged_in, OCTOBER), stages[REQUESTED])["still"] == "2"
-    # A colleague moves a lead: the report, counted a moment ago, may leave it out for now.
+
+
+def still_requested(client, stages):
+    """How many leads the October funnel says are still at "Estimate requested"."""
+    return numbers(report_page(client, OCTOBER), stages[REQUESTED])["still"]
+
+
+def colleague_moves_a(history):
+    """A colleague moves lead A on from "Estimate requested"; the stage it went to."""
     made = db.session.scalars(db.select(Stage).where(Stage.position == MADE)).one()
     funnel.move_lead(history["A"], made, None, at=at(30))
     db.session.commit()
-    assert numbers(report_page(logged_in, OCTOBER), stages[REQUESTED])["still"] == "2"
+    return made
+
+
+def test_a_report_may_lag_a_colleagues_write_but_never_ones_own(
+    app, logged_in, stages, history, reports_may_lag, monkeypatch
+):
+    """While a team logs contact after contact, a report is counted once in
+    REPORTS_MAY_LAG_SECONDS, not for every look; what the viewer changed shows at once."""
+    assert still_requested(logged_in, stages) == "2"
+    # A colleague moves a lead: the report, counted a moment ago, may leave it out for now.
+    made = colleague_moves_a(history)
+    assert still_requested(logged_in, stages) == "2"
     # Once the lag is over it counts afresh.
     monkeypatch.setitem(app.config, "REPORTS_MAY_LAG_SECONDS", 0)
-    assert numbers(report_page(logged_in, OCTOBER), stages[REQUESTED])["still"] == "1"
+    assert still_requested(logged_in, stages) == "1"
     monkeypatch.setitem(app.config, "REPORTS_MAY_LAG_SECONDS", 30)
     # The viewer's own write, through a page, shows on their next look.
     lead = history["D"]
@@ -330,55 +346,47 @@ def test_a_report_may_lag_a_colleagues_write_but_never_ones_own(
         data={"stage_id": str(made.id), "from_stage_id": str(lead.stage_id)},
     )
     assert response.status_code < 400
-    assert numbers(report_page(logged_in, OCTOBER), stages[REQUESTED])["still"] == "0"
+    assert still_requested(logged_in, stages) == "0"
 
 
 def test_a_report_counted_by_one_worker_serves_the_others(
-    app, logged_in, stages, history, monkeypatch
+    logged_in, stages, history, reports_may_lag
 ):
     """Kept in the database too: another worker (this one with its own results forgotten)
     shows the count already made, without counting it again, even after a colleague's write
     while the lag lasts."""
-    monkeypatch.setitem(app.config, "REPORTS_MAY_LAG_SECONDS", 30)
-    cache.forget_all()
     counted = count_queries(logged_in, OCTOBER)
-    made = db.session.scalars(db.select(Stage).where(Stage.position == MADE)).one()
-    funnel.move_lead(history["A"], made, None, at=at(30))
-    db.session.commit()
+    colleague_moves_a(history)
     cache.forget_in_this_worker()
     assert count_queries(logged_in, OCTOBER) < counted
-    assert numbers(report_page(logged_in, OCTOBER), stages[REQUESTED])["still"] == "2"
+    assert still_requested(logged_in, stages) == "2"
 
 
 def test_a_report_past_half_its_lag_is_counted_again_once_answered(
-    app, logged_in, stages, history, monkeypatch
+    logged_in, stages, history, reports_may_lag, monkeypatch
 ):
     """The viewer gets the kept count at once; the next viewer, in any worker, the new one,
     counted after the first answer went out."""
-    monkeypatch.setitem(app.config, "REPORTS_MAY_LAG_SECONDS", 30)
-    cache.forget_all()
-    assert numbers(report_page(logged_in, OCTOBER), stages[REQUESTED])["still"] == "2"
-    made = db.session.scalars(db.select(Stage).where(Stage.position == MADE)).one()
-    funnel.move_lead(history["A"], made, None, at=at(30))
-    db.session.commit()
+    assert still_requested(logged_in, stages) == "2"
+    colleague_moves_a(history)
     # A few seconds on, the kept count is shown as it is.
     clock = cache.now()
     monkeypatch.setattr(cache, "now", lambda: clock + 5)
-    assert numbers(report_page(logged_in, OCTOBER), stages[REQUESTED])["still"] == "2"
-    assert numbers(report_page(logged_in, OCTOBER), stages[REQUESTED])["still"] == "2"
+    assert still_requested(logged_in, stages) == "2"
+    assert still_requested(logged_in, stages) == "2"
     # Past half the lag: shown once more, and counted again after that answer.
     monkeypatch.setattr(cache, "now", lambda: clock + 20)
-    assert numbers(report_page(logged_in, OCTOBER), stages[REQUESTED])["still"] == "2"
-    assert numbers(report_page(logged_in, OCTOBER), stages[REQUESTED])["still"] == "1"
+    assert still_requested(logged_in, stages) == "2"
+    assert still_requested(logged_in, stages) == "1"
     cache.forget_in_this_worker()
-    assert numbers(report_page(logged_in, OCTOBER), stages[REQUESTED])["still"] == "1"
+    assert still_requested(logged_in, stages) == "1"
 
 
-def test_a_count_kept_by_older_code_is_never_read(app, logged_in, stages, history, monkeypatch):
+def test_a_count_kept_by_older_code_is_never_read(
+    logged_in, stages, history, reports_may_lag, monkeypatch
+):
     """After an upgrade a result pickled by the old code may no longer fit the new: the code's
     digest is part of where a result is kept."""
-    monkeypatch.setitem(app.config, "REPORTS_MAY_LAG_SECONDS", 30)
-    cache.forget_all()
     counted = count_queries(logged_in, OCTOBER)
     cache.forget_in_this_worker()
     monkeypatch.setattr(cache, "CODE", "another release")

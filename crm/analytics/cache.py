@@ -26,6 +26,7 @@ import pickle
 import threading
 import time
 from collections import OrderedDict
+from functools import cached_property
 from pathlib import Path
 
 from flask import (
@@ -39,6 +40,7 @@ from flask import (
 from sqlalchemy import delete, select
 
 from crm import data_version
+from crm.database import insert
 from crm.extensions import db
 from crm.models import KeptReport
 
@@ -76,10 +78,15 @@ class Slot:
     database under a digest."""
 
     def __init__(self, report, key, shared):
+        self.report, self.key, self.shared = report, key, shared
         # The database too: a process may serve several (tests do), each counting from 0.
         self.local = (db.engine.url, report, key)
-        self.shared = shared
-        self.digest = hashlib.sha256(repr((CODE, report, key)).encode()).hexdigest()
+
+    @cached_property
+    def digest(self):
+        """Its name in the database (worked out only for a shared result: a board, which asks
+        on every poll that found a change, keeps its counts in the worker alone)."""
+        return hashlib.sha256(repr((CODE, self.report, self.key)).encode()).hexdigest()
 
 
 _results = OrderedDict()
@@ -151,6 +158,12 @@ def compute_once(slot, compute, version, lag):
                 break
         # Another request is computing it: take its result rather than compute it twice.
         busy.wait()
+    return compute_and_keep(slot, compute, version, busy)
+
+
+def compute_and_keep(slot, compute, version, busy):
+    """Compute and keep the result; then let go of `busy`, which other requests for the same
+    result wait on."""
     try:
         result = compute()
         keep(slot, Kept(version, result))
@@ -179,10 +192,10 @@ def keep_in_database(slot, kept):
     """Store the result for every worker, in a transaction of its own: the request's own reads
     go on undisturbed, and a SQLite reader never has to turn writer halfway."""
     values = {"version": kept.version, "made_at": kept.made, "result": pickle.dumps(kept.result)}
-    insert = dialect_insert()(KeptReport).values(slot=slot.digest, **values)
+    statement = insert(KeptReport).values(slot=slot.digest, **values)
     with db.engine.begin() as connection:
         connection.execute(
-            insert.on_conflict_do_update(
+            statement.on_conflict_do_update(
                 index_elements=[KeptReport.slot],
                 set_=values,
                 where=KeptReport.version <= kept.version,
@@ -191,14 +204,6 @@ def keep_in_database(slot, kept):
         connection.execute(
             delete(KeptReport).where(KeptReport.made_at < kept.made - SHARED_FOR_SECONDS)
         )
-
-
-def dialect_insert():
-    if db.engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
 
 
 def refresh_after_answer(slot, compute):
@@ -220,12 +225,7 @@ def refresh(slot, compute):
         if slot.local in _computing:
             return
         busy = _computing[slot.local] = threading.Event()
-    try:
-        keep(slot, Kept(version, compute()))
-    finally:
-        with _lock:
-            _computing.pop(slot.local, None)
-        busy.set()
+    compute_and_keep(slot, compute, version, busy)
 
 
 def usable(kept, version, lag):

@@ -10,8 +10,8 @@ every change, for the bell's poll to read by primary key.
 from datetime import time
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from crm.database import insert
 from crm.extensions import db
 from crm.models import Delivery, Notification, NotificationInbox, Role, utcnow
 
@@ -35,9 +35,7 @@ MANAGING_ROLES = (Role.MANAGER, Role.ADMIN)
 def insert_new(model, values, unique):
     """INSERT … ON CONFLICT DO NOTHING, on SQLite and PostgreSQL alike: a row already there
     under the same `unique` columns is left as it is. Returns the new row's id, or None."""
-    dialect = db.session.get_bind().dialect.name
-    builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = builder(model).values(**values).on_conflict_do_nothing(index_elements=unique)
+    statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=unique)
     primary = model.__table__.primary_key.columns[0]
     return db.session.execute(statement.returning(primary)).scalar()
 
@@ -95,11 +93,9 @@ def touch(user_ids):
     ids = sorted(set(user_ids))
     if not ids:
         return
-    dialect = db.session.get_bind().dialect.name
-    builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
     rows = [{"user_id": user_id, "unread": 0, "version": 0, "preferences": {}} for user_id in ids]
     db.session.execute(
-        builder(NotificationInbox).values(rows).on_conflict_do_nothing(index_elements=["user_id"])
+        insert(NotificationInbox).values(rows).on_conflict_do_nothing(index_elements=["user_id"])
     )
     db.session.execute(
         update(NotificationInbox)
