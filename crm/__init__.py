@@ -16,6 +16,7 @@ from crm import (
     formatting,
     i18n,
     installable,
+    kept_settings,
     request_log,
     search_index,
     security,
@@ -67,6 +68,7 @@ def create_app(test_config=None):
     cli.init_app(app)
     notifications.init_app(app)
     analytics_cache.init_app(app)
+    kept_settings.init_app(app)
 
     if app.config["PROXY_COUNT"]:
         n = int(app.config["PROXY_COUNT"])

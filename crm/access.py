@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
 
-from crm import app_settings
+from crm import app_settings, kept_settings
 from crm.args import MAX_ID
 from crm.extensions import db
 from crm.models import Activity, Lead, Role, Stage, utcnow
@@ -182,12 +182,13 @@ def may_see(lead, user):
 
 def stages_worked_in(user):
     """The ids of the stages of the pipelines `user` works in: read once per request."""
-    return once_per_request(
-        f"stages_worked_in:{user.id}",
-        lambda: set(
-            db.session.scalars(select(Stage.id).where(Stage.pipeline_id.in_(pipelines_of(user))))
-        ),
-    )
+    key = f"stages_worked_in:{user.id}"
+    return once_per_request(key, lambda: kept_settings.kept(key, lambda: stage_ids_of(user)))
+
+
+def stage_ids_of(user):
+    pipelines = pipelines_of(user)
+    return frozenset(db.session.scalars(select(Stage.id).where(Stage.pipeline_id.in_(pipelines))))
 
 
 # A lead named in an address

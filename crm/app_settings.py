@@ -8,6 +8,7 @@ them all the first time any is asked for, instead of a query each.
 from flask import g, has_request_context
 from sqlalchemy import select
 
+from crm import kept_settings
 from crm.extensions import db
 from crm.models import AppSetting
 
@@ -21,10 +22,14 @@ def all_values():
     """{key: value} of every setting, read once per request."""
     if has_request_context() and "app_settings" in g:
         return g.app_settings
-    values = dict(db.session.execute(select(AppSetting.key, AppSetting.value)).all())
+    values = dict(kept_settings.kept("app_settings", read_all))
     if has_request_context():
         g.app_settings = values
     return values
+
+
+def read_all():
+    return tuple(db.session.execute(select(AppSetting.key, AppSetting.value)))
 
 
 def store(key, text):

@@ -12,14 +12,13 @@ from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 
-from flask import has_request_context
 from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import PASSIVE_NO_INITIALIZE
 
 from crm.extensions import db
 from crm.models import Activity, AuditEntry, Lead, LeadPerson, Stage, User, utcnow
-from crm.security import acting_user
+from crm.security import acting_user_id
 
 # What is recorded of each kind of row. Caches kept by the service (search text, the newest
 # contact, when the stage changed) and bookkeeping (session versions) are left out.
@@ -87,14 +86,6 @@ def as_text(value):
     if hasattr(value, "id"):
         return str(value.id)
     return str(value)
-
-
-def acting_user_id():
-    """The logged-in user of this request, if one was loaded: never a query inside a flush."""
-    if not has_request_context():
-        return None
-    user = acting_user()
-    return user.id if user is not None else None
 
 
 def lead_of(instance):

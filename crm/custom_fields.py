@@ -25,7 +25,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext, ngettext
 from sqlalchemy import func, literal_column, select, text
 
-from crm import data_version, parsing, search_index
+from crm import data_version, kept_settings, parsing, search_index
 from crm.extensions import db
 from crm.models import CustomField, FieldType, Lead, utcnow
 
@@ -160,11 +160,15 @@ def all_fields():
     kept = g.get("custom_fields") if has_app_context() else None
     if kept is not None:
         return kept
-    rows = db.session.scalars(select(CustomField).order_by(CustomField.position, CustomField.id))
-    fields = tuple(Field.of(row) for row in rows)
+    fields = kept_settings.kept("custom_fields", read_fields)
     if has_app_context():
         g.custom_fields = fields
     return fields
+
+
+def read_fields():
+    rows = db.session.scalars(select(CustomField).order_by(CustomField.position, CustomField.id))
+    return tuple(Field.of(row) for row in rows)
 
 
 def forget():

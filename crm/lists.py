@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import exists, func, or_, select, update
 
-from crm import app_settings, funnel
+from crm import app_settings, funnel, kept_settings
 from crm.args import id_arg
 from crm.extensions import db
 from crm.models import (
@@ -85,10 +85,10 @@ class Choices:
     """The pick lists of a page, loaded once per request."""
 
     def __init__(self):
-        self.stages = stages_in_order()
-        self.kinds = activity_kinds()
-        self.reasons = lost_reasons()
-        self.team = team()
+        self.stages = kept_settings.kept_objects("stages", stages_in_order)
+        self.kinds = kept_settings.kept_objects("kinds", activity_kinds)
+        self.reasons = kept_settings.kept_objects("reasons", lost_reasons)
+        self.team = kept_settings.kept_objects("team", team)
         self.stage_by_id = {stage.id: stage for stage in self.stages}
 
     def kind(self, kind_id):
@@ -203,13 +203,16 @@ def stage_rows():
     """(id, colour, name, pipeline name, pipeline id) of every stage, read once per request:
     the stage stylesheet's version, the badges' names and the reports' pipelines come from
     it."""
-    return once_per_request(
-        "stage_rows",
-        lambda: db.session.execute(
+    return once_per_request("stage_rows", lambda: kept_settings.kept("stage_rows", read_stage_rows))
+
+
+def read_stage_rows():
+    return tuple(
+        db.session.execute(
             select(Stage.id, Stage.colour, Stage.name, Pipeline.name, Pipeline.id)
             .join(Pipeline, Pipeline.id == Stage.pipeline_id)
             .order_by(Stage.id)
-        ).all(),
+        )
     )
 
 

@@ -14,7 +14,7 @@ import time
 
 from flask import g, request, request_finished, request_started
 
-from crm.security import acting_user
+from crm.security import acting_user_id
 
 logger = logging.getLogger("crm.requests")
 
@@ -83,8 +83,7 @@ def logged_path():
 
 def logged_in_user_id():
     """The user the request already loaded: asking `current_user` could cost a query."""
-    user = acting_user()
-    return user.id if user is not None else None
+    return acting_user_id()
 
 
 def logfmt(fields):

@@ -3,12 +3,12 @@
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, flash, g, request, session, url_for
+from flask import abort, current_app, flash, g, has_request_context, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_url, login_user, logout_user
-from sqlalchemy import exists, select
+from sqlalchemy import exists, inspect, select
 
-from crm import htmx
+from crm import htmx, kept_settings
 from crm.extensions import db, login_manager
 from crm.models import User
 
@@ -66,7 +66,12 @@ def load_user(session_id):
     user_id, _, version = session_id.partition(":")
     if not (user_id.isdigit() and version.isdigit()):
         return None
-    user = db.session.get(User, int(user_id))
+    # The settings' version comes in the same statement: pages keep their pick lists by it.
+    found = db.session.execute(
+        select(User, kept_settings.version_column).where(User.id == int(user_id))
+    ).first()
+    user, settings_version = found if found else (None, None)
+    kept_settings.note_version(settings_version)
     if user is None or not user.active or user.session_version != int(version):
         return None
     return acting_as(user)
@@ -82,6 +87,15 @@ def acting_as(user):
 def acting_user():
     """The user this request acts for, if one was loaded; None otherwise."""
     return g.get("acting_user")
+
+
+def acting_user_id():
+    """The id of the user this request acts for, or None: known without a query, even inside a
+    flush (the audit trail asks there) or once a commit has expired the user's columns."""
+    if not has_request_context():
+        return None
+    user = acting_user()
+    return inspect(user).identity[0] if user is not None else None
 
 
 def log_in(user):
@@ -148,7 +162,9 @@ def set_security_headers(response):
     headers.setdefault("Referrer-Policy", "same-origin")
     if current_app.config["HTTPS"]:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-    if request.endpoint != "static" and current_user.is_authenticated:
+    # Whether a user was loaded, not `current_user.is_authenticated`: after a commit, asking
+    # would read the user's row again.
+    if request.endpoint != "static" and acting_user() is not None:
         # Pages of a logged-in user are never kept by the browser after logout.
         headers.setdefault("Cache-Control", "no-store")
     return response

@@ -15,7 +15,7 @@ from hypothesis import settings
 from sqlalchemy import create_engine, func, literal, select, text, union_all
 from sqlalchemy.engine import make_url
 
-from crm import create_app, custom_fields
+from crm import create_app, custom_fields, kept_settings
 from crm.analytics import cache as analytics_cache
 from crm.extensions import db
 from tests import factories
@@ -390,6 +390,8 @@ def app(request, tmp_path, monkeypatch):
     monkeypatch.setenv("CRM_INSTANCE_PATH", str(instance))
     # Kept reports are keyed on the data version, which starts afresh in every test database.
     analytics_cache.forget_all()
+    # So are the pick lists each worker keeps, on the settings' version.
+    kept_settings.forget(app)
     try:
         with app.app_context():
             yield app

@@ -2,14 +2,20 @@
 
 from contextlib import contextmanager
 
+from flask import current_app
 from sqlalchemy import event
 
+from crm import kept_settings
 from crm.extensions import db
 
 
 @contextmanager
-def counting_queries():
-    """Collect every statement sent to the database inside the block."""
+def counting_queries(forget_kept=True):
+    """Collect every statement sent to the database inside the block. The pick lists a worker
+    keeps are first dropped, unless said, so every count is of a worker that reads them (what
+    keeping them saves is counted in test_kept_settings)."""
+    if forget_kept:
+        kept_settings.forget(current_app)
     statements = []
 
     def record(_conn, _cursor, statement, *_args):
