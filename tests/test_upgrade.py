@@ -265,7 +265,7 @@ def test_a_first_version_database_upgrades_with_its_data(upgrade_app):
         (romashka, START + 5 * DAY, "Send the contract", ids["answer"]),
         (quiet, START + DAY, None, None),
     ]
-    assert backfilled["counters"] == {"lead": 4, "data": 0}
+    assert backfilled["counters"] == {"lead": 4, "data": 0, "settings": 0}
     assert backfilled["activities_edited"] == backfilled["calendar_tokens"] == set()
     check_the_old_account_works(upgrade_app, ids)
 
