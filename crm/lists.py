@@ -8,6 +8,7 @@ leave a removed stage only through `crm.funnel.move_lead`, so each move is recor
 """
 
 import re
+from functools import cached_property
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -60,36 +61,64 @@ def in_order(model):
 # Pick lists
 
 
+# Each read through what the worker keeps (crm.kept_settings): no query while the settings
+# stay as they are.
+
+
 def stages_in_order():
-    return db.session.scalars(Stage.in_funnel_order()).all()
+    return kept_settings.kept_objects(
+        "stages", lambda: db.session.scalars(Stage.in_funnel_order()).all()
+    )
 
 
 def open_stages():
-    return db.session.scalars(Stage.in_funnel_order().where(Stage.kind == StageKind.OPEN)).all()
+    return [stage for stage in stages_in_order() if stage.kind == StageKind.OPEN]
 
 
 def activity_kinds():
-    return db.session.scalars(active_items(ActivityKind)).all()
+    return kept_settings.kept_objects(
+        "kinds", lambda: db.session.scalars(active_items(ActivityKind)).all()
+    )
 
 
 def lost_reasons():
-    return db.session.scalars(active_items(LostReason)).all()
+    return kept_settings.kept_objects(
+        "reasons", lambda: db.session.scalars(active_items(LostReason)).all()
+    )
 
 
 def team():
     """Everyone who can own a lead, by name."""
-    return db.session.scalars(select(User).where(User.active).order_by(User.name, User.id)).all()
+    return kept_settings.kept_objects(
+        "team",
+        lambda: db.session.scalars(
+            select(User).where(User.active).order_by(User.name, User.id)
+        ).all(),
+    )
 
 
 class Choices:
-    """The pick lists of a page, loaded once per request."""
+    """The pick lists of a page: the stages at once, so that a lead's own stage is found among
+    them rather than read by itself; the others when the page first asks for them."""
 
     def __init__(self):
-        self.stages = kept_settings.kept_objects("stages", stages_in_order)
-        self.kinds = kept_settings.kept_objects("kinds", activity_kinds)
-        self.reasons = kept_settings.kept_objects("reasons", lost_reasons)
-        self.team = kept_settings.kept_objects("team", team)
-        self.stage_by_id = {stage.id: stage for stage in self.stages}
+        self.stages = stages_in_order()
+
+    @cached_property
+    def kinds(self):
+        return activity_kinds()
+
+    @cached_property
+    def reasons(self):
+        return lost_reasons()
+
+    @cached_property
+    def team(self):
+        return team()
+
+    @cached_property
+    def stage_by_id(self):
+        return {stage.id: stage for stage in self.stages}
 
     def kind(self, kind_id):
         return next((kind for kind in self.kinds if kind.id == kind_id), None)
@@ -196,7 +225,10 @@ def check_stage_name_free(name, pipeline_id, stage=None):
 
 def pipelines():
     """The pipelines still offered, in the team's order."""
-    return db.session.scalars(Pipeline.in_order().where(Pipeline.archived_at.is_(None))).all()
+    return kept_settings.kept_objects(
+        "pipelines",
+        lambda: db.session.scalars(Pipeline.in_order().where(Pipeline.archived_at.is_(None))).all(),
+    )
 
 
 def stage_rows():
