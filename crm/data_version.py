@@ -26,11 +26,28 @@ WATCHED = (Lead, Activity, StageChange, Stage, ActivityKind, LostReason, User)
 BUMPED = "data_version_bumped"
 # Kept on `g`: the version this request's latest write made (crm.analytics.cache reads it).
 WROTE = "crm_wrote_version"
+# Kept on `g`: the version read with the request's user, in the same statement.
+NOTED = "crm_data_version"
 counters = Counter.__table__
+version_column = select(counters.c.value).where(counters.c.name == NAME).scalar_subquery()
+
+
+def note(version):
+    """The version read with the request's user (crm.security.load_user): an open board's poll
+    then answers "nothing new" with that one statement."""
+    if has_request_context():
+        setattr(g, NOTED, version or 0)
 
 
 def current(session):
-    return session.execute(select(counters.c.value).where(counters.c.name == NAME)).scalar() or 0
+    """The version now: the one read with the user, unless this request has written since."""
+    if has_request_context() and NOTED in g and not written_here(session):
+        return g.get(NOTED)
+    return session.execute(select(version_column)).scalar() or 0
+
+
+def written_here(session):
+    return WROTE in g or session.info.get(BUMPED, False)
 
 
 def _changes_watched(session):

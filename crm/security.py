@@ -8,9 +8,9 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_url, login_user, logout_user
 from sqlalchemy import exists, inspect, select
 
-from crm import htmx, kept_settings
+from crm import data_version, htmx, kept_settings
 from crm.extensions import db, login_manager
-from crm.models import User
+from crm.models import NotificationInbox, User
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -54,6 +54,9 @@ def send_to_login():
     return htmx.redirect_to(login_url("auth.login", next_url=request.full_path.rstrip("?")))
 
 
+# On `g`: (user id, unread, version) of the person's inbox, read with the user.
+NOTED_BELL = "crm_bell"
+
 # Areas for programs, not browsers: a session cookie never opens them (no CSRF check there).
 SESSIONLESS_AREAS = ("api",)
 
@@ -66,15 +69,41 @@ def load_user(session_id):
     user_id, _, version = session_id.partition(":")
     if not (user_id.isdigit() and version.isdigit()):
         return None
-    # The settings' version comes in the same statement: pages keep their pick lists by it.
+    # The settings' and the data's versions and the person's bell come in the same statement:
+    # pages keep their pick lists by the first, and an open board's or bell's poll with nothing
+    # new needs no other statement than this one.
     found = db.session.execute(
-        select(User, kept_settings.version_column).where(User.id == int(user_id))
+        select(
+            User,
+            kept_settings.version_column,
+            data_version.version_column,
+            NotificationInbox.unread,
+            NotificationInbox.version,
+        )
+        .outerjoin(NotificationInbox, NotificationInbox.user_id == User.id)
+        .where(User.id == int(user_id))
     ).first()
-    user, settings_version = found if found else (None, None)
+    if found is None:
+        return None
+    user, settings_version, data, unread, bell_version = found
     kept_settings.note_version(settings_version)
+    data_version.note(data)
+    g.setdefault(NOTED_BELL, (user.id, unread or 0, bell_version or 0))
     if user is None or not user.active or user.session_version != int(version):
         return None
     return acting_as(user)
+
+
+def noted_bell(user_id):
+    """(unread, version) of the person's inbox as read with their user, or None once this
+    request changed an inbox (crm.notifications.inbox forgets it then)."""
+    noted = g.get(NOTED_BELL) if has_request_context() else None
+    return noted[1:] if noted is not None and noted[0] == user_id else None
+
+
+def forget_noted_bell():
+    if has_request_context():
+        setattr(g, NOTED_BELL, None)
 
 
 def acting_as(user):

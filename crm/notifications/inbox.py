@@ -9,8 +9,10 @@ every change, for the bell's poll to read by primary key.
 
 from datetime import time
 
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
+from sqlalchemy.orm import Session
 
+from crm import security
 from crm.database import insert
 from crm.extensions import db
 from crm.models import Delivery, Notification, NotificationInbox, Role, utcnow
@@ -30,6 +32,7 @@ DEFAULTS = {
 }
 REMINDER_MINUTES = (5, 10, 15, 30, 60)
 MANAGING_ROLES = (Role.MANAGER, Role.ADMIN)
+INBOXES = NotificationInbox.__table__.name
 
 
 def insert_new(model, values, unique):
@@ -105,7 +108,11 @@ def touch(user_ids):
 
 
 def bell(user_id):
-    """(unread, version) of the person's inbox: one read by primary key."""
+    """(unread, version) of the person's inbox: as read with the user, else one read by
+    primary key."""
+    noted = security.noted_bell(user_id)
+    if noted is not None:
+        return noted
     row = db.session.execute(
         select(NotificationInbox.unread, NotificationInbox.version).where(
             NotificationInbox.user_id == user_id
@@ -198,3 +205,11 @@ def digest_time(prefs):
 
 def manages(user):
     return user.role in MANAGING_ROLES
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _inbox_written(state):
+    """Every change to an inbox is a statement (see above): after one, the bell is read again."""
+    writes = state.is_insert or state.is_update or state.is_delete
+    if writes and getattr(getattr(state.statement, "table", None), "name", None) == INBOXES:
+        security.forget_noted_bell()
