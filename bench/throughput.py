@@ -2,9 +2,9 @@
 
 Serves a copy of the benchmark database (bench/data/big.sqlite3, built by `make bench`) with
 gunicorn as `make run` does (2 workers × 4 threads), logs in the benchmark's user and points
-wrk at `/healthz`, a lead's page and the lead list in turn, with the session's cookie: once
-untimed, then for ROUNDS interleaved rounds. Prints each page's requests per second and its
-share of healthz's.
+wrk at `/healthz`, a lead's page and the lead list in turn, with the session's cookie and a
+connection per request (as behind nginx): once untimed, then for ROUNDS interleaved rounds.
+Prints each page's requests per second and its share of healthz's.
 Needs `wrk` (Debian's package); run by hand, on an otherwise idle machine:
 
     .venv/bin/python -m bench.throughput [--seconds 15] [--connections 8]
@@ -78,6 +78,11 @@ def wrk(url, cookie, options, seconds=None):
     command = [
         "wrk",
         *("-t", "2", "-c", str(options.connections), "-d", f"{seconds or options.seconds}s"),
+        # A connection per request, as the README's nginx proxies each one. A connection kept
+        # alive stays with the worker that accepted it: all of wrk's could land on one of the
+        # two workers, and a round ran at half the pace with the other idle (the list at 83,
+        # then 41 req/s).
+        *("-H", "Connection: close"),
         *("-H", f"Cookie: {cookie}", url),
     ]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
