@@ -33,6 +33,9 @@ from crm.models import IdempotentAnswer, utcnow
 HEADER = "Idempotency-Key"
 FIELD = "idempotency_key"
 KEPT = timedelta(hours=24)
+PRUNE_EVERY = timedelta(minutes=1)
+# In app.extensions: when this worker last let old answers go.
+PRUNED = "crm.idempotency_pruned"
 # Printable ASCII, as HTTP headers carry it; a UUID or any client's random string fits.
 KEY_FORMAT = re.compile(r"[\x21-\x7e]{1,80}")
 REPLAYED = "Idempotent-Replayed"
@@ -137,20 +140,34 @@ def run_holding_commits(view, args, kwargs):
 
 
 def stored_answer(whose, key):
-    return db.session.scalar(
+    """The answer kept for this sender and key; one older than a day is let go, and its key
+    is then free again."""
+    stored = db.session.scalar(
         select(IdempotentAnswer).where(
-            IdempotentAnswer.sender == whose,
-            IdempotentAnswer.key == key,
-            IdempotentAnswer.created_at >= utcnow() - KEPT,
+            IdempotentAnswer.sender == whose, IdempotentAnswer.key == key
         )
     )
+    if stored is not None and stored.created_at < utcnow() - KEPT:
+        db.session.delete(stored)
+        # Gone before this request's own answer is stored under the same key.
+        db.session.flush()
+        return None
+    return stored
+
+
+def let_old_answers_go():
+    """Answers older than a day are let go as new ones come, so the table stays small: at most
+    once a minute in each worker, not a statement with every write."""
+    now = utcnow()
+    last = current_app.extensions.get(PRUNED)
+    if last is not None and now - last < PRUNE_EVERY:
+        return
+    current_app.extensions[PRUNED] = now
+    db.session.execute(delete(IdempotentAnswer).where(IdempotentAnswer.created_at < now - KEPT))
 
 
 def remember(whose, key, digest, response):
-    # Answers older than a day are let go as new ones come, so the table stays small.
-    db.session.execute(
-        delete(IdempotentAnswer).where(IdempotentAnswer.created_at < utcnow() - KEPT)
-    )
+    let_old_answers_go()
     db.session.add(
         IdempotentAnswer(
             sender=whose,

@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+from crm import idempotency
 from crm.extensions import db
-from crm.models import Activity, IdempotentAnswer, Lead
+from crm.models import Activity, IdempotentAnswer, Lead, utcnow
 from tests import factories
 from tests.test_api import Api, token_for
 from tests.test_import import job_of, upload
@@ -107,9 +108,7 @@ def test_an_answer_is_kept_for_a_day(hx, admin, lead, stages):
     data = log_data(stages, idempotency_key="yesterday")
     hx.post(f"/leads/{lead.number}/log", data=data)
     db.session.execute(
-        update(IdempotentAnswer).values(
-            created_at=IdempotentAnswer.created_at - timedelta(hours=24, minutes=1)
-        )
+        update(IdempotentAnswer).values(created_at=utcnow() - timedelta(hours=24, minutes=1))
     )
     db.session.commit()
     hx.post(f"/leads/{lead.number}/log", data=data)
@@ -194,3 +193,19 @@ def test_an_import_sent_twice_runs_once(logged_in, admin, stages):
     for _attempt in range(2):
         assert logged_in.post(f"/settings/import/{job_id}/import", data={}).status_code == 303
     assert count(Lead) == 2
+
+
+def test_answers_older_than_a_day_are_let_go_once_a_minute(hx, admin, lead, stages, app):
+    """Not a statement with every write: a worker lets old answers go at most once a minute."""
+    hx.post("/login", data={"email": admin.email, "password": factories.PASSWORD})
+    for key in ("first", "second"):
+        hx.post(f"/leads/{lead.number}/log", data=log_data(stages, idempotency_key=key))
+    a_day_ago = utcnow() - timedelta(hours=24, minutes=1)
+    db.session.execute(update(IdempotentAnswer).values(created_at=a_day_ago))
+    db.session.commit()
+    hx.post(f"/leads/{lead.number}/log", data=log_data(stages, idempotency_key="third"))
+    # Let go a moment ago, by the first write: kept until the next minute.
+    assert count(IdempotentAnswer) == 3
+    app.extensions[idempotency.PRUNED] -= idempotency.PRUNE_EVERY
+    hx.post(f"/leads/{lead.number}/log", data=log_data(stages, idempotency_key="fourth"))
+    assert count(IdempotentAnswer) == 2
