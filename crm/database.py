@@ -50,6 +50,14 @@ def insert(model):
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
 
 
+def table_written(state):
+    """The name of the table an INSERT, UPDATE or DELETE sent through the session writes (from
+    a `do_orm_execute` event), or None for anything else."""
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return None
+    return getattr(getattr(state.statement, "table", None), "name", None)
+
+
 def casefold(value):
     return value.casefold() if isinstance(value, str) else value
 

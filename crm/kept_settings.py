@@ -16,37 +16,40 @@ worker's own and are never handed out: a page gets its own copies, in its own se
 import threading
 
 from flask import current_app, g, has_request_context
-from sqlalchemy import event, insert, inspect, select, update
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy import inspect
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from crm.extensions import db
 from crm.models import (
     ActivityKind,
     AppSetting,
-    Counter,
     CustomField,
     LostReason,
     Pipeline,
     Stage,
     User,
 )
+from crm.version_counters import VersionCounter
 
-NAME = "settings"
-WATCHED = (Stage, Pipeline, ActivityKind, LostReason, User, CustomField, AppSetting)
-WATCHED_TABLES = frozenset(model.__table__.name for model in WATCHED)
-# session.info: the version was moved on in this transaction.
-BUMPED = "settings_version_bumped"
-# On `g`: this request changed a setting (so it reads afresh), and the version read with the user.
+# On `g`: this request changed a setting, so it reads afresh for the rest of it.
 CHANGED = "crm_settings_changed"
-VERSION = "crm_settings_version"
 # Where an app keeps its worker's copies: each app its own, as each has its own database.
 EXTENSION = "crm.kept_settings"
 
-counters = Counter.__table__
-version_column = (
-    select(counters.c.value).where(counters.c.name == NAME).scalar_subquery().label("settings")
+
+def _changed(_made):
+    setattr(g, CHANGED, True)
+
+
+VERSION = VersionCounter(
+    "settings",
+    (Stage, Pipeline, ActivityKind, LostReason, User, CustomField, AppSetting),
+    on_bump=_changed,
 )
+version_column = VERSION.column
+# The version read with the request's user (crm.security.load_user).
+note_version = VERSION.note
 
 
 class Kept:
@@ -78,69 +81,12 @@ def forget(app):
     app.extensions[EXTENSION] = Kept()
 
 
-# The version
-
-
-def note_version(version):
-    """The version read with the request's user (see crm.security.load_user)."""
-    if has_request_context():
-        setattr(g, VERSION, version or 0)
-
-
 def version():
-    if VERSION not in g:
-        note_version(db.session.execute(select(version_column)).scalar())
-    return g.get(VERSION)
-
-
-def bump(session):
-    """Move the version on, once per transaction."""
-    if has_request_context():
-        setattr(g, CHANGED, True)
-    if session.info.get(BUMPED):
-        return
-    connection = session.connection()
-    moved = connection.execute(
-        update(counters).where(counters.c.name == NAME).values(value=counters.c.value + 1)
-    )
-    if moved.rowcount == 0:
-        connection.execute(insert(counters).values(name=NAME, value=1))
-    session.info[BUMPED] = True
-
-
-def _changes_watched(session):
-    return any(
-        isinstance(instance, WATCHED)
-        for instance in (*session.new, *session.dirty, *session.deleted)
-    )
-
-
-@event.listens_for(Session, "before_flush")
-def _bump_on_flush(session, flush_context, instances):
-    if _changes_watched(session):
-        bump(session)
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _bump_on_statement(state):
-    """Updates and deletes sent as statements (two-step sign-in's last code, the demo's team)."""
-    if not (state.is_insert or state.is_update or state.is_delete):
-        return
-    table = getattr(state.statement, "table", None)
-    if getattr(table, "name", None) in WATCHED_TABLES:
-        bump(state.session)
-
-
-@event.listens_for(Session, "after_commit")
-@event.listens_for(Session, "after_rollback")
-@event.listens_for(Session, "after_soft_rollback")
-def _reset(session, *args):
-    session.info.pop(BUMPED, None)
-
-
-@event.listens_for(counters, "after_create")
-def _first_row(target, connection, **kw):
-    connection.execute(insert(counters).values(name=NAME, value=0))
+    noted = VERSION.noted_version()
+    if noted is None:
+        noted = VERSION.read(db.session)
+        note_version(noted)
+    return noted
 
 
 # Reading through the copies
@@ -151,35 +97,40 @@ def may_keep():
     about to, everything is read from the database."""
     if not has_request_context() or g.get(CHANGED):
         return False
-    return not _changes_watched(db.session)
+    return not VERSION.changes_watched(db.session)
 
 
 def kept(name, read):
     """What `read()` gives, kept while the settings stay as they are; a value no caller changes
     (rows, tuples, plain objects)."""
-    if not may_keep():
-        return read()
-    store, current = current_app.extensions[EXTENSION], version()
-    value = store.get(current, name)
-    if value is None:
-        value = read()
-        store.put(current, name, value)
-    return value
+    return through_store(name, read, keep=lambda value: value, hand_out=lambda value: value)
 
 
 def kept_objects(name, load):
     """The model objects `load()` gives, kept as the worker's own detached copies and handed
     out as this session's own: merged without a query, or the one it already holds."""
-    if not may_keep():
-        return load()
-    store, current = current_app.extensions[EXTENSION], version()
-    copies = store.get(current, name)
-    if copies is None:
-        loaded = load()
+
+    def keep(loaded):
         memo = {}
-        store.put(current, name, [detached_copy(item, memo) for item in loaded])
-        return loaded
-    return [attached(copy) for copy in copies]
+        return [detached_copy(item, memo) for item in loaded]
+
+    return through_store(
+        name, load, keep=keep, hand_out=lambda copies: [attached(copy) for copy in copies]
+    )
+
+
+def through_store(name, read, keep, hand_out):
+    """`read()` the first time for this version, storing `keep(what was read)`; after that,
+    `hand_out(what was stored)`."""
+    if not may_keep():
+        return read()
+    store, current = current_app.extensions[EXTENSION], version()
+    stored = store.get(current, name)
+    if stored is not None:
+        return hand_out(stored)
+    value = read()
+    store.put(current, name, keep(value))
+    return value
 
 
 def detached_copy(instance, memo):

@@ -40,7 +40,7 @@ def other_worker(app):
 
 
 def settings_version():
-    name = kept_settings.NAME
+    name = kept_settings.VERSION.name
     return db.session.scalar(select(Counter.value).where(Counter.name == name)) or 0
 
 

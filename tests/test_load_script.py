@@ -139,8 +139,14 @@ def test_a_long_day_compares_memory_from_minute_five_and_the_p95_of_its_first_an
 
 def test_the_workers_memory_is_read_from_proc():
     """The test process is the master here: the worker is a child it started."""
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import time; print('up', flush=True); time.sleep(30)"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
+        # Sampled once it runs: a child still starting has no interpreter's memory yet.
+        assert child.stdout.readline() == "up\n"
         memory = Memory(0.0)
         memory.sample({os.getpid()})
         assert child.pid in memory.samples
@@ -149,6 +155,7 @@ def test_the_workers_memory_is_read_from_proc():
     finally:
         child.kill()
         child.wait()
+        child.stdout.close()
 
 
 def test_the_team_by_default_is_twenty_salespeople_fifty_boards_three_managers_two_minutes():

@@ -13,7 +13,7 @@ from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from crm import security
-from crm.database import insert
+from crm.database import insert, table_written
 from crm.extensions import db
 from crm.models import Delivery, Notification, NotificationInbox, Role, utcnow
 
@@ -210,6 +210,5 @@ def manages(user):
 @event.listens_for(Session, "do_orm_execute")
 def _inbox_written(state):
     """Every change to an inbox is a statement (see above): after one, the bell is read again."""
-    writes = state.is_insert or state.is_update or state.is_delete
-    if writes and getattr(getattr(state.statement, "table", None), "name", None) == INBOXES:
+    if table_written(state) == INBOXES:
         security.forget_noted_bell()
