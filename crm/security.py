@@ -89,7 +89,7 @@ def load_user(session_id):
     kept_settings.note_version(settings_version)
     data_version.note(data)
     g.setdefault(NOTED_BELL, (user.id, unread or 0, bell_version or 0))
-    if user is None or not user.active or user.session_version != int(version):
+    if not user.active or user.session_version != int(version):
         return None
     return acting_as(user)
 
