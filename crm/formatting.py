@@ -24,6 +24,8 @@ def init_app(app):
     app.add_template_global(next_step_state)
     app.add_template_global(next_step)
     app.add_template_global(compact_hint)
+    app.add_template_global(contact_hint)
+    app.add_template_global(stage_badge)
     app.add_template_global(currency)
     app.add_template_global(custom_fields.as_text, "field_text")
     app.add_template_global(lists.stage_label)
@@ -153,8 +155,9 @@ def local_step_state(local):
     return "today" if day == today else "later"
 
 
-# Two widgets every list, board card and agenda row shows, written here rather than as Jinja
-# macros: a board draws some 200 of each, and a macro call costs more than what it writes.
+# The widgets every list, board card and agenda row shows (the next step, the last contact, the
+# stage badge), written here rather than as Jinja macros: a board draws some 200 of each, and a
+# macro call costs more than what it writes.
 
 
 def next_step_labels():
@@ -197,6 +200,48 @@ def next_step(lead, labels=None, with_id=True, oob=False, note_line=None):
     if note_line and at and note:
         html.append(f'<span class="next-step-note">{escape(first_line(note, note_line))}</span>')
     return Markup("".join(html))  # noqa: S704 (every value in it was escaped above)
+
+
+def stage_badge(stage, lead_id=None, oob=False):
+    """The coloured stage badge, wherever a stage is named. Colours come from /stages.css, so no
+    inline style is needed. Given the lead's id it carries the stable id (lead-42-stage) that
+    the out-of-band update after a new activity replaces; oob=True is that update. `stage` is a
+    Stage, or a mapping with its id and name (an import's report)."""
+    stage_id, name = read(stage, "id"), read(stage, "name")
+    html = [f'<span class="badge stage-{escape(stage_id)}"']
+    if lead_id is not None:
+        html.append(f' id="lead-{escape(lead_id)}-stage"')
+    if oob:
+        html.append(' hx-swap-oob="true"')
+    html.append(f">{escape(lists.stage_label(stage_id, name))}</span>")
+    return Markup("".join(html))  # noqa: S704 (every value in it was escaped above)
+
+
+def read(thing, name):
+    """`thing.name` as a template reads it: the attribute, or else the item of that name."""
+    try:
+        return getattr(thing, name)
+    except AttributeError:
+        return thing[name]
+
+
+def contact_hint(hint, never_contacted, compact=False):
+    """The last contact with a lead: its kind, how long ago, and the first line of what was
+    said (at most 80 characters), or `never_contacted`. By default as a table cell shows it,
+    the time machine-readable; compact=True as one line of plain text (`compact_hint`)."""
+    if compact:
+        return escape(compact_hint(hint, never_contacted))
+    if not hint:
+        return Markup(f'\n<span class="empty">{escape(never_contacted)}</span>')  # noqa: S704
+    at = hint.occurred_at
+    html = (
+        f'\n<span class="contact-hint-head">{escape(hint.kind)} · '
+        f'<time datetime="{escape(at.isoformat())}Z">{escape(ago(at))}</time></span>'
+    )
+    said = first_line(hint.body)
+    if said:
+        html += f'<span class="contact-hint-text">{escape(said)}</span>'
+    return Markup(html)  # noqa: S704 (every value in it was escaped above)
 
 
 def compact_hint(hint, never_contacted):
