@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import and_, case, false, func, null, or_, select, true
 from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from crm import clients, custom_fields, search_index
 from crm.access import scope_condition
@@ -411,13 +412,20 @@ def few_found_ids(term):
 
 def leads_by_id(ids, stages=None):
     """Leads with their stage and owner, in one query (the badge and the owner need no more).
-    Given the `stages` the caller holds, a lead's stage is found among them in the session
-    instead of being read again with every lead."""
+    Given the `stages` the caller holds, a lead's stage is taken from them instead of being
+    read again with every lead (each lead holds its own, so none is read again once the caller
+    lets its list go)."""
     if not ids:
         return {}
     with_stage = [] if stages else [joinedload(Lead.stage)]
     statement = select(Lead).options(*with_stage, joinedload(Lead.owner)).where(Lead.id.in_(ids))
-    return {lead.id: lead for lead in db.session.scalars(statement)}
+    leads = {lead.id: lead for lead in db.session.scalars(statement)}
+    if stages:
+        stage_by_id = {stage.id: stage for stage in stages}
+        for lead in leads.values():
+            if lead.stage_id in stage_by_id:
+                set_committed_value(lead, "stage", stage_by_id[lead.stage_id])
+    return leads
 
 
 @dataclass(frozen=True)
