@@ -207,7 +207,7 @@ def stage_badge(stage, lead_id=None, oob=False):
     inline style is needed. Given the lead's id it carries the stable id (lead-42-stage) that
     the out-of-band update after a new activity replaces; oob=True is that update. `stage` is a
     Stage, or a mapping with its id and name (an import's report)."""
-    stage_id, name = read(stage, "id"), read(stage, "name")
+    stage_id, name = attribute_or_item(stage, "id"), attribute_or_item(stage, "name")
     html = [f'<span class="badge stage-{escape(stage_id)}"']
     if lead_id is not None:
         html.append(f' id="lead-{escape(lead_id)}-stage"')
@@ -217,7 +217,7 @@ def stage_badge(stage, lead_id=None, oob=False):
     return Markup("".join(html))  # noqa: S704 (every value in it was escaped above)
 
 
-def read(thing, name):
+def attribute_or_item(thing, name):
     """`thing.name` as a template reads it: the attribute, or else the item of that name."""
     try:
         return getattr(thing, name)
@@ -225,17 +225,15 @@ def read(thing, name):
         return thing[name]
 
 
-def contact_hint(hint, never_contacted, compact=False):
-    """The last contact with a lead: its kind, how long ago, and the first line of what was
-    said (at most 80 characters), or `never_contacted`. By default as a table cell shows it,
-    the time machine-readable; compact=True as one line of plain text (`compact_hint`)."""
-    if compact:
-        return escape(compact_hint(hint, never_contacted))
+def contact_hint(hint, never_contacted):
+    """The last contact with a lead as a table cell shows it: its kind, how long ago (the time
+    machine-readable), and the first line of what was said (at most 80 characters); or
+    `never_contacted`. A board card or an agenda row says it in one line (`compact_hint`)."""
     if not hint:
-        return Markup(f'\n<span class="empty">{escape(never_contacted)}</span>')  # noqa: S704
+        return Markup(f'<span class="empty">{escape(never_contacted)}</span>')  # noqa: S704
     at = hint.occurred_at
     html = (
-        f'\n<span class="contact-hint-head">{escape(hint.kind)} · '
+        f'<span class="contact-hint-head">{escape(hint.kind)} · '
         f'<time datetime="{escape(at.isoformat())}Z">{escape(ago(at))}</time></span>'
     )
     said = first_line(hint.body)

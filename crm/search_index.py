@@ -96,15 +96,21 @@ def fts_phrase(word):
     return '"' + word.replace('"', '""') + '"'
 
 
+def finds_by_index(dialect, words):
+    """Whether SQLite's trigram table finds what `words` match (a word a trigram long or more);
+    PostgreSQL's GIN index serves LIKE itself."""
+    return dialect == "sqlite" and any(len(word) >= TRIGRAM for word in words)
+
+
 def contains_all(dialect, lead_id, column, words):
     """Leads whose `column` (search_text or phone_digits) holds every one of `words`, as a
     condition on `lead_id` through the index; None when the caller's LIKE is as good (always on
     PostgreSQL, whose GIN index serves LIKE, and on SQLite when no word is a trigram long).
     Words shorter than a trigram are left for the caller's LIKE to check.
     """
-    long_words = [word for word in words if len(word) >= TRIGRAM]
-    if dialect != "sqlite" or not long_words:
+    if not finds_by_index(dialect, words):
         return None
+    long_words = [word for word in words if len(word) >= TRIGRAM]
     query = " AND ".join(f"{column} : {fts_phrase(word)}" for word in long_words)
     found = (
         select(literal_column("rowid"))

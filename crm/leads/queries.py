@@ -413,10 +413,7 @@ def few_found_ids(term):
     from them. Many matches (three letters typed so far) stay with the walk, which soon finds a
     page of them.
     """
-    words = term.split()
-    if db.session.get_bind().dialect.name != "sqlite" or not any(
-        len(word) >= search_index.TRIGRAM for word in words
-    ):
+    if not search_index.finds_by_index(db.session.get_bind().dialect.name, term.split()):
         return None
     found = select(Lead.id).where(search_condition(term)).limit(COUNT_CAP + 1).subquery()
     count, ids = db.session.execute(
