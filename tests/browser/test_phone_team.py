@@ -148,3 +148,27 @@ def test_the_lead_list_is_a_card_per_lead(page, anna):
     # The column heads are still the sort links.
     page.locator("#lead-rows th").get_by_role("link", name="Название").tap()
     expect(page.locator("#lead-rows th.col-title")).to_have_attribute("aria-sort", "ascending")
+
+
+# Every element of the lead's card whose right edge passes the card's own.
+STICKING_OUT = """() => {
+  const card = document.querySelector("#lead-summary").getBoundingClientRect();
+  return [...document.querySelectorAll("#lead-summary dd *")]
+    .filter((element) => element.getBoundingClientRect().right > card.right + 0.5)
+    .map((element) => element.outerHTML.slice(0, 80));
+}"""
+
+
+def test_the_lead_card_keeps_every_value_inside_it(page, anna):
+    """A long choice of the team's fields ("Транспорт и логистика") wraps inside the card
+    rather than running past its edge, as the next step and the address already do."""
+    base, _number = anna
+    page.goto(base + "/leads/")
+    links = page.locator("#lead-rows td.col-number a")
+    addresses = [links.nth(index).get_attribute("href") for index in range(links.count())]
+    with_chips = 0
+    for address in addresses[:10]:
+        page.goto(base + address)
+        with_chips += bool(page.locator("#lead-summary .option-chip").count())
+        assert page.evaluate(STICKING_OUT) == [], address
+    assert with_chips, "none of the first ten leads has a choice to show"
