@@ -3,7 +3,7 @@
 from contextlib import contextmanager
 
 from flask import g, has_app_context, has_request_context, request
-from sqlalchemy import event
+from sqlalchemy import any_, bindparam, event
 from sqlalchemy.dialects import postgresql, sqlite
 
 from crm.extensions import db
@@ -48,6 +48,16 @@ def insert(model):
     (SQLite and PostgreSQL write them alike)."""
     dialect = db.engine.dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+def one_of(column, values):
+    """`column IN values`, for a list that runs to hundreds (a board's cards): on PostgreSQL one
+    array parameter, `= ANY(%s)`, which psycopg sends and the server reads as one value rather
+    than one per id; SQLite's IN stays."""
+    values = list(values)
+    if db.session.get_bind().dialect.name != "postgresql":
+        return column.in_(values)
+    return column == any_(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
 
 
 def table_written(state):
