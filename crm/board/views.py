@@ -16,6 +16,7 @@ from crm.access import lead_by_id_or_404, restricted_to
 from crm.analytics import cache as analytics_cache
 from crm.args import id_arg, text_arg
 from crm.board import bp, queries
+from crm.board.cards import Cards
 from crm.board.forms import MoveForm
 from crm.extensions import db
 from crm.formatting import currency, next_step_labels
@@ -199,21 +200,15 @@ def board_context(view, stages, columns, hints, version):
     """What the board's templates need. `version` is the data version read before the columns:
     on PostgreSQL each statement sees the latest commits, so one read after them could claim a
     move the columns do not show yet, and the board would never ask again."""
+    # The team's fields a card shows, when the lead has a value.
+    card_fields = [field for field in custom_fields.fields_for(view.pipeline.id) if field.on_card]
+    movable_ids = movable_leads(columns, view.user)
     return {
-        "labels": card_labels(),
-        "paths": card_paths(),
         "view": view,
         "stages": stages,
         "columns": columns,
-        "hints": hints,
-        "movable_ids": movable_leads(columns, view.user),
-        "now": view.now,
         "version": version,
-        # The team's fields a card shows, when the lead has a value.
-        "card_fields": [
-            field for field in custom_fields.fields_for(view.pipeline.id) if field.on_card
-        ],
-        "is_stuck": queries.is_stuck,
+        "card": Cards(card_labels(), card_paths(), hints, movable_ids, card_fields, view.now),
     }
 
 
