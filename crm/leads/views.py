@@ -18,6 +18,7 @@ from crm.idempotency import idempotent
 from crm.leads import bp, queries
 from crm.leads.filters import LeadList
 from crm.leads.forms import LeadForm, lead_details
+from crm.leads.rows import Rows
 
 
 @bp.route("/")
@@ -34,7 +35,7 @@ def index():
         active="leads",
         view=view,
         leads=page.leads,
-        hints=queries.last_contacts(page.leads),
+        row=Rows(queries.last_contacts(page.leads), view.columns, choices.currency_sign),
         count=page.count,
         count_cap=queries.COUNT_CAP,
         next_url=view.next_url(page.next_cursor) if page.next_cursor else None,
