@@ -87,9 +87,6 @@ def load(app, config=None):
         # psycopg prepares a statement run five times, and PostgreSQL may then plan it once
         # for any values: a report's period would be guessed, not seen, and its plan go wrong.
         options["connect_args"] = {"prepare_threshold": None} | options.get("connect_args", {})
-        # A connection the server dropped (a restart, a failover, pg_terminate_backend) is
-        # replaced before a request uses it, rather than failing that request.
-        options.setdefault("pool_pre_ping", True)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if app.config["HTTPS"]:
         app.config["SESSION_COOKIE_SECURE"] = True

@@ -1,9 +1,11 @@
-"""Engine set-up: SQLite tuned for a web app with several writers."""
+"""Engine set-up: SQLite tuned for a web app with several writers; PostgreSQL's dropped
+connections replaced before a request uses them."""
 
+import select
 from contextlib import contextmanager
 
 from flask import g, has_app_context, has_request_context, request
-from sqlalchemy import any_, bindparam, event
+from sqlalchemy import any_, bindparam, event, exc
 from sqlalchemy.dialects import postgresql, sqlite
 
 from crm.extensions import db
@@ -20,6 +22,8 @@ def init_app(app):
         engine = db.engine
         if engine.dialect.name == "sqlite":
             configure_sqlite(engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+        elif engine.dialect.name == "postgresql":
+            event.listen(engine, "checkout", replace_if_dropped)
 
 
 def configure_sqlite(engine, busy_timeout_ms):
@@ -41,6 +45,22 @@ def configure_sqlite(engine, busy_timeout_ms):
     @event.listens_for(engine, "begin")
     def on_begin(connection):
         connection.exec_driver_sql("BEGIN IMMEDIATE" if may_write() else "BEGIN")
+
+
+def replace_if_dropped(dbapi_connection, _record, _proxy):
+    """A pooled connection the server dropped (a restart, a failover, pg_terminate_backend) is
+    replaced before a request uses it, rather than failing that request.
+
+    An idle connection has nothing to read unless the server said goodbye (its "terminating
+    connection" notice, or the socket's end), so a look at the socket tells, without the round
+    trip of a ping (SQLAlchemy's pool_pre_ping), which cost every request a third of a
+    millisecond. The pool takes a fresh connection on DisconnectionError."""
+    if dbapi_connection.closed:
+        raise exc.DisconnectionError("closed")
+    waiting = select.poll()
+    waiting.register(dbapi_connection.fileno(), select.POLLIN)
+    if waiting.poll(0):
+        raise exc.DisconnectionError("the server closed the connection")
 
 
 def insert(model):

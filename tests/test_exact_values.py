@@ -43,7 +43,8 @@ def test_a_dropped_postgresql_connection_costs_no_request(logged_in, app):
     with outside.connect() as killer:
         killer.execute(
             text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                # Waiting (up to 5 s) until each is gone, as after a restart.
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
         )
