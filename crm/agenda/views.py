@@ -19,6 +19,7 @@ from flask_wtf.csrf import generate_csrf
 from crm import access, field_filters, funnel, htmx, lists, typed_dates
 from crm.access import lead_by_id_or_404
 from crm.agenda import bp, queries
+from crm.agenda.rows import AgendaRows
 from crm.args import id_arg, text_arg
 from crm.errors import render_error
 from crm.extensions import db
@@ -130,8 +131,11 @@ def row_paths(view):
     }
 
 
-def rows_context(view):
-    return {"row_labels": row_labels(), "row_paths": row_paths(view)}
+def rows_context(view, leads):
+    """The rows' drawer, with the last contacts of `leads`."""
+    hints = last_contacts(leads)
+    with_owner = view.owner == "everyone"
+    return {"agenda_row": AgendaRows(row_labels(), row_paths(view), hints, with_owner)}
 
 
 def sections_context(view, message=None):
@@ -144,9 +148,8 @@ def sections_context(view, message=None):
         "sections": sections,
         "titles": SECTIONS,
         "quiet_days": quiet_days,
-        "hints": last_contacts(leads),
         "message": message,
-        **rows_context(view),
+        **rows_context(view, leads),
     }
 
 
@@ -196,8 +199,7 @@ def section_more(key):
         "agenda/_rows.html",
         view=view,
         section=section,
-        hints=last_contacts(rows),
-        **rows_context(view),
+        **rows_context(view, rows),
     )
 
 
