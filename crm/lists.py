@@ -251,7 +251,10 @@ def read_stage_rows():
 def stage_label(stage_id, name):
     """A stage's name as a badge shows it: with its pipeline's where another pipeline has a
     stage of that name ("Renewals: Won")."""
-    return once_per_request("stage_labels", ambiguous_stage_labels).get(stage_id, name)
+    labels = once_per_request(
+        "stage_labels", lambda: kept_settings.kept("stage_labels", ambiguous_stage_labels)
+    )
+    return labels.get(stage_id, name)
 
 
 def ambiguous_stage_labels():
