@@ -194,10 +194,13 @@ def stage_ids_of(user):
 # A lead named in an address
 
 
-def lead_or_404(number):
-    """The lead with this number, if the user may see it; else 404."""
-    found = select(Lead).where(Lead.number == number)
-    return visible_or_404(db.session.scalar(found) if number <= MAX_ID else None)
+def lead_or_404(number, *options):
+    """The lead with this number, if the user may see it; else 404. `options` load what the
+    page shows with it in the same statement (its people, on its own page)."""
+    if number > MAX_ID:
+        abort(404)
+    found = select(Lead).options(*options).where(Lead.number == number)
+    return visible_or_404(db.session.execute(found).unique().scalar_one_or_none())
 
 
 def lead_by_id_or_404(lead_id):

@@ -5,6 +5,7 @@ from datetime import datetime
 from flask import abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy.orm import joinedload
 
 from crm import access, custom_fields, funnel, htmx
 from crm.access import activity_or_404, changeable_lead_or_403, lead_or_404
@@ -18,6 +19,7 @@ from crm.leads import bp, queries
 from crm.leads.forms import LeadDetailsForm, lead_details
 from crm.lists import Choices
 from crm.log_form import LogForm, fill_choices, new_log_form, save_log
+from crm.models import Lead
 from crm.timezones import to_local, to_utc
 
 
@@ -98,7 +100,8 @@ def fill_lead_form(form, choices, lead):
 @login_required
 def show(number):
     """A lead's page: who they are, what was said, and the form to log the next contact."""
-    lead = lead_or_404(number)
+    # The people at the client come with the lead: a round trip less on PostgreSQL.
+    lead = lead_or_404(number, joinedload(Lead.people))
     choices = Choices()
     return render_template("leads/show.html", **page_context(lead, choices))
 
