@@ -157,7 +157,8 @@ def section_rows(
     if not stages:
         return []
     ids = section_ids(key, owner_id, day, stages, quiet_days, offset, limit, where, conditions)
-    found = leads_by_id(ids)
+    # Every listed lead is in one of the open `stages`: no need to read its stage again.
+    found = leads_by_id(ids, stages)
     return [found[lead_id] for lead_id in ids if lead_id in found]
 
 
@@ -185,7 +186,7 @@ def all_sections(owner_id, day, quiet_days, where=()):
         for key in conditions
         if found.get(key, (0, 0))[1]
     }
-    leads = leads_by_id([lead_id for ids in listed_ids.values() for lead_id in ids])
+    leads = leads_by_id([lead_id for ids in listed_ids.values() for lead_id in ids], stages)
     return [
         Section(
             key,
