@@ -26,6 +26,7 @@ def init_app(app):
     app.add_template_global(compact_hint)
     app.add_template_global(contact_hint)
     app.add_template_global(stage_badge)
+    app.add_template_global(call_facts)
     app.add_template_global(currency)
     app.add_template_global(custom_fields.as_text, "field_text")
     app.add_template_global(lists.stage_label)
@@ -214,6 +215,23 @@ def stage_badge(stage, lead_id=None, oob=False):
     if oob:
         html.append(' hx-swap-oob="true"')
     html.append(f">{escape(lists.stage_label(stage_id, name))}</span>")
+    return Markup("".join(html))  # noqa: S704 (every value in it was escaped above)
+
+
+def call_facts(call):
+    """What the phone system told of a call: which way, how long, and its recording as a link
+    the browser opens (the server never fetches it; no referrer gives the CRM's address away)."""
+    way = _("Incoming call") if call.direction == "in" else _("Outgoing call")
+    html = [f'<span class="call-facts">{escape(way)}']
+    if call.duration_s is not None:
+        minutes, seconds = divmod(int(call.duration_s), 60)
+        html.append(f' · <span class="call-duration">{minutes}:{seconds:02d}</span>')
+    if call.recording_url:
+        html.append(
+            f' · <a href="{escape(call.recording_url)}" rel="noreferrer noopener" target="_blank"'
+            f' class="call-recording">{escape(_("Recording"))}</a>'
+        )
+    html.append("</span>")
     return Markup("".join(html))  # noqa: S704 (every value in it was escaped above)
 
 

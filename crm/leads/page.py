@@ -17,6 +17,7 @@ from crm.forms import attach_error
 from crm.idempotency import idempotent
 from crm.leads import bp, queries
 from crm.leads.forms import LeadDetailsForm, lead_details
+from crm.leads.timeline import TimelineEntries
 from crm.lists import Choices
 from crm.log_form import LogForm, fill_choices, new_log_form, save_log
 from crm.models import Lead
@@ -80,6 +81,7 @@ def page_context(lead, choices, log_form=None):
         | {
             "log_form": log_form or new_log_form(lead, choices),
             "items": items,
+            "entry": TimelineEntries(lead),
             "older_cursor": more,
             "active": "leads",
         }
@@ -117,7 +119,13 @@ def timeline(number):
     except ValueError:
         abort(400)
     items, more = timeline_items(lead, choices, before=before)
-    context = {"lead": lead, "items": items, "older_cursor": more, "choices": choices}
+    context = {
+        "lead": lead,
+        "items": items,
+        "entry": TimelineEntries(lead),
+        "older_cursor": more,
+        "choices": choices,
+    }
     if htmx.is_partial():
         return render_template("leads/_timeline_page.html", **context)
     return render_template("leads/timeline.html", active="leads", **context)
@@ -171,6 +179,7 @@ def logged(lead, choices, saved):
             "leads/_logged.html",
             lead=lead,
             items=items,
+            entry=TimelineEntries(lead),
             older_cursor=older_cursor,
             on_top=on_top,
             choices=choices,
