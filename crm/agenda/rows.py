@@ -14,26 +14,14 @@ class AgendaRows:
 
     def __init__(self, labels, paths, hints, with_owner):
         self.labels, self.hints, self.with_owner = labels, hints, with_owner
-        said = {key: escape(value) for key, value in labels.items() if isinstance(value, str)}
+        self.said = {key: escape(value) for key, value in labels.items() if isinstance(value, str)}
         self.lead_path, self.agenda_lead = paths["lead"], paths["agenda_lead"]
-        self.query = escape(paths["query"])
-        self.log = said["log"]
-        days = "".join(
+        self.query, self.token = escape(paths["query"]), escape(paths["token"])
+        self.days = "".join(
             f'\n        <button type="submit" name="days" value="{int(days)}">'
             f"{escape(label)}</button>"
             for days, label in labels["days"]
         )
-        # What follows the row's own ids in its reschedule form.
-        self.token = escape(paths["token"])
-        self.next_step_in = said["next_step_in"]
-        self.days = days
-        self.pick_day = (
-            f"\n      </span>\n      <details"
-            f' class="agenda-pick-day">\n        <summary>{said["pick_day"]}</summary>\n'
-            f'        <div class="agenda-pick-day-body">\n'
-        )
-        self.typed_example, self.set_date = said["typed_example"], said["set_date"]
-        self.next_step_on = said["next_step_on"]
 
     def __call__(self, lead, section_key):
         """One row, two lines: the lead, its stage and what is planned; then the last contact,
@@ -42,7 +30,7 @@ class AgendaRows:
         number = int(lead.number)
         lead_url = escape(f"{self.lead_path}{number}")
         agenda_lead = escape(f"{self.agenda_lead}{int(lead.id)}")
-        query = self.query
+        query, said = self.query, self.said
         owner = ""
         if self.with_owner and lead.owner:
             owner = f'<span class="agenda-owner-name">{escape(lead.owner.name)}</span>'
@@ -58,20 +46,24 @@ class AgendaRows:
             f'  <p class="agenda-hint">{escape(hint)}</p>\n  <div class="agenda-actions">\n'
             f'    <button type="button" class="agenda-log-button" data-log-slot="log-slot-{row}"\n'
             f'            hx-get="{agenda_lead}/log{query}" hx-target="#log-slot-{row}">\n'
-            f'      {self.log}<span class="visually-hidden"> #{number}</span>\n    </button>\n'
+            f'      {said["log"]}<span class="visually-hidden"> #{number}</span>\n    </button>\n'
             f'    <form class="agenda-reschedule" method="post"'
             f' action="{agenda_lead}/reschedule{query}"\n'
             f'          hx-post="{agenda_lead}/reschedule{query}" hx-target="#agenda-sections"'
             f' hx-swap="outerHTML">\n'
             f'      <input type="hidden" name="csrf_token" value="{self.token}">\n'
             f'      <span class="agenda-reschedule-label" id="move-{row}">'
-            f"{self.next_step_in}</span>\n"
+            f"{said['next_step_in']}</span>\n"
             f'      <span class="agenda-days" role="group" aria-labelledby="move-{row}">'
-            f"{self.days}{self.pick_day}"
-            f'          <label for="date-{row}">{self.next_step_on}</label>\n'
+            f"{self.days}\n      </span>\n"
+            # A picked date is the rarer move: it opens over the rows, so they stay one line high.
+            f'      <details class="agenda-pick-day">\n'
+            f"        <summary>{said['pick_day']}</summary>\n"
+            f'        <div class="agenda-pick-day-body">\n'
+            f'          <label for="date-{row}">{said["next_step_on"]}</label>\n'
             f'          <input type="text" id="date-{row}" name="date" class="agenda-typed-day"'
-            f' autocomplete="off" placeholder="{self.typed_example}">\n'
-            f'          <button type="submit">{self.set_date}</button>\n'
+            f' autocomplete="off" placeholder="{said["typed_example"]}">\n'
+            f'          <button type="submit">{said["set_date"]}</button>\n'
             f"        </div>\n      </details>\n    </form>\n  </div>\n"
             f'  <div class="agenda-log-slot" id="log-slot-{row}"></div>\n</li>'
         )
